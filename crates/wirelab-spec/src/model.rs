@@ -1,0 +1,451 @@
+//! The validated lab: every reference resolved to an index, every address
+//! assigned, every `links:` entry expanded into a two-member network.
+//!
+//! This is what the rest of wirelab consumes. It is plain data; the spans
+//! point back into the lab file so that later stages (the compiler, the
+//! simulator's explanations) can still say *where* a rule or route came from.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// A position in the lab file, 1-based, in characters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Sp<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Sp { value, span }
+    }
+}
+
+impl<T> std::ops::Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+pub type NetworkId = usize;
+pub type RouterId = usize;
+pub type HostId = usize;
+pub type SecurityGroupId = usize;
+pub type NaclId = usize;
+
+/// A validated lab, ready to compile.
+#[derive(Clone, Debug)]
+pub struct Lab {
+    /// The file name as given on the command line (used in messages).
+    pub file: String,
+    pub lab: Sp<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Seed of every random choice; 1 when the lab sets none.
+    pub seed: u64,
+    /// Declared networks first (in file order), then one per `links:` entry.
+    pub networks: Vec<Network>,
+    pub routers: Vec<Router>,
+    pub hosts: Vec<Host>,
+    pub security_groups: Vec<SecurityGroup>,
+    pub nacls: Vec<Nacl>,
+    pub checks: Vec<Check>,
+}
+
+/// Physical properties of a segment, fully resolved (defaults applied).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkProps {
+    pub bandwidth_bps: u64,
+    pub delay_ns: u64,
+    /// Probability that a frame is lost, 0.0 ..= 1.0 (the file says percent).
+    pub loss: f64,
+    pub mtu: u32,
+    /// Drop-tail queue capacity in packets, per transmitting interface.
+    pub queue_packets: u32,
+}
+
+impl Default for LinkProps {
+    fn default() -> Self {
+        LinkProps {
+            bandwidth_bps: 1_000_000_000,
+            delay_ns: 100_000,
+            loss: 0.0,
+            mtu: 1500,
+            queue_packets: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetworkOrigin {
+    /// Declared under `networks:`.
+    Declared,
+    /// Created by the `links:` entry with this index.
+    Link(usize),
+}
+
+/// An L2 segment (a subnet).
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub name: Sp<String>,
+    pub ipv4: Option<Sp<Ipv4Net>>,
+    pub ipv6: Option<Sp<Ipv6Net>>,
+    pub nacl: Option<NaclId>,
+    pub link: LinkProps,
+    pub origin: NetworkOrigin,
+}
+
+/// One attachment of a router to a network.
+#[derive(Clone, Debug)]
+pub struct RouterInterface {
+    pub network: NetworkId,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// Forward to this next hop, which is on a network connected to the router.
+    Via(IpAddr),
+    /// Drop silently.
+    Blackhole,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaticRoute {
+    pub to: IpNet,
+    pub target: RouteTarget,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Router {
+    pub name: Sp<String>,
+    /// In file order; interfaces created by `links:` follow the declared ones.
+    pub interfaces: Vec<RouterInterface>,
+    pub routes: Vec<StaticRoute>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TransportProto {
+    Tcp,
+    Udp,
+}
+
+impl TransportProto {
+    pub fn code(self) -> &'static str {
+        match self {
+            TransportProto::Tcp => "tcp",
+            TransportProto::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub port: u16,
+    pub proto: TransportProto,
+    pub app: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub name: Sp<String>,
+    pub network: NetworkId,
+    /// Assigned (first free address) when the file gives none and the
+    /// network has an IPv4 prefix.
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+    /// Default gateway per family: the declared one, else the only router
+    /// address of that family on the host's network, else none.
+    pub gateway4: Option<Ipv4Addr>,
+    pub gateway6: Option<Ipv6Addr>,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub services: Vec<Service>,
+    pub span: Span,
+}
+
+/// The protocol field of a security-group or NACL rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleProto {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    All,
+    /// Any other IP protocol number (ports are ignored for it).
+    Number(u8),
+}
+
+impl RuleProto {
+    /// The IP protocol number, or `None` for `all`.
+    pub fn number(self) -> Option<u8> {
+        match self {
+            RuleProto::Tcp => Some(6),
+            RuleProto::Udp => Some(17),
+            RuleProto::Icmp => Some(1),
+            RuleProto::Icmpv6 => Some(58),
+            RuleProto::All => None,
+            RuleProto::Number(n) => Some(n),
+        }
+    }
+}
+
+impl fmt::Display for RuleProto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleProto::Tcp => f.write_str("tcp"),
+            RuleProto::Udp => f.write_str("udp"),
+            RuleProto::Icmp => f.write_str("icmp"),
+            RuleProto::Icmpv6 => f.write_str("icmpv6"),
+            RuleProto::All => f.write_str("all"),
+            RuleProto::Number(n) => write!(f, "proto {n}"),
+        }
+    }
+}
+
+/// An inclusive destination-port range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    pub const ALL: PortRange = PortRange { first: 0, last: 65535 };
+
+    pub fn contains(self, port: u16) -> bool {
+        self.first <= port && port <= self.last
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+/// Who a security-group rule admits (`from`) or lets out to (`to`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer {
+    Cidr(IpNet),
+    /// The addresses of every host that carries this group.
+    Group(SecurityGroupId),
+}
+
+#[derive(Clone, Debug)]
+pub struct SgRule {
+    pub proto: RuleProto,
+    /// `None`: all ports (also for protocols without ports).
+    pub ports: Option<PortRange>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub peer: Peer,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct SecurityGroup {
+    pub name: Sp<String>,
+    pub inbound: Vec<SgRule>,
+    /// `None` when the file omits `outbound` (everything may go out);
+    /// `Some(vec![])` when it says `outbound: []` (nothing new goes out).
+    pub outbound: Option<Vec<SgRule>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NaclAction {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Debug)]
+pub struct NaclRule {
+    /// 1 ..= 32766, unique within its direction.
+    pub number: u16,
+    pub action: NaclAction,
+    pub proto: RuleProto,
+    pub ports: Option<PortRange>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub cidr: IpNet,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Nacl {
+    pub name: Sp<String>,
+    /// Sorted by rule number.
+    pub inbound: Vec<NaclRule>,
+    /// Sorted by rule number.
+    pub outbound: Vec<NaclRule>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckProto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+impl CheckProto {
+    pub fn code(self) -> &'static str {
+        match self {
+            CheckProto::Tcp => "tcp",
+            CheckProto::Udp => "udp",
+            CheckProto::Icmp => "icmp",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub fn code(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+}
+
+/// What a check expects, and what it observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Allow,
+    Deny,
+    Refused,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// Why an exchange ended the way it did. The codes are part of the lab
+/// format (`reason:` in checks) and of every report; never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    Delivered,
+    Refused,
+    NoRoute,
+    Blackhole,
+    TtlExceeded,
+    HostUnreachable,
+    SgInbound,
+    SgOutbound,
+    NaclInbound,
+    NaclOutbound,
+    Timeout,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 11] = [
+        Reason::Delivered,
+        Reason::Refused,
+        Reason::NoRoute,
+        Reason::Blackhole,
+        Reason::TtlExceeded,
+        Reason::HostUnreachable,
+        Reason::SgInbound,
+        Reason::SgOutbound,
+        Reason::NaclInbound,
+        Reason::NaclOutbound,
+        Reason::Timeout,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Delivered => "delivered",
+            Reason::Refused => "refused",
+            Reason::NoRoute => "no-route",
+            Reason::Blackhole => "blackhole",
+            Reason::TtlExceeded => "ttl-exceeded",
+            Reason::HostUnreachable => "host-unreachable",
+            Reason::SgInbound => "sg-inbound",
+            Reason::SgOutbound => "sg-outbound",
+            Reason::NaclInbound => "nacl-inbound",
+            Reason::NaclOutbound => "nacl-outbound",
+            Reason::Timeout => "timeout",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The destination of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckTarget {
+    Host(HostId),
+    Address(IpAddr),
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: Sp<String>,
+    pub from: HostId,
+    pub to: CheckTarget,
+    pub proto: CheckProto,
+    /// Required for tcp and udp, absent for icmp.
+    pub port: Option<u16>,
+    /// Resolved: the file's value, else the default rule of the format.
+    pub family: Family,
+    pub expect: Outcome,
+    pub reason: Option<Reason>,
+    pub via: Vec<RouterId>,
+    pub points: u32,
+    pub hint: Option<String>,
+    pub span: Span,
+}
+
+impl Lab {
+    pub fn network_by_name(&self, name: &str) -> Option<NetworkId> {
+        self.networks.iter().position(|n| n.name.value == name)
+    }
+    pub fn host_by_name(&self, name: &str) -> Option<HostId> {
+        self.hosts.iter().position(|h| h.name.value == name)
+    }
+    pub fn router_by_name(&self, name: &str) -> Option<RouterId> {
+        self.routers.iter().position(|r| r.name.value == name)
+    }
+}
