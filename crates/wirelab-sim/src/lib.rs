@@ -1,1 +1,21 @@
-//! wirelab-sim
+//! wirelab-sim: the deterministic discrete-event engine and what nodes do
+//! with packets — ARP and neighbour discovery, IP forwarding, ICMP, security
+//! groups with connection tracking, NACLs, UDP and the TCP that checks need.
+//!
+//! Time is integer nanoseconds ([`SimTime`]); events are ordered by (time,
+//! sequence); every random choice draws from a ChaCha stream seeded from
+//! the lab's seed. Nothing here touches the wall clock, threads or I/O.
+
+pub mod conntrack;
+pub mod engine;
+pub mod packet;
+pub mod probe;
+pub mod queue;
+pub mod time;
+pub mod trace;
+
+pub use engine::{Counters, Limits, Sim};
+pub use packet::Packet;
+pub use probe::{Probe, ProbeKind, ProbeResult};
+pub use time::SimTime;
+pub use trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};

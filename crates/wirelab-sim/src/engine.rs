@@ -1,0 +1,1178 @@
+//! The discrete-event engine and what nodes do with packets.
+//!
+//! One loop pops the earliest event (time, sequence) and lets the node it
+//! concerns act: a frame finishing its serialization, a frame arriving, a
+//! timer. Packets live in a slab and events carry indices, so the steady
+//! state allocates nothing per event.
+//!
+//! Behaviour follows the host requirements (RFC 1122), router requirements
+//! (RFC 1812), ARP (RFC 826), neighbour discovery (RFC 4861), ICMP (RFC 792,
+//! RFC 4443) and, for filters, the AWS semantics of security groups and
+//! network ACLs.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv6Addr};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use wirelab_net::{Direction, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict};
+use wirelab_spec::{NaclAction, TransportProto};
+
+use crate::conntrack::{Conntrack, FlowKey};
+use crate::packet::{
+    tcp_flags, Arp, ArpOp, Body, Icmp, Ip, Packet, Quoted, Tag, Tcp, Udp, Unreachable, L4,
+};
+use crate::probe::Probe;
+use crate::queue::EventQueue;
+use crate::time::SimTime;
+use crate::trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};
+
+pub type PacketId = u32;
+
+/// Linux's defaults: 3 solicitations, one second apart (ARP mcast_solicit,
+/// retrans_time; RFC 4861 MAX_MULTICAST_SOLICIT, RETRANS_TIMER).
+const NEIGH_SOLICIT_MAX: u8 = 3;
+const NEIGH_RETRANS: SimTime = SimTime::from_secs(1);
+/// Packets held while a neighbour is being resolved (Linux unres_qlen).
+const NEIGH_PENDING_MAX: usize = 3;
+/// Initial TTL and hop limit of packets a node originates (Linux).
+pub const DEFAULT_TTL: u8 = 64;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Event {
+    /// The frame in flight on an interface has been serialized.
+    TxDone { iface: IfaceId },
+    /// A frame arrives at an interface.
+    Arrive { iface: IfaceId, pkt: PacketId },
+    /// Time to solicit a neighbour again, or give up.
+    NeighRetry { iface: IfaceId, addr: IpAddr },
+    /// A probe's retransmission or give-up timer.
+    ProbeTimer { probe: usize, attempt: u8 },
+    /// A probe starts.
+    ProbeStart { probe: usize },
+}
+
+#[derive(Clone, Debug)]
+enum NeighState {
+    Reachable(Mac),
+    Incomplete {
+        tries: u8,
+        pending: VecDeque<PacketId>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Neigh {
+    addr: IpAddr,
+    state: NeighState,
+}
+
+#[derive(Clone, Debug, Default)]
+struct IfaceState {
+    in_flight: Option<PacketId>,
+    tx_queue: VecDeque<PacketId>,
+    neighbours: Vec<Neigh>,
+}
+
+/// Counters of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub events: u64,
+    pub frames_sent: u64,
+    pub frames_delivered: u64,
+    pub drops: u64,
+}
+
+/// Limits every run: a lab cannot make the engine loop forever.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub events_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            events_max: 50_000_000,
+        }
+    }
+}
+
+pub struct Sim<'n> {
+    pub(crate) net: &'n Network,
+    pub(crate) now: SimTime,
+    pub(crate) queue: EventQueue<Event>,
+    rng_loss: ChaCha8Rng,
+    pub(crate) rng_app: ChaCha8Rng,
+    packets: Vec<Packet>,
+    free_packets: Vec<PacketId>,
+    ifaces: Vec<IfaceState>,
+    touched_ifaces: Vec<IfaceId>,
+    pub(crate) conntrack: Vec<Conntrack>,
+    touched_hosts: Vec<usize>,
+    pub(crate) probes: Vec<Probe>,
+    pub(crate) servers: Vec<crate::probe::ServerConn>,
+    pub(crate) trace: Vec<TraceEvent>,
+    pub(crate) level: TraceLevel,
+    next_packet_id: u32,
+    pub counters: Counters,
+    limits: Limits,
+}
+
+impl<'n> Sim<'n> {
+    pub fn new(net: &'n Network, seed: u64, level: TraceLevel) -> Self {
+        let mut sim = Sim {
+            net,
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            rng_loss: ChaCha8Rng::seed_from_u64(0),
+            rng_app: ChaCha8Rng::seed_from_u64(0),
+            packets: Vec::new(),
+            free_packets: Vec::new(),
+            ifaces: vec![IfaceState::default(); net.ifaces.len()],
+            touched_ifaces: Vec::new(),
+            conntrack: vec![Conntrack::default(); net.lab.hosts.len()],
+            touched_hosts: Vec::new(),
+            probes: Vec::new(),
+            servers: Vec::new(),
+            trace: Vec::new(),
+            level,
+            next_packet_id: 1,
+            counters: Counters::default(),
+            limits: Limits::default(),
+        };
+        sim.reset(seed);
+        sim
+    }
+
+    /// Back to a fresh network state (empty caches, queues and flow
+    /// tables, time zero) without reallocating: only what the last run
+    /// touched is cleared.
+    pub fn reset(&mut self, seed: u64) {
+        for i in self.touched_ifaces.drain(..) {
+            let s = &mut self.ifaces[i];
+            s.in_flight = None;
+            s.tx_queue.clear();
+            s.neighbours.clear();
+        }
+        for h in self.touched_hosts.drain(..) {
+            self.conntrack[h].clear();
+        }
+        self.now = SimTime::ZERO;
+        self.queue.clear();
+        self.packets.clear();
+        self.free_packets.clear();
+        self.probes.clear();
+        self.servers.clear();
+        self.trace.clear();
+        self.next_packet_id = 1;
+        self.counters = Counters::default();
+        // One stream per purpose, so that adding randomness to one (say,
+        // ports) never shifts the other (loss).
+        self.rng_loss = ChaCha8Rng::seed_from_u64(seed);
+        self.rng_loss.set_stream(1);
+        self.rng_app = ChaCha8Rng::seed_from_u64(seed);
+        self.rng_app.set_stream(2);
+    }
+
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn network(&self) -> &'n Network {
+        self.net
+    }
+
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
+    }
+
+    pub(crate) fn schedule(&mut self, at: SimTime, event: Event) {
+        debug_assert!(at >= self.now, "an event scheduled in the past");
+        self.queue.push(at, event);
+    }
+
+    /// Runs events until the queue is empty, `until` is reached, `stop`
+    /// says so, or the event limit is hit. Returns false if the limit
+    /// was hit.
+    pub fn run_while(&mut self, until: SimTime, mut stop: impl FnMut(&Sim<'n>) -> bool) -> bool {
+        while let Some(t) = self.queue.peek_time() {
+            if t > until || stop(self) {
+                break;
+            }
+            if self.counters.events >= self.limits.events_max {
+                return false;
+            }
+            let (t, event) = self.queue.pop().expect("peeked");
+            debug_assert!(t >= self.now, "time went backwards");
+            self.now = t;
+            self.counters.events += 1;
+            self.dispatch(event);
+        }
+        true
+    }
+
+    pub fn run_until(&mut self, until: SimTime) -> bool {
+        self.run_while(until, |_| false)
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::TxDone { iface } => self.tx_done(iface),
+            Event::Arrive { iface, pkt } => self.arrive(iface, pkt),
+            Event::NeighRetry { iface, addr } => self.neigh_retry(iface, addr),
+            Event::ProbeTimer { probe, attempt } => self.probe_timer(probe, attempt),
+            Event::ProbeStart { probe } => self.probe_start(probe),
+        }
+    }
+
+    // ----- packets -------------------------------------------------------
+
+    fn alloc(&mut self, p: Packet) -> PacketId {
+        match self.free_packets.pop() {
+            Some(id) => {
+                self.packets[id as usize] = p;
+                id
+            }
+            None => {
+                self.packets.push(p);
+                (self.packets.len() - 1) as PacketId
+            }
+        }
+    }
+
+    fn free(&mut self, id: PacketId) {
+        self.free_packets.push(id);
+    }
+
+    pub(crate) fn new_packet_id(&mut self) -> u32 {
+        let id = self.next_packet_id;
+        self.next_packet_id = self.next_packet_id.wrapping_add(1);
+        id
+    }
+
+    pub(crate) fn record(&mut self, node: NodeId, packet: &Packet, step: Step) {
+        if self.level == TraceLevel::Full {
+            self.trace.push(TraceEvent {
+                time: self.now,
+                node,
+                packet: *packet,
+                step,
+            });
+        }
+    }
+
+    fn drop_packet(&mut self, node: NodeId, packet: &Packet, cause: DropCause) {
+        self.counters.drops += 1;
+        self.record(node, packet, Step::Drop(cause));
+        if packet.tag != 0 {
+            self.probe_saw_drop(
+                packet.tag,
+                node,
+                Drop {
+                    cause,
+                    packet: *packet,
+                },
+            );
+        }
+    }
+
+    // ----- links ---------------------------------------------------------
+
+    fn touch_iface(&mut self, iface: IfaceId) {
+        let s = &self.ifaces[iface];
+        if s.in_flight.is_none() && s.tx_queue.is_empty() && s.neighbours.is_empty() {
+            self.touched_ifaces.push(iface);
+        }
+    }
+
+    /// Puts a frame on the wire, or in the drop-tail queue when the
+    /// interface is busy.
+    fn transmit(&mut self, iface: IfaceId, pkt: PacketId) {
+        self.touch_iface(iface);
+        let cap = self.net.segments[self.net.ifaces[iface].segment]
+            .link
+            .queue_packets as usize;
+        let state = &mut self.ifaces[iface];
+        if state.in_flight.is_none() {
+            state.in_flight = Some(pkt);
+            self.start_serialization(iface, pkt);
+        } else if state.tx_queue.len() < cap {
+            state.tx_queue.push_back(pkt);
+        } else {
+            let p = self.packets[pkt as usize];
+            self.drop_packet(
+                self.net.ifaces[iface].node,
+                &p,
+                DropCause::QueueFull { iface },
+            );
+            self.free(pkt);
+        }
+    }
+
+    fn start_serialization(&mut self, iface: IfaceId, pkt: PacketId) {
+        let link = &self.net.segments[self.net.ifaces[iface].segment].link;
+        let bits = u128::from(self.packets[pkt as usize].wire_len()) * 8;
+        let ns = (bits * 1_000_000_000).div_ceil(u128::from(link.bandwidth_bps.max(1)));
+        self.counters.frames_sent += 1;
+        self.schedule(self.now + SimTime(ns as u64), Event::TxDone { iface });
+    }
+
+    fn tx_done(&mut self, iface: IfaceId) {
+        let Some(pkt) = self.ifaces[iface].in_flight.take() else {
+            return;
+        };
+        self.propagate(iface, pkt);
+        if let Some(next) = self.ifaces[iface].tx_queue.pop_front() {
+            self.ifaces[iface].in_flight = Some(next);
+            self.start_serialization(iface, next);
+        }
+    }
+
+    /// Hands a serialized frame to the receivers on the segment after the
+    /// propagation delay: the owner of the destination address, or every
+    /// other interface for broadcast and multicast.
+    fn propagate(&mut self, from: IfaceId, pkt: PacketId) {
+        let seg_id = self.net.ifaces[from].segment;
+        let seg = &self.net.segments[seg_id];
+        let arrive_at = self.now + SimTime(seg.link.delay_ns);
+        let loss = seg.link.loss;
+        let frame = self.packets[pkt as usize];
+        let dst = frame.dst_mac;
+        if dst == Mac::BROADCAST || dst.0[0] & 0x01 == 1 {
+            let receivers = seg.ifaces.len() - 1;
+            let mut first = true;
+            for k in 0..seg.ifaces.len() {
+                let to = self.net.segments[seg_id].ifaces[k];
+                if to == from {
+                    continue;
+                }
+                let id = if first { pkt } else { self.alloc(frame) };
+                first = false;
+                self.deliver_after(from, to, id, arrive_at, loss);
+            }
+            if receivers == 0 {
+                self.free(pkt);
+            }
+        } else {
+            match iface_of_mac(dst)
+                .filter(|&i| i < self.net.ifaces.len() && self.net.ifaces[i].segment == seg_id)
+            {
+                Some(to) => self.deliver_after(from, to, pkt, arrive_at, loss),
+                None => self.free(pkt),
+            }
+        }
+    }
+
+    fn deliver_after(&mut self, from: IfaceId, to: IfaceId, pkt: PacketId, at: SimTime, loss: f64) {
+        if loss > 0.0 && self.rng_loss.random::<f64>() < loss {
+            let p = self.packets[pkt as usize];
+            let seg = self.net.ifaces[from].segment;
+            self.drop_packet(
+                self.net.ifaces[from].node,
+                &p,
+                DropCause::Lost { segment: seg },
+            );
+            self.free(pkt);
+            return;
+        }
+        self.schedule(at, Event::Arrive { iface: to, pkt });
+    }
+
+    fn arrive(&mut self, iface: IfaceId, pkt_id: PacketId) {
+        let pkt = self.packets[pkt_id as usize];
+        self.free(pkt_id);
+        self.counters.frames_delivered += 1;
+        let my_mac = self.net.ifaces[iface].mac;
+        if pkt.dst_mac != my_mac && pkt.dst_mac != Mac::BROADCAST && pkt.dst_mac.0[0] & 0x01 == 0 {
+            return;
+        }
+        match pkt.body {
+            Body::Arp(arp) => self.arp_input(iface, &pkt, arp),
+            Body::Ip(ip) => {
+                if let L4::Icmp(icmp) = ip.l4 {
+                    if icmp.is_neighbor_discovery() {
+                        self.nd_input(iface, &pkt, ip, icmp);
+                        return;
+                    }
+                }
+                let node = self.net.ifaces[iface].node;
+                if self.node_owns(node, ip.dst) {
+                    self.local_input(node, iface, pkt, ip);
+                } else if self.net.nodes[node].is_router() {
+                    self.forward(node, iface, pkt, ip);
+                }
+                // A host ignores datagrams that are not for it.
+            }
+        }
+    }
+
+    fn node_owns(&self, node: NodeId, addr: IpAddr) -> bool {
+        self.net.nodes[node]
+            .ifaces
+            .iter()
+            .any(|&i| self.net.ifaces[i].has_addr(addr))
+    }
+
+    // ----- neighbours (ARP, ND) -------------------------------------------
+
+    fn learn(&mut self, iface: IfaceId, addr: IpAddr, mac: Mac) {
+        self.touch_iface(iface);
+        let neighbours = &mut self.ifaces[iface].neighbours;
+        let pending = match neighbours.iter().position(|n| n.addr == addr) {
+            Some(i) => {
+                let old = std::mem::replace(&mut neighbours[i].state, NeighState::Reachable(mac));
+                match old {
+                    NeighState::Incomplete { pending, .. } => pending,
+                    NeighState::Reachable(_) => VecDeque::new(),
+                }
+            }
+            None => {
+                neighbours.push(Neigh {
+                    addr,
+                    state: NeighState::Reachable(mac),
+                });
+                VecDeque::new()
+            }
+        };
+        let src_mac = self.net.ifaces[iface].mac;
+        for id in pending {
+            let p = &mut self.packets[id as usize];
+            p.src_mac = src_mac;
+            p.dst_mac = mac;
+            let p = *p;
+            self.record(
+                self.net.ifaces[iface].node,
+                &p,
+                Step::Transmit {
+                    iface,
+                    next_hop_mac: mac,
+                },
+            );
+            self.transmit(iface, id);
+        }
+    }
+
+    fn arp_input(&mut self, iface: IfaceId, pkt: &Packet, arp: Arp) {
+        let me = &self.net.ifaces[iface];
+        let Some(my_ip) = me.ipv4 else { return };
+        if arp.target_ip != my_ip {
+            return;
+        }
+        let (node, my_mac) = (me.node, me.mac);
+        self.learn(iface, IpAddr::V4(arp.sender_ip), arp.sender_mac);
+        if arp.op == ArpOp::Request {
+            let reply = Packet {
+                src_mac: my_mac,
+                dst_mac: arp.sender_mac,
+                body: Body::Arp(Arp {
+                    op: ArpOp::Reply,
+                    sender_mac: my_mac,
+                    sender_ip: my_ip,
+                    target_mac: arp.sender_mac,
+                    target_ip: arp.sender_ip,
+                }),
+                tag: pkt.tag,
+                id: self.new_packet_id(),
+            };
+            self.record(node, &reply, Step::Reply);
+            let id = self.alloc(reply);
+            self.transmit(iface, id);
+        }
+    }
+
+    fn nd_input(&mut self, iface: IfaceId, pkt: &Packet, ip: Ip, icmp: Icmp) {
+        let me = &self.net.ifaces[iface];
+        let Some(my_ip) = me.ipv6 else { return };
+        let (node, my_mac) = (me.node, me.mac);
+        match icmp {
+            Icmp::NeighborSolicit { target, source_mac } if target == my_ip => {
+                self.learn(iface, ip.src, source_mac);
+                let advert = Packet {
+                    src_mac: my_mac,
+                    dst_mac: source_mac,
+                    body: Body::Ip(Ip {
+                        src: IpAddr::V6(my_ip),
+                        dst: ip.src,
+                        ttl: 255,
+                        l4: L4::Icmp(Icmp::NeighborAdvert {
+                            target: my_ip,
+                            target_mac: my_mac,
+                        }),
+                    }),
+                    tag: pkt.tag,
+                    id: self.new_packet_id(),
+                };
+                self.record(node, &advert, Step::Reply);
+                let id = self.alloc(advert);
+                self.transmit(iface, id);
+            }
+            Icmp::NeighborAdvert { target, target_mac } => {
+                self.learn(iface, IpAddr::V6(target), target_mac)
+            }
+            _ => {}
+        }
+    }
+
+    fn solicit(&mut self, iface: IfaceId, addr: IpAddr, tag: Tag) {
+        let me = &self.net.ifaces[iface];
+        let (node, my_mac) = (me.node, me.mac);
+        let frame = match addr {
+            IpAddr::V4(target) => {
+                let Some(my_ip) = me.ipv4 else { return };
+                Packet {
+                    src_mac: my_mac,
+                    dst_mac: Mac::BROADCAST,
+                    body: Body::Arp(Arp {
+                        op: ArpOp::Request,
+                        sender_mac: my_mac,
+                        sender_ip: my_ip,
+                        target_mac: Mac([0; 6]),
+                        target_ip: target,
+                    }),
+                    tag,
+                    id: 0,
+                }
+            }
+            IpAddr::V6(target) => {
+                let Some(my_ip) = me.ipv6 else { return };
+                let t = target.octets();
+                // The solicited-node multicast group of the target (RFC 4291 §2.7.1).
+                let group = Ipv6Addr::new(
+                    0xff02,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    0xff00 | u16::from(t[13]),
+                    u16::from_be_bytes([t[14], t[15]]),
+                );
+                Packet {
+                    src_mac: my_mac,
+                    dst_mac: Mac([0x33, 0x33, 0xff, t[13], t[14], t[15]]),
+                    body: Body::Ip(Ip {
+                        src: IpAddr::V6(my_ip),
+                        dst: IpAddr::V6(group),
+                        ttl: 255,
+                        l4: L4::Icmp(Icmp::NeighborSolicit {
+                            target,
+                            source_mac: my_mac,
+                        }),
+                    }),
+                    tag,
+                    id: 0,
+                }
+            }
+        };
+        let frame = Packet {
+            id: self.new_packet_id(),
+            ..frame
+        };
+        self.record(node, &frame, Step::Resolve { next_hop: addr });
+        let id = self.alloc(frame);
+        self.transmit(iface, id);
+    }
+
+    fn neigh_retry(&mut self, iface: IfaceId, addr: IpAddr) {
+        let neighbours = &mut self.ifaces[iface].neighbours;
+        let Some(i) = neighbours.iter().position(|n| n.addr == addr) else {
+            return;
+        };
+        let (tries, tag) = match &mut neighbours[i].state {
+            NeighState::Reachable(_) => return,
+            NeighState::Incomplete { tries, pending } => {
+                let tag = pending
+                    .front()
+                    .map(|&p| self.packets[p as usize].tag)
+                    .unwrap_or(0);
+                (tries, tag)
+            }
+        };
+        if *tries < NEIGH_SOLICIT_MAX {
+            *tries += 1;
+            self.solicit(iface, addr, tag);
+            self.schedule(self.now + NEIGH_RETRANS, Event::NeighRetry { iface, addr });
+            return;
+        }
+        let Neigh { state, .. } = self.ifaces[iface].neighbours.swap_remove(i);
+        let NeighState::Incomplete { pending, .. } = state else {
+            return;
+        };
+        let node = self.net.ifaces[iface].node;
+        for id in pending {
+            let p = self.packets[id as usize];
+            self.free(id);
+            self.drop_packet(node, &p, DropCause::HostUnreachable { next_hop: addr });
+            if self.net.nodes[node].is_router() {
+                if let Some(ip) = p.ip() {
+                    self.icmp_error(
+                        node,
+                        None,
+                        &p,
+                        *ip,
+                        Icmp::Unreachable {
+                            why: Unreachable::Host,
+                            quoted: ip.quote(),
+                        },
+                    );
+                }
+            } else {
+                self.probe_local_error(p.tag);
+            }
+        }
+    }
+
+    /// Sends an IP packet to a next hop on an interface, resolving its
+    /// hardware address first if needed.
+    fn output(&mut self, node: NodeId, iface: IfaceId, next_hop: IpAddr, mut pkt: Packet) {
+        self.touch_iface(iface);
+        let my_mac = self.net.ifaces[iface].mac;
+        pkt.src_mac = my_mac;
+        let state = &mut self.ifaces[iface];
+        match state.neighbours.iter().position(|n| n.addr == next_hop) {
+            Some(i) => match &mut state.neighbours[i].state {
+                NeighState::Reachable(mac) => {
+                    pkt.dst_mac = *mac;
+                    let mac = *mac;
+                    self.record(
+                        node,
+                        &pkt,
+                        Step::Transmit {
+                            iface,
+                            next_hop_mac: mac,
+                        },
+                    );
+                    let id = self.alloc(pkt);
+                    self.transmit(iface, id);
+                }
+                NeighState::Incomplete { pending, .. } => {
+                    let full = pending.len() >= NEIGH_PENDING_MAX;
+                    let oldest = if full { pending.pop_front() } else { None };
+                    let id = self.alloc(pkt);
+                    if let NeighState::Incomplete { pending, .. } =
+                        &mut self.ifaces[iface].neighbours[i].state
+                    {
+                        pending.push_back(id);
+                    }
+                    if let Some(old) = oldest {
+                        let p = self.packets[old as usize];
+                        self.free(old);
+                        self.drop_packet(node, &p, DropCause::QueueFull { iface });
+                    }
+                }
+            },
+            None => {
+                let id = self.alloc(pkt);
+                self.ifaces[iface].neighbours.push(Neigh {
+                    addr: next_hop,
+                    state: NeighState::Incomplete {
+                        tries: 1,
+                        pending: VecDeque::from([id]),
+                    },
+                });
+                self.solicit(iface, next_hop, pkt.tag);
+                self.schedule(
+                    self.now + NEIGH_RETRANS,
+                    Event::NeighRetry {
+                        iface,
+                        addr: next_hop,
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- IP ------------------------------------------------------------
+
+    /// Sends a packet this node originates: route, then (on hosts) the
+    /// outbound security group, as Linux looks the route up first.
+    pub(crate) fn send_ip(&mut self, node: NodeId, pkt: Packet) {
+        let Body::Ip(ip) = pkt.body else { return };
+        let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
+            self.drop_packet(node, &pkt, DropCause::NoRoute);
+            self.probe_local_error(pkt.tag);
+            return;
+        };
+        let (prefix, next_hop, out) = (route.prefix, route.next_hop, route.iface);
+        let Some(out_iface) = out.filter(|_| next_hop != NextHop::Blackhole) else {
+            self.drop_packet(
+                node,
+                &pkt,
+                DropCause::Blackhole {
+                    prefix,
+                    span: span_of(route.origin),
+                },
+            );
+            return;
+        };
+        self.record(
+            node,
+            &pkt,
+            Step::Route {
+                prefix,
+                next_hop,
+                out_iface,
+            },
+        );
+        if let Some(host) = self.net.host_of(node) {
+            if !self.sg_outbound(node, host, &pkt, &ip) {
+                self.probe_local_error(pkt.tag);
+                return;
+            }
+        } else if !self.nacl_check(node, out_iface, Direction::Inbound, &pkt, &ip) {
+            return;
+        }
+        let gw = match next_hop {
+            NextHop::Gateway(gw) => gw,
+            _ => ip.dst,
+        };
+        self.output(node, out_iface, gw, pkt);
+    }
+
+    /// A router forwards a datagram (RFC 1812 §5.2): the NACL of the
+    /// network it leaves, the route, the TTL, the NACL of the network it
+    /// enters.
+    fn forward(&mut self, node: NodeId, in_iface: IfaceId, pkt: Packet, ip: Ip) {
+        if !self.nacl_check(node, in_iface, Direction::Outbound, &pkt, &ip) {
+            return;
+        }
+        let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
+            self.drop_packet(node, &pkt, DropCause::NoRoute);
+            self.icmp_error(
+                node,
+                Some(in_iface),
+                &pkt,
+                ip,
+                Icmp::Unreachable {
+                    why: Unreachable::Net,
+                    quoted: ip.quote(),
+                },
+            );
+            return;
+        };
+        let (prefix, next_hop, out) = (route.prefix, route.next_hop, route.iface);
+        let Some(out_iface) = out.filter(|_| next_hop != NextHop::Blackhole) else {
+            self.drop_packet(
+                node,
+                &pkt,
+                DropCause::Blackhole {
+                    prefix,
+                    span: span_of(route.origin),
+                },
+            );
+            return;
+        };
+        self.record(
+            node,
+            &pkt,
+            Step::Route {
+                prefix,
+                next_hop,
+                out_iface,
+            },
+        );
+        if ip.ttl <= 1 {
+            self.drop_packet(node, &pkt, DropCause::TtlExceeded);
+            self.icmp_error(
+                node,
+                Some(in_iface),
+                &pkt,
+                ip,
+                Icmp::TimeExceeded { quoted: ip.quote() },
+            );
+            return;
+        }
+        if !self.nacl_check(node, out_iface, Direction::Inbound, &pkt, &ip) {
+            return;
+        }
+        let mut out_pkt = pkt;
+        out_pkt.body = Body::Ip(Ip {
+            ttl: ip.ttl - 1,
+            ..ip
+        });
+        self.record(
+            node,
+            &out_pkt,
+            Step::Forward {
+                in_iface,
+                out_iface,
+            },
+        );
+        let gw = match next_hop {
+            NextHop::Gateway(gw) => gw,
+            _ => ip.dst,
+        };
+        self.output(node, out_iface, gw, out_pkt);
+    }
+
+    /// The NACL of an interface's segment, in the direction seen from that
+    /// segment. Neighbour discovery never reaches here.
+    fn nacl_check(
+        &mut self,
+        node: NodeId,
+        iface: IfaceId,
+        dir: Direction,
+        pkt: &Packet,
+        ip: &Ip,
+    ) -> bool {
+        let segment = self.net.ifaces[iface].segment;
+        let Some(nacl) = self.net.segments[segment].nacl else {
+            return true;
+        };
+        let verdict = self.net.nacls[nacl].evaluate(dir, &ip.header());
+        match (verdict.action, verdict.rule, verdict.span) {
+            (NaclAction::Allow, Some(rule), Some(span)) => {
+                self.record(
+                    node,
+                    pkt,
+                    Step::NaclPass {
+                        nacl,
+                        direction: dir,
+                        rule,
+                        span,
+                    },
+                );
+                true
+            }
+            _ => {
+                let (rule, span) = (verdict.rule, verdict.span);
+                let cause = match dir {
+                    Direction::Inbound => DropCause::NaclInbound {
+                        nacl,
+                        segment,
+                        rule,
+                        span,
+                    },
+                    Direction::Outbound => DropCause::NaclOutbound {
+                        nacl,
+                        segment,
+                        rule,
+                        span,
+                    },
+                };
+                self.drop_packet(node, pkt, cause);
+                false
+            }
+        }
+    }
+
+    /// Sends an ICMP error about `about` back to its source, unless that
+    /// would be an error about an error (RFC 1122 §3.2.2).
+    fn icmp_error(
+        &mut self,
+        node: NodeId,
+        in_iface: Option<IfaceId>,
+        about: &Packet,
+        ip: Ip,
+        msg: Icmp,
+    ) {
+        if let L4::Icmp(i) = ip.l4 {
+            if i.is_error() {
+                return;
+            }
+        }
+        let v6 = ip.is_v6();
+        let ifaces = &self.net.nodes[node].ifaces;
+        let src = in_iface
+            .and_then(|i| self.net.ifaces[i].addr(v6))
+            .or_else(|| ifaces.iter().find_map(|&i| self.net.ifaces[i].addr(v6)));
+        let Some(src) = src else { return };
+        let err = Packet {
+            src_mac: Mac([0; 6]),
+            dst_mac: Mac([0; 6]),
+            body: Body::Ip(Ip {
+                src,
+                dst: ip.src,
+                ttl: DEFAULT_TTL,
+                l4: L4::Icmp(msg),
+            }),
+            tag: about.tag,
+            id: self.new_packet_id(),
+        };
+        self.record(node, &err, Step::Reply);
+        self.send_ip(node, err);
+    }
+
+    /// A datagram addressed to this node.
+    fn local_input(&mut self, node: NodeId, iface: IfaceId, pkt: Packet, ip: Ip) {
+        if let Some(host) = self.net.host_of(node) {
+            if !self.sg_inbound(node, host, &pkt, &ip) {
+                return;
+            }
+        }
+        self.record(node, &pkt, Step::Deliver);
+        let _ = iface;
+        match ip.l4 {
+            L4::Icmp(Icmp::EchoRequest {
+                id,
+                seq,
+                payload_len,
+            }) => {
+                let reply = self.reply_to(
+                    &pkt,
+                    &ip,
+                    L4::Icmp(Icmp::EchoReply {
+                        id,
+                        seq,
+                        payload_len,
+                    }),
+                );
+                self.record(node, &reply, Step::Reply);
+                self.send_ip(node, reply);
+            }
+            L4::Icmp(icmp) => self.probe_icmp(node, &pkt, &ip, icmp),
+            L4::Udp(u) => self.udp_input(node, &pkt, &ip, u),
+            L4::Tcp(t) => self.tcp_input(node, &pkt, &ip, t),
+        }
+    }
+
+    pub(crate) fn reply_to(&mut self, pkt: &Packet, ip: &Ip, l4: L4) -> Packet {
+        Packet {
+            src_mac: Mac([0; 6]),
+            dst_mac: Mac([0; 6]),
+            body: Body::Ip(Ip {
+                src: ip.dst,
+                dst: ip.src,
+                ttl: DEFAULT_TTL,
+                l4,
+            }),
+            tag: pkt.tag,
+            id: self.new_packet_id(),
+        }
+    }
+
+    fn udp_input(&mut self, node: NodeId, pkt: &Packet, ip: &Ip, u: Udp) {
+        let listening = self
+            .net
+            .host_of(node)
+            .and_then(|h| self.net.service(h, TransportProto::Udp, u.dst_port));
+        if listening.is_some() {
+            self.probe_delivered(pkt.tag, node, ip, u.dst_port);
+        } else {
+            self.icmp_error(
+                node,
+                None,
+                pkt,
+                *ip,
+                Icmp::Unreachable {
+                    why: Unreachable::Port,
+                    quoted: ip.quote(),
+                },
+            );
+        }
+    }
+
+    fn tcp_input(&mut self, node: NodeId, pkt: &Packet, ip: &Ip, t: Tcp) {
+        if self.probe_tcp(node, pkt, ip, t) {
+            return;
+        }
+        let listening = self
+            .net
+            .host_of(node)
+            .and_then(|h| self.net.service(h, TransportProto::Tcp, t.dst_port));
+        use tcp_flags::*;
+        if t.flags & RST != 0 {
+            return;
+        }
+        if listening.is_none() {
+            // RFC 9293 §3.10.7.1: a segment to a closed port gets a reset.
+            let (seq, ack, flags) = if t.flags & ACK != 0 {
+                (t.ack, 0, RST)
+            } else {
+                (0, t.seq.wrapping_add(seg_len(&t)), RST | ACK)
+            };
+            let rst = self.reply_to(
+                pkt,
+                ip,
+                L4::Tcp(Tcp {
+                    src_port: t.dst_port,
+                    dst_port: t.src_port,
+                    seq,
+                    ack,
+                    flags,
+                    window: 0,
+                    mss: None,
+                    payload_len: 0,
+                }),
+            );
+            self.record(node, &rst, Step::Reply);
+            self.send_ip(node, rst);
+            return;
+        }
+        self.tcp_listener(node, pkt, ip, t);
+    }
+
+    // ----- security groups -----------------------------------------------
+
+    fn touch_host(&mut self, host: usize) {
+        if self.conntrack[host].is_empty() {
+            self.touched_hosts.push(host);
+        }
+    }
+
+    /// Inbound filtering on a host: tracked flows and related ICMP errors
+    /// pass, new flows need a rule.
+    fn sg_inbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
+        let Some(fw) = &self.net.firewalls[host] else {
+            return true;
+        };
+        let key = FlowKey::inbound(ip);
+        if self.conntrack[host].contains(&key) {
+            self.record(
+                node,
+                pkt,
+                Step::SgPass {
+                    direction: Direction::Inbound,
+                    how: SgPass::Established,
+                },
+            );
+            return true;
+        }
+        if let Some(q) = related(ip) {
+            if self.conntrack[host].contains(&FlowKey::outbound_quoted(&q)) {
+                self.record(
+                    node,
+                    pkt,
+                    Step::SgPass {
+                        direction: Direction::Inbound,
+                        how: SgPass::Related,
+                    },
+                );
+                return true;
+            }
+        }
+        match fw.evaluate(Direction::Inbound, &ip.header()) {
+            SgVerdict::Allowed(rule) => {
+                self.touch_host(host);
+                self.conntrack[host].insert(key);
+                self.record(
+                    node,
+                    pkt,
+                    Step::SgPass {
+                        direction: Direction::Inbound,
+                        how: SgPass::Rule(rule),
+                    },
+                );
+                true
+            }
+            _ => {
+                self.drop_packet(
+                    node,
+                    pkt,
+                    DropCause::SgInbound {
+                        groups_len: fw.groups.len(),
+                    },
+                );
+                false
+            }
+        }
+    }
+
+    fn sg_outbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
+        let Some(fw) = &self.net.firewalls[host] else {
+            return true;
+        };
+        let key = FlowKey::outbound(ip);
+        if self.conntrack[host].contains(&key) {
+            self.record(
+                node,
+                pkt,
+                Step::SgPass {
+                    direction: Direction::Outbound,
+                    how: SgPass::Established,
+                },
+            );
+            return true;
+        }
+        if let Some(q) = related(ip) {
+            if self.conntrack[host].contains(&FlowKey::inbound_quoted(&q)) {
+                self.record(
+                    node,
+                    pkt,
+                    Step::SgPass {
+                        direction: Direction::Outbound,
+                        how: SgPass::Related,
+                    },
+                );
+                return true;
+            }
+        }
+        let how = match fw.evaluate(Direction::Outbound, &ip.header()) {
+            SgVerdict::Allowed(rule) => SgPass::Rule(rule),
+            SgVerdict::AllowedByDefault => SgPass::OutboundDefault,
+            SgVerdict::Denied => {
+                self.drop_packet(
+                    node,
+                    pkt,
+                    DropCause::SgOutbound {
+                        groups_len: fw.groups.len(),
+                    },
+                );
+                return false;
+            }
+        };
+        self.touch_host(host);
+        self.conntrack[host].insert(key);
+        self.record(
+            node,
+            pkt,
+            Step::SgPass {
+                direction: Direction::Outbound,
+                how,
+            },
+        );
+        true
+    }
+
+    // ----- probes (defined in probe.rs) ----------------------------------
+
+    pub fn add_probe(&mut self, probe: Probe, at: SimTime) -> usize {
+        let id = self.probes.len();
+        self.probes.push(probe);
+        self.schedule(at, Event::ProbeStart { probe: id });
+        id
+    }
+
+    pub(crate) fn random_port(&mut self) -> u16 {
+        self.rng_app.random_range(49152..=65535)
+    }
+
+    pub(crate) fn random_u32(&mut self) -> u32 {
+        self.rng_app.random()
+    }
+}
+
+/// An ICMP error's quoted datagram, if this is one.
+fn related(ip: &Ip) -> Option<Quoted> {
+    match ip.l4 {
+        L4::Icmp(i) => i.quoted(),
+        _ => None,
+    }
+}
+
+fn seg_len(t: &Tcp) -> u32 {
+    use tcp_flags::*;
+    t.payload_len + u32::from(t.flags & SYN != 0) + u32::from(t.flags & FIN != 0)
+}
+
+fn span_of(origin: wirelab_net::RouteOrigin) -> wirelab_spec::Span {
+    match origin {
+        wirelab_net::RouteOrigin::Static(s) => s,
+        _ => wirelab_spec::Span::default(),
+    }
+}
+
+/// Interface index encoded in a locally administered MAC (see
+/// `Mac::for_iface`).
+fn iface_of_mac(mac: Mac) -> Option<IfaceId> {
+    let b = mac.0;
+    if b[0] != 0x02 || b[1] != 0x00 {
+        return None;
+    }
+    let n = u32::from_be_bytes([b[2], b[3], b[4], b[5]]);
+    (n as usize).checked_sub(1)
+}

@@ -1,0 +1,378 @@
+//! Packets as plain structs with the real header fields.
+//!
+//! Every field that a real frame has and that the simulation uses is here
+//! with its real meaning (addresses, ports, TTL, TCP flags and sequence
+//! numbers, ICMP types), so that a trace or a capture reads like one from
+//! a real network. Sizes follow the real header lengths (RFC 791, 8200,
+//! 9293, 768, 792, 4443, 826, 4861).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use wirelab_net::{Header, Mac};
+
+/// Which exchange a packet belongs to (0: none). ICMP errors inherit the
+/// tag of the packet they report on.
+pub type Tag = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet {
+    pub src_mac: Mac,
+    pub dst_mac: Mac,
+    pub body: Body,
+    pub tag: Tag,
+    /// Unique per packet a node originates; kept when forwarded, so the
+    /// path of one packet can be followed through the trace.
+    pub id: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    Arp(Arp),
+    Ip(Ip),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArpOp {
+    Request,
+    Reply,
+}
+
+/// An ARP message for IPv4 over Ethernet (RFC 826).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arp {
+    pub op: ArpOp,
+    pub sender_mac: Mac,
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: Mac,
+    pub target_ip: Ipv4Addr,
+}
+
+/// An IPv4 or IPv6 datagram. `ttl` is the hop limit for IPv6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ip {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub l4: L4,
+}
+
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tcp {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    /// MSS option (SYN segments only).
+    pub mss: Option<u16>,
+    pub payload_len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Udp {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub payload_len: u32,
+}
+
+/// Why a destination is unreachable; mapped to the ICMP or ICMPv6 code of
+/// the packet's family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// v4 code 0 net unreachable; v6 code 0 no route to destination.
+    Net,
+    /// v4 code 1 host unreachable; v6 code 3 address unreachable.
+    Host,
+    /// v4 code 3; v6 code 4.
+    Port,
+}
+
+/// The start of the datagram an ICMP error reports on: its IP header and
+/// the first 8 bytes of its payload (the ports, or the echo identifier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quoted {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Icmp {
+    EchoRequest {
+        id: u16,
+        seq: u16,
+        payload_len: u32,
+    },
+    EchoReply {
+        id: u16,
+        seq: u16,
+        payload_len: u32,
+    },
+    Unreachable {
+        why: Unreachable,
+        quoted: Quoted,
+    },
+    TimeExceeded {
+        quoted: Quoted,
+    },
+    /// ICMPv6 neighbour solicitation (RFC 4861 §4.3).
+    NeighborSolicit {
+        target: Ipv6Addr,
+        source_mac: Mac,
+    },
+    /// ICMPv6 neighbour advertisement (RFC 4861 §4.4).
+    NeighborAdvert {
+        target: Ipv6Addr,
+        target_mac: Mac,
+    },
+}
+
+impl Icmp {
+    /// (type, code) on the wire for the given family.
+    pub fn type_code(&self, v6: bool) -> (u8, u8) {
+        match (*self, v6) {
+            (Icmp::EchoRequest { .. }, false) => (8, 0),
+            (Icmp::EchoRequest { .. }, true) => (128, 0),
+            (Icmp::EchoReply { .. }, false) => (0, 0),
+            (Icmp::EchoReply { .. }, true) => (129, 0),
+            (Icmp::Unreachable { why, .. }, false) => (
+                3,
+                match why {
+                    Unreachable::Net => 0,
+                    Unreachable::Host => 1,
+                    Unreachable::Port => 3,
+                },
+            ),
+            (Icmp::Unreachable { why, .. }, true) => (
+                1,
+                match why {
+                    Unreachable::Net => 0,
+                    Unreachable::Host => 3,
+                    Unreachable::Port => 4,
+                },
+            ),
+            (Icmp::TimeExceeded { .. }, false) => (11, 0),
+            (Icmp::TimeExceeded { .. }, true) => (3, 0),
+            (Icmp::NeighborSolicit { .. }, _) => (135, 0),
+            (Icmp::NeighborAdvert { .. }, _) => (136, 0),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. })
+    }
+
+    pub fn is_neighbor_discovery(&self) -> bool {
+        matches!(
+            self,
+            Icmp::NeighborSolicit { .. } | Icmp::NeighborAdvert { .. }
+        )
+    }
+
+    pub fn quoted(&self) -> Option<Quoted> {
+        match *self {
+            Icmp::Unreachable { quoted, .. } | Icmp::TimeExceeded { quoted } => Some(quoted),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L4 {
+    Tcp(Tcp),
+    Udp(Udp),
+    Icmp(Icmp),
+}
+
+pub const ETHERNET_HEADER: u32 = 14;
+/// Frames shorter than this are padded (without the 4-byte FCS).
+pub const ETHERNET_MIN_FRAME: u32 = 60;
+
+impl Ip {
+    pub fn is_v6(&self) -> bool {
+        self.src.is_ipv6()
+    }
+
+    pub fn proto(&self) -> u8 {
+        match self.l4 {
+            L4::Tcp(_) => 6,
+            L4::Udp(_) => 17,
+            L4::Icmp(_) if self.is_v6() => 58,
+            L4::Icmp(_) => 1,
+        }
+    }
+
+    /// The IP header plus payload, in bytes.
+    pub fn len(&self) -> u32 {
+        let ip_header = if self.is_v6() { 40 } else { 20 };
+        let l4 = match self.l4 {
+            L4::Tcp(t) => 20 + if t.mss.is_some() { 20 } else { 0 } + t.payload_len,
+            L4::Udp(u) => 8 + u.payload_len,
+            L4::Icmp(
+                Icmp::EchoRequest { payload_len, .. } | Icmp::EchoReply { payload_len, .. },
+            ) => 8 + payload_len,
+            // The quoted datagram: its IP header and 8 bytes.
+            L4::Icmp(Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. }) => 8 + ip_header + 8,
+            // Target address plus a link-layer address option.
+            L4::Icmp(Icmp::NeighborSolicit { .. } | Icmp::NeighborAdvert { .. }) => 8 + 16 + 8,
+        };
+        ip_header + l4
+    }
+
+    /// The fields filters match on.
+    pub fn header(&self) -> Header {
+        let (dst_port, icmp_type, icmp_code) = match self.l4 {
+            L4::Tcp(t) => (t.dst_port, 0, 0),
+            L4::Udp(u) => (u.dst_port, 0, 0),
+            L4::Icmp(i) => {
+                let (t, c) = i.type_code(self.is_v6());
+                (0, t, c)
+            }
+        };
+        Header {
+            src: self.src,
+            dst: self.dst,
+            proto: self.proto(),
+            dst_port,
+            icmp_type,
+            icmp_code,
+        }
+    }
+
+    /// What an ICMP error about this datagram quotes.
+    pub fn quote(&self) -> Quoted {
+        let (src_port, dst_port) = match self.l4 {
+            L4::Tcp(t) => (t.src_port, t.dst_port),
+            L4::Udp(u) => (u.src_port, u.dst_port),
+            L4::Icmp(Icmp::EchoRequest { id, .. } | Icmp::EchoReply { id, .. }) => (id, id),
+            L4::Icmp(_) => (0, 0),
+        };
+        Quoted {
+            src: self.src,
+            dst: self.dst,
+            proto: self.proto(),
+            src_port,
+            dst_port,
+        }
+    }
+}
+
+impl Packet {
+    /// Bytes on the wire (Ethernet header, padding; no preamble or FCS).
+    pub fn wire_len(&self) -> u32 {
+        let payload = match self.body {
+            Body::Arp(_) => 28,
+            Body::Ip(ip) => ip.len(),
+        };
+        (ETHERNET_HEADER + payload).max(ETHERNET_MIN_FRAME)
+    }
+
+    pub fn ip(&self) -> Option<&Ip> {
+        match &self.body {
+            Body::Ip(ip) => Some(ip),
+            Body::Arp(_) => None,
+        }
+    }
+}
+
+fn flags_text(flags: u8) -> String {
+    use tcp_flags::*;
+    let names = [
+        (SYN, "SYN"),
+        (FIN, "FIN"),
+        (RST, "RST"),
+        (PSH, "PSH"),
+        (ACK, "ACK"),
+    ];
+    let parts: Vec<&str> = names
+        .iter()
+        .filter(|(f, _)| flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    parts.join(",")
+}
+
+fn endpoint(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+impl fmt::Display for Packet {
+    /// One line in the style of tcpdump, e.g.
+    /// `tcp 10.0.1.7:49152 > 10.0.3.10:5432 [SYN] seq=1 ttl=64`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.body {
+            Body::Arp(a) => match a.op {
+                ArpOp::Request => write!(f, "arp who-has {} tell {}", a.target_ip, a.sender_ip),
+                ArpOp::Reply => write!(f, "arp reply {} is-at {}", a.sender_ip, a.sender_mac),
+            },
+            Body::Ip(ip) => {
+                match ip.l4 {
+                    L4::Tcp(t) => write!(
+                        f,
+                        "tcp {} > {} [{}] seq={} ack={} win={}",
+                        endpoint(ip.src, t.src_port),
+                        endpoint(ip.dst, t.dst_port),
+                        flags_text(t.flags),
+                        t.seq,
+                        t.ack,
+                        t.window
+                    )?,
+                    L4::Udp(u) => write!(
+                        f,
+                        "udp {} > {} len={}",
+                        endpoint(ip.src, u.src_port),
+                        endpoint(ip.dst, u.dst_port),
+                        u.payload_len
+                    )?,
+                    L4::Icmp(i) => {
+                        let name = if ip.is_v6() { "icmp6" } else { "icmp" };
+                        write!(f, "{name} {} > {} ", ip.src, ip.dst)?;
+                        match i {
+                            Icmp::EchoRequest { id, seq, .. } => {
+                                write!(f, "echo request id={id} seq={seq}")?
+                            }
+                            Icmp::EchoReply { id, seq, .. } => {
+                                write!(f, "echo reply id={id} seq={seq}")?
+                            }
+                            Icmp::Unreachable { why, quoted } => {
+                                let what = match why {
+                                    Unreachable::Net => "net unreachable",
+                                    Unreachable::Host => "host unreachable",
+                                    Unreachable::Port => "port unreachable",
+                                };
+                                write!(f, "{what} (about {} > {})", quoted.src, quoted.dst)?
+                            }
+                            Icmp::TimeExceeded { quoted } => write!(
+                                f,
+                                "time exceeded in transit (about {} > {})",
+                                quoted.src, quoted.dst
+                            )?,
+                            Icmp::NeighborSolicit { target, .. } => {
+                                write!(f, "neighbor solicitation who-has {target}")?
+                            }
+                            Icmp::NeighborAdvert { target, target_mac } => {
+                                write!(f, "neighbor advertisement {target} is-at {target_mac}")?
+                            }
+                        }
+                    }
+                }
+                write!(f, " ttl={}", ip.ttl)
+            }
+        }
+    }
+}
