@@ -31,7 +31,11 @@ impl fmt::Display for Diagnostic {
         if self.span.line == 0 {
             write!(f, "{}: {level}: {}", self.file, self.message)?;
         } else {
-            write!(f, "{}:{}:{}: {level}: {}", self.file, self.span.line, self.span.column, self.message)?;
+            write!(
+                f,
+                "{}:{}:{}: {level}: {}",
+                self.file, self.span.line, self.span.column, self.message
+            )?;
         }
         if let Some(help) = &self.help {
             write!(f, " ({help})")?;

@@ -4,8 +4,12 @@
 //! value, validates everything the format implies and returns a [`Lab`] with
 //! every reference resolved — or every problem of the file at once.
 
+mod build;
 pub mod diag;
 pub mod model;
+mod quantity;
+mod read;
+mod yaml;
 
 pub use diag::{Diagnostic, Severity};
 pub use model::*;
@@ -17,15 +21,127 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Largest lab file accepted.
+pub const FILE_BYTES_MAX: u64 = 8 * 1024 * 1024;
+
 /// Reads and validates the lab file at `path`. `Err` holds every problem
 /// found (at least one error; warnings may be among them).
 pub fn load(path: &std::path::Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let _ = path;
-    todo!("implemented by the spec work")
+    let file = path.display().to_string();
+    let text = read_file(path).map_err(|message| vec![whole_file(&file, message)])?;
+    parse_str(&file, &text)
 }
 
 /// Validates lab text; `file` is the name used in diagnostics.
 pub fn parse_str(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
-    let _ = (file, text);
-    todo!("implemented by the spec work")
+    if text.len() as u64 > FILE_BYTES_MAX {
+        return Err(vec![whole_file(file, too_large(text.len() as u64))]);
+    }
+    if let Some(offset) = text.find('\0') {
+        let message =
+            "the file contains NUL bytes: it looks binary, not like a YAML lab file".to_string();
+        return Err(vec![at_offset(file, text.as_bytes(), offset, message)]);
+    }
+    let root = match yaml::load(text) {
+        Ok(root) => root,
+        Err(error) => {
+            let span = error.span.unwrap_or_default();
+            return Err(vec![Diagnostic {
+                file: file.to_string(),
+                span,
+                severity: Severity::Error,
+                message: error.message,
+                help: None,
+            }]);
+        }
+    };
+    let mut d = read::Diags::new(file);
+    let lab = build::build(&root, file, &mut d);
+    match lab {
+        Some(lab) if !d.has_errors() => Ok(Loaded {
+            lab,
+            warnings: d.into_sorted(),
+        }),
+        _ => Err(d.into_sorted()),
+    }
+}
+
+/// The text of a lab file, or why there is none.
+fn read_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+
+    let metadata = std::fs::metadata(path).map_err(|e| io_message(&e))?;
+    if metadata.is_dir() {
+        return Err("this is a directory, not a lab file".to_string());
+    }
+    if metadata.len() > FILE_BYTES_MAX {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| io_message(&e))?;
+    // The file may grow between the two looks: read one byte past the limit at most.
+    file.take(FILE_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_message(&e))?;
+    if bytes.len() as u64 > FILE_BYTES_MAX {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let (line, column) = line_column(e.as_bytes(), valid);
+        format!("the file is not UTF-8 text (invalid byte at line {line}, column {column}): a lab file is YAML text")
+    })
+}
+
+fn io_message(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => {
+            "cannot read the file: permission denied".to_string()
+        }
+        _ => format!("cannot read the file: {error}"),
+    }
+}
+
+fn too_large(bytes: u64) -> String {
+    format!(
+        "the file is {bytes} bytes; lab files are limited to {} MiB",
+        FILE_BYTES_MAX / (1024 * 1024)
+    )
+}
+
+fn whole_file(file: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        file: file.to_string(),
+        span: Span::default(),
+        severity: Severity::Error,
+        message,
+        help: None,
+    }
+}
+
+fn at_offset(file: &str, bytes: &[u8], offset: usize, message: String) -> Diagnostic {
+    let (line, column) = line_column(bytes, offset);
+    Diagnostic {
+        file: file.to_string(),
+        span: Span { line, column },
+        severity: Severity::Error,
+        message,
+        help: None,
+    }
+}
+
+/// The 1-based line and character column of a byte offset.
+fn line_column(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line as u32, column as u32)
 }

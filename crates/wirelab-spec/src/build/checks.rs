@@ -1,0 +1,314 @@
+//! `checks:`: what the lab expects, the graded part.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::Names;
+use crate::model::{
+    Check, CheckProto, CheckTarget, Family, Host, HostId, Outcome, Reason, RouterId, Sp,
+};
+use crate::read::{self, did_you_mean, Diags, Fields};
+use crate::yaml::Node;
+
+const CHECK_KEYS: [&str; 11] = [
+    "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
+];
+/// Most checks in one lab.
+const CHECKS_MAX: usize = 100_000;
+/// Most points of one check.
+const POINTS_MAX: i128 = 1_000_000;
+
+pub(crate) fn read_checks(
+    node: Option<&Node>,
+    names: &Names,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let Some(node) = node else { return checks };
+    let Some(items) = read::seq(node, "`checks`", d) else {
+        return checks;
+    };
+    if items.len() > CHECKS_MAX {
+        d.error(
+            node.span,
+            format!(
+                "too many checks ({}; the limit is {CHECKS_MAX})",
+                items.len()
+            ),
+        );
+        return checks;
+    }
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for item in items {
+        let Some(fields) = read::fields(item, &CHECK_KEYS, "a check", item.span, d) else {
+            continue;
+        };
+        let name = fields.require("name", "a check", d).and_then(|n| {
+            let name = read::string(n, "`name`", d)?;
+            if let Some(line) = seen.insert(name, n.span.line) {
+                d.error(
+                    n.span,
+                    format!("check name `{name}` is already used (line {line})"),
+                );
+            }
+            Some(Sp::new(name.to_string(), n.span))
+        });
+        if let Some(check) = read_check(&fields, name, names, hosts, d) {
+            checks.push(check);
+        }
+    }
+    checks
+}
+
+fn read_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    names: &Names,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "a check";
+    let from = fields
+        .require("from", what, d)
+        .and_then(|n| read_host_ref(n, "`from`", names, d));
+    let to = fields
+        .require("to", what, d)
+        .and_then(|n| read_target(n, names, d));
+    let proto = match fields.get("proto") {
+        None => Some(CheckProto::Tcp),
+        Some(n) => match read::string(n, "`proto`", d) {
+            Some("tcp") => Some(CheckProto::Tcp),
+            Some("udp") => Some(CheckProto::Udp),
+            Some("icmp") => Some(CheckProto::Icmp),
+            Some(other) => {
+                let help = if other == "icmpv6" {
+                    Some("use `proto: icmp` with `family: ipv6`".to_string())
+                } else {
+                    did_you_mean(other, ["tcp", "udp", "icmp"])
+                };
+                d.error_help(
+                    n.span,
+                    format!("check protocol `{other}` must be tcp, udp or icmp"),
+                    help,
+                );
+                None
+            }
+            None => None,
+        },
+    };
+    let port = read_port(fields, proto, d);
+    let family_written = fields
+        .get("family")
+        .and_then(|n| match read::string(n, "`family`", d)? {
+            "ipv4" => Some(Sp::new(Family::Ipv4, n.span)),
+            "ipv6" => Some(Sp::new(Family::Ipv6, n.span)),
+            other => {
+                d.error_help(
+                    n.span,
+                    format!("family `{other}` must be ipv4 or ipv6"),
+                    did_you_mean(other, ["ipv4", "ipv6"]),
+                );
+                None
+            }
+        });
+    let expect =
+        fields
+            .require("expect", what, d)
+            .and_then(|n| match read::string(n, "`expect`", d)? {
+                "allow" => Some(Outcome::Allow),
+                "deny" => Some(Outcome::Deny),
+                "refused" => Some(Outcome::Refused),
+                other => {
+                    d.error_help(
+                        n.span,
+                        format!("`expect: {other}`: expected allow, deny or refused"),
+                        did_you_mean(other, ["allow", "deny", "refused"]),
+                    );
+                    None
+                }
+            });
+    let reason = match fields.get("reason") {
+        None => Some(None),
+        Some(n) => read::string(n, "`reason`", d).and_then(|code| match Reason::from_code(code) {
+            Some(reason) => Some(Some(reason)),
+            None => {
+                let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+                let help = did_you_mean(code, codes.iter().copied())
+                    .or_else(|| Some(format!("reasons: {}", codes.join(", "))));
+                d.error_help(n.span, format!("unknown reason `{code}`"), help);
+                None
+            }
+        }),
+    };
+    let via = read_via(fields, names, d);
+    let points = match fields.get("points") {
+        None => Some(1),
+        Some(n) => read::int_in(n, "`points`", 0, POINTS_MAX, d).map(|p| p as u32),
+    };
+    let hint = match fields.get("hint") {
+        None => Some(None),
+        Some(n) => read::string(n, "`hint`", d).map(|h| Some(h.to_string())),
+    };
+    let (from, to) = (from?, to?);
+    let family = resolve_family(fields, family_written, from, &to, hosts, d)?;
+    Some(Check {
+        name: name?,
+        from,
+        to,
+        proto: proto?,
+        port: port?,
+        family,
+        expect: expect?,
+        reason: reason?,
+        via: via?,
+        points: points?,
+        hint: hint?,
+        span: fields.at,
+    })
+}
+
+/// `port`: required for tcp and udp, rejected for icmp. `Some(None)` for icmp.
+fn read_port(fields: &Fields, proto: Option<CheckProto>, d: &mut Diags) -> Option<Option<u16>> {
+    let node = fields.get("port");
+    match (proto?, node) {
+        (CheckProto::Icmp, Some(n)) => {
+            d.error(n.span, "an icmp check has no port");
+            None
+        }
+        (CheckProto::Icmp, None) => Some(None),
+        (p, None) => {
+            d.error(fields.at, format!("a {} check needs `port:`", p.code()));
+            None
+        }
+        (_, Some(n)) => read::int_in(n, "port", 1, 65535, d).map(|p| Some(p as u16)),
+    }
+}
+
+fn read_host_ref(node: &Node, what: &str, names: &Names, d: &mut Diags) -> Option<HostId> {
+    let name = read::string(node, what, d)?;
+    if let Some(host) = names.hosts.get(name) {
+        return Some(host);
+    }
+    if names.routers.get(name).is_some() {
+        d.error(
+            node.span,
+            format!("`{name}` is a router; checks run between hosts"),
+        );
+    } else {
+        d.error_help(
+            node.span,
+            format!("unknown host `{name}`"),
+            names.hosts.suggest(name),
+        );
+    }
+    None
+}
+
+fn read_target(node: &Node, names: &Names, d: &mut Diags) -> Option<CheckTarget> {
+    let text = read::string(node, "`to`", d)?;
+    if let Ok(address) = text.trim().parse::<IpAddr>() {
+        return Some(CheckTarget::Address(address));
+    }
+    if text.contains('/') {
+        d.error(
+            node.span,
+            format!("`to` is a host or one address, not a prefix: `{text}`"),
+        );
+        return None;
+    }
+    read_host_ref(node, "`to`", names, d).map(CheckTarget::Host)
+}
+
+fn read_via(fields: &Fields, names: &Names, d: &mut Diags) -> Option<Vec<RouterId>> {
+    let Some(node) = fields.get("via") else {
+        return Some(Vec::new());
+    };
+    let items = read::seq(node, "`via`", d)?;
+    let mut via = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for item in items {
+        let Some(name) = read::string(item, "a router name", d) else {
+            ok = false;
+            continue;
+        };
+        match names.routers.get(name) {
+            Some(router) => via.push(router),
+            None => {
+                ok = false;
+                let help = if names.hosts.get(name).is_some() {
+                    Some(format!("`{name}` is a host; `via` lists routers"))
+                } else {
+                    names.routers.suggest(name)
+                };
+                d.error_help(item.span, format!("unknown router `{name}` in `via`"), help);
+            }
+        }
+    }
+    ok.then_some(via)
+}
+
+/// The written family, else: the family of `to` when it is an address;
+/// ipv4 when `to` is a host with an IPv4 address, else ipv6. Both ends must
+/// have an address of that family.
+fn resolve_family(
+    fields: &Fields,
+    written: Option<Sp<Family>>,
+    from: HostId,
+    to: &CheckTarget,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Family> {
+    let has = |host: &Host, family: Family| match family {
+        Family::Ipv4 => host.ipv4.is_some(),
+        Family::Ipv6 => host.ipv6.is_some(),
+    };
+    let label = |family: Family| match family {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    };
+    let target_family = match to {
+        CheckTarget::Address(IpAddr::V4(_)) => Some(Family::Ipv4),
+        CheckTarget::Address(IpAddr::V6(_)) => Some(Family::Ipv6),
+        CheckTarget::Host(_) => None,
+    };
+    let family = match (&written, target_family, to) {
+        (Some(w), Some(t), _) if w.value != t => {
+            d.error(
+                w.span,
+                format!(
+                    "family `{}` does not match the {} address in `to`",
+                    w.value.code(),
+                    label(t)
+                ),
+            );
+            return None;
+        }
+        (Some(w), _, _) => w.value,
+        (None, Some(t), _) => t,
+        (None, None, CheckTarget::Host(h)) if hosts[*h].ipv4.is_some() => Family::Ipv4,
+        (None, None, _) => Family::Ipv6,
+    };
+    let at = written.as_ref().map_or(fields.at, |w| w.span);
+    let mut ok = true;
+    let mut ends = vec![(from, "from")];
+    if let CheckTarget::Host(h) = to {
+        ends.push((*h, "to"));
+    }
+    for (host, key) in ends {
+        if !has(&hosts[host], family) {
+            let span = fields.get(key).map_or(at, |n| n.span);
+            d.error(
+                span,
+                format!(
+                    "host `{}` has no {} address, and this check is {}",
+                    hosts[host].name.value,
+                    label(family),
+                    family.code()
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(family)
+}

@@ -1,0 +1,232 @@
+//! From the YAML tree to the validated [`Lab`]: every key checked, every
+//! reference resolved, every address assigned, every problem reported.
+//!
+//! The sections are read in dependency order (names first, then NACLs,
+//! networks, links, routers, hosts, security groups, checks) whatever their
+//! order in the file; diagnostics are sorted by position at the end.
+
+mod addr;
+mod checks;
+mod filters;
+mod hosts;
+mod topology;
+
+use std::collections::HashMap;
+
+use crate::model::{Lab, Sp, Span};
+use crate::read::{self, did_you_mean, Diags, Fields};
+use crate::yaml::{Node, Value};
+
+const TOP_KEYS: [&str; 16] = [
+    "lab",
+    "title",
+    "description",
+    "seed",
+    "defaults",
+    "networks",
+    "routers",
+    "links",
+    "hosts",
+    "security_groups",
+    "nacls",
+    "dns",
+    "ssh",
+    "traffic",
+    "events",
+    "checks",
+];
+const RESERVED_KEYS: [&str; 4] = ["dns", "ssh", "traffic", "events"];
+/// Longest lab identifier.
+const LAB_ID_LEN_MAX: usize = 63;
+
+/// Names of one kind, in file order, with a fast lookup.
+#[derive(Default)]
+pub(crate) struct NameTable {
+    index: HashMap<String, usize>,
+    pub names: Vec<Sp<String>>,
+}
+
+impl NameTable {
+    fn from_map(entries: Option<&[(Sp<String>, Node)]>) -> NameTable {
+        let mut table = NameTable::default();
+        for (key, _) in entries.unwrap_or(&[]) {
+            table.add(key.clone());
+        }
+        table
+    }
+
+    /// Adds a name; `false` if it was already there.
+    pub fn add(&mut self, name: Sp<String>) -> bool {
+        if self.index.contains_key(&name.value) {
+            return false;
+        }
+        self.index.insert(name.value.clone(), self.names.len());
+        self.names.push(name);
+        true
+    }
+
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub fn suggest(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.names.iter().map(|n| n.value.as_str()))
+    }
+}
+
+/// Every name of the lab, collected before the sections are read so that
+/// references may point forward.
+#[derive(Default)]
+pub(crate) struct Names {
+    pub networks: NameTable,
+    pub routers: NameTable,
+    pub hosts: NameTable,
+    pub security_groups: NameTable,
+    pub nacls: NameTable,
+}
+
+/// Builds the lab. Problems go to `d`; the lab is only meaningful when `d`
+/// holds no error.
+pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
+    let top = match &root.value {
+        Value::Map(_) => read::fields(root, &TOP_KEYS, "the lab", Span { line: 1, column: 1 }, d)?,
+        Value::Null => {
+            d.error(
+                Span::default(),
+                "the file is empty: a lab needs at least `lab:`, `networks:` and `hosts:`",
+            );
+            return None;
+        }
+        other => {
+            d.error(
+                root.span,
+                format!(
+                    "a lab file must be a map of keys (`lab:`, `networks:`, `hosts:`, ...), found {}",
+                    read::describe(other)
+                ),
+            );
+            return None;
+        }
+    };
+    for key in RESERVED_KEYS {
+        if let Some(span) = top.key_span(key) {
+            d.warning(span, format!("`{key}` is reserved for a later version of the lab format; this version ignores it"));
+        }
+    }
+
+    let lab_id = read_lab_id(&top, d);
+    let title = top
+        .get("title")
+        .and_then(|n| read::string(n, "`title`", d))
+        .map(str::to_string);
+    let description = top
+        .get("description")
+        .and_then(|n| read::string(n, "`description`", d))
+        .map(str::to_string);
+    let seed = match top.get("seed") {
+        Some(node) => read::int_in(node, "`seed`", 0, u64::MAX.into(), d).map_or(1, |s| s as u64),
+        None => 1,
+    };
+
+    let sections = Sections::read(&top, d);
+    let mut names = Names {
+        networks: NameTable::from_map(sections.networks),
+        routers: NameTable::from_map(sections.routers),
+        hosts: NameTable::from_map(sections.hosts),
+        security_groups: NameTable::from_map(sections.security_groups),
+        nacls: NameTable::from_map(sections.nacls),
+    };
+    for host in &names.hosts.names {
+        if let Some(router) = names.routers.get(&host.value) {
+            let router_span = names.routers.names[router].span;
+            d.error(
+                host.span,
+                format!(
+                    "`{}` is both a host and a router (declared at line {}); hosts and routers share one namespace",
+                    host.value, router_span.line
+                ),
+            );
+        }
+    }
+
+    let nacls = filters::read_nacls(sections.nacls, d);
+    let defaults = topology::read_defaults(top.get("defaults"), d);
+    let mut topo = topology::read_networks(sections.networks, &defaults, &names, d);
+    topology::read_links(top.get("links"), &defaults, &mut names, &mut topo, d);
+    let routers = topology::read_routers(sections.routers, &names, &mut topo, d);
+    topology::check_overlaps(&topo, d);
+
+    let security_groups = filters::read_security_groups(sections.security_groups, &names, d);
+    let hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, d);
+    let checks = checks::read_checks(top.get("checks"), &names, &hosts, d);
+
+    Some(Lab {
+        file: file.to_string(),
+        lab: lab_id?,
+        title,
+        description,
+        seed,
+        networks: topo.networks,
+        routers,
+        hosts,
+        security_groups,
+        nacls,
+        checks,
+    })
+}
+
+/// The named sections (maps of name → definition), each `None` when absent
+/// or not a map.
+struct Sections<'a> {
+    networks: Option<&'a [(Sp<String>, Node)]>,
+    routers: Option<&'a [(Sp<String>, Node)]>,
+    hosts: Option<&'a [(Sp<String>, Node)]>,
+    security_groups: Option<&'a [(Sp<String>, Node)]>,
+    nacls: Option<&'a [(Sp<String>, Node)]>,
+}
+
+impl<'a> Sections<'a> {
+    fn read(top: &Fields<'a>, d: &mut Diags) -> Sections<'a> {
+        let mut section = |key: &str, required: bool| match top.get(key) {
+            Some(node) => read::map_or_empty(node, &format!("`{key}`"), d),
+            None => {
+                if required {
+                    d.error(top.at, format!("the lab has no `{key}:` section"));
+                }
+                None
+            }
+        };
+        Sections {
+            networks: section("networks", true),
+            routers: section("routers", false),
+            hosts: section("hosts", true),
+            security_groups: section("security_groups", false),
+            nacls: section("nacls", false),
+        }
+    }
+}
+
+fn read_lab_id(top: &Fields, d: &mut Diags) -> Option<Sp<String>> {
+    let node = top.require("lab", "the lab", d)?;
+    let id = read::string(node, "`lab`", d)?;
+    let mut chars = id.chars();
+    let valid_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_start || !valid_rest {
+        d.error(
+            node.span,
+            format!("lab id `{id}` must be lowercase letters, digits and `-`, starting with a letter or digit"),
+        );
+        return None;
+    }
+    if id.len() > LAB_ID_LEN_MAX {
+        d.error(
+            node.span,
+            format!("lab id `{id}` is longer than {LAB_ID_LEN_MAX} characters"),
+        );
+        return None;
+    }
+    Some(Sp::new(id.to_string(), node.span))
+}
