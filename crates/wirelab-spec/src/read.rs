@@ -64,8 +64,9 @@ pub fn did_you_mean<'a>(
     for candidate in candidates {
         let distance = strsim::damerau_levenshtein(word, candidate);
         let longest = word.chars().count().max(candidate.chars().count());
-        // One edit in three characters, at least one edit for names of three or more.
-        let limit = if longest >= 3 {
+        // One edit in three characters; one edit for short names (`r3` → `r1`),
+        // none for single letters.
+        let limit = if longest >= 2 {
             (longest / 3).max(1)
         } else {
             0
@@ -275,6 +276,10 @@ mod tests {
         );
         assert_eq!(did_you_mean("ghost", ["a", "b"]), None);
         assert_eq!(did_you_mean("x", ["y"]), None);
+        assert_eq!(
+            did_you_mean("r3", ["r1", "x"]).as_deref(),
+            Some("did you mean `r1`?")
+        );
         assert_eq!(
             did_you_mean("r11", ["r1", "r2"]).as_deref(),
             Some("did you mean `r1`?")

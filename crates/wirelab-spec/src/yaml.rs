@@ -14,7 +14,12 @@ use serde_saphyr::Spanned;
 use crate::model::{Sp, Span};
 
 /// Deepest nesting of lists and maps accepted. A lab needs about eight.
-pub const DEPTH_MAX: usize = 64;
+pub const DEPTH_MAX: usize = 32;
+/// Stack of the thread that parses: the deserializer recurses once per
+/// nesting level with large frames (in debug builds ~40 levels fill the 2 MiB
+/// of a test thread), so parsing gets a stack of its own, far more than
+/// `DEPTH_MAX` levels need.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// Most nodes (scalars, lists, maps) in one lab file.
 const NODES_MAX: usize = 1_000_000;
 /// Most events (parser events, counting aliases replayed) in one lab file.
@@ -67,10 +72,32 @@ pub struct SyntaxError {
 /// Parses one YAML document. An empty document (or one with only comments)
 /// is `Value::Null`.
 pub fn load(text: &str) -> Result<Node, SyntaxError> {
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("wirelab-yaml".to_string())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse(text));
+        match parser {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(SyntaxError {
+                    span: None,
+                    message: "the YAML parser failed on this file".to_string(),
+                })
+            }),
+            // No thread to be had: parse here (DEPTH_MAX still bounds the recursion).
+            Err(_) => parse(text),
+        }
+    })
+}
+
+fn parse(text: &str) -> Result<Node, SyntaxError> {
     let options = serde_saphyr::options! {
         with_snippet: false,
+        // YAML 1.2 booleans only: a host named `y` or `on` stays a name.
+        strict_booleans: true,
         budget: serde_saphyr::budget! {
             max_depth: DEPTH_MAX,
+            flow_nesting_limit: DEPTH_MAX,
             max_nodes: NODES_MAX,
             max_events: EVENTS_MAX,
             max_documents: 1,

@@ -122,7 +122,7 @@ fn read_check(
                 other => {
                     d.error_help(
                         n.span,
-                        format!("`expect: {other}`: expected allow, deny or refused"),
+                        format!("`{other}` is not an outcome: expected allow, deny or refused"),
                         did_you_mean(other, ["allow", "deny", "refused"]),
                     );
                     None
