@@ -1,1 +1,203 @@
-//! wirelab-check
+//! wirelab-check: runs a lab's checks in the simulator, scores them and
+//! explains every verdict; reports as text, JSON, JUnit and TAP.
+//!
+//! Checks are independent: each runs from a fresh network state with its
+//! own seed derived from the lab's, so a report does not depend on how
+//! checks are spread over threads.
+
+pub mod exchange;
+pub mod explain;
+pub mod report;
+pub mod trace;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use wirelab_net::Network;
+use wirelab_sim::{Sim, TraceLevel};
+use wirelab_spec::{Check, Outcome, Reason};
+
+pub use exchange::{check_seed, run_exchange, trace_exchange, Exchange, Plan, PlanError};
+pub use report::{render, Format, Report};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+}
+
+/// The graded result of one check.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub status: Status,
+    pub expect: &'static str,
+    pub observed: &'static str,
+    pub reason: &'static str,
+    /// The node where the outcome was decided.
+    pub at: Option<String>,
+    pub explanation: String,
+    /// Why it failed, when it did: which expectation was not met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub hint: Option<String>,
+    pub points: u32,
+    pub earned: u32,
+    /// Routers the first request crossed, in order.
+    pub path: Vec<String>,
+    /// Simulated time at which the outcome was known, in nanoseconds.
+    pub decided_ns: u64,
+}
+
+/// Whether `via` appears in `path` in order (other routers may come
+/// between).
+fn crosses_in_order(path: &[String], via: &[String]) -> bool {
+    let mut it = path.iter();
+    via.iter().all(|v| it.any(|p| p == v))
+}
+
+/// Runs one check on `sim` (reset first) and grades it.
+pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult {
+    let check: &Check = &net.lab.checks[index];
+    let seed = check_seed(net.lab.seed, index);
+    let plan = match Plan::for_check(net, check) {
+        Ok(p) => p,
+        Err(e) => return unrunnable(check, e.to_string()),
+    };
+    let ex = run_exchange(sim, plan, seed);
+    let explanation = explain::explain(net, &ex, sim.trace());
+    grade(net, check, &ex, explanation)
+}
+
+fn unrunnable(check: &Check, why: String) -> CheckResult {
+    CheckResult {
+        name: check.name.value.clone(),
+        status: Status::Fail,
+        expect: check.expect.code(),
+        observed: Outcome::Deny.code(),
+        reason: Reason::NoRoute.code(),
+        at: None,
+        explanation: format!("the check cannot run: {why}"),
+        failure: Some(why),
+        hint: check.hint.clone(),
+        points: check.points,
+        earned: 0,
+        path: Vec::new(),
+        decided_ns: 0,
+    }
+}
+
+fn grade(net: &Network, check: &Check, ex: &Exchange, explanation: String) -> CheckResult {
+    let r = &ex.result;
+    let path: Vec<String> = ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect();
+    let via: Vec<String> = check
+        .via
+        .iter()
+        .map(|&r| net.lab.routers[r].name.value.clone())
+        .collect();
+    let mut failures = Vec::new();
+    if r.outcome != check.expect {
+        failures.push(format!(
+            "expected {}, observed {} ({})",
+            check.expect.code(),
+            r.outcome.code(),
+            r.reason
+        ));
+    } else if let Some(want) = check.reason {
+        if want != r.reason {
+            failures.push(format!("expected reason {want}, observed {}", r.reason));
+        }
+    }
+    if !via.is_empty() && !crosses_in_order(&path, &via) {
+        let went = if path.is_empty() {
+            "no router".to_string()
+        } else {
+            path.join(", ")
+        };
+        failures.push(format!(
+            "expected the request to cross {}, but it crossed {went}",
+            via.join(", ")
+        ));
+    }
+    let status = if failures.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    CheckResult {
+        name: check.name.value.clone(),
+        status,
+        expect: check.expect.code(),
+        observed: r.outcome.code(),
+        reason: r.reason.code(),
+        at: r.node.map(|n| net.nodes[n].name.clone()),
+        explanation,
+        failure: (!failures.is_empty()).then(|| failures.join("; ")),
+        hint: check.hint.clone(),
+        points: check.points,
+        earned: if status == Status::Pass {
+            check.points
+        } else {
+            0
+        },
+        path,
+        decided_ns: r.time.as_nanos(),
+    }
+}
+
+/// Runs every check of the network's lab on `threads` threads (at least
+/// one), results in the lab's order.
+pub fn run_checks(net: &Network, threads: usize) -> Report {
+    let n = net.lab.checks.len();
+    let threads = threads.clamp(1, n.max(1));
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<CheckResult>> = vec![None; n];
+    let chunks: Vec<Vec<(usize, CheckResult)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Full);
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            break done;
+                        }
+                        done.push((i, run_check(&mut sim, net, i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a check worker panicked"))
+            .collect()
+    });
+    for (i, r) in chunks.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
+    Report::new(
+        &net.lab,
+        slots
+            .into_iter()
+            .map(|r| r.expect("every check ran"))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_is_an_ordered_subsequence() {
+        let p: Vec<String> = ["r1", "r2", "r3"].iter().map(|s| s.to_string()).collect();
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(crosses_in_order(&p, &v(&["r1", "r2", "r3"])));
+        assert!(crosses_in_order(&p, &v(&["r1", "r3"])));
+        assert!(!crosses_in_order(&p, &v(&["r3", "r1"])));
+        assert!(!crosses_in_order(&p, &v(&["r4"])));
+        assert!(crosses_in_order(&p, &[]));
+    }
+}

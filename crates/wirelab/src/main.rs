@@ -1,1 +1,313 @@
-fn main() {}
+//! The `wirelab` command: a thin layer over the library crates that reads
+//! arguments, prints, and decides exit codes (0 ok, 1 a check failed,
+//! 2 invalid input or usage).
+
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
+use wirelab_net::Network;
+use wirelab_spec::{CheckProto, CheckTarget, Diagnostic, Family, Loaded};
+
+#[derive(Parser)]
+#[command(
+    name = "wirelab",
+    version,
+    about = "A network lab that runs anywhere: simulate, trace and grade labs written in YAML"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Junit,
+    Tap,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TraceFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProtoArg {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FamilyArg {
+    Ipv4,
+    Ipv6,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate lab files and print every problem found.
+    Check {
+        #[arg(required = true)]
+        labs: Vec<PathBuf>,
+    },
+    /// Run a lab's checks in the simulator and grade them.
+    Test {
+        lab: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Send one exchange and print it hop by hop, with every decision.
+    Trace {
+        lab: PathBuf,
+        /// The host that sends.
+        #[arg(long)]
+        from: String,
+        /// A host name or an address.
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "tcp")]
+        proto: ProtoArg,
+        /// Destination port (tcp and udp).
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long, value_enum)]
+        family: Option<FamilyArg>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TraceFormat,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { labs } => cmd_check(&labs),
+        Command::Test {
+            lab,
+            format,
+            threads,
+        } => cmd_test(&lab, format, threads),
+        Command::Trace {
+            lab,
+            from,
+            to,
+            proto,
+            port,
+            family,
+            format,
+        } => cmd_trace(&lab, &from, &to, proto, port, family, format),
+    };
+    ExitCode::from(code)
+}
+
+fn print_diagnostics(diags: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diags {
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+/// Loads a lab, printing warnings; on errors prints them all and returns
+/// `None`.
+fn load(path: &Path) -> Option<Loaded> {
+    match wirelab_spec::load(path) {
+        Ok(loaded) => {
+            print_diagnostics(&loaded.warnings);
+            Some(loaded)
+        }
+        Err(diags) => {
+            print_diagnostics(&diags);
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == wirelab_spec::Severity::Error)
+                .count();
+            eprintln!(
+                "{}: {errors} error{} found; nothing was run",
+                path.display(),
+                if errors == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+fn cmd_check(labs: &[PathBuf]) -> u8 {
+    let mut code = 0;
+    for path in labs {
+        match load(path) {
+            Some(loaded) => {
+                let lab = &loaded.lab;
+                println!(
+                    "{}: ok — lab {}: {} networks, {} routers, {} hosts, {} security groups, {} NACLs, {} checks",
+                    path.display(),
+                    lab.lab.value,
+                    lab.networks.len(),
+                    lab.routers.len(),
+                    lab.hosts.len(),
+                    lab.security_groups.len(),
+                    lab.nacls.len(),
+                    lab.checks.len()
+                );
+            }
+            None => code = 2,
+        }
+    }
+    code
+}
+
+fn threads(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn cmd_test(path: &Path, format: ReportFormat, requested_threads: Option<usize>) -> u8 {
+    let Some(loaded) = load(path) else { return 2 };
+    let net = Network::compile(&loaded.lab);
+    let report = run_checks(&net, threads(requested_threads));
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let format = match format {
+        ReportFormat::Text => Format::Text { color },
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Junit => Format::Junit,
+        ReportFormat::Tap => Format::Tap,
+    };
+    print!("{}", render(&report, format));
+    if report.all_passed() {
+        0
+    } else {
+        1
+    }
+}
+
+fn usage_error(msg: &str) -> u8 {
+    eprintln!("error: {msg}");
+    2
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_trace(
+    path: &Path,
+    from: &str,
+    to: &str,
+    proto: ProtoArg,
+    port: Option<u16>,
+    family: Option<FamilyArg>,
+    format: TraceFormat,
+) -> u8 {
+    let Some(loaded) = load(path) else { return 2 };
+    let lab = &loaded.lab;
+    let Some(from_id) = lab.host_by_name(from) else {
+        return usage_error(&format!(
+            "`{from}` is not a host of lab {}{}",
+            lab.lab.value,
+            suggest(lab, from)
+        ));
+    };
+    let target = match to.parse::<IpAddr>() {
+        Ok(addr) => CheckTarget::Address(addr),
+        Err(_) => match lab.host_by_name(to) {
+            Some(h) => CheckTarget::Host(h),
+            None => {
+                return usage_error(&format!(
+                    "`{to}` is neither an address nor a host of lab {}{}",
+                    lab.lab.value,
+                    suggest(lab, to)
+                ))
+            }
+        },
+    };
+    let proto = match proto {
+        ProtoArg::Tcp => CheckProto::Tcp,
+        ProtoArg::Udp => CheckProto::Udp,
+        ProtoArg::Icmp => CheckProto::Icmp,
+    };
+    if proto != CheckProto::Icmp && port.is_none() {
+        return usage_error(&format!("--proto {} needs --port", proto.code()));
+    }
+    let family = match (family, &target) {
+        (Some(FamilyArg::Ipv4), _) => Family::Ipv4,
+        (Some(FamilyArg::Ipv6), _) => Family::Ipv6,
+        (None, CheckTarget::Address(a)) if a.is_ipv6() => Family::Ipv6,
+        (None, CheckTarget::Address(_)) => Family::Ipv4,
+        (None, CheckTarget::Host(h)) if lab.hosts[*h].ipv4.is_some() => Family::Ipv4,
+        (None, CheckTarget::Host(_)) => Family::Ipv6,
+    };
+    if let CheckTarget::Address(a) = target {
+        if a.is_ipv6() != (family == Family::Ipv6) {
+            return usage_error(&format!("{a} is not an {} address", family.code()));
+        }
+    }
+    let net = Network::compile(lab);
+    let plan = match Plan::new(&net, from_id, &target, proto, port, family) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let (ex, sim) = trace_exchange(&net, plan, wirelab_check::check_seed(lab.seed, usize::MAX));
+    let lines = wirelab_check::trace::lines(&net, &ex, sim.trace());
+    let explanation = wirelab_check::explain::explain(&net, &ex, sim.trace());
+    let r = &ex.result;
+    let at = r.node.map(|n| net.nodes[n].name.clone());
+    match format {
+        TraceFormat::Json => {
+            let doc = serde_json::json!({
+                "lab": lab.lab.value,
+                "from": from,
+                "to": to,
+                "src": plan.src.to_string(),
+                "dst": plan.dst.to_string(),
+                "what": wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6()),
+                "outcome": r.outcome.code(),
+                "reason": r.reason.code(),
+                "at": at,
+                "path": ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect::<Vec<_>>(),
+                "explanation": explanation,
+                "steps": lines,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        }
+        TraceFormat::Text => {
+            let what = wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6());
+            println!(
+                "trace {from} ({}) → {to} ({}) {what}, lab {}, seed {}",
+                plan.src, plan.dst, lab.lab.value, lab.seed
+            );
+            let width = lines.iter().map(|l| l.node.len()).max().unwrap_or(4).max(4);
+            for l in &lines {
+                println!(
+                    "{}  {:<width$}  {:<8}  {}",
+                    l.time, l.node, l.step, l.packet
+                );
+                if !l.detail.is_empty() {
+                    println!("{:>9}  {:<width$}  {:<8}  {}", "", "", "", l.detail);
+                }
+            }
+            let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
+            println!("result: {} ({}{at})", r.outcome.code(), r.reason.code());
+            println!("why: {explanation}");
+        }
+    }
+    0
+}
+
+fn suggest(lab: &wirelab_spec::Lab, name: &str) -> String {
+    let best = lab
+        .hosts
+        .iter()
+        .map(|h| h.name.value.as_str())
+        .map(|n| (strsim::levenshtein(n, name), n))
+        .min();
+    match best {
+        Some((d, n)) if d <= 3 => format!(" (did you mean `{n}`?)"),
+        _ => String::new(),
+    }
+}

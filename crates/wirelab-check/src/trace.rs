@@ -1,0 +1,146 @@
+//! A trace rendered hop by hop: one line per decision, with simulated
+//! timestamps. Used by `wirelab trace` (text and JSON).
+
+use serde::Serialize;
+use wirelab_net::{Direction, Network, NextHop, RouteOrigin};
+use wirelab_sim::{SgPass, Step, TraceEvent};
+
+use crate::exchange::Exchange;
+use crate::explain::{drop_text, sg_rule_text};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceLine {
+    /// Simulated time in nanoseconds.
+    pub time_ns: u64,
+    /// The same time as text, e.g. `0.000230s`.
+    pub time: String,
+    pub node: String,
+    /// `send`, `route`, `sg`, `nacl`, `resolve`, `transmit`, `forward`,
+    /// `deliver`, `reply`, `drop`.
+    pub step: &'static str,
+    pub packet: String,
+    pub detail: String,
+}
+
+fn iface_name(net: &Network, iface: usize) -> String {
+    let node = &net.nodes[net.ifaces[iface].node];
+    let pos = node.ifaces.iter().position(|&i| i == iface).unwrap_or(0);
+    format!(
+        "eth{pos} ({})",
+        net.segments[net.ifaces[iface].segment].name
+    )
+}
+
+fn route_text(
+    net: &Network,
+    node: usize,
+    prefix: ipnet::IpNet,
+    next_hop: NextHop,
+    out: usize,
+) -> String {
+    let origin = net.nodes[node]
+        .routes
+        .routes()
+        .iter()
+        .find(|r| r.prefix == prefix)
+        .map(|r| match r.origin {
+            RouteOrigin::Connected => "connected".to_string(),
+            RouteOrigin::Static(s) => format!("static, line {}", s.line),
+            RouteOrigin::DefaultGateway => "default gateway".to_string(),
+        })
+        .unwrap_or_default();
+    match next_hop {
+        NextHop::Gateway(gw) => {
+            format!("{prefix} via {gw} dev {} ({origin})", iface_name(net, out))
+        }
+        _ => format!("{prefix} dev {} ({origin})", iface_name(net, out)),
+    }
+}
+
+pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLine> {
+    trace
+        .iter()
+        .map(|e| {
+            let (step, detail) = match e.step {
+                Step::Send => ("send", String::new()),
+                Step::Route {
+                    prefix,
+                    next_hop,
+                    out_iface,
+                } => (
+                    "route",
+                    route_text(net, e.node, prefix, next_hop, out_iface),
+                ),
+                Step::SgPass { direction, how } => {
+                    let d = direction.code();
+                    let detail = match how {
+                        SgPass::Rule(r) => format!("allowed by {}", sg_rule_text(net, &r)),
+                        SgPass::OutboundDefault => {
+                            "allowed out: no outbound list, everything may go out".to_string()
+                        }
+                        SgPass::Established => format!("{d}: part of a tracked connection"),
+                        SgPass::Related => format!("{d}: an ICMP error about a tracked connection"),
+                    };
+                    ("sg", detail)
+                }
+                Step::NaclPass {
+                    nacl,
+                    direction,
+                    rule,
+                    span,
+                } => {
+                    let what = match direction {
+                        Direction::Inbound => "entering",
+                        Direction::Outbound => "leaving",
+                    };
+                    (
+                        "nacl",
+                        format!(
+                            "{what}: NACL {} {} rule {rule} (line {}) allows",
+                            net.lab.nacls[nacl].name.value,
+                            direction.code(),
+                            span.line
+                        ),
+                    )
+                }
+                Step::Transmit {
+                    iface,
+                    next_hop_mac,
+                } => (
+                    "transmit",
+                    format!("out {} to {next_hop_mac}", iface_name(net, iface)),
+                ),
+                Step::Forward {
+                    in_iface,
+                    out_iface,
+                } => (
+                    "forward",
+                    format!(
+                        "from {} to {}, ttl decremented",
+                        iface_name(net, in_iface),
+                        iface_name(net, out_iface)
+                    ),
+                ),
+                Step::Resolve { next_hop } => ("resolve", format!("who has {next_hop}?")),
+                Step::Deliver => ("deliver", String::new()),
+                Step::Reply => ("reply", String::new()),
+                Step::Drop(cause) => (
+                    "drop",
+                    format!(
+                        "{}: {}",
+                        cause.code(),
+                        drop_text(net, ex, e.node, &cause, &e.packet)
+                    ),
+                ),
+            };
+            TraceLine {
+                time_ns: e.time.as_nanos(),
+                time: e.time.to_string(),
+                node: net.nodes[e.node].name.clone(),
+                step,
+                packet: e.packet.to_string(),
+                detail,
+            }
+        })
+        .collect()
+}
