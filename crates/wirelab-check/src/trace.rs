@@ -121,7 +121,7 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
                         iface_name(net, out_iface)
                     ),
                 ),
-                Step::Resolve { next_hop } => ("resolve", format!("who has {next_hop}?")),
+                Step::Resolve { .. } => ("resolve", String::new()),
                 Step::Deliver => ("deliver", String::new()),
                 Step::Reply => ("reply", String::new()),
                 Step::Drop(cause) => (

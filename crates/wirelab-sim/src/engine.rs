@@ -50,6 +50,8 @@ pub(crate) enum Event {
     ProbeTimer { probe: usize, attempt: u8 },
     /// A probe starts.
     ProbeStart { probe: usize },
+    /// A pinger sends its next echo request.
+    PingerTick { pinger: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +112,7 @@ pub struct Sim<'n> {
     pub(crate) conntrack: Vec<Conntrack>,
     touched_hosts: Vec<usize>,
     pub(crate) probes: Vec<Probe>,
+    pub(crate) pingers: Vec<crate::pinger::Pinger>,
     pub(crate) servers: Vec<crate::probe::ServerConn>,
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) level: TraceLevel,
@@ -133,6 +136,7 @@ impl<'n> Sim<'n> {
             conntrack: vec![Conntrack::default(); net.lab.hosts.len()],
             touched_hosts: Vec::new(),
             probes: Vec::new(),
+            pingers: Vec::new(),
             servers: Vec::new(),
             trace: Vec::new(),
             level,
@@ -162,6 +166,7 @@ impl<'n> Sim<'n> {
         self.packets.clear();
         self.free_packets.clear();
         self.probes.clear();
+        self.pingers.clear();
         self.servers.clear();
         self.trace.clear();
         self.next_packet_id = 1;
@@ -226,6 +231,7 @@ impl<'n> Sim<'n> {
             Event::NeighRetry { iface, addr } => self.neigh_retry(iface, addr),
             Event::ProbeTimer { probe, attempt } => self.probe_timer(probe, attempt),
             Event::ProbeStart { probe } => self.probe_start(probe),
+            Event::PingerTick { pinger } => self.pinger_tick(pinger),
         }
     }
 
@@ -924,6 +930,7 @@ impl<'n> Sim<'n> {
                 self.record(node, &reply, Step::Reply);
                 self.send_ip(node, reply);
             }
+            L4::Icmp(Icmp::EchoReply { id, .. }) if pkt.tag == 0 => self.pinger_reply(node, id),
             L4::Icmp(icmp) => self.probe_icmp(node, &pkt, &ip, icmp),
             L4::Udp(u) => self.udp_input(node, &pkt, &ip, u),
             L4::Tcp(t) => self.tcp_input(node, &pkt, &ip, t),

@@ -9,6 +9,7 @@
 pub mod conntrack;
 pub mod engine;
 pub mod packet;
+pub mod pinger;
 pub mod probe;
 pub mod queue;
 pub mod time;
@@ -16,6 +17,7 @@ pub mod trace;
 
 pub use engine::{Counters, Limits, Sim};
 pub use packet::Packet;
+pub use pinger::Pinger;
 pub use probe::{Probe, ProbeKind, ProbeResult};
 pub use time::SimTime;
 pub use trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};

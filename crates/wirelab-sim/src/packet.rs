@@ -322,16 +322,20 @@ impl fmt::Display for Packet {
             },
             Body::Ip(ip) => {
                 match ip.l4 {
-                    L4::Tcp(t) => write!(
-                        f,
-                        "tcp {} > {} [{}] seq={} ack={} win={}",
-                        endpoint(ip.src, t.src_port),
-                        endpoint(ip.dst, t.dst_port),
-                        flags_text(t.flags),
-                        t.seq,
-                        t.ack,
-                        t.window
-                    )?,
+                    L4::Tcp(t) => {
+                        write!(
+                            f,
+                            "tcp {} > {} [{}] seq={}",
+                            endpoint(ip.src, t.src_port),
+                            endpoint(ip.dst, t.dst_port),
+                            flags_text(t.flags),
+                            t.seq
+                        )?;
+                        if t.flags & tcp_flags::ACK != 0 {
+                            write!(f, " ack={}", t.ack)?;
+                        }
+                        write!(f, " win={}", t.window)?;
+                    }
                     L4::Udp(u) => write!(
                         f,
                         "udp {} > {} len={}",

@@ -109,6 +109,18 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Writes to stdout; a closed pipe (`wirelab ... | head`) ends quietly.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
 fn print_diagnostics(diags: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for d in diags {
@@ -146,8 +158,8 @@ fn cmd_check(labs: &[PathBuf]) -> u8 {
         match load(path) {
             Some(loaded) => {
                 let lab = &loaded.lab;
-                println!(
-                    "{}: ok — lab {}: {} networks, {} routers, {} hosts, {} security groups, {} NACLs, {} checks",
+                emit(&format!(
+                    "{}: ok — lab {}: {} networks, {} routers, {} hosts, {} security groups, {} NACLs, {} checks\n",
                     path.display(),
                     lab.lab.value,
                     lab.networks.len(),
@@ -156,7 +168,7 @@ fn cmd_check(labs: &[PathBuf]) -> u8 {
                     lab.security_groups.len(),
                     lab.nacls.len(),
                     lab.checks.len()
-                );
+                ));
             }
             None => code = 2,
         }
@@ -181,7 +193,7 @@ fn cmd_test(path: &Path, format: ReportFormat, requested_threads: Option<usize>)
         ReportFormat::Junit => Format::Junit,
         ReportFormat::Tap => Format::Tap,
     };
-    print!("{}", render(&report, format));
+    emit(&render(&report, format));
     if report.all_passed() {
         0
     } else {
@@ -273,27 +285,47 @@ fn cmd_trace(
                 "explanation": explanation,
                 "steps": lines,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).expect("json")
+            ));
         }
         TraceFormat::Text => {
             let what = wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6());
-            println!(
-                "trace {from} ({}) → {to} ({}) {what}, lab {}, seed {}",
+            let mut out = format!(
+                "trace {from} ({}) → {to} ({}) {what}, lab {}, seed {}\n",
                 plan.src, plan.dst, lab.lab.value, lab.seed
             );
             let width = lines.iter().map(|l| l.node.len()).max().unwrap_or(4).max(4);
+            // The packet is printed when it changes; the lines after it
+            // about the same packet show only the decision.
+            let mut last_packet = "";
             for l in &lines {
-                println!(
-                    "{}  {:<width$}  {:<8}  {}",
-                    l.time, l.node, l.step, l.packet
-                );
-                if !l.detail.is_empty() {
-                    println!("{:>9}  {:<width$}  {:<8}  {}", "", "", "", l.detail);
+                let same = l.packet == last_packet;
+                last_packet = &l.packet;
+                let first = if same && !l.detail.is_empty() {
+                    &l.detail
+                } else {
+                    &l.packet
+                };
+                out.push_str(&format!(
+                    "{}  {:<width$}  {:<8}  {first}\n",
+                    l.time, l.node, l.step
+                ));
+                if !same && !l.detail.is_empty() {
+                    out.push_str(&format!(
+                        "{:>9}  {:<width$}  {:<8}  {}\n",
+                        "", "", "", l.detail
+                    ));
                 }
             }
             let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
-            println!("result: {} ({}{at})", r.outcome.code(), r.reason.code());
-            println!("why: {explanation}");
+            out.push_str(&format!(
+                "result: {} ({}{at})\nwhy: {explanation}\n",
+                r.outcome.code(),
+                r.reason.code()
+            ));
+            emit(&out);
         }
     }
     0
