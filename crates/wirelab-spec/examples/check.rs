@@ -3,7 +3,10 @@
 
 fn main() {
     for path in std::env::args().skip(1) {
-        match wirelab_spec::load(std::path::Path::new(&path)) {
+        let started = std::time::Instant::now();
+        let result = wirelab_spec::load(std::path::Path::new(&path));
+        eprintln!("{path}: {:?}", started.elapsed());
+        match result {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     println!("{warning}");

@@ -313,3 +313,48 @@ fn nacl_rules_are_sorted() {
     assert_eq!(lab.networks[0].nacl, Some(0));
     assert!(lab.nacls[0].outbound.is_empty());
 }
+
+/// 1,000 hosts, 100 groups, 20 networks, 1,000 checks: loads, with every
+/// host addressed (this size must stay fast: no scans over all hosts per host).
+#[test]
+fn a_large_lab_loads() {
+    let mut text = String::from("lab: big\nnetworks:\n");
+    for n in 0..20 {
+        text.push_str(&format!("  net{n}: {{ cidr: 10.{n}.0.0/16 }}\n"));
+    }
+    text.push_str("routers:\n  r:\n    interfaces:\n");
+    for n in 0..20 {
+        text.push_str(&format!("      net{n}: 10.{n}.0.1\n"));
+    }
+    text.push_str("hosts:\n");
+    for h in 0..1000 {
+        text.push_str(&format!(
+            "  h{h}: {{ network: net{}, security_groups: [sg{}], services: [{{ port: 22 }}] }}\n",
+            h % 20,
+            h % 100
+        ));
+    }
+    text.push_str("security_groups:\n");
+    for s in 0..100 {
+        text.push_str(&format!(
+            "  sg{s}:\n    inbound: [{{ proto: tcp, port: 22, from: sg{} }}]\n",
+            (s + 1) % 100
+        ));
+    }
+    text.push_str("checks:\n");
+    for c in 0..1000 {
+        text.push_str(&format!(
+            "  - {{ name: c{c}, from: h{c}, to: h{}, port: 22, expect: allow }}\n",
+            (c * 7) % 1000
+        ));
+    }
+    let lab = valid(&text).lab;
+    assert_eq!(
+        (lab.hosts.len(), lab.checks.len(), lab.security_groups.len()),
+        (1000, 1000, 100)
+    );
+    assert_eq!(lab.hosts[0].ipv4, v4("10.0.0.2"));
+    assert_eq!(lab.hosts[20].ipv4, v4("10.0.0.3"));
+    assert_eq!(lab.hosts[999].ipv4, v4("10.19.0.51"));
+    assert_eq!(lab.hosts[999].gateway4, v4("10.19.0.1"));
+}
