@@ -296,7 +296,10 @@ fn resolve_family(
         ends.push((*h, "to"));
     }
     for (host, key) in ends {
-        if !has(&hosts[host], family) {
+        // A host with no address at all sits on a network already reported
+        // as broken or unknown: say nothing more about it.
+        let addressless = hosts[host].ipv4.is_none() && hosts[host].ipv6.is_none();
+        if !addressless && !has(&hosts[host], family) {
             let span = fields.get(key).map_or(at, |n| n.span);
             d.error(
                 span,

@@ -538,3 +538,14 @@ fn diagnostics_are_sorted_by_position() {
     assert!(d[0].starts_with("lab.yaml:3:17"), "{d:?}");
     assert!(d[1].starts_with("lab.yaml:5:16"), "{d:?}");
 }
+
+#[test]
+fn a_broken_network_is_reported_once() {
+    let d = invalid(concat!(
+        "lab: t\nnetworks:\n  lan: { cidr: 10.0.0.0/33 }\n",
+        "hosts:\n  a: { network: lan }\n  b: { network: lan, ip: 10.0.0.5 }\n",
+        "checks:\n  - { name: c, from: a, to: b, port: 22, expect: allow }\n",
+    ));
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_has(&d, "lab.yaml:3:16: error", &["`10.0.0.0/33`"]);
+}
