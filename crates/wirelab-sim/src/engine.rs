@@ -348,7 +348,21 @@ impl<'n> Sim<'n> {
         let loss = seg.link.loss;
         let frame = self.packets[pkt as usize];
         let dst = frame.dst_mac;
-        if dst == Mac::BROADCAST || dst.0[0] & 0x01 == 1 {
+        if let Some(target) = solicited(&frame) {
+            // Only the owner of the solicited address acts on an ARP
+            // request or a neighbour solicitation; every other interface
+            // drops it unseen (multicast filtering for ND, the ARP layer
+            // for ARP). Handing it to the owner alone keeps a large
+            // segment from costing one event per member.
+            match self
+                .net
+                .owner(target)
+                .filter(|&i| i != from && self.net.ifaces[i].segment == seg_id)
+            {
+                Some(to) => self.deliver_after(from, to, pkt, arrive_at, loss),
+                None => self.free(pkt),
+            }
+        } else if dst == Mac::BROADCAST || dst.0[0] & 0x01 == 1 {
             let receivers = seg.ifaces.len() - 1;
             let mut first = true;
             for k in 0..seg.ifaces.len() {
@@ -1170,6 +1184,22 @@ fn span_of(origin: wirelab_net::RouteOrigin) -> wirelab_spec::Span {
     match origin {
         wirelab_net::RouteOrigin::Static(s) => s,
         _ => wirelab_spec::Span::default(),
+    }
+}
+
+/// The address an ARP request or neighbour solicitation asks for.
+fn solicited(p: &Packet) -> Option<IpAddr> {
+    match p.body {
+        Body::Arp(Arp {
+            op: ArpOp::Request,
+            target_ip,
+            ..
+        }) => Some(IpAddr::V4(target_ip)),
+        Body::Ip(Ip {
+            l4: L4::Icmp(Icmp::NeighborSolicit { target, .. }),
+            ..
+        }) => Some(IpAddr::V6(target)),
+        _ => None,
     }
 }
 

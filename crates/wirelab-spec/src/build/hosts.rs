@@ -48,9 +48,14 @@ pub(crate) fn read_hosts(
         .map(|(name, node)| read_host(name, node, names, topo, d))
         .collect();
     let mut used = check_duplicate_addresses(&drafts, routers, d);
+    // Where the search for a free address resumes, per network and family.
+    // Every written address is in `used` before assignment starts and
+    // addresses are never freed, so the first free address only moves up:
+    // resuming keeps assignment linear in the number of hosts.
+    let mut cursors: HashMap<(usize, bool), u128> = HashMap::new();
     let mut hosts: Vec<Host> = drafts
         .iter()
-        .map(|draft| assign(draft, topo, &mut used, d))
+        .map(|draft| assign(draft, topo, &mut used, &mut cursors, d))
         .collect();
     resolve_gateways(&drafts, &mut hosts, topo, routers, d);
     hosts
@@ -265,7 +270,13 @@ fn check_duplicate_addresses(
 
 /// The host with its addresses: as written, else the first free usable
 /// IPv4 address of its network; IPv6 is assigned only on IPv6-only networks.
-fn assign(draft: &Draft, topo: &Topology, used: &mut HashSet<IpAddr>, d: &mut Diags) -> Host {
+fn assign(
+    draft: &Draft,
+    topo: &Topology,
+    used: &mut HashSet<IpAddr>,
+    cursors: &mut HashMap<(usize, bool), u128>,
+    d: &mut Diags,
+) -> Host {
     let mut host = Host {
         name: draft.name.clone(),
         network: draft.network.unwrap_or(0),
@@ -286,11 +297,13 @@ fn assign(draft: &Draft, topo: &Topology, used: &mut HashSet<IpAddr>, d: &mut Di
     }
     if let (false, Some(prefix)) = (draft.ipv4_written, &net.ipv4) {
         let (first, last) = usable_v4(prefix.value);
-        let free = (u64::from(first)..=u64::from(last))
+        let cursor = cursors.entry((network, false)).or_insert(u128::from(first));
+        let free = (*cursor as u64..=u64::from(last))
             .map(|a| Ipv4Addr::from(a as u32))
             .find(|a| !used.contains(&IpAddr::V4(*a)));
         match free {
             Some(a) => {
+                *cursor = u128::from(u32::from(a)) + 1;
                 used.insert(IpAddr::V4(a));
                 host.ipv4 = Some(a);
             }
@@ -305,8 +318,9 @@ fn assign(draft: &Draft, topo: &Topology, used: &mut HashSet<IpAddr>, d: &mut Di
     }
     if let (false, None, Some(prefix)) = (draft.ipv6_written, &net.ipv4, &net.ipv6) {
         let (first, last) = usable_v6(prefix.value);
-        // At most `used.len() + 1` candidates are tried.
-        let mut candidate = Some(first);
+        // At most `used.len() + 1` candidates are tried in all.
+        let cursor = cursors.entry((network, true)).or_insert(first);
+        let mut candidate = Some(*cursor);
         while let Some(c) = candidate.filter(|c| *c <= last) {
             if !used.contains(&IpAddr::V6(Ipv6Addr::from(c))) {
                 break;
@@ -315,6 +329,7 @@ fn assign(draft: &Draft, topo: &Topology, used: &mut HashSet<IpAddr>, d: &mut Di
         }
         match candidate.filter(|c| *c <= last) {
             Some(c) => {
+                *cursor = c.saturating_add(1);
                 let a = Ipv6Addr::from(c);
                 used.insert(IpAddr::V6(a));
                 host.ipv6 = Some(a);
