@@ -175,6 +175,10 @@ pub fn drop_text(
             format!("{role} was lost on network `{}` (random loss {}%)", seg.name, seg.link.loss * 100.0)
         }
         DropCause::QueueFull { .. } => format!("{role} was dropped at {at}: the interface queue was full"),
+        DropCause::Broadcast { addr } => format!(
+            "{at} did not send {role} to {addr}: it is the network or broadcast address of a subnet, which \
+             routers do not forward (RFC 2644) and hosts send to only with an explicit broadcast option"
+        ),
     }
 }
 
@@ -189,9 +193,15 @@ fn admitted_by(net: &Network, trace: &[TraceEvent], dest: Option<NodeId>) -> Opt
     })
 }
 
-fn path_text(net: &Network, path: &[NodeId]) -> String {
+fn path_text(net: &Network, path: &[NodeId], answered_by: Option<NodeId>, from: NodeId) -> String {
     if path.is_empty() {
-        "directly on the same network".to_string()
+        match answered_by {
+            Some(n) if n == from => "over loopback".to_string(),
+            Some(n) if net.nodes[n].is_router() => {
+                format!("answered by the router {} itself", net.nodes[n].name)
+            }
+            _ => "on the same network, no router crossed".to_string(),
+        }
     } else {
         let names: Vec<&str> = path.iter().map(|&n| node_name(net, n)).collect();
         format!("via {}", names.join(", "))
@@ -211,7 +221,9 @@ pub fn explain(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> String {
                 ProbeKind::Udp { .. } => "the datagram reached the listening service",
                 ProbeKind::Ping => "an echo reply came back",
             };
-            let mut s = format!("{what} to {dst}: {how} ({})", path_text(net, &ex.path));
+            let from = net.host_node(ex.plan.from);
+            let path = path_text(net, &ex.path, r.node, from);
+            let mut s = format!("{what} to {dst}: {how} ({path})");
             if let Some(rule) = admitted_by(net, trace, r.node) {
                 s.push_str(&format!("; admitted by {rule}"));
             }

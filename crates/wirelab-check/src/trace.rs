@@ -116,13 +116,19 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
                 } => (
                     "forward",
                     format!(
-                        "from {} to {}, ttl decremented",
+                        "from {} to {}, {} decremented",
                         iface_name(net, in_iface),
-                        iface_name(net, out_iface)
+                        iface_name(net, out_iface),
+                        if e.packet.ip().is_some_and(|ip| ip.is_v6()) {
+                            "hop limit"
+                        } else {
+                            "ttl"
+                        }
                     ),
                 ),
                 Step::Resolve { .. } => ("resolve", String::new()),
                 Step::Deliver => ("deliver", String::new()),
+                Step::Loopback => ("loopback", "to its own address, over loopback".to_string()),
                 Step::Reply => ("reply", String::new()),
                 Step::Drop(cause) => (
                     "drop",

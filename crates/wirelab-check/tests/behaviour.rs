@@ -328,3 +328,53 @@ hosts:
     assert!(received > 0 && received < 10, "received {received}");
     assert!(sim.counters.drops >= 30, "drops {}", sim.counters.drops);
 }
+
+#[test]
+fn own_addresses_go_over_loopback_and_broadcasts_get_no_answer() {
+    let r = run(r#"
+lab: t
+networks:
+  a: { cidr: 10.0.1.0/24 }
+  b: { cidr: 10.0.2.0/24 }
+routers:
+  r1: { interfaces: { a: 10.0.1.1, b: 10.0.2.1 } }
+hosts:
+  c1: { network: a, ip: 10.0.1.10, security_groups: [closed], services: [{ port: 22 }] }
+  s: { network: b, ip: 10.0.2.10 }
+security_groups:
+  closed: { inbound: [] }
+checks:
+  - { name: self ssh, from: c1, to: c1, port: 22, expect: allow }
+  - { name: loopback, from: c1, to: 127.0.0.1, proto: icmp, expect: allow }
+  - { name: directed broadcast, from: c1, to: 10.0.2.255, proto: icmp, expect: deny }
+  - { name: own broadcast, from: c1, to: 10.0.1.0, proto: icmp, expect: deny }
+  - { name: router far side, from: c1, to: 10.0.2.1, proto: icmp, expect: allow }
+"#);
+    // Loopback traffic never meets the security group that admits nothing.
+    assert_eq!(
+        observed(&r, "self ssh"),
+        ("allow".into(), "delivered".into(), Some("c1".into()))
+    );
+    assert_eq!(
+        observed(&r, "loopback"),
+        ("allow".into(), "delivered".into(), Some("c1".into()))
+    );
+    assert_eq!(
+        observed(&r, "directed broadcast"),
+        ("deny".into(), "timeout".into(), Some("r1".into()))
+    );
+    assert_eq!(
+        observed(&r, "own broadcast"),
+        ("deny".into(), "timeout".into(), Some("c1".into()))
+    );
+    let far = r
+        .checks
+        .iter()
+        .find(|c| c.name == "router far side")
+        .unwrap();
+    assert!(
+        far.explanation.contains("answered by the router r1 itself"),
+        "{}",
+        far.explanation
+    );
+}

@@ -50,6 +50,8 @@ pub(crate) enum Event {
     ProbeTimer { probe: usize, attempt: u8 },
     /// A probe starts.
     ProbeStart { probe: usize },
+    /// A datagram a node sent to one of its own addresses.
+    Loopback { node: NodeId, pkt: PacketId },
     /// A pinger sends its next echo request.
     PingerTick { pinger: usize },
 }
@@ -232,6 +234,14 @@ impl<'n> Sim<'n> {
             Event::ProbeTimer { probe, attempt } => self.probe_timer(probe, attempt),
             Event::ProbeStart { probe } => self.probe_start(probe),
             Event::PingerTick { pinger } => self.pinger_tick(pinger),
+            Event::Loopback { node, pkt } => {
+                let p = self.packets[pkt as usize];
+                self.free(pkt);
+                if let Body::Ip(ip) = p.body {
+                    self.record(node, &p, Step::Deliver);
+                    self.local_deliver(node, p, ip);
+                }
+            }
         }
     }
 
@@ -421,7 +431,7 @@ impl<'n> Sim<'n> {
                 }
                 let node = self.net.ifaces[iface].node;
                 if self.node_owns(node, ip.dst) {
-                    self.local_input(node, iface, pkt, ip);
+                    self.local_input(node, pkt, ip);
                 } else if self.net.nodes[node].is_router() {
                     self.forward(node, iface, pkt, ip);
                 }
@@ -712,6 +722,14 @@ impl<'n> Sim<'n> {
     /// outbound security group, as Linux looks the route up first.
     pub(crate) fn send_ip(&mut self, node: NodeId, pkt: Packet) {
         let Body::Ip(ip) = pkt.body else { return };
+        if ip.dst.is_loopback() || self.node_owns(node, ip.dst) {
+            // To itself: over the loopback interface, which no security
+            // group or NACL sees (they filter what crosses the wire).
+            self.record(node, &pkt, Step::Loopback);
+            let id = self.alloc(pkt);
+            self.schedule(self.now, Event::Loopback { node, pkt: id });
+            return;
+        }
         let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
             self.drop_packet(node, &pkt, DropCause::NoRoute);
             self.probe_local_error(pkt.tag);
@@ -738,6 +756,11 @@ impl<'n> Sim<'n> {
                 out_iface,
             },
         );
+        if self.is_broadcast(out_iface, next_hop, ip.dst) {
+            self.drop_packet(node, &pkt, DropCause::Broadcast { addr: ip.dst });
+            self.probe_local_error(pkt.tag);
+            return;
+        }
         if let Some(host) = self.net.host_of(node) {
             if !self.sg_outbound(node, host, &pkt, &ip) {
                 self.probe_local_error(pkt.tag);
@@ -795,6 +818,11 @@ impl<'n> Sim<'n> {
                 out_iface,
             },
         );
+        if self.is_broadcast(out_iface, next_hop, ip.dst) {
+            // RFC 2644: routers do not forward directed broadcasts.
+            self.drop_packet(node, &pkt, DropCause::Broadcast { addr: ip.dst });
+            return;
+        }
         if ip.ttl <= 1 {
             self.drop_packet(node, &pkt, DropCause::TtlExceeded);
             self.icmp_error(
@@ -917,15 +945,31 @@ impl<'n> Sim<'n> {
         self.send_ip(node, err);
     }
 
-    /// A datagram addressed to this node.
-    fn local_input(&mut self, node: NodeId, iface: IfaceId, pkt: Packet, ip: Ip) {
+    /// Whether `dst` is the network or broadcast address of the IPv4
+    /// prefix on a connected route's segment.
+    fn is_broadcast(&self, out_iface: IfaceId, next_hop: NextHop, dst: IpAddr) -> bool {
+        let (NextHop::Connected, IpAddr::V4(a)) = (next_hop, dst) else {
+            return false;
+        };
+        let Some(p) = self.net.segments[self.net.ifaces[out_iface].segment].ipv4 else {
+            return false;
+        };
+        p.prefix_len() <= 30 && (a == p.network() || a == p.broadcast())
+    }
+
+    /// A datagram addressed to this node, from the wire.
+    fn local_input(&mut self, node: NodeId, pkt: Packet, ip: Ip) {
         if let Some(host) = self.net.host_of(node) {
             if !self.sg_inbound(node, host, &pkt, &ip) {
                 return;
             }
         }
         self.record(node, &pkt, Step::Deliver);
-        let _ = iface;
+        self.local_deliver(node, pkt, ip);
+    }
+
+    /// What the node's stack does with a datagram for it.
+    fn local_deliver(&mut self, node: NodeId, pkt: Packet, ip: Ip) {
         match ip.l4 {
             L4::Icmp(Icmp::EchoRequest {
                 id,

@@ -375,7 +375,11 @@ impl fmt::Display for Packet {
                         }
                     }
                 }
-                write!(f, " ttl={}", ip.ttl)
+                if ip.is_v6() {
+                    write!(f, " hlim={}", ip.ttl)
+                } else {
+                    write!(f, " ttl={}", ip.ttl)
+                }
             }
         }
     }

@@ -284,6 +284,14 @@ impl<'n> Sim<'n> {
         }
     }
 
+    /// The node that owns `addr`; loopback addresses belong to `node`.
+    fn answering_node(&self, node: NodeId, addr: IpAddr) -> Option<NodeId> {
+        if addr.is_loopback() {
+            return Some(node);
+        }
+        self.net.owner(addr).map(|f| self.net.ifaces[f].node)
+    }
+
     fn is_probe_host(&self, tag: Tag, node: NodeId, ip: &Ip) -> Option<usize> {
         let i = probe_of(tag).filter(|&i| i < self.probes.len())?;
         let p = &self.probes[i];
@@ -303,7 +311,7 @@ impl<'n> Sim<'n> {
                     i,
                     Outcome::Allow,
                     Reason::Delivered,
-                    self.net.owner(ip.src).map(|f| self.net.ifaces[f].node),
+                    self.answering_node(node, ip.src),
                 );
                 self.probes[i].state = ClientState::Done;
             }
@@ -311,7 +319,7 @@ impl<'n> Sim<'n> {
                 why: crate::packet::Unreachable::Port,
                 ..
             } if matches!(self.probes[i].kind, ProbeKind::Udp { .. }) => {
-                let at = self.net.owner(ip.src).map(|f| self.net.ifaces[f].node);
+                let at = self.answering_node(node, ip.src);
                 self.decide(i, Outcome::Refused, Reason::Refused, at);
                 self.probes[i].state = ClientState::Done;
             }
@@ -344,7 +352,7 @@ impl<'n> Sim<'n> {
             return false;
         }
         let (state, isn) = (p.state, p.isn);
-        let server = self.net.owner(ip.src).map(|f| self.net.ifaces[f].node);
+        let server = self.answering_node(node, ip.src);
         match state {
             ClientState::SynSent if t.flags & RST != 0 && t.ack == isn.wrapping_add(1) => {
                 self.decide(i, Outcome::Refused, Reason::Refused, server);

@@ -47,6 +47,10 @@ pub enum DropCause {
     Lost { segment: SegmentId },
     /// The transmit queue of the interface was full (drop-tail).
     QueueFull { iface: IfaceId },
+    /// Sent to the network or broadcast address of a connected IPv4
+    /// prefix: hosts need an explicit broadcast option, routers do not
+    /// forward directed broadcasts (RFC 2644). Nothing answers.
+    Broadcast { addr: IpAddr },
 }
 
 impl DropCause {
@@ -62,7 +66,9 @@ impl DropCause {
             DropCause::SgOutbound { .. } => Reason::SgOutbound,
             DropCause::NaclInbound { .. } => Reason::NaclInbound,
             DropCause::NaclOutbound { .. } => Reason::NaclOutbound,
-            DropCause::Lost { .. } | DropCause::QueueFull { .. } => Reason::Timeout,
+            DropCause::Lost { .. } | DropCause::QueueFull { .. } | DropCause::Broadcast { .. } => {
+                Reason::Timeout
+            }
         }
     }
 
@@ -71,6 +77,7 @@ impl DropCause {
         match self {
             DropCause::Lost { .. } => "link-loss",
             DropCause::QueueFull { .. } => "queue-full",
+            DropCause::Broadcast { .. } => "broadcast",
             other => other.reason().code(),
         }
     }
@@ -133,6 +140,8 @@ pub enum Step {
     },
     /// Delivered to a listening service or to the IP stack of the node.
     Deliver,
+    /// Sent to one of the node's own addresses: over loopback.
+    Loopback,
     /// The node answered (echo reply, SYN-ACK, RST, ICMP error).
     Reply,
     Drop(DropCause),
