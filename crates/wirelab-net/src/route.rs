@@ -53,7 +53,7 @@ impl<A: Copy + Ord> Lpm<A> {
                 None => groups.push((len, vec![(net, idx)])),
             }
         }
-        groups.sort_by(|a, b| b.0.cmp(&a.0));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.0));
         for (_, g) in &mut groups {
             // Equal prefixes keep the first route written (validation rejects
             // duplicates; connected routes come first).

@@ -215,7 +215,7 @@ impl Ip {
     }
 
     /// The IP header plus payload, in bytes.
-    pub fn len(&self) -> u32 {
+    pub fn total_len(&self) -> u32 {
         let ip_header = if self.is_v6() { 40 } else { 20 };
         let l4 = match self.l4 {
             L4::Tcp(t) => 20 + if t.mss.is_some() { 20 } else { 0 } + t.payload_len,
@@ -274,7 +274,7 @@ impl Packet {
     pub fn wire_len(&self) -> u32 {
         let payload = match self.body {
             Body::Arp(_) => 28,
-            Body::Ip(ip) => ip.len(),
+            Body::Ip(ip) => ip.total_len(),
         };
         (ETHERNET_HEADER + payload).max(ETHERNET_MIN_FRAME)
     }

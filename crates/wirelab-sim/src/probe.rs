@@ -323,12 +323,12 @@ impl<'n> Sim<'n> {
                 self.decide(i, Outcome::Refused, Reason::Refused, at);
                 self.probes[i].state = ClientState::Done;
             }
-            Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. } => {
-                // Linux aborts a connect() in SYN-SENT on an ICMP error,
-                // and ping reports it; either way the exchange is over.
-                if self.probes[i].state != ClientState::FinWait {
-                    self.decide_deny(i);
-                }
+            // Linux aborts a connect() in SYN-SENT on an ICMP error, and
+            // ping reports it; either way the exchange is over.
+            Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. }
+                if self.probes[i].state != ClientState::FinWait =>
+            {
+                self.decide_deny(i);
             }
             _ => {}
         }
