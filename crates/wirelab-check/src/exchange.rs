@@ -140,14 +140,18 @@ pub fn run_exchange(sim: &mut Sim<'_>, plan: Plan, seed: u64) -> Exchange {
         drop: sim.probe(id).first_drop.map(|(_, d)| d),
         time: sim.now(),
     });
-    let first = sim.probe(id).first_request;
-    let path = sim
-        .trace()
+    let path = request_path(sim, id);
+    Exchange { plan, result, path }
+}
+
+/// The routers that forwarded a probe's first request, in order.
+fn request_path(sim: &Sim<'_>, probe: usize) -> Vec<NodeId> {
+    let first = sim.probe(probe).first_request;
+    sim.trace()
         .iter()
         .filter(|e| Some(e.packet.id) == first && matches!(e.step, Step::Forward { .. }))
         .map(|e| e.node)
-        .collect();
-    Exchange { plan, result, path }
+        .collect()
 }
 
 /// Runs an exchange and keeps going until the network is quiet (or the
@@ -157,14 +161,6 @@ pub fn trace_exchange<'n>(net: &'n Network, plan: Plan, seed: u64) -> (Exchange,
     let mut ex = run_exchange(&mut sim, plan, seed);
     let decided = sim.now();
     sim.run_until(decided + SimTime::from_secs(1));
-    ex.path = sim
-        .trace()
-        .iter()
-        .filter(|e| {
-            Some(e.packet.id) == sim.probe(0).first_request
-                && matches!(e.step, Step::Forward { .. })
-        })
-        .map(|e| e.node)
-        .collect();
+    ex.path = request_path(&sim, 0);
     (ex, sim)
 }
