@@ -4,9 +4,14 @@ It builds the topology of `wirelab_bench::storm_lab_yaml(pairs)`:
 
     src-i on LAN a0/a1 --- r1 === r2 --- dst-i on LAN b0/b1
 
-The four LANs are CSMA segments (10 Gbps, 10 us, 1000-packet drop-tail
+The four LANs are shared segments (10 Gbps, 10 us, 1000-packet drop-tail
 device queues, no queue disc), r1-r2 is a point-to-point link (10 Gbps,
-50 us). Every client pings its server every `--interval-ms`, `--count`
+50 us). A LAN is ns-3's SimpleNetDevice/SimpleChannel by default: full
+duplex, a queue per device, broadcast to every other device, which is
+wirelab's segment model. `--l2 csma` uses CSMA instead: half duplex, and
+ns-3 keeps the medium busy for the propagation delay too, so 10 us LANs
+saturate at about 100 frames per millisecond (100 pairs) and collapse
+into backoff. Every client pings its server every `--interval-ms`, `--count`
 times, 56-byte payloads; client i starts at i * interval / pairs. The
 run ends when every echo has had time to come back.
 
@@ -16,8 +21,7 @@ and the wall time of `Simulator::Run()` alone (setup and the ~5 s
 import are not in it). No Python runs inside `Simulator::Run()`.
 
 Differences from wirelab's model that matter when reading the numbers:
-a CSMA segment is half-duplex with carrier sense (wirelab's segments are
-full-duplex per interface); ns-3 has no security groups or connection
+ns-3 has no security groups or connection
 tracking; ns-3's ARP queues 3 packets per pending entry, like wirelab,
 and its random 0-10 ms ARP request jitter is turned off here (wirelab
 has none).
@@ -60,7 +64,23 @@ uint64_t Replies() { return *g_replies; }
 LANS = [("10.1.0.0", "r1"), ("10.2.0.0", "r1"), ("10.3.0.0", "r2"), ("10.4.0.0", "r2")]
 
 
-def build(pairs, lan_delay_us, link_delay_us):
+def lan_helper(l2, lan_delay_us):
+    """The helper that builds a LAN segment of the chosen L2 model."""
+    delay = ns.TimeValue(ns.MicroSeconds(lan_delay_us))
+    if l2 == "csma":
+        csma = ns.CsmaHelper()
+        csma.SetChannelAttribute("DataRate", ns.StringValue("10Gbps"))
+        csma.SetChannelAttribute("Delay", delay)
+        csma.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", ns.StringValue("1000p"))
+        return csma
+    simple = ns.SimpleNetDeviceHelper()
+    simple.SetDeviceAttribute("DataRate", ns.DataRateValue(ns.DataRate("10Gbps")))
+    simple.SetChannelAttribute("Delay", delay)
+    simple.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", ns.StringValue("1000p"))
+    return simple
+
+
+def build(pairs, l2, lan_delay_us, link_delay_us):
     """Nodes, devices, addresses and routes; returns (clients, server addresses)."""
     # ns-3 delays every ARP request by a random 0-10 ms to avoid collisions;
     # wirelab (and Linux) solicit at once. Without this the first echoes of
@@ -81,10 +101,7 @@ def build(pairs, lan_delay_us, link_delay_us):
     everything.Add(servers)
     ns.InternetStackHelper().Install(everything)
 
-    csma = ns.CsmaHelper()
-    csma.SetChannelAttribute("DataRate", ns.StringValue("10Gbps"))
-    csma.SetChannelAttribute("Delay", ns.TimeValue(ns.MicroSeconds(lan_delay_us)))
-    csma.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", ns.StringValue("1000p"))
+    segment = lan_helper(l2, lan_delay_us)
     p2p = ns.PointToPointHelper()
     p2p.SetDeviceAttribute("DataRate", ns.StringValue("10Gbps"))
     p2p.SetChannelAttribute("Delay", ns.TimeValue(ns.MicroSeconds(link_delay_us)))
@@ -99,7 +116,7 @@ def build(pairs, lan_delay_us, link_delay_us):
         indices = [i for i in range(pairs) if i % 2 == lan % 2]
         for i in indices:
             members.Add(side.Get(i))
-        devices = csma.Install(members)
+        devices = segment.Install(members)
         addrs = ns.Ipv4AddressHelper()
         addrs.SetBase(ns.Ipv4Address(base), ns.Ipv4Mask("255.255.0.0"))
         assigned = addrs.Assign(devices)  # the router first: .0.1
@@ -121,6 +138,13 @@ def main():
     ap.add_argument("--pairs", type=int, default=100)
     ap.add_argument("--count", type=int, default=2000, help="echoes per client")
     ap.add_argument("--interval-ms", type=float, default=1.0)
+    ap.add_argument(
+        "--l2",
+        choices=["simple", "csma"],
+        default="simple",
+        help="LAN model: simple = full duplex, no contention (like wirelab); "
+        "csma = half duplex, the medium is busy for serialisation + propagation",
+    )
     ap.add_argument("--lan-delay-us", type=int, default=10)
     ap.add_argument("--link-delay-us", type=int, default=50)
     ap.add_argument("--reps", type=int, default=1, help="runs in fresh simulators")
@@ -129,7 +153,7 @@ def main():
     runs = []
     for _ in range(args.reps):
         t0 = time.perf_counter()
-        clients, server_addrs = build(args.pairs, args.lan_delay_us, args.link_delay_us)
+        clients, server_addrs = build(args.pairs, args.l2, args.lan_delay_us, args.link_delay_us)
         interval_s = args.interval_ms / 1e3
         for i in range(args.pairs):
             ping = ns.PingHelper(server_addrs[i].ConvertTo())
@@ -167,6 +191,7 @@ def main():
         "count": args.count,
         "echoes": args.pairs * args.count,
         "interval_ms": args.interval_ms,
+        "l2": args.l2,
         "best": best,
         "runs": runs,
     }
