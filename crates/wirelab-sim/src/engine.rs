@@ -19,6 +19,7 @@ use wirelab_net::{Direction, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict};
 use wirelab_spec::{NaclAction, TransportProto};
 
 use crate::conntrack::{Conntrack, FlowKey};
+use crate::neigh::{Neigh, NeighId, NeighState, NeighTable, PENDING_MAX};
 use crate::packet::{
     tcp_flags, Arp, ArpOp, Body, Icmp, Ip, Packet, Quoted, Tag, Tcp, Udp, Unreachable, L4,
 };
@@ -33,49 +34,31 @@ pub type PacketId = u32;
 /// retrans_time; RFC 4861 MAX_MULTICAST_SOLICIT, RETRANS_TIMER).
 const NEIGH_SOLICIT_MAX: u8 = 3;
 const NEIGH_RETRANS: SimTime = SimTime::from_secs(1);
-/// Packets held while a neighbour is being resolved (Linux unres_qlen).
-const NEIGH_PENDING_MAX: usize = 3;
 /// Initial TTL and hop limit of packets a node originates (Linux).
 pub const DEFAULT_TTL: u8 = 64;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
     /// The frame in flight on an interface has been serialized.
-    TxDone { iface: IfaceId },
+    TxDone { iface: u32 },
     /// A frame arrives at an interface.
-    Arrive { iface: IfaceId, pkt: PacketId },
+    Arrive { iface: u32, pkt: PacketId },
     /// Time to solicit a neighbour again, or give up.
-    NeighRetry { iface: IfaceId, addr: IpAddr },
+    NeighRetry { neigh: NeighId },
     /// A probe's retransmission or give-up timer.
-    ProbeTimer { probe: usize, attempt: u8 },
+    ProbeTimer { probe: u32, attempt: u8 },
     /// A probe starts.
-    ProbeStart { probe: usize },
+    ProbeStart { probe: u32 },
     /// A datagram a node sent to one of its own addresses.
-    Loopback { node: NodeId, pkt: PacketId },
+    Loopback { node: u32, pkt: PacketId },
     /// A pinger sends its next echo request.
-    PingerTick { pinger: usize },
-}
-
-#[derive(Clone, Debug)]
-enum NeighState {
-    Reachable(Mac),
-    Incomplete {
-        tries: u8,
-        pending: VecDeque<PacketId>,
-    },
-}
-
-#[derive(Clone, Debug)]
-struct Neigh {
-    addr: IpAddr,
-    state: NeighState,
+    PingerTick { pinger: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
 struct IfaceState {
     in_flight: Option<PacketId>,
     tx_queue: VecDeque<PacketId>,
-    neighbours: Vec<Neigh>,
 }
 
 /// Counters of a run.
@@ -111,6 +94,7 @@ pub struct Sim<'n> {
     free_packets: Vec<PacketId>,
     ifaces: Vec<IfaceState>,
     touched_ifaces: Vec<IfaceId>,
+    neigh: NeighTable,
     pub(crate) conntrack: Vec<Conntrack>,
     touched_hosts: Vec<usize>,
     pub(crate) probes: Vec<Probe>,
@@ -135,6 +119,7 @@ impl<'n> Sim<'n> {
             free_packets: Vec::new(),
             ifaces: vec![IfaceState::default(); net.ifaces.len()],
             touched_ifaces: Vec::new(),
+            neigh: NeighTable::default(),
             conntrack: vec![Conntrack::default(); net.lab.hosts.len()],
             touched_hosts: Vec::new(),
             probes: Vec::new(),
@@ -158,8 +143,8 @@ impl<'n> Sim<'n> {
             let s = &mut self.ifaces[i];
             s.in_flight = None;
             s.tx_queue.clear();
-            s.neighbours.clear();
         }
+        self.neigh.clear();
         for h in self.touched_hosts.drain(..) {
             self.conntrack[h].clear();
         }
@@ -228,13 +213,14 @@ impl<'n> Sim<'n> {
 
     fn dispatch(&mut self, event: Event) {
         match event {
-            Event::TxDone { iface } => self.tx_done(iface),
-            Event::Arrive { iface, pkt } => self.arrive(iface, pkt),
-            Event::NeighRetry { iface, addr } => self.neigh_retry(iface, addr),
-            Event::ProbeTimer { probe, attempt } => self.probe_timer(probe, attempt),
-            Event::ProbeStart { probe } => self.probe_start(probe),
-            Event::PingerTick { pinger } => self.pinger_tick(pinger),
+            Event::TxDone { iface } => self.tx_done(iface as IfaceId),
+            Event::Arrive { iface, pkt } => self.arrive(iface as IfaceId, pkt),
+            Event::NeighRetry { neigh } => self.neigh_retry(neigh),
+            Event::ProbeTimer { probe, attempt } => self.probe_timer(probe as usize, attempt),
+            Event::ProbeStart { probe } => self.probe_start(probe as usize),
+            Event::PingerTick { pinger } => self.pinger_tick(pinger as usize),
             Event::Loopback { node, pkt } => {
+                let node = node as NodeId;
                 let p = self.packets[pkt as usize];
                 self.free(pkt);
                 if let Body::Ip(ip) = p.body {
@@ -300,7 +286,7 @@ impl<'n> Sim<'n> {
 
     fn touch_iface(&mut self, iface: IfaceId) {
         let s = &self.ifaces[iface];
-        if s.in_flight.is_none() && s.tx_queue.is_empty() && s.neighbours.is_empty() {
+        if s.in_flight.is_none() && s.tx_queue.is_empty() {
             self.touched_ifaces.push(iface);
         }
     }
@@ -331,10 +317,16 @@ impl<'n> Sim<'n> {
 
     fn start_serialization(&mut self, iface: IfaceId, pkt: PacketId) {
         let link = &self.net.segments[self.net.ifaces[iface].segment].link;
-        let bits = u128::from(self.packets[pkt as usize].wire_len()) * 8;
-        let ns = (bits * 1_000_000_000).div_ceil(u128::from(link.bandwidth_bps.max(1)));
+        // A frame is at most 64 KiB: bits × 10⁹ stays far below u64::MAX.
+        let bits = u64::from(self.packets[pkt as usize].wire_len()) * 8;
+        let ns = (bits * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
         self.counters.frames_sent += 1;
-        self.schedule(self.now + SimTime(ns as u64), Event::TxDone { iface });
+        self.schedule(
+            self.now + SimTime(ns),
+            Event::TxDone {
+                iface: iface as u32,
+            },
+        );
     }
 
     fn tx_done(&mut self, iface: IfaceId) {
@@ -409,7 +401,13 @@ impl<'n> Sim<'n> {
             self.free(pkt);
             return;
         }
-        self.schedule(at, Event::Arrive { iface: to, pkt });
+        self.schedule(
+            at,
+            Event::Arrive {
+                iface: to as u32,
+                pkt,
+            },
+        );
     }
 
     fn arrive(&mut self, iface: IfaceId, pkt_id: PacketId) {
@@ -450,26 +448,26 @@ impl<'n> Sim<'n> {
     // ----- neighbours (ARP, ND) -------------------------------------------
 
     fn learn(&mut self, iface: IfaceId, addr: IpAddr, mac: Mac) {
-        self.touch_iface(iface);
-        let neighbours = &mut self.ifaces[iface].neighbours;
-        let pending = match neighbours.iter().position(|n| n.addr == addr) {
-            Some(i) => {
-                let old = std::mem::replace(&mut neighbours[i].state, NeighState::Reachable(mac));
-                match old {
-                    NeighState::Incomplete { pending, .. } => pending,
-                    NeighState::Reachable(_) => VecDeque::new(),
-                }
-            }
+        let old = match self.neigh.find(iface, addr) {
+            Some(id) => std::mem::replace(
+                &mut self.neigh.get_mut(id).state,
+                NeighState::Reachable(mac),
+            ),
             None => {
-                neighbours.push(Neigh {
-                    addr,
-                    state: NeighState::Reachable(mac),
-                });
-                VecDeque::new()
+                self.neigh.insert(iface, addr, NeighState::Reachable(mac));
+                NeighState::Failed
             }
         };
+        let NeighState::Incomplete {
+            pending,
+            pending_len,
+            ..
+        } = old
+        else {
+            return;
+        };
         let src_mac = self.net.ifaces[iface].mac;
-        for id in pending {
+        for &id in &pending[..usize::from(pending_len)] {
             let p = &mut self.packets[id as usize];
             p.src_mac = src_mac;
             p.dst_mac = mac;
@@ -607,38 +605,34 @@ impl<'n> Sim<'n> {
         self.transmit(iface, id);
     }
 
-    fn neigh_retry(&mut self, iface: IfaceId, addr: IpAddr) {
-        let neighbours = &mut self.ifaces[iface].neighbours;
-        let Some(i) = neighbours.iter().position(|n| n.addr == addr) else {
+    fn neigh_retry(&mut self, neigh: NeighId) {
+        let Neigh { iface, addr, state } = *self.neigh.get(neigh);
+        let NeighState::Incomplete {
+            tries,
+            pending,
+            pending_len,
+        } = state
+        else {
             return;
         };
-        let (tries, tag) = match &mut neighbours[i].state {
-            NeighState::Reachable(_) => return,
-            NeighState::Incomplete { tries, pending } => {
-                let tag = pending
-                    .front()
-                    .map(|&p| self.packets[p as usize].tag)
-                    .unwrap_or(0);
-                (tries, tag)
+        if tries < NEIGH_SOLICIT_MAX {
+            let tag = self.packets[pending[0] as usize].tag;
+            if let NeighState::Incomplete { tries, .. } = &mut self.neigh.get_mut(neigh).state {
+                *tries += 1;
             }
-        };
-        if *tries < NEIGH_SOLICIT_MAX {
-            *tries += 1;
             self.solicit(iface, addr, tag);
-            self.schedule(self.now + NEIGH_RETRANS, Event::NeighRetry { iface, addr });
+            self.schedule(self.now + NEIGH_RETRANS, Event::NeighRetry { neigh });
             return;
         }
-        let Neigh { state, .. } = self.ifaces[iface].neighbours.swap_remove(i);
-        let NeighState::Incomplete { pending, .. } = state else {
-            return;
-        };
+        self.neigh.get_mut(neigh).state = NeighState::Failed;
         let node = self.net.ifaces[iface].node;
-        for id in pending {
+        for &id in &pending[..usize::from(pending_len)] {
             let p = self.packets[id as usize];
             self.free(id);
             self.drop_packet(node, &p, DropCause::HostUnreachable { next_hop: addr });
             if self.net.nodes[node].is_router() {
                 if let Some(ip) = p.ip() {
+                    let quoted = ip.quote();
                     self.icmp_error(
                         node,
                         None,
@@ -646,7 +640,7 @@ impl<'n> Sim<'n> {
                         *ip,
                         Icmp::Unreachable {
                             why: Unreachable::Host,
-                            quoted: ip.quote(),
+                            quoted,
                         },
                     );
                 }
@@ -659,61 +653,65 @@ impl<'n> Sim<'n> {
     /// Sends an IP packet to a next hop on an interface, resolving its
     /// hardware address first if needed.
     fn output(&mut self, node: NodeId, iface: IfaceId, next_hop: IpAddr, mut pkt: Packet) {
-        self.touch_iface(iface);
-        let my_mac = self.net.ifaces[iface].mac;
-        pkt.src_mac = my_mac;
-        let state = &mut self.ifaces[iface];
-        match state.neighbours.iter().position(|n| n.addr == next_hop) {
-            Some(i) => match &mut state.neighbours[i].state {
-                NeighState::Reachable(mac) => {
-                    pkt.dst_mac = *mac;
-                    let mac = *mac;
-                    self.record(
-                        node,
-                        &pkt,
-                        Step::Transmit {
-                            iface,
-                            next_hop_mac: mac,
-                        },
-                    );
-                    let id = self.alloc(pkt);
-                    self.transmit(iface, id);
-                }
-                NeighState::Incomplete { pending, .. } => {
-                    let full = pending.len() >= NEIGH_PENDING_MAX;
-                    let oldest = if full { pending.pop_front() } else { None };
-                    let id = self.alloc(pkt);
-                    if let NeighState::Incomplete { pending, .. } =
-                        &mut self.ifaces[iface].neighbours[i].state
-                    {
-                        pending.push_back(id);
-                    }
-                    if let Some(old) = oldest {
-                        let p = self.packets[old as usize];
-                        self.free(old);
-                        self.drop_packet(node, &p, DropCause::QueueFull { iface });
-                    }
-                }
-            },
-            None => {
-                let id = self.alloc(pkt);
-                self.ifaces[iface].neighbours.push(Neigh {
-                    addr: next_hop,
-                    state: NeighState::Incomplete {
-                        tries: 1,
-                        pending: VecDeque::from([id]),
-                    },
-                });
-                self.solicit(iface, next_hop, pkt.tag);
-                self.schedule(
-                    self.now + NEIGH_RETRANS,
-                    Event::NeighRetry {
+        pkt.src_mac = self.net.ifaces[iface].mac;
+        let found = self.neigh.find(iface, next_hop);
+        match found.map(|id| (id, self.neigh.get(id).state)) {
+            Some((_, NeighState::Reachable(mac))) => {
+                pkt.dst_mac = mac;
+                self.record(
+                    node,
+                    &pkt,
+                    Step::Transmit {
                         iface,
-                        addr: next_hop,
+                        next_hop_mac: mac,
                     },
                 );
+                let id = self.alloc(pkt);
+                self.transmit(iface, id);
+            }
+            Some((neigh, NeighState::Incomplete { .. })) => {
+                let id = self.alloc(pkt);
+                let mut oldest = None;
+                if let NeighState::Incomplete {
+                    pending,
+                    pending_len,
+                    ..
+                } = &mut self.neigh.get_mut(neigh).state
+                {
+                    let len = usize::from(*pending_len);
+                    if len == PENDING_MAX {
+                        oldest = Some(pending[0]);
+                        pending.copy_within(1.., 0);
+                        pending[len - 1] = id;
+                    } else {
+                        pending[len] = id;
+                        *pending_len += 1;
+                    }
+                }
+                if let Some(old) = oldest {
+                    let p = self.packets[old as usize];
+                    self.free(old);
+                    self.drop_packet(node, &p, DropCause::QueueFull { iface });
+                }
+            }
+            Some((neigh, NeighState::Failed)) => {
+                let id = self.alloc(pkt);
+                self.neigh.get_mut(neigh).state = NeighState::incomplete(id);
+                self.start_resolution(iface, next_hop, neigh, pkt.tag);
+            }
+            None => {
+                let id = self.alloc(pkt);
+                let neigh = self
+                    .neigh
+                    .insert(iface, next_hop, NeighState::incomplete(id));
+                self.start_resolution(iface, next_hop, neigh, pkt.tag);
             }
         }
+    }
+
+    fn start_resolution(&mut self, iface: IfaceId, addr: IpAddr, neigh: NeighId, tag: Tag) {
+        self.solicit(iface, addr, tag);
+        self.schedule(self.now + NEIGH_RETRANS, Event::NeighRetry { neigh });
     }
 
     // ----- IP ------------------------------------------------------------
@@ -727,7 +725,13 @@ impl<'n> Sim<'n> {
             // group or NACL sees (they filter what crosses the wire).
             self.record(node, &pkt, Step::Loopback);
             let id = self.alloc(pkt);
-            self.schedule(self.now, Event::Loopback { node, pkt: id });
+            self.schedule(
+                self.now,
+                Event::Loopback {
+                    node: node as u32,
+                    pkt: id,
+                },
+            );
             return;
         }
         let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
@@ -1198,7 +1202,7 @@ impl<'n> Sim<'n> {
     pub fn add_probe(&mut self, probe: Probe, at: SimTime) -> usize {
         let id = self.probes.len();
         self.probes.push(probe);
-        self.schedule(at, Event::ProbeStart { probe: id });
+        self.schedule(at, Event::ProbeStart { probe: id as u32 });
         id
     }
 

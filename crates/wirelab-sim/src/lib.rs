@@ -8,6 +8,7 @@
 
 pub mod conntrack;
 pub mod engine;
+pub mod neigh;
 pub mod packet;
 pub mod pinger;
 pub mod probe;

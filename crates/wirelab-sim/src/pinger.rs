@@ -45,7 +45,7 @@ impl<'n> Sim<'n> {
         let id = self.pingers.len();
         pinger.id = (id as u16).wrapping_add(1);
         self.pingers.push(pinger);
-        self.schedule(at, Event::PingerTick { pinger: id });
+        self.schedule(at, Event::PingerTick { pinger: id as u32 });
         id
     }
 
@@ -62,7 +62,12 @@ impl<'n> Sim<'n> {
         let (node, src, dst, id, seq, interval) =
             (p.node, p.src, p.dst, p.id, p.sent as u16, p.interval);
         if p.sent < p.count {
-            self.schedule(self.now + interval, Event::PingerTick { pinger });
+            self.schedule(
+                self.now + interval,
+                Event::PingerTick {
+                    pinger: pinger as u32,
+                },
+            );
         }
         let pkt = Packet {
             src_mac: Mac([0; 6]),

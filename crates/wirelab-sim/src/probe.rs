@@ -206,7 +206,10 @@ impl<'n> Sim<'n> {
         self.record(node, &pkt, crate::trace::Step::Send);
         self.schedule(
             self.now + retry_delay(kind, attempt),
-            Event::ProbeTimer { probe, attempt },
+            Event::ProbeTimer {
+                probe: probe as u32,
+                attempt,
+            },
         );
         self.send_ip(node, pkt);
     }

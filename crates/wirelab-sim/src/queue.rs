@@ -10,14 +10,15 @@ use std::collections::BinaryHeap;
 use crate::time::SimTime;
 
 struct Entry<E> {
-    time: SimTime,
-    seq: u64,
+    /// Time in the high 64 bits, sequence number in the low 64 bits: one
+    /// integer comparison orders two entries.
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -29,8 +30,12 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed: the earliest event is the greatest, for the max-heap.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.cmp(&self.time).then(other.seq.cmp(&self.seq))
+        other.key.cmp(&self.key)
     }
+}
+
+fn time_of(key: u128) -> SimTime {
+    SimTime((key >> 64) as u64)
 }
 
 pub struct EventQueue<E> {
@@ -51,15 +56,18 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        self.heap.push(Entry {
+            key: (u128::from(time.0) << 64) | u128::from(seq),
+            event,
+        });
     }
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        self.heap.pop().map(|e| (time_of(e.key), e.event))
     }
 
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|e| time_of(e.key))
     }
 
     pub fn len(&self) -> usize {
