@@ -59,6 +59,8 @@ pub(crate) enum Event {
 struct IfaceState {
     in_flight: Option<PacketId>,
     tx_queue: VecDeque<PacketId>,
+    /// Listed in `touched_ifaces`, to be cleared by the next reset.
+    touched: bool,
 }
 
 /// Counters of a run.
@@ -143,6 +145,7 @@ impl<'n> Sim<'n> {
             let s = &mut self.ifaces[i];
             s.in_flight = None;
             s.tx_queue.clear();
+            s.touched = false;
         }
         self.neigh.clear();
         for h in self.touched_hosts.drain(..) {
@@ -284,9 +287,12 @@ impl<'n> Sim<'n> {
 
     // ----- links ---------------------------------------------------------
 
+    /// Remembers that an interface has state to clear at the next reset
+    /// (each interface once, so the list stays bounded in long runs).
     fn touch_iface(&mut self, iface: IfaceId) {
-        let s = &self.ifaces[iface];
-        if s.in_flight.is_none() && s.tx_queue.is_empty() {
+        let s = &mut self.ifaces[iface];
+        if !s.touched {
+            s.touched = true;
             self.touched_ifaces.push(iface);
         }
     }
@@ -1260,4 +1266,52 @@ fn iface_of_mac(mac: Mac) -> Option<IfaceId> {
     }
     let n = u32::from_be_bytes([b[2], b[3], b[4], b[5]]);
     (n as usize).checked_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Pinger;
+
+    fn net(yaml: &str) -> Network {
+        Network::compile(
+            &wirelab_spec::parse_str("t.yaml", yaml)
+                .expect("valid lab")
+                .lab,
+        )
+    }
+
+    #[test]
+    fn what_a_reset_must_clear_stays_bounded_in_long_runs() {
+        let net = net("lab: t\nnetworks: { a: { cidr: 10.0.0.0/24 } }\nhosts: { c: { network: a }, s: { network: a } }\n");
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        let (c, s) = (
+            net.lab.hosts[0].ipv4.unwrap(),
+            net.lab.hosts[1].ipv4.unwrap(),
+        );
+        let p = Pinger::new(
+            net.host_node(0),
+            IpAddr::V4(c),
+            IpAddr::V4(s),
+            SimTime::from_millis(1),
+            5_000,
+        );
+        sim.add_pinger(p, SimTime::ZERO);
+        sim.run_until(SimTime::from_secs(10));
+        assert_eq!(sim.pingers()[0].received, 5_000);
+        assert!(
+            sim.touched_ifaces.len() <= net.ifaces.len(),
+            "{} entries",
+            sim.touched_ifaces.len()
+        );
+        assert!(sim.touched_hosts.len() <= net.lab.hosts.len());
+        sim.reset(1);
+        assert!(
+            sim.touched_ifaces.is_empty()
+                && sim
+                    .ifaces
+                    .iter()
+                    .all(|s| !s.touched && s.in_flight.is_none())
+        );
+    }
 }
