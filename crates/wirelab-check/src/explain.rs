@@ -31,21 +31,8 @@ pub fn endpoint_name(net: &Network, addr: IpAddr) -> String {
     }
 }
 
-/// A security-group rule as written: `tcp 443 from 0.0.0.0/0`.
-pub fn sg_rule_text(net: &Network, r: &SgRuleRef) -> String {
-    let sg = &net.lab.security_groups[r.group];
-    let rule: Option<&SgRule> = match r.direction {
-        Direction::Inbound => sg.inbound.get(r.index),
-        Direction::Outbound => sg.outbound.as_ref().and_then(|o| o.get(r.index)),
-    };
-    let Some(rule) = rule else {
-        return format!(
-            "{} {} rule {}",
-            sg.name.value,
-            r.direction.code(),
-            r.index + 1
-        );
-    };
+/// The body of a security-group rule as written: `tcp 443 from 0.0.0.0/0`.
+fn rule_body(net: &Network, rule: &SgRule, direction: Direction) -> String {
     let mut s = rule.proto.to_string();
     if let Some(p) = rule.ports {
         s.push_str(&format!(" {p}"));
@@ -56,7 +43,7 @@ pub fn sg_rule_text(net: &Network, r: &SgRuleRef) -> String {
     if let Some(c) = rule.icmp_code {
         s.push_str(&format!(" code {c}"));
     }
-    let dir = match r.direction {
+    let dir = match direction {
         Direction::Inbound => "from",
         Direction::Outbound => "to",
     };
@@ -64,13 +51,68 @@ pub fn sg_rule_text(net: &Network, r: &SgRuleRef) -> String {
         Peer::Cidr(n) => n.to_string(),
         Peer::Group(g) => format!("members of {}", net.lab.security_groups[*g].name.value),
     };
-    format!(
-        "{} {} rule {} `{s} {dir} {peer}` (line {})",
-        sg.name.value,
-        r.direction.code(),
-        r.index + 1,
-        r.span.line
-    )
+    format!("{s} {dir} {peer}")
+}
+
+/// A rule with its group, position and line:
+/// `web-sg inbound rule 1 `tcp 443 from 0.0.0.0/0` (line 63)`.
+pub fn sg_rule_text(net: &Network, r: &SgRuleRef) -> String {
+    let sg = &net.lab.security_groups[r.group];
+    let rule: Option<&SgRule> = match r.direction {
+        Direction::Inbound => sg.inbound.get(r.index),
+        Direction::Outbound => sg.outbound.as_ref().and_then(|o| o.get(r.index)),
+    };
+    let (name, dir, n) = (&sg.name.value, r.direction.code(), r.index + 1);
+    match rule {
+        Some(rule) => format!(
+            "{name} {dir} rule {n} `{}` (line {})",
+            rule_body(net, rule, r.direction),
+            r.span.line
+        ),
+        None => format!("{name} {dir} rule {n}"),
+    }
+}
+
+/// What a host's groups do admit in one direction, so a student sees what
+/// is there next to what is missing.
+fn admitted(net: &Network, node: NodeId, direction: Direction) -> String {
+    const SHOWN_MAX: usize = 6;
+    let Some(h) = net.host_of(node) else {
+        return String::new();
+    };
+    let several = net.lab.hosts[h].security_groups.len() > 1;
+    let rules: Vec<String> = net.lab.hosts[h]
+        .security_groups
+        .iter()
+        .flat_map(|&g| {
+            let sg = &net.lab.security_groups[g];
+            let list = match direction {
+                Direction::Inbound => sg.inbound.as_slice(),
+                Direction::Outbound => sg.outbound.as_deref().unwrap_or(&[]),
+            };
+            list.iter().map(move |r| (sg, r))
+        })
+        .map(|(sg, r)| (sg, rule_body(net, r, direction)))
+        .map(|(sg, body)| {
+            if several {
+                format!("{}: {body}", sg.name.value)
+            } else {
+                body
+            }
+        })
+        .collect();
+    if rules.is_empty() {
+        return format!("they have no {} rules", direction.code());
+    }
+    let more = rules.len().saturating_sub(SHOWN_MAX);
+    let mut s = format!(
+        "they allow only {}",
+        rules[..rules.len().min(SHOWN_MAX)].join("; ")
+    );
+    if more > 0 {
+        s.push_str(&format!("; and {more} more"));
+    }
+    s
 }
 
 fn groups_of(net: &Network, node: NodeId) -> String {
@@ -151,12 +193,14 @@ pub fn drop_text(
              so {role} could not be delivered"
         ),
         DropCause::SgInbound { .. } => format!(
-            "{at} dropped {role} ({hdr}): no inbound rule of its security groups ({}) admits it",
-            groups_of(net, node)
+            "{at} dropped {role} ({hdr}): no inbound rule of its security groups ({}) admits it — {}",
+            groups_of(net, node),
+            admitted(net, node, Direction::Inbound)
         ),
         DropCause::SgOutbound { .. } => format!(
-            "{at} did not let {role} out ({hdr}): no outbound rule of its security groups ({}) allows it",
-            groups_of(net, node)
+            "{at} did not let {role} out ({hdr}): no outbound rule of its security groups ({}) allows it — {}",
+            groups_of(net, node),
+            admitted(net, node, Direction::Outbound)
         ),
         DropCause::NaclInbound { nacl, segment, rule, span } | DropCause::NaclOutbound { nacl, segment, rule, span } => {
             let entering = matches!(cause, DropCause::NaclInbound { .. });
