@@ -335,6 +335,9 @@ impl fmt::Display for Packet {
                             write!(f, " ack={}", t.ack)?;
                         }
                         write!(f, " win={}", t.window)?;
+                        if t.payload_len > 0 {
+                            write!(f, " len={}", t.payload_len)?;
+                        }
                     }
                     L4::Udp(u) => write!(
                         f,

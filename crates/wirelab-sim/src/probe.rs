@@ -30,6 +30,8 @@ pub enum ProbeKind {
 /// last; UDP and ping send up to three times, one second apart, and wait
 /// two seconds after the last.
 const TCP_SYN_TRIES: u8 = 3;
+/// Bytes of the request a TCP probe sends once connected.
+const REQUEST_LEN: u32 = 32;
 const DATAGRAM_TRIES: u8 = 3;
 
 fn retry_delay(kind: ProbeKind, attempt: u8) -> SimTime {
@@ -368,17 +370,23 @@ impl<'n> Sim<'n> {
                 let rcv_nxt = t.seq.wrapping_add(1);
                 self.probes[i].rcv_nxt = rcv_nxt;
                 self.probes[i].state = ClientState::FinWait;
-                let ack = self.client_segment(i, isn.wrapping_add(1), rcv_nxt, ACK, t.src_port);
+                let seq = isn.wrapping_add(1);
+                let ack = self.client_segment(i, seq, rcv_nxt, ACK, t.src_port, 0);
                 self.send_ip(node, ack);
-                // Close at once: the check only needed the handshake.
-                let fin =
-                    self.client_segment(i, isn.wrapping_add(1), rcv_nxt, FIN | ACK, t.src_port);
+                // A short request, then close: the check only needed the
+                // handshake, but a connection that carries nothing is not
+                // what applications do.
+                let data = self.client_segment(i, seq, rcv_nxt, PSH | ACK, t.src_port, REQUEST_LEN);
+                self.send_ip(node, data);
+                let seq = seq.wrapping_add(REQUEST_LEN);
+                let fin = self.client_segment(i, seq, rcv_nxt, FIN | ACK, t.src_port, 0);
                 self.send_ip(node, fin);
             }
             ClientState::FinWait if t.flags & FIN != 0 => {
                 let rcv_nxt = t.seq.wrapping_add(1);
                 self.probes[i].state = ClientState::Done;
-                let ack = self.client_segment(i, isn.wrapping_add(2), rcv_nxt, ACK, t.src_port);
+                let seq = isn.wrapping_add(2 + REQUEST_LEN);
+                let ack = self.client_segment(i, seq, rcv_nxt, ACK, t.src_port, 0);
                 self.send_ip(node, ack);
             }
             _ => {}
@@ -393,6 +401,7 @@ impl<'n> Sim<'n> {
         ack: u32,
         flags: u8,
         dst_port: u16,
+        payload_len: u32,
     ) -> Packet {
         let lport = self.probes[probe].local_port;
         let pkt = self.probe_packet(
@@ -405,7 +414,7 @@ impl<'n> Sim<'n> {
                 flags,
                 window: 64240,
                 mss: None,
-                payload_len: 0,
+                payload_len,
             }),
         );
         self.record(self.probes[probe].node, &pkt, crate::trace::Step::Send);
@@ -475,8 +484,17 @@ impl<'n> Sim<'n> {
                         self.servers[c].snd_nxt = conn.snd_nxt.wrapping_add(1);
                         reply(self, conn.snd_nxt, rcv_nxt, FIN | ACK, None);
                     }
-                    ServerState::SynReceived if t.flags & ACK != 0 && t.ack == conn.snd_nxt => {
+                    ServerState::SynReceived | ServerState::Established
+                        if t.flags & ACK != 0 && t.ack == conn.snd_nxt =>
+                    {
                         self.servers[c].state = ServerState::Established;
+                        if t.payload_len > 0 && t.seq == conn.rcv_nxt {
+                            // In-order data: acknowledge it at once (no
+                            // delayed ACK in this minimal TCP).
+                            let rcv_nxt = t.seq.wrapping_add(t.payload_len);
+                            self.servers[c].rcv_nxt = rcv_nxt;
+                            reply(self, conn.snd_nxt, rcv_nxt, ACK, None);
+                        }
                     }
                     ServerState::LastAck if t.flags & ACK != 0 && t.ack == conn.snd_nxt => {
                         self.servers[c].state = ServerState::Closed;
