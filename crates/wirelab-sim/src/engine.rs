@@ -740,37 +740,15 @@ impl<'n> Sim<'n> {
             );
             return;
         }
-        let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
-            self.drop_packet(node, &pkt, DropCause::NoRoute);
-            self.probe_local_error(pkt.tag);
-            return;
+        let (out_iface, gw) = match self.route(node, &pkt, &ip) {
+            Ok(r) => r,
+            Err(cause) => {
+                // The application learns at once (ENETUNREACH, EINVAL).
+                self.drop_packet(node, &pkt, cause);
+                self.probe_local_error(pkt.tag);
+                return;
+            }
         };
-        let (prefix, next_hop, out) = (route.prefix, route.next_hop, route.iface);
-        let Some(out_iface) = out.filter(|_| next_hop != NextHop::Blackhole) else {
-            self.drop_packet(
-                node,
-                &pkt,
-                DropCause::Blackhole {
-                    prefix,
-                    span: span_of(route.origin),
-                },
-            );
-            return;
-        };
-        self.record(
-            node,
-            &pkt,
-            Step::Route {
-                prefix,
-                next_hop,
-                out_iface,
-            },
-        );
-        if self.is_broadcast(out_iface, next_hop, ip.dst) {
-            self.drop_packet(node, &pkt, DropCause::Broadcast { addr: ip.dst });
-            self.probe_local_error(pkt.tag);
-            return;
-        }
         if let Some(host) = self.net.host_of(node) {
             if !self.sg_outbound(node, host, &pkt, &ip) {
                 self.probe_local_error(pkt.tag);
@@ -779,11 +757,51 @@ impl<'n> Sim<'n> {
         } else if !self.nacl_check(node, out_iface, Direction::Inbound, &pkt, &ip) {
             return;
         }
+        self.output(node, out_iface, gw, pkt);
+    }
+
+    /// The route of a datagram: the interface and the neighbour it goes
+    /// to, or why it cannot go (no route, a blackhole, a broadcast
+    /// address).
+    fn route(
+        &mut self,
+        node: NodeId,
+        pkt: &Packet,
+        ip: &Ip,
+    ) -> Result<(IfaceId, IpAddr), DropCause> {
+        let route = self.net.nodes[node]
+            .routes
+            .lookup(ip.dst)
+            .ok_or(DropCause::NoRoute)?;
+        let (prefix, next_hop) = (route.prefix, route.next_hop);
+        let out_iface = match (next_hop, route.iface) {
+            (NextHop::Blackhole, _) | (_, None) => {
+                return Err(DropCause::Blackhole {
+                    prefix,
+                    span: span_of(route.origin),
+                })
+            }
+            (_, Some(iface)) => iface,
+        };
+        self.record(
+            node,
+            pkt,
+            Step::Route {
+                prefix,
+                next_hop,
+                out_iface,
+            },
+        );
+        if self.is_broadcast(out_iface, next_hop, ip.dst) {
+            // Hosts need a broadcast option; routers do not forward
+            // directed broadcasts (RFC 2644).
+            return Err(DropCause::Broadcast { addr: ip.dst });
+        }
         let gw = match next_hop {
             NextHop::Gateway(gw) => gw,
             _ => ip.dst,
         };
-        self.output(node, out_iface, gw, pkt);
+        Ok((out_iface, gw))
     }
 
     /// A router forwards a datagram (RFC 1812 §5.2): the NACL of the
@@ -793,46 +811,21 @@ impl<'n> Sim<'n> {
         if !self.nacl_check(node, in_iface, Direction::Outbound, &pkt, &ip) {
             return;
         }
-        let Some(route) = self.net.nodes[node].routes.lookup(ip.dst) else {
-            self.drop_packet(node, &pkt, DropCause::NoRoute);
-            self.icmp_error(
-                node,
-                Some(in_iface),
-                &pkt,
-                ip,
-                Icmp::Unreachable {
-                    why: Unreachable::Net,
-                    quoted: ip.quote(),
-                },
-            );
-            return;
+        let (out_iface, gw) = match self.route(node, &pkt, &ip) {
+            Ok(r) => r,
+            Err(cause) => {
+                self.drop_packet(node, &pkt, cause);
+                if cause == DropCause::NoRoute {
+                    let quoted = ip.quote();
+                    let msg = Icmp::Unreachable {
+                        why: Unreachable::Net,
+                        quoted,
+                    };
+                    self.icmp_error(node, Some(in_iface), &pkt, ip, msg);
+                }
+                return;
+            }
         };
-        let (prefix, next_hop, out) = (route.prefix, route.next_hop, route.iface);
-        let Some(out_iface) = out.filter(|_| next_hop != NextHop::Blackhole) else {
-            self.drop_packet(
-                node,
-                &pkt,
-                DropCause::Blackhole {
-                    prefix,
-                    span: span_of(route.origin),
-                },
-            );
-            return;
-        };
-        self.record(
-            node,
-            &pkt,
-            Step::Route {
-                prefix,
-                next_hop,
-                out_iface,
-            },
-        );
-        if self.is_broadcast(out_iface, next_hop, ip.dst) {
-            // RFC 2644: routers do not forward directed broadcasts.
-            self.drop_packet(node, &pkt, DropCause::Broadcast { addr: ip.dst });
-            return;
-        }
         if ip.ttl <= 1 {
             self.drop_packet(node, &pkt, DropCause::TtlExceeded);
             self.icmp_error(
@@ -860,10 +853,6 @@ impl<'n> Sim<'n> {
                 out_iface,
             },
         );
-        let gw = match next_hop {
-            NextHop::Gateway(gw) => gw,
-            _ => ip.dst,
-        };
         self.output(node, out_iface, gw, out_pkt);
     }
 
