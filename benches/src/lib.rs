@@ -96,7 +96,7 @@ fn host_ip(h: usize) -> String {
 fn host_groups(h: usize) -> Vec<usize> {
     let first = h % BIG_SECURITY_GROUPS;
     let mut groups = vec![first];
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         let second = (h * 7 + 13) % BIG_SECURITY_GROUPS;
         if second != first {
             groups.push(second);
@@ -228,7 +228,7 @@ fn group_inbound(g: usize) -> Vec<String> {
         "{{ proto: tcp, port: 22, from: 10.{}.0.0/24, description: bastion network }}",
         (g * 3) % BIG_NETWORKS
     ));
-    if g % 2 == 0 {
+    if g.is_multiple_of(2) {
         rules.push("{ proto: icmp, from: 10.0.0.0/8 }".to_string());
     } else {
         rules.push(format!(
@@ -236,13 +236,13 @@ fn group_inbound(g: usize) -> Vec<String> {
             group_name(g + 1)
         ));
     }
-    if g % 4 == 0 {
+    if g.is_multiple_of(4) {
         rules.push(format!(
             "{{ proto: tcp, ports: 1024-65535, from: 10.{}.0.0/16 }}",
             (g / 4) % BIG_NETWORKS
         ));
     }
-    if g % 7 == 0 {
+    if g.is_multiple_of(7) {
         rules.push("{ proto: all, from: 10.255.0.0/16 }".to_string());
     }
     rules

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
 use wirelab_spec::{CheckProto, CheckTarget, Diagnostic, Family, Loaded};
@@ -58,53 +58,53 @@ enum Command {
         labs: Vec<PathBuf>,
     },
     /// Run a lab's checks in the simulator and grade them.
-    Test {
-        lab: PathBuf,
-        #[arg(long, value_enum, default_value = "text")]
-        format: ReportFormat,
-        /// Worker threads (default: the number of cores).
-        #[arg(long)]
-        threads: Option<usize>,
-    },
+    Test(TestArgs),
     /// Send one exchange and print it hop by hop, with every decision.
-    Trace {
-        lab: PathBuf,
-        /// The host that sends.
-        #[arg(long)]
-        from: String,
-        /// A host name or an address.
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "tcp")]
-        proto: ProtoArg,
-        /// Destination port (tcp and udp).
-        #[arg(long)]
-        port: Option<u16>,
-        #[arg(long, value_enum)]
-        family: Option<FamilyArg>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: TraceFormat,
-    },
+    Trace(TraceArgs),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    lab: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Use this seed instead of the lab's.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct TraceArgs {
+    lab: PathBuf,
+    /// The host that sends.
+    #[arg(long)]
+    from: String,
+    /// A host name or an address.
+    #[arg(long)]
+    to: String,
+    #[arg(long, value_enum, default_value = "tcp")]
+    proto: ProtoArg,
+    /// Destination port (tcp and udp).
+    #[arg(long)]
+    port: Option<u16>,
+    #[arg(long, value_enum)]
+    family: Option<FamilyArg>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: TraceFormat,
+    /// Use this seed instead of the lab's.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { labs } => cmd_check(&labs),
-        Command::Test {
-            lab,
-            format,
-            threads,
-        } => cmd_test(&lab, format, threads),
-        Command::Trace {
-            lab,
-            from,
-            to,
-            proto,
-            port,
-            family,
-            format,
-        } => cmd_trace(&lab, &from, &to, proto, port, family, format),
+        Command::Test(args) => cmd_test(&args),
+        Command::Trace(args) => cmd_trace(&args),
     };
     ExitCode::from(code)
 }
@@ -182,12 +182,17 @@ fn threads(requested: Option<usize>) -> usize {
         .max(1)
 }
 
-fn cmd_test(path: &Path, format: ReportFormat, requested_threads: Option<usize>) -> u8 {
-    let Some(loaded) = load(path) else { return 2 };
+fn cmd_test(args: &TestArgs) -> u8 {
+    let Some(mut loaded) = load(&args.lab) else {
+        return 2;
+    };
+    if let Some(seed) = args.seed {
+        loaded.lab.seed = seed;
+    }
     let net = Network::compile(&loaded.lab);
-    let report = run_checks(&net, threads(requested_threads));
+    let report = run_checks(&net, threads(args.threads));
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let format = match format {
+    let format = match args.format {
         ReportFormat::Text => Format::Text { color },
         ReportFormat::Json => Format::Json,
         ReportFormat::Junit => Format::Junit,
@@ -206,17 +211,15 @@ fn usage_error(msg: &str) -> u8 {
     2
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cmd_trace(
-    path: &Path,
-    from: &str,
-    to: &str,
-    proto: ProtoArg,
-    port: Option<u16>,
-    family: Option<FamilyArg>,
-    format: TraceFormat,
-) -> u8 {
-    let Some(loaded) = load(path) else { return 2 };
+fn cmd_trace(args: &TraceArgs) -> u8 {
+    let TraceArgs { from, to, port, .. } = args;
+    let (from, to, port) = (from.as_str(), to.as_str(), *port);
+    let Some(mut loaded) = load(&args.lab) else {
+        return 2;
+    };
+    if let Some(seed) = args.seed {
+        loaded.lab.seed = seed;
+    }
     let lab = &loaded.lab;
     let Some(from_id) = lab.host_by_name(from) else {
         return usage_error(&format!(
@@ -238,7 +241,7 @@ fn cmd_trace(
             }
         },
     };
-    let proto = match proto {
+    let proto = match args.proto {
         ProtoArg::Tcp => CheckProto::Tcp,
         ProtoArg::Udp => CheckProto::Udp,
         ProtoArg::Icmp => CheckProto::Icmp,
@@ -246,7 +249,7 @@ fn cmd_trace(
     if proto != CheckProto::Icmp && port.is_none() {
         return usage_error(&format!("--proto {} needs --port", proto.code()));
     }
-    let family = match (family, &target) {
+    let family = match (args.family, &target) {
         (Some(FamilyArg::Ipv4), _) => Family::Ipv4,
         (Some(FamilyArg::Ipv6), _) => Family::Ipv6,
         (None, CheckTarget::Address(a)) if a.is_ipv6() => Family::Ipv6,
@@ -269,7 +272,7 @@ fn cmd_trace(
     let explanation = wirelab_check::explain::explain(&net, &ex, sim.trace());
     let r = &ex.result;
     let at = r.node.map(|n| net.nodes[n].name.clone());
-    match format {
+    match args.format {
         TraceFormat::Json => {
             let doc = serde_json::json!({
                 "lab": lab.lab.value,
