@@ -259,6 +259,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                             gateway6: None,
                             security_groups: g,
                             services: vec![],
+                            tcp: TcpSettings::default(),
                             span: Span::default(),
                         }
                     })
@@ -278,6 +279,9 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                     outbound: nacl_rules(nacl_out),
                 }],
                 checks: vec![],
+                tcp: TcpSettings::default(),
+                traffic: vec![],
+                events: vec![],
             }
         })
 }

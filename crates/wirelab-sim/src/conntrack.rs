@@ -129,6 +129,7 @@ mod tests {
                 window: 0,
                 mss: None,
                 payload_len: 0,
+                ..Tcp::plain(0, 0, 0, 0, 0, 0)
             }),
         }
     }

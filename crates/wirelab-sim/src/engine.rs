@@ -63,6 +63,17 @@ struct IfaceState {
     touched: bool,
 }
 
+/// A frame as it went onto a segment, for packet captures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapturedFrame {
+    /// When its first bit went onto the wire.
+    pub time: SimTime,
+    pub segment: wirelab_net::SegmentId,
+    /// The interface that sent it.
+    pub iface: IfaceId,
+    pub packet: Packet,
+}
+
 /// Counters of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -104,6 +115,8 @@ pub struct Sim<'n> {
     pub(crate) servers: Vec<crate::probe::ServerConn>,
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) level: TraceLevel,
+    capture: bool,
+    captured: Vec<CapturedFrame>,
     next_packet_id: u32,
     pub counters: Counters,
     limits: Limits,
@@ -129,6 +142,8 @@ impl<'n> Sim<'n> {
             servers: Vec::new(),
             trace: Vec::new(),
             level,
+            capture: false,
+            captured: Vec::new(),
             next_packet_id: 1,
             counters: Counters::default(),
             limits: Limits::default(),
@@ -159,6 +174,7 @@ impl<'n> Sim<'n> {
         self.pingers.clear();
         self.servers.clear();
         self.trace.clear();
+        self.captured.clear();
         self.next_packet_id = 1;
         self.counters = Counters::default();
         // One stream per purpose, so that adding randomness to one (say,
@@ -183,6 +199,18 @@ impl<'n> Sim<'n> {
 
     pub fn trace(&self) -> &[TraceEvent] {
         &self.trace
+    }
+
+    /// Records every frame put on a segment from now on (see
+    /// [`CapturedFrame`]); off by default.
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = on;
+    }
+
+    /// The frames recorded while capture was on, in the order they were
+    /// sent (which is time order).
+    pub fn captured(&self) -> &[CapturedFrame] {
+        &self.captured
     }
 
     pub(crate) fn schedule(&mut self, at: SimTime, event: Event) {
@@ -326,6 +354,16 @@ impl<'n> Sim<'n> {
         // A frame is at most 64 KiB: bits × 10⁹ stays far below u64::MAX.
         let bits = u64::from(self.packets[pkt as usize].wire_len()) * 8;
         let ns = (bits * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
+        if self.capture {
+            let segment = self.net.ifaces[iface].segment;
+            let packet = self.packets[pkt as usize];
+            self.captured.push(CapturedFrame {
+                time: self.now,
+                segment,
+                iface,
+                packet,
+            });
+        }
         self.counters.frames_sent += 1;
         self.schedule(
             self.now + SimTime(ns),
@@ -1061,6 +1099,7 @@ impl<'n> Sim<'n> {
                     window: 0,
                     mss: None,
                     payload_len: 0,
+                    ..Tcp::plain(0, 0, 0, 0, 0, 0)
                 }),
             );
             self.record(node, &rst, Step::Reply);

@@ -75,7 +75,67 @@ pub struct Tcp {
     pub window: u16,
     /// MSS option (SYN segments only).
     pub mss: Option<u16>,
+    /// Window scale option (SYN segments only, RFC 7323 §2).
+    pub wscale: Option<u8>,
+    /// SACK-permitted option (SYN segments only, RFC 2018 §2).
+    pub sack_permitted: bool,
+    /// SACK blocks (left edge, right edge), the first `sack_len` of them
+    /// (RFC 2018 §3; at most 3 fit beside timestamps).
+    pub sack: [(u32, u32); 3],
+    pub sack_len: u8,
+    /// Timestamps option (TSval, TSecr), RFC 7323 §3.
+    pub timestamps: Option<(u32, u32)>,
     pub payload_len: u32,
+}
+
+impl Tcp {
+    /// A segment with no options.
+    pub fn plain(src_port: u16, dst_port: u16, seq: u32, ack: u32, flags: u8, window: u16) -> Tcp {
+        Tcp {
+            src_port,
+            dst_port,
+            seq,
+            ack,
+            flags,
+            window,
+            mss: None,
+            wscale: None,
+            sack_permitted: false,
+            sack: [(0, 0); 3],
+            sack_len: 0,
+            timestamps: None,
+            payload_len: 0,
+        }
+    }
+
+    /// Bytes of options, laid out as Linux does and padded to 32-bit
+    /// words: MSS (4); SACK-permitted with timestamps (2 + 10), or each
+    /// alone behind NOPs (4, 12); window scale behind a NOP (4); SACK
+    /// blocks behind two NOPs (4 + 8 per block). The pcap encoder writes
+    /// exactly this layout.
+    pub fn options_len(&self) -> u32 {
+        let mut len = 0;
+        if self.mss.is_some() {
+            len += 4;
+        }
+        len += match (self.sack_permitted, self.timestamps.is_some()) {
+            (true, true) => 12,
+            (true, false) => 4,
+            (false, true) => 12,
+            (false, false) => 0,
+        };
+        if self.wscale.is_some() {
+            len += 4;
+        }
+        if self.sack_len > 0 {
+            len += 4 + 8 * u32::from(self.sack_len);
+        }
+        len
+    }
+
+    pub fn sack_blocks(&self) -> &[(u32, u32)] {
+        &self.sack[..usize::from(self.sack_len.min(3))]
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,7 +278,7 @@ impl Ip {
     pub fn total_len(&self) -> u32 {
         let ip_header = if self.is_v6() { 40 } else { 20 };
         let l4 = match self.l4 {
-            L4::Tcp(t) => 20 + if t.mss.is_some() { 20 } else { 0 } + t.payload_len,
+            L4::Tcp(t) => 20 + t.options_len() + t.payload_len,
             L4::Udp(u) => 8 + u.payload_len,
             L4::Icmp(
                 Icmp::EchoRequest { payload_len, .. } | Icmp::EchoReply { payload_len, .. },

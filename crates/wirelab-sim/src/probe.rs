@@ -183,6 +183,7 @@ impl<'n> Sim<'n> {
                 window: 64240,
                 mss: Some(1460),
                 payload_len: 0,
+                ..Tcp::plain(0, 0, 0, 0, 0, 0)
             }),
             ProbeKind::Udp { port } => L4::Udp(Udp {
                 src_port: lport,
@@ -415,6 +416,7 @@ impl<'n> Sim<'n> {
                 window: 64240,
                 mss: None,
                 payload_len,
+                ..Tcp::plain(0, 0, 0, 0, 0, 0)
             }),
         );
         self.record(self.probes[probe].node, &pkt, crate::trace::Step::Send);
@@ -441,7 +443,7 @@ impl<'n> Sim<'n> {
                 flags,
                 window: 65160,
                 mss,
-                payload_len: 0,
+                ..Tcp::plain(0, 0, 0, 0, 0, 0)
             });
             let r = sim.reply_to(pkt, ip, l4);
             sim.record(node, &r, crate::trace::Step::Reply);

@@ -66,6 +66,13 @@ pub struct Lab {
     pub security_groups: Vec<SecurityGroup>,
     pub nacls: Vec<Nacl>,
     pub checks: Vec<Check>,
+    /// TCP settings of the lab (`tcp:`); hosts may override them.
+    pub tcp: TcpSettings,
+    /// Workloads (`traffic:`), in file order.
+    pub traffic: Vec<Traffic>,
+    /// Timed changes (`events:`), sorted by time (stable: file order among
+    /// equal times).
+    pub events: Vec<LabEvent>,
 }
 
 /// Physical properties of a segment, fully resolved (defaults applied).
@@ -78,6 +85,11 @@ pub struct LinkProps {
     pub mtu: u32,
     /// Drop-tail queue capacity in packets, per transmitting interface.
     pub queue_packets: u32,
+    /// Extra delay drawn uniformly from 0 ..= jitter per frame (0: none).
+    /// Frames of one interface keep their order.
+    pub jitter_ns: u64,
+    /// The segment starts down (`down: true`): nothing crosses it.
+    pub down: bool,
 }
 
 impl Default for LinkProps {
@@ -88,6 +100,8 @@ impl Default for LinkProps {
             loss: 0.0,
             mtu: 1500,
             queue_packets: 100,
+            jitter_ns: 0,
+            down: false,
         }
     }
 }
@@ -180,6 +194,8 @@ pub struct Host {
     pub gateway6: Option<Ipv6Addr>,
     pub security_groups: Vec<SecurityGroupId>,
     pub services: Vec<Service>,
+    /// The lab's TCP settings with this host's `tcp:` overrides applied.
+    pub tcp: TcpSettings,
     pub span: Span,
 }
 
@@ -438,7 +454,154 @@ pub struct Check {
     pub via: Vec<RouterId>,
     pub points: u32,
     pub hint: Option<String>,
+    /// Set for a check on a workload (`traffic: NAME` with
+    /// `expect: { complete_within: .. }` or `{ goodput_at_least: .. }`):
+    /// `from`, `to`, `proto`, `port` and `family` then come from the
+    /// workload, and `expect` is `Allow`.
+    pub flow: Option<FlowCheck>,
     pub span: Span,
+}
+
+/// What a check asserts about a workload's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowCheck {
+    pub traffic: TrafficId,
+    /// The workload must complete within this time of its start.
+    pub complete_within_ns: Option<u64>,
+    /// Application bytes delivered / completion time, in bits per second.
+    pub goodput_at_least_bps: Option<u64>,
+}
+
+pub type TrafficId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// RFC 9438, Linux's default.
+    Cubic,
+    /// RFC 5681 with RFC 6582 fast recovery.
+    NewReno,
+}
+
+/// TCP behaviour of a host. Defaults follow Linux.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TcpSettings {
+    pub congestion: CongestionControl,
+    /// Lower bound of the retransmission timeout (Linux: 200 ms).
+    pub min_rto_ns: u64,
+    /// Delayed ACK timeout; `None`: every segment is acknowledged at once.
+    /// Linux's delayed ACK is 40 ms at most.
+    pub delayed_ack_ns: Option<u64>,
+    pub nagle: bool,
+    pub sack: bool,
+    pub timestamps: bool,
+    pub window_scaling: bool,
+    /// Initial congestion window in segments (RFC 6928: 10).
+    pub initial_window: u32,
+    /// Receive buffer in bytes (the advertised window's upper bound).
+    pub receive_buffer: u32,
+    /// Send buffer in bytes.
+    pub send_buffer: u32,
+}
+
+impl Default for TcpSettings {
+    fn default() -> Self {
+        TcpSettings {
+            congestion: CongestionControl::Cubic,
+            min_rto_ns: 200_000_000,
+            delayed_ack_ns: Some(40_000_000),
+            nagle: true,
+            sack: true,
+            timestamps: true,
+            window_scaling: true,
+            initial_window: 10,
+            receive_buffer: 4 << 20,
+            send_buffer: 4 << 20,
+        }
+    }
+}
+
+/// A workload of `traffic:`.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    pub name: Sp<String>,
+    pub from: HostId,
+    pub to: CheckTarget,
+    /// Resolved like a check's family.
+    pub family: Family,
+    /// Destination port (TCP and UDP workloads).
+    pub port: Option<u16>,
+    /// Start time from the beginning of the run.
+    pub start_ns: u64,
+    pub kind: Workload,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Workload {
+    /// One TCP connection that sends `bytes` and closes (`bulk: 10MB`).
+    Bulk { bytes: u64 },
+    /// One TCP connection, `count` request/response exchanges, `think`
+    /// between a response and the next request.
+    Requests {
+        count: u32,
+        request_bytes: u32,
+        response_bytes: u32,
+        think_ns: u64,
+    },
+    /// ICMP echo requests (`ping:`).
+    Ping {
+        count: u32,
+        interval_ns: u64,
+        payload_bytes: u32,
+    },
+    /// UDP datagrams at `rate_bps` while on, nothing while off, until
+    /// `duration` from the start (`onoff:`).
+    OnOff {
+        rate_bps: u64,
+        on_ns: u64,
+        off_ns: u64,
+        packet_bytes: u32,
+        duration_ns: u64,
+    },
+}
+
+/// A timed change of `events:`.
+#[derive(Clone, Debug)]
+pub struct LabEvent {
+    pub at_ns: u64,
+    pub action: EventAction,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum EventAction {
+    LinkDown(NetworkId),
+    LinkUp(NetworkId),
+    /// New properties of a segment (the file's keys applied over the
+    /// segment's current ones).
+    LinkSet(NetworkId, LinkProps),
+    SgRuleAdd {
+        group: SecurityGroupId,
+        inbound: bool,
+        rule: SgRule,
+    },
+    /// Removes the rule equal to the one written (AWS revoke semantics);
+    /// `index` is its position in the group's list at that time.
+    SgRuleRemove {
+        group: SecurityGroupId,
+        inbound: bool,
+        index: usize,
+    },
+    NaclRuleAdd {
+        nacl: NaclId,
+        inbound: bool,
+        rule: NaclRule,
+    },
+    NaclRuleRemove {
+        nacl: NaclId,
+        inbound: bool,
+        number: u16,
+    },
 }
 
 impl Lab {

@@ -164,6 +164,7 @@ fn read_check(
         via: via?,
         points: points?,
         hint: hint?,
+        flow: None,
         span: fields.at,
     })
 }

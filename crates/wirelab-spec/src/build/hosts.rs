@@ -286,6 +286,7 @@ fn assign(
         gateway6: None,
         security_groups: draft.security_groups.clone(),
         services: draft.services.clone(),
+        tcp: crate::model::TcpSettings::default(),
         span: draft.name.span,
     };
     let Some(network) = draft.network else {

@@ -172,6 +172,9 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         security_groups,
         nacls,
         checks,
+        tcp: crate::model::TcpSettings::default(),
+        traffic: Vec::new(),
+        events: Vec::new(),
     })
 }
 

@@ -63,6 +63,8 @@ impl PropsDraft {
                 .unwrap_or(builtin.delay_ns),
             loss: self.loss.or(defaults.loss).unwrap_or(builtin.loss),
             mtu: mtu.map_or(builtin.mtu, |m| m.value),
+            jitter_ns: builtin.jitter_ns,
+            down: builtin.down,
             queue_packets: self
                 .queue_packets
                 .or(defaults.queue_packets)
