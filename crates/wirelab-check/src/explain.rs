@@ -219,6 +219,13 @@ pub fn drop_text(
             format!("{role} was lost on network `{}` (random loss {}%)", seg.name, seg.link.loss * 100.0)
         }
         DropCause::QueueFull { .. } => format!("{role} was dropped at {at}: the interface queue was full"),
+        DropCause::LinkDown { segment } => {
+            format!("{role} could not be sent: network `{}` is down", net.segments[*segment].name)
+        }
+        DropCause::TooBig { mtu } => format!(
+            "{at} could not forward {role}: it is larger than the {mtu}-byte MTU of the next network and may \
+             not be fragmented, so {at} sent back ICMP fragmentation needed / packet too big"
+        ),
         DropCause::Broadcast { addr } => format!(
             "{at} did not send {role} to {addr}: it is the network or broadcast address of a subnet, which \
              routers do not forward (RFC 2644) and hosts send to only with an explicit broadcast option"

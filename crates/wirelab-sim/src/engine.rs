@@ -59,6 +59,10 @@ pub(crate) enum Event {
 struct IfaceState {
     in_flight: Option<PacketId>,
     tx_queue: VecDeque<PacketId>,
+    /// When the last frame sent from here arrives: jitter never reorders
+    /// the frames of one interface.
+    last_arrival: SimTime,
+    stats: IfaceStats,
     /// Listed in `touched_ifaces`, to be cleared by the next reset.
     touched: bool,
 }
@@ -72,6 +76,19 @@ pub struct CapturedFrame {
     /// The interface that sent it.
     pub iface: IfaceId,
     pub packet: Packet,
+}
+
+/// What one interface sent, for link utilisation and drop reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceStats {
+    pub frames: u64,
+    pub bytes: u64,
+    /// Time spent serializing frames.
+    pub busy_ns: u64,
+    pub drops_queue: u64,
+    pub drops_lost: u64,
+    pub drops_down: u64,
+    pub drops_too_big: u64,
 }
 
 /// Counters of a run.
@@ -117,6 +134,9 @@ pub struct Sim<'n> {
     pub(crate) level: TraceLevel,
     capture: bool,
     captured: Vec<CapturedFrame>,
+    /// Each segment's properties now: the lab's, changed by events.
+    pub(crate) links: Vec<wirelab_spec::LinkProps>,
+    rng_jitter: ChaCha8Rng,
     next_packet_id: u32,
     pub counters: Counters,
     limits: Limits,
@@ -144,6 +164,8 @@ impl<'n> Sim<'n> {
             level,
             capture: false,
             captured: Vec::new(),
+            links: Vec::new(),
+            rng_jitter: ChaCha8Rng::seed_from_u64(0),
             next_packet_id: 1,
             counters: Counters::default(),
             limits: Limits::default(),
@@ -161,6 +183,8 @@ impl<'n> Sim<'n> {
             s.in_flight = None;
             s.tx_queue.clear();
             s.touched = false;
+            s.last_arrival = SimTime::ZERO;
+            s.stats = IfaceStats::default();
         }
         self.neigh.clear();
         for h in self.touched_hosts.drain(..) {
@@ -183,6 +207,20 @@ impl<'n> Sim<'n> {
         self.rng_loss.set_stream(1);
         self.rng_app = ChaCha8Rng::seed_from_u64(seed);
         self.rng_app.set_stream(2);
+        self.rng_jitter = ChaCha8Rng::seed_from_u64(seed);
+        self.rng_jitter.set_stream(3);
+        self.links.clear();
+        self.links.extend(self.net.segments.iter().map(|s| s.link));
+    }
+
+    /// What an interface has sent so far.
+    pub fn iface_stats(&self, iface: IfaceId) -> IfaceStats {
+        self.ifaces[iface].stats
+    }
+
+    /// A segment's properties now (events may have changed them).
+    pub fn link(&self, segment: wirelab_net::SegmentId) -> wirelab_spec::LinkProps {
+        self.links[segment]
     }
 
     pub fn set_limits(&mut self, limits: Limits) {
@@ -329,9 +367,20 @@ impl<'n> Sim<'n> {
     /// interface is busy.
     fn transmit(&mut self, iface: IfaceId, pkt: PacketId) {
         self.touch_iface(iface);
-        let cap = self.net.segments[self.net.ifaces[iface].segment]
-            .link
-            .queue_packets as usize;
+        let link = &self.links[self.net.ifaces[iface].segment];
+        let cap = link.queue_packets as usize;
+        if link.down {
+            let p = self.packets[pkt as usize];
+            self.ifaces[iface].stats.drops_down += 1;
+            let segment = self.net.ifaces[iface].segment;
+            self.drop_packet(
+                self.net.ifaces[iface].node,
+                &p,
+                DropCause::LinkDown { segment },
+            );
+            self.free(pkt);
+            return;
+        }
         let state = &mut self.ifaces[iface];
         if state.in_flight.is_none() {
             state.in_flight = Some(pkt);
@@ -340,6 +389,7 @@ impl<'n> Sim<'n> {
             state.tx_queue.push_back(pkt);
         } else {
             let p = self.packets[pkt as usize];
+            self.ifaces[iface].stats.drops_queue += 1;
             self.drop_packet(
                 self.net.ifaces[iface].node,
                 &p,
@@ -350,10 +400,14 @@ impl<'n> Sim<'n> {
     }
 
     fn start_serialization(&mut self, iface: IfaceId, pkt: PacketId) {
-        let link = &self.net.segments[self.net.ifaces[iface].segment].link;
+        let link = &self.links[self.net.ifaces[iface].segment];
         // A frame is at most 64 KiB: bits × 10⁹ stays far below u64::MAX.
-        let bits = u64::from(self.packets[pkt as usize].wire_len()) * 8;
-        let ns = (bits * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
+        let bytes = u64::from(self.packets[pkt as usize].wire_len());
+        let ns = (bytes * 8 * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
+        let stats = &mut self.ifaces[iface].stats;
+        stats.frames += 1;
+        stats.bytes += bytes;
+        stats.busy_ns += ns;
         if self.capture {
             let segment = self.net.ifaces[iface].segment;
             let packet = self.packets[pkt as usize];
@@ -390,8 +444,26 @@ impl<'n> Sim<'n> {
     fn propagate(&mut self, from: IfaceId, pkt: PacketId) {
         let seg_id = self.net.ifaces[from].segment;
         let seg = &self.net.segments[seg_id];
-        let arrive_at = self.now + SimTime(seg.link.delay_ns);
-        let loss = seg.link.loss;
+        let link = self.links[seg_id];
+        if link.down {
+            // The link went down while the frame was on the wire.
+            let p = self.packets[pkt as usize];
+            self.ifaces[from].stats.drops_down += 1;
+            self.drop_packet(
+                self.net.ifaces[from].node,
+                &p,
+                DropCause::LinkDown { segment: seg_id },
+            );
+            self.free(pkt);
+            return;
+        }
+        let mut arrive_at = self.now + SimTime(link.delay_ns);
+        if link.jitter_ns > 0 {
+            arrive_at = arrive_at + SimTime(self.rng_jitter.random_range(0..=link.jitter_ns));
+            arrive_at = arrive_at.max(self.ifaces[from].last_arrival);
+            self.ifaces[from].last_arrival = arrive_at;
+        }
+        let loss = link.loss;
         let frame = self.packets[pkt as usize];
         let dst = frame.dst_mac;
         if let Some(target) = solicited(&frame) {
@@ -437,6 +509,7 @@ impl<'n> Sim<'n> {
         if loss > 0.0 && self.rng_loss.random::<f64>() < loss {
             let p = self.packets[pkt as usize];
             let seg = self.net.ifaces[from].segment;
+            self.ifaces[from].stats.drops_lost += 1;
             self.drop_packet(
                 self.net.ifaces[from].node,
                 &p,

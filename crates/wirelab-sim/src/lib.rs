@@ -16,7 +16,7 @@ pub mod queue;
 pub mod time;
 pub mod trace;
 
-pub use engine::{CapturedFrame, Counters, Limits, Sim};
+pub use engine::{CapturedFrame, Counters, IfaceStats, Limits, Sim};
 pub use packet::Packet;
 pub use pinger::Pinger;
 pub use probe::{Probe, ProbeKind, ProbeResult};

@@ -47,6 +47,12 @@ pub enum DropCause {
     Lost { segment: SegmentId },
     /// The transmit queue of the interface was full (drop-tail).
     QueueFull { iface: IfaceId },
+    /// The segment is down (`down: true`, or a `link_down` event).
+    LinkDown { segment: SegmentId },
+    /// Larger than the MTU of the next segment, and may not be fragmented
+    /// (IPv4 with DF, as Linux sends; any IPv6): ICMP fragmentation needed
+    /// or packet too big goes back (RFC 1191, RFC 8201).
+    TooBig { mtu: u32 },
     /// Sent to the network or broadcast address of a connected IPv4
     /// prefix: hosts need an explicit broadcast option, routers do not
     /// forward directed broadcasts (RFC 2644). Nothing answers.
@@ -66,9 +72,11 @@ impl DropCause {
             DropCause::SgOutbound { .. } => Reason::SgOutbound,
             DropCause::NaclInbound { .. } => Reason::NaclInbound,
             DropCause::NaclOutbound { .. } => Reason::NaclOutbound,
-            DropCause::Lost { .. } | DropCause::QueueFull { .. } | DropCause::Broadcast { .. } => {
-                Reason::Timeout
-            }
+            DropCause::Lost { .. }
+            | DropCause::QueueFull { .. }
+            | DropCause::Broadcast { .. }
+            | DropCause::LinkDown { .. }
+            | DropCause::TooBig { .. } => Reason::Timeout,
         }
     }
 
@@ -78,6 +86,8 @@ impl DropCause {
             DropCause::Lost { .. } => "link-loss",
             DropCause::QueueFull { .. } => "queue-full",
             DropCause::Broadcast { .. } => "broadcast",
+            DropCause::LinkDown { .. } => "link-down",
+            DropCause::TooBig { .. } => "too-big",
             other => other.reason().code(),
         }
     }
