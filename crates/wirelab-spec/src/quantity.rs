@@ -1,4 +1,5 @@
-//! Quantities with units: bandwidth (`1.5Mbps`), delay (`100us`), loss (`0.5%`).
+//! Quantities with units: bandwidth (`1.5Mbps`), delay (`100us`), loss
+//! (`0.5%`), time (`30s`, `2min`) and size (`10MB`, `4MiB`).
 //!
 //! Decimals are parsed exactly (no binary floating point on the way), so
 //! `1.1Mbps` is 1,100,000 bps and not 1,099,999.
@@ -7,6 +8,11 @@
 pub const BANDWIDTH_BPS_MAX: u64 = 1_000_000_000_000;
 /// Longest one-way delay accepted: 60 s.
 pub const DELAY_NS_MAX: u64 = 60_000_000_000;
+
+/// Latest time (start, duration, event) accepted: one day.
+pub const TIME_NS_MAX: u64 = 86_400_000_000_000;
+/// Largest size accepted: 1000GB.
+pub const SIZE_BYTES_MAX: u64 = 1_000_000_000_000;
 
 const BANDWIDTH_UNITS: [(&str, u64); 4] = [
     ("Gbps", 1_000_000_000),
@@ -20,6 +26,25 @@ const DELAY_UNITS: [(&str, u64); 5] = [
     ("µs", 1_000),
     ("ms", 1_000_000),
     ("s", 1_000_000_000),
+];
+
+const TIME_UNITS: [(&str, u64); 7] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("min", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+const SIZE_UNITS: [(&str, u64); 7] = [
+    ("B", 1),
+    ("KB", 1_000),
+    ("MB", 1_000_000),
+    ("GB", 1_000_000_000),
+    ("KiB", 1 << 10),
+    ("MiB", 1 << 20),
+    ("GiB", 1 << 30),
 ];
 
 /// `100Mbps`, `1.5Gbps`, `64 Kbps` → bits per second (at least 1).
@@ -46,6 +71,44 @@ pub fn parse_delay(text: &str) -> Result<u64, String> {
     let value = parse_with_units(text, &DELAY_UNITS, "delay", "ns, us, ms or s (e.g. `10ms`)")?;
     if value > DELAY_NS_MAX {
         return Err(format!("delay `{text}` is more than the limit of 60s"));
+    }
+    Ok(value)
+}
+
+/// A time from the start of the run or a duration: `0s`, `1.5s`, `250ms`,
+/// `2min`, `1h` → nanoseconds, at most one day.
+pub fn parse_time(text: &str) -> Result<u64, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "time `{text}` is negative: times count from the start of the run"
+        ));
+    }
+    let value = parse_with_units(
+        text,
+        &TIME_UNITS,
+        "time",
+        "ns, us, ms, s, min or h (e.g. `5s`)",
+    )?;
+    if value > TIME_NS_MAX {
+        return Err(format!("time `{text}` is more than the limit of one day"));
+    }
+    Ok(value)
+}
+
+/// `10MB`, `300B`, `4MiB`, `1.5KB` → bytes (KB, MB, GB are powers of 1000;
+/// KiB, MiB, GiB of 1024), at most 1000GB.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!("size `{text}` is negative"));
+    }
+    let value = parse_with_units(
+        text,
+        &SIZE_UNITS,
+        "size",
+        "B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. `10MB`",
+    )?;
+    if value > SIZE_BYTES_MAX {
+        return Err(format!("size `{text}` is more than the limit of 1000GB"));
     }
     Ok(value)
 }
@@ -158,6 +221,36 @@ mod tests {
         assert!(parse_delay("10 min").is_err());
         assert!(parse_delay("61s").is_err());
         assert!(parse_delay("1.ms").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("0s"), Ok(0));
+        assert_eq!(parse_time("5s"), Ok(5_000_000_000));
+        assert_eq!(parse_time("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_time("250ms"), Ok(250_000_000));
+        assert_eq!(parse_time("2min"), Ok(120_000_000_000));
+        assert_eq!(parse_time("24h"), Ok(TIME_NS_MAX));
+        assert!(parse_time("25h").unwrap_err().contains("one day"));
+        assert!(parse_time("-1s").unwrap_err().contains("negative"));
+        assert!(parse_time("5").unwrap_err().contains("no unit"));
+        assert!(parse_time("5 days").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("300B"), Ok(300));
+        assert_eq!(parse_size("20KB"), Ok(20_000));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("1KiB"), Ok(1024));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("0B"), Ok(0));
+        assert!(parse_size("10").unwrap_err().contains("no unit"));
+        assert!(parse_size("10mb").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("-1MB").unwrap_err().contains("negative"));
+        assert!(parse_size("2000GB").unwrap_err().contains("1000GB"));
     }
 
     #[test]

@@ -3,16 +3,23 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::traffic::{read_positive_time, TrafficTable};
 use super::Names;
 use crate::model::{
-    Check, CheckProto, CheckTarget, Family, Host, HostId, Outcome, Reason, RouterId, Sp,
+    Check, CheckProto, CheckTarget, Family, FlowCheck, Host, HostId, Outcome, Reason, RouterId, Sp,
+    Workload,
 };
+use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
-use crate::yaml::Node;
+use crate::yaml::{Node, Value};
 
-const CHECK_KEYS: [&str; 11] = [
+const CHECK_KEYS: [&str; 12] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
+    "traffic",
 ];
+/// Keys a check on a workload takes from the workload instead.
+const FLOW_FORBIDDEN_KEYS: [&str; 7] = ["from", "to", "proto", "port", "family", "reason", "via"];
+const FLOW_EXPECT_KEYS: [&str; 2] = ["complete_within", "goodput_at_least"];
 /// Most checks in one lab.
 const CHECKS_MAX: usize = 100_000;
 /// Most points of one check.
@@ -22,6 +29,7 @@ pub(crate) fn read_checks(
     node: Option<&Node>,
     names: &Names,
     hosts: &[Host],
+    traffic: &TrafficTable,
     d: &mut Diags,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -54,7 +62,12 @@ pub(crate) fn read_checks(
             }
             Some(Sp::new(name.to_string(), n.span))
         });
-        if let Some(check) = read_check(&fields, name, names, hosts, d) {
+        let check = if fields.get("traffic").is_some() {
+            read_flow_check(&fields, name, traffic, d)
+        } else {
+            read_check(&fields, name, names, hosts, d)
+        };
+        if let Some(check) = check {
             checks.push(check);
         }
     }
@@ -71,10 +84,10 @@ fn read_check(
     let what = "a check";
     let from = fields
         .require("from", what, d)
-        .and_then(|n| read_host_ref(n, "`from`", names, d));
+        .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
     let to = fields
         .require("to", what, d)
-        .and_then(|n| read_target(n, names, d));
+        .and_then(|n| read_target(n, "checks", names, d));
     let proto = match fields.get("proto") {
         None => Some(CheckProto::Tcp),
         Some(n) => match read::string(n, "`proto`", d) {
@@ -98,36 +111,33 @@ fn read_check(
         },
     };
     let port = read_port(fields, proto, d);
-    let family_written = fields
-        .get("family")
-        .and_then(|n| match read::string(n, "`family`", d)? {
-            "ipv4" => Some(Sp::new(Family::Ipv4, n.span)),
-            "ipv6" => Some(Sp::new(Family::Ipv6, n.span)),
+    let family_written = read_family(fields, d);
+    let expect = fields
+        .require("expect", what, d)
+        .and_then(|n| {
+            if let Value::Map(_) = n.value {
+                d.error_help(
+                    n.span,
+                    "`expect` is a map only in a check on a workload",
+                    Some("add `traffic: NAME` to check a workload of `traffic:`".to_string()),
+                );
+                return None;
+            }
+            Some(n)
+        })
+        .and_then(|n| match read::string(n, "`expect`", d)? {
+            "allow" => Some(Outcome::Allow),
+            "deny" => Some(Outcome::Deny),
+            "refused" => Some(Outcome::Refused),
             other => {
                 d.error_help(
                     n.span,
-                    format!("family `{other}` must be ipv4 or ipv6"),
-                    did_you_mean(other, ["ipv4", "ipv6"]),
+                    format!("`{other}` is not an outcome: expected allow, deny or refused"),
+                    did_you_mean(other, ["allow", "deny", "refused"]),
                 );
                 None
             }
         });
-    let expect =
-        fields
-            .require("expect", what, d)
-            .and_then(|n| match read::string(n, "`expect`", d)? {
-                "allow" => Some(Outcome::Allow),
-                "deny" => Some(Outcome::Deny),
-                "refused" => Some(Outcome::Refused),
-                other => {
-                    d.error_help(
-                        n.span,
-                        format!("`{other}` is not an outcome: expected allow, deny or refused"),
-                        did_you_mean(other, ["allow", "deny", "refused"]),
-                    );
-                    None
-                }
-            });
     let reason = match fields.get("reason") {
         None => Some(None),
         Some(n) => read::string(n, "`reason`", d).and_then(|code| match Reason::from_code(code) {
@@ -142,16 +152,9 @@ fn read_check(
         }),
     };
     let via = read_via(fields, names, d);
-    let points = match fields.get("points") {
-        None => Some(1),
-        Some(n) => read::int_in(n, "`points`", 0, POINTS_MAX, d).map(|p| p as u32),
-    };
-    let hint = match fields.get("hint") {
-        None => Some(None),
-        Some(n) => read::string(n, "`hint`", d).map(|h| Some(h.to_string())),
-    };
+    let (points, hint) = read_points_hint(fields, d);
     let (from, to) = (from?, to?);
-    let family = resolve_family(fields, family_written, from, &to, hosts, d)?;
+    let family = resolve_family("check", fields, family_written, from, &to, hosts, d)?;
     Some(Check {
         name: name?,
         from,
@@ -167,6 +170,141 @@ fn read_check(
         flow: None,
         span: fields.at,
     })
+}
+
+fn read_points_hint(fields: &Fields, d: &mut Diags) -> (Option<u32>, Option<Option<String>>) {
+    let points = match fields.get("points") {
+        None => Some(1),
+        Some(n) => read::int_in(n, "`points`", 0, POINTS_MAX, d).map(|p| p as u32),
+    };
+    let hint = match fields.get("hint") {
+        None => Some(None),
+        Some(n) => read::string(n, "`hint`", d).map(|h| Some(h.to_string())),
+    };
+    (points, hint)
+}
+
+/// A check on a workload: `traffic: NAME` and `expect: { complete_within,
+/// goodput_at_least }`. Ends, protocol, port and family are the workload's.
+fn read_flow_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    traffic: &TrafficTable,
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "a check on a workload";
+    for key in FLOW_FORBIDDEN_KEYS {
+        if let Some(span) = fields.key_span(key) {
+            d.error(
+                span,
+                format!("{what} takes `{key}` from the workload; remove it here"),
+            );
+        }
+    }
+    let id = fields.get("traffic").and_then(|n| {
+        let workload = read::string(n, "`traffic`", d)?;
+        let id = traffic.names.get(workload);
+        if id.is_none() {
+            d.error_help(
+                n.span,
+                format!("unknown workload `{workload}` in `traffic`"),
+                traffic.names.suggest(workload),
+            );
+        }
+        id
+    });
+    let expect = fields
+        .require("expect", what, d)
+        .and_then(|n| read_flow_expect(n, fields, d));
+    let (points, hint) = read_points_hint(fields, d);
+    let (complete_within_ns, goodput_at_least_bps) = expect?;
+    let id = id?;
+    // An invalid workload has been reported already.
+    let workload = traffic.entries.get(id)?.as_ref()?;
+    let proto = match workload.kind {
+        Workload::Bulk { .. } | Workload::Requests { .. } => CheckProto::Tcp,
+        Workload::Ping { .. } => CheckProto::Icmp,
+        Workload::OnOff { .. } => CheckProto::Udp,
+    };
+    Some(Check {
+        name: name?,
+        from: workload.from,
+        to: workload.to.clone(),
+        proto,
+        port: workload.port,
+        family: workload.family,
+        expect: Outcome::Allow,
+        reason: None,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: Some(FlowCheck {
+            traffic: id,
+            complete_within_ns,
+            goodput_at_least_bps,
+        }),
+        span: fields.at,
+    })
+}
+
+/// `expect: { complete_within: 2s, goodput_at_least: 80Mbps }` (at least one).
+fn read_flow_expect(
+    node: &Node,
+    check: &Fields,
+    d: &mut Diags,
+) -> Option<(Option<u64>, Option<u64>)> {
+    if !matches!(node.value, Value::Map(_)) {
+        d.error(
+            node.span,
+            format!(
+                "a check on a workload expects `{{ complete_within: 2s }}` and/or `{{ goodput_at_least: 80Mbps }}`, found {}",
+                read::describe(&node.value)
+            ),
+        );
+        return None;
+    }
+    let at = check.key_span("expect").unwrap_or(node.span);
+    let fields = read::fields(node, &FLOW_EXPECT_KEYS, "`expect`", at, d)?;
+    let complete = fields.get("complete_within");
+    let goodput = fields.get("goodput_at_least");
+    if complete.is_none() && goodput.is_none() {
+        d.error(
+            node.span,
+            "`expect` needs `complete_within` (a time), `goodput_at_least` (a bandwidth), or both",
+        );
+        return None;
+    }
+    let complete_ns = match complete {
+        None => Some(None),
+        Some(n) => read_positive_time(n, "`complete_within`", d).map(Some),
+    };
+    let goodput_bps = match goodput {
+        None => Some(None),
+        Some(n) => read::scalar_text(n, "`goodput_at_least`", d).and_then(|text| {
+            quantity::parse_bandwidth(&text)
+                .map_err(|e| d.error(n.span, e.replacen("bandwidth", "goodput", 1)))
+                .ok()
+                .map(Some)
+        }),
+    };
+    Some((complete_ns?, goodput_bps?))
+}
+
+/// `family:` as written, if it is.
+pub(crate) fn read_family(fields: &Fields, d: &mut Diags) -> Option<Sp<Family>> {
+    let n = fields.get("family")?;
+    match read::string(n, "`family`", d)? {
+        "ipv4" => Some(Sp::new(Family::Ipv4, n.span)),
+        "ipv6" => Some(Sp::new(Family::Ipv6, n.span)),
+        other => {
+            d.error_help(
+                n.span,
+                format!("family `{other}` must be ipv4 or ipv6"),
+                did_you_mean(other, ["ipv4", "ipv6"]),
+            );
+            None
+        }
+    }
 }
 
 /// `port`: required for tcp and udp, rejected for icmp. `Some(None)` for icmp.
@@ -186,7 +324,15 @@ fn read_port(fields: &Fields, proto: Option<CheckProto>, d: &mut Diags) -> Optio
     }
 }
 
-fn read_host_ref(node: &Node, what: &str, names: &Names, d: &mut Diags) -> Option<HostId> {
+/// A host name (`from`, `to`) of a check or a workload.
+/// `kind` ("checks", "workloads") says what runs between hosts.
+pub(crate) fn read_host_ref(
+    node: &Node,
+    what: &str,
+    kind: &str,
+    names: &Names,
+    d: &mut Diags,
+) -> Option<HostId> {
     let name = read::string(node, what, d)?;
     if let Some(host) = names.hosts.get(name) {
         return Some(host);
@@ -194,7 +340,7 @@ fn read_host_ref(node: &Node, what: &str, names: &Names, d: &mut Diags) -> Optio
     if names.routers.get(name).is_some() {
         d.error(
             node.span,
-            format!("`{name}` is a router; checks run between hosts"),
+            format!("`{name}` is a router; {kind} run between hosts"),
         );
     } else {
         d.error_help(
@@ -206,7 +352,13 @@ fn read_host_ref(node: &Node, what: &str, names: &Names, d: &mut Diags) -> Optio
     None
 }
 
-fn read_target(node: &Node, names: &Names, d: &mut Diags) -> Option<CheckTarget> {
+/// `to`: a host name or one address.
+pub(crate) fn read_target(
+    node: &Node,
+    kind: &str,
+    names: &Names,
+    d: &mut Diags,
+) -> Option<CheckTarget> {
     let text = read::string(node, "`to`", d)?;
     if let Ok(address) = text.trim().parse::<IpAddr>() {
         return Some(CheckTarget::Address(address));
@@ -218,7 +370,7 @@ fn read_target(node: &Node, names: &Names, d: &mut Diags) -> Option<CheckTarget>
         );
         return None;
     }
-    read_host_ref(node, "`to`", names, d).map(CheckTarget::Host)
+    read_host_ref(node, "`to`", kind, names, d).map(CheckTarget::Host)
 }
 
 fn read_via(fields: &Fields, names: &Names, d: &mut Diags) -> Option<Vec<RouterId>> {
@@ -252,7 +404,9 @@ fn read_via(fields: &Fields, names: &Names, d: &mut Diags) -> Option<Vec<RouterI
 /// The written family, else: the family of `to` when it is an address;
 /// ipv4 when `to` is a host with an IPv4 address, else ipv6. Both ends must
 /// have an address of that family.
-fn resolve_family(
+/// `what` names the thing in messages ("check", "workload").
+pub(crate) fn resolve_family(
+    what: &str,
     fields: &Fields,
     written: Option<Sp<Family>>,
     from: HostId,
@@ -305,7 +459,7 @@ fn resolve_family(
             d.error(
                 span,
                 format!(
-                    "host `{}` has no {} address, and this check is {}",
+                    "host `{}` has no {} address, and this {what} is {}",
                     hosts[host].name.value,
                     label(family),
                     family.code()

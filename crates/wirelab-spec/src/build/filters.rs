@@ -246,7 +246,12 @@ pub(crate) fn read_security_groups(
     groups
 }
 
-fn read_sg_rule(node: &Node, inbound: bool, names: &Names, d: &mut Diags) -> Option<SgRule> {
+pub(crate) fn read_sg_rule(
+    node: &Node,
+    inbound: bool,
+    names: &Names,
+    d: &mut Diags,
+) -> Option<SgRule> {
     let what = if inbound {
         "an inbound rule"
     } else {
@@ -336,23 +341,37 @@ fn read_nacl_rules(fields: &Fields, key: &str, d: &mut Diags) -> Vec<NaclRule> {
     let mut rules: Vec<NaclRule> = Vec::new();
     let mut numbers: HashMap<u16, u32> = HashMap::new();
     for node in direction_rules(fields, key, d).unwrap_or(&[]) {
-        let what = format!("a NACL {key} rule");
-        let Some(fields) = read::fields(node, &NACL_RULE_KEYS, &what, node.span, d) else {
-            continue;
-        };
-        let number = fields.require("rule", &what, d).and_then(|n| {
-            let number = read::int_in(n, "rule number", 1, NACL_RULE_MAX, d)? as u16;
-            if let Some(line) = numbers.insert(number, n.span.line) {
-                d.error(
-                    n.span,
-                    format!("{key} rule {number} is already used (line {line})"),
-                );
-                return None;
-            }
-            Some(number)
-        });
-        let action = fields.require("action", &what, d).and_then(|n| {
-            match read::string(n, "`action`", d)? {
+        rules.extend(read_nacl_rule(node, key, &mut numbers, d));
+    }
+    rules.sort_by_key(|r| r.number);
+    rules
+}
+
+/// One NACL rule of direction `key`; `numbers` holds the numbers already
+/// used in that direction (and where), and gets this one.
+pub(crate) fn read_nacl_rule(
+    node: &Node,
+    key: &str,
+    numbers: &mut HashMap<u16, u32>,
+    d: &mut Diags,
+) -> Option<NaclRule> {
+    let what = format!("a NACL {key} rule");
+    let fields = read::fields(node, &NACL_RULE_KEYS, &what, node.span, d)?;
+    let number = fields.require("rule", &what, d).and_then(|n| {
+        let number = read::int_in(n, "rule number", 1, NACL_RULE_MAX, d)? as u16;
+        if let Some(line) = numbers.insert(number, n.span.line) {
+            d.error(
+                n.span,
+                format!("{key} rule {number} is already used (line {line})"),
+            );
+            return None;
+        }
+        Some(number)
+    });
+    let action =
+        fields
+            .require("action", &what, d)
+            .and_then(|n| match read::string(n, "`action`", d)? {
                 "allow" => Some(NaclAction::Allow),
                 "deny" => Some(NaclAction::Deny),
                 other => {
@@ -363,29 +382,21 @@ fn read_nacl_rules(fields: &Fields, key: &str, d: &mut Diags) -> Vec<NaclRule> {
                     );
                     None
                 }
-            }
-        });
-        let matched = read_match(&fields, &what, d);
-        let cidr = fields
-            .require("cidr", &what, d)
-            .and_then(|n| read::string(n, "`cidr`", d).map(|t| (n, t)))
-            .and_then(|(n, text)| read_rule_prefix(n, text, d));
-        let (Some(number), Some(action), Some(matched), Some(cidr)) =
-            (number, action, matched, cidr)
-        else {
-            continue;
-        };
-        rules.push(NaclRule {
-            number,
-            action,
-            proto: matched.proto,
-            ports: matched.ports,
-            icmp_type: matched.icmp_type,
-            icmp_code: matched.icmp_code,
-            cidr,
-            span: node.span,
-        });
-    }
-    rules.sort_by_key(|r| r.number);
-    rules
+            });
+    let matched = read_match(&fields, &what, d);
+    let cidr = fields
+        .require("cidr", &what, d)
+        .and_then(|n| read::string(n, "`cidr`", d).map(|t| (n, t)))
+        .and_then(|(n, text)| read_rule_prefix(n, text, d));
+    let (number, action, matched, cidr) = (number?, action?, matched?, cidr?);
+    Some(NaclRule {
+        number,
+        action,
+        proto: matched.proto,
+        ports: matched.ports,
+        icmp_type: matched.icmp_type,
+        icmp_code: matched.icmp_code,
+        cidr,
+        span: node.span,
+    })
 }

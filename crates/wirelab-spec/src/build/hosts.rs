@@ -5,19 +5,23 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addr::{check_v4_in, check_v6_in, usable_v4, usable_v6};
+use super::tcp::read_tcp;
 use super::topology::{check_v4, check_v6, read_v4_d, read_v6, Topology};
 use super::Names;
-use crate::model::{Host, NetworkId, Router, SecurityGroupId, Service, Sp, Span, TransportProto};
+use crate::model::{
+    Host, NetworkId, Router, SecurityGroupId, Service, Sp, Span, TcpSettings, TransportProto,
+};
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const HOST_KEYS: [&str; 6] = [
+const HOST_KEYS: [&str; 7] = [
     "network",
     "ip",
     "ipv6",
     "gateway",
     "security_groups",
     "services",
+    "tcp",
 ];
 const SERVICE_KEYS: [&str; 3] = ["port", "proto", "app"];
 
@@ -33,6 +37,8 @@ struct Draft<'a> {
     gateway: Option<&'a Node>,
     security_groups: Vec<SecurityGroupId>,
     services: Vec<Service>,
+    /// The lab's TCP settings with this host's `tcp:` applied.
+    tcp: TcpSettings,
 }
 
 pub(crate) fn read_hosts(
@@ -40,12 +46,13 @@ pub(crate) fn read_hosts(
     names: &Names,
     topo: &Topology,
     routers: &[Router],
+    lab_tcp: TcpSettings,
     d: &mut Diags,
 ) -> Vec<Host> {
     let drafts: Vec<Draft> = entries
         .unwrap_or(&[])
         .iter()
-        .map(|(name, node)| read_host(name, node, names, topo, d))
+        .map(|(name, node)| read_host(name, node, names, topo, lab_tcp, d))
         .collect();
     let mut used = check_duplicate_addresses(&drafts, routers, d);
     // Where the search for a free address resumes, per network and family.
@@ -66,6 +73,7 @@ fn read_host<'a>(
     node: &'a Node,
     names: &Names,
     topo: &Topology,
+    lab_tcp: TcpSettings,
     d: &mut Diags,
 ) -> Draft<'a> {
     let mut draft = Draft {
@@ -78,6 +86,7 @@ fn read_host<'a>(
         gateway: None,
         security_groups: Vec::new(),
         services: Vec::new(),
+        tcp: lab_tcp,
     };
     let what = format!("host `{}`", name.value);
     let fields = match &node.value {
@@ -124,6 +133,9 @@ fn read_host<'a>(
     draft.gateway = fields.get("gateway");
     draft.security_groups = read_group_list(&fields, names, d);
     draft.services = read_services(&fields, d);
+    if let Some(tcp) = fields.get("tcp") {
+        draft.tcp = read_tcp(tcp, &what, d).apply_over(lab_tcp);
+    }
     draft
 }
 
@@ -286,7 +298,7 @@ fn assign(
         gateway6: None,
         security_groups: draft.security_groups.clone(),
         services: draft.services.clone(),
-        tcp: crate::model::TcpSettings::default(),
+        tcp: draft.tcp,
         span: draft.name.span,
     };
     let Some(network) = draft.network else {

@@ -2,22 +2,26 @@
 //! reference resolved, every address assigned, every problem reported.
 //!
 //! The sections are read in dependency order (names first, then NACLs,
-//! networks, links, routers, hosts, security groups, checks) whatever their
-//! order in the file; diagnostics are sorted by position at the end.
+//! networks, links, routers, security groups, TCP settings, hosts, traffic,
+//! events, checks) whatever their order in the file; diagnostics are sorted
+//! by position at the end.
 
 mod addr;
 mod checks;
+mod events;
 mod filters;
 mod hosts;
+mod tcp;
 mod topology;
+mod traffic;
 
 use std::collections::HashMap;
 
-use crate::model::{Lab, Sp, Span};
+use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const TOP_KEYS: [&str; 16] = [
+const TOP_KEYS: [&str; 17] = [
     "lab",
     "title",
     "description",
@@ -33,9 +37,10 @@ const TOP_KEYS: [&str; 16] = [
     "ssh",
     "traffic",
     "events",
+    "tcp",
     "checks",
 ];
-const RESERVED_KEYS: [&str; 4] = ["dns", "ssh", "traffic", "events"];
+const RESERVED_KEYS: [&str; 2] = ["dns", "ssh"];
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
 
@@ -157,8 +162,21 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
     topology::check_overlaps(&topo, d);
 
     let security_groups = filters::read_security_groups(sections.security_groups, &names, d);
-    let hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, d);
-    let checks = checks::read_checks(top.get("checks"), &names, &hosts, d);
+    let lab_tcp = top
+        .get("tcp")
+        .map(|n| tcp::read_tcp(n, "the lab", d).apply_over(TcpSettings::default()))
+        .unwrap_or_default();
+    let hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, lab_tcp, d);
+    let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
+    let events = events::read_events(
+        top.get("events"),
+        &names,
+        &topo.networks,
+        &security_groups,
+        &nacls,
+        d,
+    );
+    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, d);
 
     Some(Lab {
         file: file.to_string(),
@@ -172,9 +190,9 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         security_groups,
         nacls,
         checks,
-        tcp: crate::model::TcpSettings::default(),
-        traffic: Vec::new(),
-        events: Vec::new(),
+        tcp: lab_tcp,
+        traffic: traffic.entries.into_iter().flatten().collect(),
+        events,
     })
 }
 

@@ -14,9 +14,19 @@ use crate::quantity;
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const PROPS_KEYS: [&str; 5] = ["bandwidth", "delay", "loss", "mtu", "queue"];
+const PROPS_KEYS: [&str; 7] = [
+    "bandwidth",
+    "delay",
+    "loss",
+    "mtu",
+    "queue",
+    "jitter",
+    "down",
+];
+/// What a `link:` event may `set` (`down` has its own events).
+pub(crate) const SET_KEYS: [&str; 6] = ["bandwidth", "delay", "loss", "mtu", "queue", "jitter"];
 const NETWORK_KEYS: [&str; 4] = ["cidr", "ipv6", "nacl", "link"];
-const LINK_KEYS: [&str; 8] = [
+const LINK_KEYS: [&str; 10] = [
     "between",
     "cidr",
     "ipv6",
@@ -25,12 +35,14 @@ const LINK_KEYS: [&str; 8] = [
     "loss",
     "mtu",
     "queue",
+    "jitter",
+    "down",
 ];
 const ROUTER_KEYS: [&str; 2] = ["interfaces", "routes"];
 const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
 const ROUTE_KEYS: [&str; 3] = ["to", "via", "blackhole"];
 /// Smallest MTU of a link that carries IPv6 (RFC 8200 §5).
-const MTU_IPV6_MIN: u32 = 1280;
+pub(crate) const MTU_IPV6_MIN: u32 = 1280;
 const QUEUE_PACKETS_MAX: i128 = 1_000_000;
 /// Most `links:` entries and most routes of one router.
 const LINKS_MAX: usize = 10_000;
@@ -44,6 +56,8 @@ pub(crate) struct PropsDraft {
     loss: Option<f64>,
     mtu: Option<Sp<u32>>,
     queue_packets: Option<u32>,
+    jitter_ns: Option<u64>,
+    down: Option<bool>,
 }
 
 impl PropsDraft {
@@ -63,8 +77,11 @@ impl PropsDraft {
                 .unwrap_or(builtin.delay_ns),
             loss: self.loss.or(defaults.loss).unwrap_or(builtin.loss),
             mtu: mtu.map_or(builtin.mtu, |m| m.value),
-            jitter_ns: builtin.jitter_ns,
-            down: builtin.down,
+            jitter_ns: self
+                .jitter_ns
+                .or(defaults.jitter_ns)
+                .unwrap_or(builtin.jitter_ns),
+            down: self.down.or(defaults.down).unwrap_or(builtin.down),
             queue_packets: self
                 .queue_packets
                 .or(defaults.queue_packets)
@@ -72,9 +89,29 @@ impl PropsDraft {
         };
         (props, mtu.map(|m| m.span))
     }
+
+    /// `base` with the keys written here replaced (a `link:` event's `set`).
+    pub(crate) fn apply_over(&self, base: LinkProps) -> LinkProps {
+        LinkProps {
+            bandwidth_bps: self.bandwidth_bps.unwrap_or(base.bandwidth_bps),
+            delay_ns: self.delay_ns.unwrap_or(base.delay_ns),
+            loss: self.loss.unwrap_or(base.loss),
+            mtu: self.mtu.as_ref().map_or(base.mtu, |m| m.value),
+            queue_packets: self.queue_packets.unwrap_or(base.queue_packets),
+            jitter_ns: self.jitter_ns.unwrap_or(base.jitter_ns),
+            down: self.down.unwrap_or(base.down),
+        }
+    }
+
+    /// The MTU written here, and where.
+    pub(crate) fn mtu(&self) -> Option<&Sp<u32>> {
+        self.mtu.as_ref()
+    }
 }
 
-fn read_props(fields: &Fields, d: &mut Diags) -> PropsDraft {
+/// Reads the link-property keys present in `fields` (other keys of the map
+/// are checked by the caller).
+pub(crate) fn read_props(fields: &Fields, d: &mut Diags) -> PropsDraft {
     let quantity = |key: &str, d: &mut Diags| -> Option<(String, Span)> {
         let node = fields.get(key)?;
         read::scalar_text(node, &format!("`{key}`"), d).map(|text| (text, node.span))
@@ -101,6 +138,14 @@ fn read_props(fields: &Fields, d: &mut Diags) -> PropsDraft {
     if let Some(node) = fields.get("queue") {
         props.queue_packets =
             read::int_in(node, "`queue` (packets)", 1, QUEUE_PACKETS_MAX, d).map(|q| q as u32);
+    }
+    if let Some((text, span)) = quantity("jitter", d) {
+        props.jitter_ns = quantity::parse_delay(&text)
+            .map_err(|e| d.error(span, e.replacen("delay", "jitter", 1)))
+            .ok();
+    }
+    if let Some(node) = fields.get("down") {
+        props.down = read::boolean(node, "`down`", d);
     }
     props
 }

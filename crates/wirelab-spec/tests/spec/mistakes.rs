@@ -299,7 +299,7 @@ fn link_mistakes() {
 fn link_property_mistakes() {
     let d = invalid(concat!(
         "lab: t\ndefaults:\n  link: { bandwidth: 100 }\n",
-        "networks:\n  lan: { cidr: 10.0.0.0/24, link: { delay: 5, loss: 150%, mtu: 40, queue: 0, jitter: 1ms } }\n",
+        "networks:\n  lan: { cidr: 10.0.0.0/24, link: { delay: 5, loss: 150%, mtu: 40, queue: 0, jitter: fast } }\n",
         "  six: { ipv6: \"2001:db8::/64\", link: { mtu: 1200 } }\nhosts: {}\n",
     ));
     assert_has(
@@ -327,7 +327,11 @@ fn link_property_mistakes() {
         "lab.yaml:5:75: error",
         &["`queue` (packets) `0` is out of range"],
     );
-    assert_has(&d, "lab.yaml:5:78: error", &["unknown key `jitter`"]);
+    assert_has(
+        &d,
+        "lab.yaml:5:86: error",
+        &["jitter `fast` must be a number followed by a unit"],
+    );
     assert_has(
         &d,
         "lab.yaml:6:46: error",
@@ -491,18 +495,16 @@ fn check_mistakes() {
 
 #[test]
 fn reserved_keys_are_warnings() {
-    let loaded = valid(&with("dns: { zones: [] }\nevents: []\n"));
+    let loaded = valid(&with("dns: { zones: [] }\nssh: 1\nevents: []\ntraffic:\n"));
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
     assert_has(
         &warnings,
         "lab.yaml:6:1: warning",
         &["`dns` is reserved", "ignores it"],
     );
-    assert_has(
-        &warnings,
-        "lab.yaml:7:1: warning",
-        &["`events` is reserved"],
-    );
+    assert_has(&warnings, "lab.yaml:7:1: warning", &["`ssh` is reserved"]);
+    // `events` and `traffic` are defined now: no warning.
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
 }
 
 #[test]
