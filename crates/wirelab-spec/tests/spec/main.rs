@@ -4,12 +4,15 @@
 //! - `mistakes`: one user mistake per test, each must be reported where it is;
 //! - `resolution`: what the validator fills in (addresses, gateways, links,
 //!   defaults, families);
-//! - `hostile`: inputs that must give a diagnostic and never a panic.
+//! - `hostile`: inputs that must give a diagnostic and never a panic;
+//! - `traffic`: link jitter and state, TCP settings, workloads, events and
+//!   checks on workloads.
 
 mod acceptance;
 mod hostile;
 mod mistakes;
 mod resolution;
+mod traffic;
 
 use wirelab_spec::{parse_str, Diagnostic, Loaded, Severity};
 
