@@ -15,8 +15,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use wirelab_net::{Direction, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict};
-use wirelab_spec::{NaclAction, TransportProto};
+use wirelab_net::{
+    CompiledNacl, Direction, HostFirewall, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict,
+};
+use wirelab_spec::{EventAction, NaclAction, TransportProto};
 
 use crate::conntrack::{Conntrack, FlowKey};
 use crate::neigh::{Neigh, NeighId, NeighState, NeighTable, PENDING_MAX};
@@ -53,6 +55,10 @@ pub(crate) enum Event {
     Loopback { node: u32, pkt: PacketId },
     /// A pinger sends its next echo request.
     PingerTick { pinger: u32 },
+    /// An on/off UDP source sends its next datagram.
+    UdpTick { source: u32 },
+    /// The lab's timed change `events[index]` happens.
+    LabEvent { index: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -76,6 +82,82 @@ pub struct CapturedFrame {
     /// The interface that sent it.
     pub iface: IfaceId,
     pub packet: Packet,
+}
+
+/// The lab's filters after events changed them, recompiled.
+struct DynFilters {
+    lab: wirelab_spec::Lab,
+    firewalls: Vec<Option<HostFirewall>>,
+    nacls: Vec<CompiledNacl>,
+}
+
+impl DynFilters {
+    fn change(&mut self, action: &EventAction) {
+        let lab = &mut self.lab;
+        match action {
+            EventAction::SgRuleAdd {
+                group,
+                inbound: true,
+                rule,
+            } => lab.security_groups[*group].inbound.push(rule.clone()),
+            // A group without an outbound list allows everything out
+            // (AWS's default allow-all rule); an added rule changes nothing.
+            EventAction::SgRuleAdd {
+                group,
+                inbound: false,
+                rule,
+            } => {
+                if let Some(out) = &mut lab.security_groups[*group].outbound {
+                    out.push(rule.clone());
+                }
+            }
+            EventAction::SgRuleRemove {
+                group,
+                inbound,
+                index,
+            } => {
+                let sg = &mut lab.security_groups[*group];
+                let list = if *inbound {
+                    Some(&mut sg.inbound)
+                } else {
+                    sg.outbound.as_mut()
+                };
+                if let Some(list) = list.filter(|l| *index < l.len()) {
+                    list.remove(*index);
+                }
+            }
+            EventAction::NaclRuleAdd {
+                nacl,
+                inbound,
+                rule,
+            } => {
+                let n = &mut lab.nacls[*nacl];
+                let list = if *inbound {
+                    &mut n.inbound
+                } else {
+                    &mut n.outbound
+                };
+                list.push(rule.clone());
+                list.sort_by_key(|r| r.number);
+            }
+            EventAction::NaclRuleRemove {
+                nacl,
+                inbound,
+                number,
+            } => {
+                let n = &mut lab.nacls[*nacl];
+                let list = if *inbound {
+                    &mut n.inbound
+                } else {
+                    &mut n.outbound
+                };
+                list.retain(|r| r.number != *number);
+            }
+            EventAction::LinkDown(_) | EventAction::LinkUp(_) | EventAction::LinkSet(..) => return,
+        }
+        self.firewalls = wirelab_net::filter::compile_firewalls(lab);
+        self.nacls = wirelab_net::filter::compile_nacls(lab);
+    }
 }
 
 /// What one interface sent, for link utilisation and drop reports.
@@ -129,11 +211,14 @@ pub struct Sim<'n> {
     touched_hosts: Vec<usize>,
     pub(crate) probes: Vec<Probe>,
     pub(crate) pingers: Vec<crate::pinger::Pinger>,
+    pub(crate) udp_sources: Vec<crate::udp_source::UdpSource>,
     pub(crate) servers: Vec<crate::probe::ServerConn>,
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) level: TraceLevel,
     capture: bool,
     captured: Vec<CapturedFrame>,
+    /// Security groups and NACLs once an event has changed them.
+    filters: Option<Box<DynFilters>>,
     /// Each segment's properties now: the lab's, changed by events.
     pub(crate) links: Vec<wirelab_spec::LinkProps>,
     rng_jitter: ChaCha8Rng,
@@ -159,11 +244,13 @@ impl<'n> Sim<'n> {
             touched_hosts: Vec::new(),
             probes: Vec::new(),
             pingers: Vec::new(),
+            udp_sources: Vec::new(),
             servers: Vec::new(),
             trace: Vec::new(),
             level,
             capture: false,
             captured: Vec::new(),
+            filters: None,
             links: Vec::new(),
             rng_jitter: ChaCha8Rng::seed_from_u64(0),
             next_packet_id: 1,
@@ -196,9 +283,11 @@ impl<'n> Sim<'n> {
         self.free_packets.clear();
         self.probes.clear();
         self.pingers.clear();
+        self.udp_sources.clear();
         self.servers.clear();
         self.trace.clear();
         self.captured.clear();
+        self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
         // One stream per purpose, so that adding randomness to one (say,
@@ -288,6 +377,11 @@ impl<'n> Sim<'n> {
             Event::ProbeTimer { probe, attempt } => self.probe_timer(probe as usize, attempt),
             Event::ProbeStart { probe } => self.probe_start(probe as usize),
             Event::PingerTick { pinger } => self.pinger_tick(pinger as usize),
+            Event::UdpTick { source } => self.udp_tick(source as usize),
+            Event::LabEvent { index } => {
+                let action = self.net.lab.events[index as usize].action.clone();
+                self.apply(&action);
+            }
             Event::Loopback { node, pkt } => {
                 let node = node as NodeId;
                 let p = self.packets[pkt as usize];
@@ -860,6 +954,13 @@ impl<'n> Sim<'n> {
                 return;
             }
         };
+        let mtu = self.links[self.net.ifaces[out_iface].segment].mtu;
+        if ip.total_len() > mtu {
+            // EMSGSIZE: a node does not fragment what it sends.
+            self.drop_packet(node, &pkt, DropCause::TooBig { mtu });
+            self.probe_local_error(pkt.tag);
+            return;
+        }
         if let Some(host) = self.net.host_of(node) {
             if !self.sg_outbound(node, host, &pkt, &ip) {
                 self.probe_local_error(pkt.tag);
@@ -948,6 +1049,16 @@ impl<'n> Sim<'n> {
             );
             return;
         }
+        let mtu = self.links[self.net.ifaces[out_iface].segment].mtu;
+        if ip.total_len() > mtu {
+            // IPv4 is sent with DF (as Linux does for path MTU discovery)
+            // and IPv6 routers never fragment.
+            self.ifaces[out_iface].stats.drops_too_big += 1;
+            self.drop_packet(node, &pkt, DropCause::TooBig { mtu });
+            let quoted = ip.quote();
+            self.icmp_error(node, Some(in_iface), &pkt, ip, Icmp::TooBig { mtu, quoted });
+            return;
+        }
         if !self.nacl_check(node, out_iface, Direction::Inbound, &pkt, &ip) {
             return;
         }
@@ -981,7 +1092,10 @@ impl<'n> Sim<'n> {
         let Some(nacl) = self.net.segments[segment].nacl else {
             return true;
         };
-        let verdict = self.net.nacls[nacl].evaluate(dir, &ip.header());
+        let verdict = match &self.filters {
+            Some(f) => f.nacls[nacl].evaluate(dir, &ip.header()),
+            None => self.net.nacls[nacl].evaluate(dir, &ip.header()),
+        };
         match (verdict.action, verdict.rule, verdict.span) {
             (NaclAction::Allow, Some(rule), Some(span)) => {
                 self.record(
@@ -1098,7 +1212,9 @@ impl<'n> Sim<'n> {
                 self.record(node, &reply, Step::Reply);
                 self.send_ip(node, reply);
             }
-            L4::Icmp(Icmp::EchoReply { id, .. }) if pkt.tag == 0 => self.pinger_reply(node, id),
+            L4::Icmp(Icmp::EchoReply { id, seq, .. }) if pkt.tag == 0 => {
+                self.pinger_reply(node, id, seq)
+            }
             L4::Icmp(icmp) => self.probe_icmp(node, &pkt, &ip, icmp),
             L4::Udp(u) => self.udp_input(node, &pkt, &ip, u),
             L4::Tcp(t) => self.tcp_input(node, &pkt, &ip, t),
@@ -1126,7 +1242,11 @@ impl<'n> Sim<'n> {
             .host_of(node)
             .and_then(|h| self.net.service(h, TransportProto::Udp, u.dst_port));
         if listening.is_some() {
-            self.probe_delivered(pkt.tag, node, ip, u.dst_port);
+            if pkt.tag & crate::udp_source::FLOW_TAG != 0 {
+                self.udp_source_delivered(pkt.tag, u.payload_len);
+            } else {
+                self.probe_delivered(pkt.tag, node, ip, u.dst_port);
+            }
         } else {
             self.icmp_error(
                 node,
@@ -1190,12 +1310,51 @@ impl<'n> Sim<'n> {
         }
     }
 
+    /// The host's security groups as they are now (events may have
+    /// changed them); `None` for a host without groups.
+    fn firewall(&self, host: usize) -> Option<&HostFirewall> {
+        match &self.filters {
+            Some(f) => f.firewalls[host].as_ref(),
+            None => self.net.firewalls[host].as_ref(),
+        }
+    }
+
+    fn sg_verdict(&self, host: usize, dir: Direction, ip: &Ip) -> (SgVerdict, usize) {
+        let fw = self.firewall(host).expect("checked by the caller");
+        (fw.evaluate(dir, &ip.header()), fw.groups.len())
+    }
+
+    /// Applies a timed change of the lab (`events:`). Security-group
+    /// changes leave tracked connections alone; NACLs, being stateless,
+    /// apply to the very next packet (AWS semantics).
+    pub fn apply(&mut self, action: &EventAction) {
+        match action {
+            EventAction::LinkDown(n) => self.links[*n].down = true,
+            EventAction::LinkUp(n) => self.links[*n].down = false,
+            EventAction::LinkSet(n, props) => {
+                let down = self.links[*n].down;
+                self.links[*n] = wirelab_spec::LinkProps { down, ..*props };
+            }
+            filter_change => {
+                let mut f = self.filters.take().unwrap_or_else(|| {
+                    Box::new(DynFilters {
+                        lab: self.net.lab.clone(),
+                        firewalls: Vec::new(),
+                        nacls: Vec::new(),
+                    })
+                });
+                f.change(filter_change);
+                self.filters = Some(f);
+            }
+        }
+    }
+
     /// Inbound filtering on a host: tracked flows and related ICMP errors
     /// pass, new flows need a rule.
     fn sg_inbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
-        let Some(fw) = &self.net.firewalls[host] else {
+        if self.firewall(host).is_none() {
             return true;
-        };
+        }
         let key = FlowKey::inbound(ip);
         if self.conntrack[host].contains(&key) {
             self.record(
@@ -1221,7 +1380,8 @@ impl<'n> Sim<'n> {
                 return true;
             }
         }
-        match fw.evaluate(Direction::Inbound, &ip.header()) {
+        let (verdict, groups_len) = self.sg_verdict(host, Direction::Inbound, ip);
+        match verdict {
             SgVerdict::Allowed(rule) => {
                 self.touch_host(host);
                 self.conntrack[host].insert(key);
@@ -1236,22 +1396,16 @@ impl<'n> Sim<'n> {
                 true
             }
             _ => {
-                self.drop_packet(
-                    node,
-                    pkt,
-                    DropCause::SgInbound {
-                        groups_len: fw.groups.len(),
-                    },
-                );
+                self.drop_packet(node, pkt, DropCause::SgInbound { groups_len });
                 false
             }
         }
     }
 
     fn sg_outbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
-        let Some(fw) = &self.net.firewalls[host] else {
+        if self.firewall(host).is_none() {
             return true;
-        };
+        }
         let key = FlowKey::outbound(ip);
         if self.conntrack[host].contains(&key) {
             self.record(
@@ -1277,17 +1431,12 @@ impl<'n> Sim<'n> {
                 return true;
             }
         }
-        let how = match fw.evaluate(Direction::Outbound, &ip.header()) {
+        let (verdict, groups_len) = self.sg_verdict(host, Direction::Outbound, ip);
+        let how = match verdict {
             SgVerdict::Allowed(rule) => SgPass::Rule(rule),
             SgVerdict::AllowedByDefault => SgPass::OutboundDefault,
             SgVerdict::Denied => {
-                self.drop_packet(
-                    node,
-                    pkt,
-                    DropCause::SgOutbound {
-                        groups_len: fw.groups.len(),
-                    },
-                );
+                self.drop_packet(node, pkt, DropCause::SgOutbound { groups_len });
                 return false;
             }
         };

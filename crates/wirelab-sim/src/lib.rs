@@ -13,8 +13,10 @@ pub mod packet;
 pub mod pinger;
 pub mod probe;
 pub mod queue;
+pub mod scenario;
 pub mod time;
 pub mod trace;
+pub mod udp_source;
 
 pub use engine::{CapturedFrame, Counters, IfaceStats, Limits, Sim};
 pub use packet::Packet;
@@ -22,3 +24,4 @@ pub use pinger::Pinger;
 pub use probe::{Probe, ProbeKind, ProbeResult};
 pub use time::SimTime;
 pub use trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};
+pub use udp_source::UdpSource;

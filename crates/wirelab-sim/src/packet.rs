@@ -187,6 +187,12 @@ pub enum Icmp {
     TimeExceeded {
         quoted: Quoted,
     },
+    /// IPv4 destination unreachable, fragmentation needed (RFC 1191 §4),
+    /// or ICMPv6 packet too big (RFC 4443 §3.2), with the next-hop MTU.
+    TooBig {
+        mtu: u32,
+        quoted: Quoted,
+    },
     /// ICMPv6 neighbour solicitation (RFC 4861 §4.3).
     NeighborSolicit {
         target: Ipv6Addr,
@@ -225,13 +231,18 @@ impl Icmp {
             ),
             (Icmp::TimeExceeded { .. }, false) => (11, 0),
             (Icmp::TimeExceeded { .. }, true) => (3, 0),
+            (Icmp::TooBig { .. }, false) => (3, 4),
+            (Icmp::TooBig { .. }, true) => (2, 0),
             (Icmp::NeighborSolicit { .. }, _) => (135, 0),
             (Icmp::NeighborAdvert { .. }, _) => (136, 0),
         }
     }
 
     pub fn is_error(&self) -> bool {
-        matches!(self, Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. })
+        matches!(
+            self,
+            Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. } | Icmp::TooBig { .. }
+        )
     }
 
     pub fn is_neighbor_discovery(&self) -> bool {
@@ -243,7 +254,9 @@ impl Icmp {
 
     pub fn quoted(&self) -> Option<Quoted> {
         match *self {
-            Icmp::Unreachable { quoted, .. } | Icmp::TimeExceeded { quoted } => Some(quoted),
+            Icmp::Unreachable { quoted, .. }
+            | Icmp::TimeExceeded { quoted }
+            | Icmp::TooBig { quoted, .. } => Some(quoted),
             _ => None,
         }
     }
@@ -284,7 +297,9 @@ impl Ip {
                 Icmp::EchoRequest { payload_len, .. } | Icmp::EchoReply { payload_len, .. },
             ) => 8 + payload_len,
             // The quoted datagram: its IP header and 8 bytes.
-            L4::Icmp(Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. }) => 8 + ip_header + 8,
+            L4::Icmp(
+                Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. } | Icmp::TooBig { .. },
+            ) => 8 + ip_header + 8,
             // Target address plus a link-layer address option.
             L4::Icmp(Icmp::NeighborSolicit { .. } | Icmp::NeighborAdvert { .. }) => 8 + 16 + 8,
         };
@@ -423,6 +438,18 @@ impl fmt::Display for Packet {
                                     Unreachable::Port => "port unreachable",
                                 };
                                 write!(f, "{what} (about {} > {})", quoted.src, quoted.dst)?
+                            }
+                            Icmp::TooBig { mtu, quoted } => {
+                                let what = if ip.is_v6() {
+                                    "packet too big"
+                                } else {
+                                    "fragmentation needed"
+                                };
+                                write!(
+                                    f,
+                                    "{what}, mtu {mtu} (about {} > {})",
+                                    quoted.src, quoted.dst
+                                )?
                             }
                             Icmp::TimeExceeded { quoted } => write!(
                                 f,

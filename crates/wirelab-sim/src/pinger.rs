@@ -18,10 +18,20 @@ pub struct Pinger {
     pub dst: IpAddr,
     pub interval: SimTime,
     pub count: u32,
+    /// Bytes of data in each echo request (ping's `-s`, 56 by default).
+    pub payload_len: u32,
     /// Echo identifier; replies are matched on it.
     pub id: u16,
+    /// When the first request goes out; request `seq` goes out at
+    /// `start + (seq - 1) × interval`, so a reply's round trip needs no
+    /// per-request state.
+    pub start: SimTime,
     pub sent: u32,
     pub received: u32,
+    pub rtt_ns_min: Option<u64>,
+    pub rtt_ns_sum: u64,
+    /// When the last reply arrived.
+    pub last_reply: Option<SimTime>,
 }
 
 impl Pinger {
@@ -32,9 +42,14 @@ impl Pinger {
             dst,
             interval,
             count,
+            payload_len: 56,
             id: 0,
+            start: SimTime::ZERO,
             sent: 0,
             received: 0,
+            rtt_ns_min: None,
+            rtt_ns_sum: 0,
+            last_reply: None,
         }
     }
 }
@@ -44,6 +59,7 @@ impl<'n> Sim<'n> {
     pub fn add_pinger(&mut self, mut pinger: Pinger, at: SimTime) -> usize {
         let id = self.pingers.len();
         pinger.id = (id as u16).wrapping_add(1);
+        pinger.start = at;
         self.pingers.push(pinger);
         self.schedule(at, Event::PingerTick { pinger: id as u32 });
         id
@@ -59,8 +75,15 @@ impl<'n> Sim<'n> {
             return;
         }
         p.sent += 1;
-        let (node, src, dst, id, seq, interval) =
-            (p.node, p.src, p.dst, p.id, p.sent as u16, p.interval);
+        let (node, src, dst, id, seq, interval, payload_len) = (
+            p.node,
+            p.src,
+            p.dst,
+            p.id,
+            p.sent as u16,
+            p.interval,
+            p.payload_len,
+        );
         if p.sent < p.count {
             self.schedule(
                 self.now + interval,
@@ -79,7 +102,7 @@ impl<'n> Sim<'n> {
                 l4: L4::Icmp(Icmp::EchoRequest {
                     id,
                     seq,
-                    payload_len: 56,
+                    payload_len,
                 }),
             }),
             tag: 0,
@@ -88,14 +111,22 @@ impl<'n> Sim<'n> {
         self.send_ip(node, pkt);
     }
 
-    pub(crate) fn pinger_reply(&mut self, node: NodeId, id: u16) {
-        if let Some(p) = (id as usize)
+    pub(crate) fn pinger_reply(&mut self, node: NodeId, id: u16, seq: u16) {
+        let now = self.now;
+        let Some(p) = (id as usize)
             .checked_sub(1)
             .and_then(|i| self.pingers.get_mut(i))
-        {
-            if p.node == node {
-                p.received += 1;
-            }
+        else {
+            return;
+        };
+        if p.node != node || seq == 0 || u32::from(seq) > p.sent {
+            return;
         }
+        let sent_at = p.start + SimTime(p.interval.0 * u64::from(seq - 1));
+        let rtt = (now - sent_at).0;
+        p.received += 1;
+        p.rtt_ns_min = Some(p.rtt_ns_min.map_or(rtt, |m| m.min(rtt)));
+        p.rtt_ns_sum += rtt;
+        p.last_reply = Some(now);
     }
 }

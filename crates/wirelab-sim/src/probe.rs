@@ -331,7 +331,7 @@ impl<'n> Sim<'n> {
             }
             // Linux aborts a connect() in SYN-SENT on an ICMP error, and
             // ping reports it; either way the exchange is over.
-            Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. }
+            Icmp::Unreachable { .. } | Icmp::TimeExceeded { .. } | Icmp::TooBig { .. }
                 if self.probes[i].state != ClientState::FinWait =>
             {
                 self.decide_deny(i);

@@ -1,0 +1,334 @@
+//! A lab over time: its workloads (`traffic:`) and timed changes
+//! (`events:`) run on one simulated clock, and what each workload and each
+//! link did is collected in a [`RunReport`].
+
+use std::net::IpAddr;
+
+use wirelab_net::{Network, NodeId};
+use wirelab_spec::{CheckTarget, Family, Traffic, Workload};
+
+use crate::engine::{Event, Limits, Sim};
+use crate::pinger::Pinger;
+use crate::time::SimTime;
+use crate::trace::TraceLevel;
+use crate::udp_source::UdpSource;
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Nothing was left to happen.
+    Quiet,
+    /// The `--until` time was reached with work still pending.
+    Until,
+    /// The event limit was reached.
+    EventLimit,
+}
+
+impl RunEnd {
+    pub fn code(self) -> &'static str {
+        match self {
+            RunEnd::Quiet => "quiet",
+            RunEnd::Until => "until",
+            RunEnd::EventLimit => "event-limit",
+        }
+    }
+}
+
+/// What one workload did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowReport {
+    pub name: String,
+    /// `bulk`, `requests`, `ping`, `onoff`.
+    pub kind: &'static str,
+    pub from: String,
+    pub to: IpAddr,
+    pub start_ns: u64,
+    /// When the workload finished, if it did: the last byte acknowledged
+    /// (bulk), the last response received (requests), the last echo
+    /// answered or given up on (ping), the end of the sending period
+    /// (onoff).
+    pub done_ns: Option<u64>,
+    /// Application bytes delivered to the other side.
+    pub bytes_delivered: u64,
+    /// Packets (datagrams, echo requests) or segments sent and received.
+    pub sent: u64,
+    pub received: u64,
+    pub retransmissions: u64,
+    pub rtt_ns_min: Option<u64>,
+    pub rtt_ns_avg: Option<u64>,
+    /// Congestion window at the end, in bytes (TCP workloads).
+    pub cwnd_final: Option<u64>,
+    /// Why the workload did not finish, when it did not.
+    pub error: Option<String>,
+}
+
+impl FlowReport {
+    /// Completion time from the start, when finished.
+    pub fn completion_ns(&self) -> Option<u64> {
+        self.done_ns.map(|d| d.saturating_sub(self.start_ns))
+    }
+
+    /// Bits per second of application data over the completion time (or
+    /// over the run, when unfinished).
+    pub fn goodput_bps(&self, run_ns: u64) -> f64 {
+        let span = self
+            .completion_ns()
+            .unwrap_or(run_ns.saturating_sub(self.start_ns))
+            .max(1);
+        self.bytes_delivered as f64 * 8.0 * 1e9 / span as f64
+    }
+}
+
+/// What one interface sent onto its network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkReport {
+    pub network: String,
+    pub node: String,
+    pub frames: u64,
+    pub bytes: u64,
+    /// Share of the run the interface spent serializing frames.
+    pub utilisation: f64,
+    pub drops_queue: u64,
+    pub drops_lost: u64,
+    pub drops_down: u64,
+    pub drops_too_big: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    pub end: RunEnd,
+    /// Simulated time at the end.
+    pub time_ns: u64,
+    pub events: u64,
+    pub flows: Vec<FlowReport>,
+    /// Every interface that sent something, in network then node order.
+    pub links: Vec<LinkReport>,
+}
+
+fn target_addr(net: &Network, to: &CheckTarget, family: Family) -> Option<IpAddr> {
+    match to {
+        CheckTarget::Address(a) => Some(*a),
+        CheckTarget::Host(h) => {
+            let host = &net.lab.hosts[*h];
+            match family {
+                Family::Ipv4 => host.ipv4.map(IpAddr::V4),
+                Family::Ipv6 => host.ipv6.map(IpAddr::V6),
+            }
+        }
+    }
+}
+
+fn source_addr(net: &Network, t: &Traffic) -> Option<IpAddr> {
+    let host = &net.lab.hosts[t.from];
+    match t.family {
+        Family::Ipv4 => host.ipv4.map(IpAddr::V4),
+        Family::Ipv6 => host.ipv6.map(IpAddr::V6),
+    }
+}
+
+/// Where each workload's state lives in the simulator.
+#[derive(Clone, Copy, Debug)]
+enum Handle {
+    Pinger(usize),
+    Udp(usize),
+    /// A workload that could not start (no address of its family).
+    None,
+}
+
+/// Runs the lab's traffic and events from a fresh state until nothing is
+/// left to happen, `until`, or the event limit. `progress` is called now
+/// and then with the simulated time, for a progress bar.
+pub fn run(
+    net: &Network,
+    until: SimTime,
+    events_max: u64,
+    progress: &mut dyn FnMut(SimTime),
+) -> RunReport {
+    let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Off);
+    sim.set_limits(Limits { events_max });
+    let handles: Vec<Handle> = net
+        .lab
+        .traffic
+        .iter()
+        .enumerate()
+        .map(|(i, t)| start(&mut sim, net, i, t))
+        .collect();
+    for (i, e) in net.lab.events.iter().enumerate() {
+        sim.schedule(SimTime(e.at_ns), Event::LabEvent { index: i as u32 });
+    }
+    let mut since_progress = 0u32;
+    let within_limit = sim.run_while(until, |s| {
+        since_progress += 1;
+        if since_progress >= 65_536 {
+            since_progress = 0;
+            progress(s.now());
+        }
+        false
+    });
+    let end = if !within_limit {
+        RunEnd::EventLimit
+    } else if sim.queue.is_empty() {
+        RunEnd::Quiet
+    } else {
+        RunEnd::Until
+    };
+    let time_ns = if end == RunEnd::Until {
+        until.0
+    } else {
+        sim.now().0
+    };
+    RunReport {
+        end,
+        time_ns,
+        events: sim.counters.events,
+        flows: net
+            .lab
+            .traffic
+            .iter()
+            .zip(&handles)
+            .map(|(t, h)| flow_report(&sim, net, t, *h))
+            .collect(),
+        links: link_reports(&sim, net, time_ns),
+    }
+}
+
+fn start(sim: &mut Sim<'_>, net: &Network, index: usize, t: &Traffic) -> Handle {
+    let (Some(src), Some(dst)) = (source_addr(net, t), target_addr(net, &t.to, t.family)) else {
+        return Handle::None;
+    };
+    let node: NodeId = net.host_node(t.from);
+    let at = SimTime(t.start_ns);
+    match t.kind {
+        Workload::Ping {
+            count,
+            interval_ns,
+            payload_bytes,
+        } => {
+            let mut p = Pinger::new(node, src, dst, SimTime(interval_ns), count);
+            p.payload_len = payload_bytes;
+            Handle::Pinger(sim.add_pinger(p, at))
+        }
+        Workload::OnOff {
+            rate_bps,
+            on_ns,
+            off_ns,
+            packet_bytes,
+            duration_ns,
+        } => {
+            let src_port = sim.random_port();
+            Handle::Udp(sim.add_udp_source(UdpSource {
+                node,
+                src,
+                dst,
+                dst_port: t.port.unwrap_or(9),
+                src_port,
+                rate_bps,
+                on: SimTime(on_ns),
+                off: SimTime(off_ns),
+                packet_bytes,
+                start: at,
+                end: at + SimTime(duration_ns),
+                flow: index as u32,
+                sent: 0,
+                received: 0,
+                received_bytes: 0,
+                last_received: None,
+            }))
+        }
+        Workload::Bulk { .. } | Workload::Requests { .. } => Handle::None,
+    }
+}
+
+fn flow_report(sim: &Sim<'_>, net: &Network, t: &Traffic, handle: Handle) -> FlowReport {
+    let kind = match t.kind {
+        Workload::Bulk { .. } => "bulk",
+        Workload::Requests { .. } => "requests",
+        Workload::Ping { .. } => "ping",
+        Workload::OnOff { .. } => "onoff",
+    };
+    let mut r = FlowReport {
+        name: t.name.value.clone(),
+        kind,
+        from: net.lab.hosts[t.from].name.value.clone(),
+        to: target_addr(net, &t.to, t.family).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        start_ns: t.start_ns,
+        done_ns: None,
+        bytes_delivered: 0,
+        sent: 0,
+        received: 0,
+        retransmissions: 0,
+        rtt_ns_min: None,
+        rtt_ns_avg: None,
+        cwnd_final: None,
+        error: None,
+    };
+    match handle {
+        Handle::Pinger(i) => {
+            let p = &sim.pingers()[i];
+            r.sent = u64::from(p.sent);
+            r.received = u64::from(p.received);
+            r.bytes_delivered = u64::from(p.received) * u64::from(p.payload_len);
+            r.rtt_ns_min = p.rtt_ns_min;
+            r.rtt_ns_avg = (p.received > 0).then(|| p.rtt_ns_sum / u64::from(p.received));
+            if p.received == p.count {
+                r.done_ns = p.last_reply.map(|t| t.0);
+            } else {
+                r.error = Some(format!(
+                    "{} of {} echo requests were not answered",
+                    p.count - p.received,
+                    p.count
+                ));
+            }
+        }
+        Handle::Udp(i) => {
+            let s = &sim.udp_sources()[i];
+            r.sent = s.sent;
+            r.received = s.received;
+            r.bytes_delivered = s.received_bytes;
+            if sim.now() >= s.end {
+                r.done_ns = Some(s.end.0);
+            }
+            if s.received < s.sent {
+                r.error = Some(format!(
+                    "{} of {} datagrams were lost",
+                    s.sent - s.received,
+                    s.sent
+                ));
+            }
+        }
+        Handle::None => {
+            r.error = Some(match t.kind {
+                Workload::Bulk { .. } | Workload::Requests { .. } => {
+                    "TCP workloads are not run yet (the TCP stack is being integrated)".to_string()
+                }
+                _ => format!("`{}` has no {} address", r.from, t.family.code()),
+            });
+        }
+    }
+    r
+}
+
+fn link_reports(sim: &Sim<'_>, net: &Network, time_ns: u64) -> Vec<LinkReport> {
+    let mut out = Vec::new();
+    for seg in &net.segments {
+        for &i in &seg.ifaces {
+            let s = sim.iface_stats(i);
+            let drops = s.drops_queue + s.drops_lost + s.drops_down + s.drops_too_big;
+            if s.frames == 0 && drops == 0 {
+                continue;
+            }
+            out.push(LinkReport {
+                network: seg.name.clone(),
+                node: net.nodes[net.ifaces[i].node].name.clone(),
+                frames: s.frames,
+                bytes: s.bytes,
+                utilisation: s.busy_ns as f64 / time_ns.max(1) as f64,
+                drops_queue: s.drops_queue,
+                drops_lost: s.drops_lost,
+                drops_down: s.drops_down,
+                drops_too_big: s.drops_too_big,
+            });
+        }
+    }
+    out
+}
