@@ -5,6 +5,7 @@
 //! own seed derived from the lab's, so a report does not depend on how
 //! checks are spread over threads.
 
+pub mod diagram;
 pub mod exchange;
 pub mod explain;
 pub mod report;

@@ -31,10 +31,16 @@ enum ReportFormat {
     Tap,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum TraceFormat {
+    /// Every step, one line each.
     Text,
+    /// Every step, as JSON.
     Json,
+    /// A sequence diagram in text: one lifeline per node, one arrow per frame.
+    Sequence,
+    /// The same sequence diagram in Mermaid (`sequenceDiagram`).
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,8 +98,18 @@ struct TraceArgs {
     port: Option<u16>,
     #[arg(long, value_enum)]
     family: Option<FamilyArg>,
+    /// text: every step; json; sequence: a text sequence diagram;
+    /// mermaid: the same diagram as Mermaid.
     #[arg(long, value_enum, default_value = "text")]
     format: TraceFormat,
+    /// Show every frame hop by hop as its layers (Ethernet, IP, TCP/UDP/ICMP)
+    /// and what changed from hop to hop.
+    #[arg(long, conflicts_with = "format")]
+    layers: bool,
+    /// Hide ARP and neighbour discovery frames (with --format sequence,
+    /// --format mermaid and --layers).
+    #[arg(long)]
+    no_arp: bool,
     /// Use this seed instead of the lab's.
     #[arg(long)]
     seed: Option<u64>,
@@ -267,12 +283,55 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return usage_error(&e.to_string()),
     };
+    if args.no_arp && !args.layers && matches!(args.format, TraceFormat::Text | TraceFormat::Json) {
+        return usage_error("--no-arp goes with --format sequence, --format mermaid or --layers");
+    }
     let (ex, sim) = trace_exchange(&net, plan, wirelab_check::check_seed(lab.seed, usize::MAX));
     let lines = wirelab_check::trace::lines(&net, &ex, sim.trace());
     let explanation = wirelab_check::explain::explain(&net, &ex, sim.trace());
     let r = &ex.result;
     let at = r.node.map(|n| net.nodes[n].name.clone());
+    let what = wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6());
+    let title = format!(
+        "trace {from} ({}) → {to} ({}) {what}, lab {}, seed {}",
+        plan.src, plan.dst, lab.lab.value, lab.seed
+    );
+    let result = format!(
+        "result: {} ({}{})",
+        r.outcome.code(),
+        r.reason.code(),
+        at.as_deref()
+            .map(|a| format!(" at {a}"))
+            .unwrap_or_default()
+    );
+    let opts = wirelab_check::diagram::Options { arp: !args.no_arp };
+    if args.layers {
+        let body = wirelab_check::diagram::render_layers(&net, sim.trace(), &opts);
+        emit(&format!("{title}\n\n{body}\n{result}\n"));
+        return 0;
+    }
     match args.format {
+        TraceFormat::Sequence => {
+            let seq = wirelab_check::diagram::sequence(&net, &ex, sim.trace(), &opts);
+            let legend = wirelab_check::diagram::legend(&net, &seq);
+            let body = wirelab_check::diagram::render_text(&net, &seq);
+            emit(&format!(
+                "{title}\n{legend}\n{body}\n{result}\nwhy: {explanation}\n"
+            ));
+        }
+        TraceFormat::Mermaid => {
+            let seq = wirelab_check::diagram::sequence(&net, &ex, sim.trace(), &opts);
+            let mut comments = vec![title];
+            comments.extend(
+                wirelab_check::diagram::legend(&net, &seq)
+                    .lines()
+                    .map(str::to_string),
+            );
+            comments.push(result);
+            emit(&wirelab_check::diagram::render_mermaid(
+                &net, &seq, &comments,
+            ));
+        }
         TraceFormat::Json => {
             let doc = serde_json::json!({
                 "lab": lab.lab.value,
@@ -294,11 +353,7 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
             ));
         }
         TraceFormat::Text => {
-            let what = wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6());
-            let mut out = format!(
-                "trace {from} ({}) → {to} ({}) {what}, lab {}, seed {}\n",
-                plan.src, plan.dst, lab.lab.value, lab.seed
-            );
+            let mut out = format!("{title}\n");
             let width = lines.iter().map(|l| l.node.len()).max().unwrap_or(4).max(4);
             // The packet is printed when it changes; the lines after it
             // about the same packet show only the decision.
@@ -322,12 +377,7 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
                     ));
                 }
             }
-            let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
-            out.push_str(&format!(
-                "result: {} ({}{at})\nwhy: {explanation}\n",
-                r.outcome.code(),
-                r.reason.code()
-            ));
+            out.push_str(&format!("{result}\nwhy: {explanation}\n"));
             emit(&out);
         }
     }
