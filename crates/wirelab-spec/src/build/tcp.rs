@@ -106,6 +106,10 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
         tcp.delayed_ack_ns = match &n.value {
             Value::Str(s) if s == "off" => Some(None),
             Value::Bool(false) => Some(None),
+            Value::Bool(true) => {
+                d.error(n.span, "`delayed_ack` is a delay like `40ms`, or `off`");
+                None
+            }
             _ => read_delay(n, "`delayed_ack`", d).and_then(|ns| {
                 if ns == 0 {
                     d.error_help(

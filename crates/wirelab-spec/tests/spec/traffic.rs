@@ -391,3 +391,91 @@ fn removals_fail_when_the_rule_is_gone_at_that_time() {
     );
     assert_eq!(d.len(), 4, "{d:?}");
 }
+
+#[test]
+fn wrong_shapes_are_diagnostics_not_panics() {
+    let base = super::BASE;
+    for extra in [
+        "traffic: 5\n",
+        "traffic: [5, [], {}]\n",
+        "traffic: [{ name: [x], from: {}, to: 5, ping: 3 }]\n",
+        "traffic: [{ name: x, from: a, to: a, requests: [], port: 1 }]\n",
+        "traffic: [{ name: x, from: a, to: a, onoff: , port: 1 }]\n",
+        "events: { a: 1 }\n",
+        "events: [1, null, { at: 1s, link_down: [lan] }]\n",
+        "events: [{ at: 1s, link: lan, set: [] }, { at: 1s, link: lan, set: {} }]\n",
+        "events: [{ at: 1s, security_group: x, add_inbound: 5 }, { at: 1s, nacl: y, remove_inbound: x }]\n",
+        "tcp: [1]\n",
+        "tcp: { delayed_ack: true, receive_buffer: [1] }\n",
+        "hosts:\n  b: { network: lan, tcp: 5 }\n",
+        "checks: [{ name: c, traffic: [1], expect: [] }, { name: d, traffic: t }]\n",
+        "checks: [{ name: c, traffic: t, expect: { complete_within: {} } }]\n",
+    ] {
+        let text = if extra.starts_with("hosts:") {
+            format!("lab: t\nnetworks:\n  lan: {{ cidr: 10.0.0.0/24 }}\n{extra}")
+        } else {
+            format!("{base}{extra}")
+        };
+        let d = invalid(&text);
+        assert!(d.iter().all(|l| l.starts_with("lab.yaml:")), "{extra}: {d:?}");
+    }
+    // Empty sections are fine.
+    let lab = valid(&format!("{base}traffic:\nevents: []\ntcp:\n")).lab;
+    assert!(lab.traffic.is_empty() && lab.events.is_empty());
+    assert_eq!(lab.tcp, TcpSettings::default());
+}
+
+#[test]
+fn documented_examples_are_valid() {
+    // The examples of docs/lab-format.md (tcp, traffic, events, checks on
+    // workloads), in one lab.
+    let loaded = valid(concat!(
+        "lab: docs\n",
+        "networks:\n",
+        "  lan: { cidr: 10.0.0.0/24 }\n",
+        "  dmz: { cidr: 10.0.1.0/24, ipv6: \"2001:db8::/64\" }\n",
+        "  wan: { cidr: 10.0.9.0/24 }\n",
+        "  data: { cidr: 10.0.2.0/24, nacl: data-nacl }\n",
+        "routers:\n",
+        "  r1: { interfaces: { lan: 10.0.0.1, dmz: { ip: 10.0.1.1, ipv6: \"2001:db8::1\" }, wan: 10.0.9.1, data: 10.0.2.1 } }\n",
+        "  r2:\n",
+        "links:\n  - { between: [r1, r2], cidr: 10.0.12.0/30 }\n",
+        "tcp:\n  congestion: cubic\n  min_rto: 200ms\n  delayed_ack: 40ms\n  nagle: true\n  sack: true\n",
+        "  timestamps: true\n  window_scaling: true\n  initial_window: 10\n",
+        "  receive_buffer: 4MiB\n  send_buffer: 4MiB\n",
+        "hosts:\n",
+        "  old: { network: lan, tcp: { congestion: newreno, sack: false } }\n",
+        "  client: { network: dmz, ipv6: \"2001:db8::5\" }\n",
+        "  web: { network: dmz, security_groups: [web-sg] }\n",
+        "  phone: { network: lan }\n  pbx: { network: wan }\n",
+        "security_groups:\n  web-sg:\n    inbound:\n      - { proto: tcp, port: 80, from: 0.0.0.0/0 }\n",
+        "nacls:\n  data-nacl:\n",
+        "traffic:\n",
+        "  - { name: download, from: client, to: web, port: 80, bulk: 10MB }\n",
+        "  - name: api\n    from: client\n    to: web\n    port: 8080\n    start: 2s\n",
+        "    requests: { count: 100, request: 300B, response: 20KB, think: 50ms }\n",
+        "  - { name: probe, from: client, to: \"2001:db8::10\", ping: { count: 10, interval: 200ms, size: 56 } }\n",
+        "  - { name: voice, from: phone, to: pbx, port: 5000, onoff: { rate: 64Kbps, on: 1s, off: 1s, packet: 200B, duration: 30s } }\n",
+        "events:\n",
+        "  - { at: 5s, link_down: r1-r2 }\n",
+        "  - { at: 9s, link_up: r1-r2 }\n",
+        "  - { at: 2s, link: wan, set: { bandwidth: 10Mbps, loss: 1% } }\n",
+        "  - { at: 3s, security_group: web-sg, add_inbound: { proto: tcp, port: 22, from: 10.0.0.0/8 } }\n",
+        "  - { at: 4s, security_group: web-sg, remove_inbound: { proto: tcp, port: 80, from: 0.0.0.0/0 } }\n",
+        "  - { at: 6s, nacl: data-nacl, add_inbound: { rule: 50, action: deny, proto: all, cidr: 10.0.1.0/24 } }\n",
+        "  - { at: 8s, nacl: data-nacl, remove_inbound: 50 }\n",
+        "checks:\n",
+        "  - { name: the download is fast, traffic: download, expect: { complete_within: 2s } }\n",
+        "  - { name: the call gets through, traffic: voice, expect: { goodput_at_least: 30Kbps }, points: 2 }\n",
+        "  - { name: both, traffic: api, expect: { complete_within: 10s, goodput_at_least: 1Mbps } }\n",
+    ));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let lab = loaded.lab;
+    assert_eq!(
+        (lab.traffic.len(), lab.events.len(), lab.checks.len()),
+        (4, 7, 3)
+    );
+    assert_eq!(lab.tcp, TcpSettings::default());
+    assert_eq!(lab.traffic[2].family, Family::Ipv6);
+    assert_eq!(lab.events[0].at_ns, 2 * S);
+}
