@@ -9,6 +9,7 @@ pub mod diagram;
 pub mod exchange;
 pub mod explain;
 pub mod report;
+pub mod runs;
 pub mod trace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,10 +148,25 @@ fn grade(net: &Network, check: &Check, ex: &Exchange, explanation: String) -> Ch
     }
 }
 
+/// How long the run behind workload checks may go on, in simulated time
+/// and in events; workloads end long before unless they are stuck.
+pub const FLOW_RUN_TIME_MAX: wirelab_sim::SimTime = wirelab_sim::SimTime::from_secs(3600);
+pub const FLOW_RUN_EVENTS_MAX: u64 = 200_000_000;
+
 /// Runs every check of the network's lab on `threads` threads (at least
 /// one), results in the lab's order.
 pub fn run_checks(net: &Network, threads: usize) -> Report {
     let n = net.lab.checks.len();
+    // Checks on workloads grade one run of the lab's traffic and events.
+    let run = net.lab.checks.iter().any(|c| c.flow.is_some()).then(|| {
+        let options = wirelab_sim::scenario::RunOptions {
+            until: FLOW_RUN_TIME_MAX,
+            events_max: FLOW_RUN_EVENTS_MAX,
+            capture: false,
+        };
+        wirelab_sim::scenario::run(net, options, &mut |_| {})
+    });
+    let run = run.as_ref();
     let threads = threads.clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
     let mut slots: Vec<Option<CheckResult>> = vec![None; n];
@@ -165,7 +181,12 @@ pub fn run_checks(net: &Network, threads: usize) -> Report {
                         if i >= n {
                             break done;
                         }
-                        done.push((i, run_check(&mut sim, net, i)));
+                        let check = &net.lab.checks[i];
+                        let result = match (&check.flow, run) {
+                            (Some(flow), Some(run)) => runs::grade_flow(check, flow, run),
+                            _ => run_check(&mut sim, net, i),
+                        };
+                        done.push((i, result));
                     }
                 })
             })

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use wirelab_net::{Network, NodeId};
 use wirelab_spec::{CheckTarget, Family, Traffic, Workload};
 
-use crate::engine::{Event, Limits, Sim};
+use crate::engine::{CapturedFrame, Event, Limits, Sim};
 use crate::pinger::Pinger;
 use crate::time::SimTime;
 use crate::trace::TraceLevel;
@@ -103,6 +103,16 @@ pub struct RunReport {
     pub flows: Vec<FlowReport>,
     /// Every interface that sent something, in network then node order.
     pub links: Vec<LinkReport>,
+    /// Every frame put on a network, when the run captured them.
+    pub frames: Vec<CapturedFrame>,
+}
+
+/// How a run is bounded, and whether it captures frames.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    pub until: SimTime,
+    pub events_max: u64,
+    pub capture: bool,
 }
 
 fn target_addr(net: &Network, to: &CheckTarget, family: Family) -> Option<IpAddr> {
@@ -138,13 +148,14 @@ enum Handle {
 /// Runs the lab's traffic and events from a fresh state until nothing is
 /// left to happen, `until`, or the event limit. `progress` is called now
 /// and then with the simulated time, for a progress bar.
-pub fn run(
-    net: &Network,
-    until: SimTime,
-    events_max: u64,
-    progress: &mut dyn FnMut(SimTime),
-) -> RunReport {
+pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)) -> RunReport {
+    let RunOptions {
+        until,
+        events_max,
+        capture,
+    } = options;
     let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Off);
+    sim.set_capture(capture);
     sim.set_limits(Limits { events_max });
     let handles: Vec<Handle> = net
         .lab
@@ -189,6 +200,7 @@ pub fn run(
             .map(|(t, h)| flow_report(&sim, net, t, *h))
             .collect(),
         links: link_reports(&sim, net, time_ns),
+        frames: sim.captured().to_vec(),
     }
 }
 
@@ -233,6 +245,7 @@ fn start(sim: &mut Sim<'_>, net: &Network, index: usize, t: &Traffic) -> Handle 
                 received: 0,
                 received_bytes: 0,
                 last_received: None,
+                finished: false,
             }))
         }
         Workload::Bulk { .. } | Workload::Requests { .. } => Handle::None,
@@ -285,7 +298,7 @@ fn flow_report(sim: &Sim<'_>, net: &Network, t: &Traffic, handle: Handle) -> Flo
             r.sent = s.sent;
             r.received = s.received;
             r.bytes_delivered = s.received_bytes;
-            if sim.now() >= s.end {
+            if s.finished {
                 r.done_ns = Some(s.end.0);
             }
             if s.received < s.sent {

@@ -34,6 +34,8 @@ pub struct UdpSource {
     pub received: u64,
     pub received_bytes: u64,
     pub last_received: Option<SimTime>,
+    /// The last datagram has been sent.
+    pub finished: bool,
 }
 
 impl UdpSource {
@@ -77,8 +79,13 @@ impl<'n> Sim<'n> {
 
     pub(crate) fn udp_tick(&mut self, source: usize) {
         let s = &mut self.udp_sources[source];
+        if self.now >= s.end {
+            // The end of the last period: the source is done.
+            s.finished = true;
+            return;
+        }
         s.sent += 1;
-        let next = s.next_after(self.now);
+        let next = s.next_after(self.now).unwrap_or(s.end);
         let pkt = Packet {
             src_mac: Mac([0; 6]),
             dst_mac: Mac([0; 6]),
@@ -96,14 +103,12 @@ impl<'n> Sim<'n> {
             id: 0,
         };
         let node = s.node;
-        if let Some(at) = next {
-            self.schedule(
-                at,
-                Event::UdpTick {
-                    source: source as u32,
-                },
-            );
-        }
+        self.schedule(
+            next,
+            Event::UdpTick {
+                source: source as u32,
+            },
+        );
         let pkt = Packet {
             id: self.new_packet_id(),
             ..pkt
@@ -145,6 +150,7 @@ mod tests {
             received: 0,
             received_bytes: 0,
             last_received: None,
+            finished: false,
         }
     }
 

@@ -7,7 +7,7 @@
 mod build;
 pub mod diag;
 pub mod model;
-mod quantity;
+pub mod quantity;
 mod read;
 mod yaml;
 

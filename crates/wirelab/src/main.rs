@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod run;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
@@ -67,6 +69,9 @@ enum Command {
     Test(TestArgs),
     /// Send one exchange and print it hop by hop, with every decision.
     Trace(TraceArgs),
+    /// Run the lab's traffic and events over time; report every workload
+    /// and link.
+    Run(run::RunArgs),
 }
 
 #[derive(Args)]
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
         Command::Check { labs } => cmd_check(&labs),
         Command::Test(args) => cmd_test(&args),
         Command::Trace(args) => cmd_trace(&args),
+        Command::Run(args) => run::cmd_run(&args, load),
     };
     ExitCode::from(code)
 }
