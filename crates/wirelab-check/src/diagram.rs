@@ -368,28 +368,43 @@ fn tcp_ends(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Option<[TcpEn
 
 // ----- labels --------------------------------------------------------------
 
-/// Each side's initial sequence number, from the SYNs seen, so that
-/// labels can show relative numbers as Wireshark does.
+/// Each side's initial sequence number, from the SYNs seen (in the
+/// order seen), so that labels can show relative numbers as Wireshark
+/// does.
 #[derive(Clone, Debug, Default)]
-pub struct Isns(BTreeMap<(IpAddr, u16), u32>);
+pub struct Isns(Vec<((IpAddr, u16), u32)>);
 
 impl Isns {
     pub fn from_frames(frames: &[Frame]) -> Isns {
-        let mut m = BTreeMap::new();
+        let mut isns = Isns::default();
         for f in frames {
             if let Some(ip) = f.packet.ip() {
                 if let L4::Tcp(t) = ip.l4 {
                     if t.flags & tcp_flags::SYN != 0 {
-                        m.entry((ip.src, t.src_port)).or_insert(t.seq);
+                        isns.insert(ip.src, t.src_port, t.seq);
                     }
                 }
             }
         }
-        Isns(m)
+        isns
     }
 
-    fn get(&self, addr: IpAddr, port: u16) -> Option<u32> {
-        self.0.get(&(addr, port)).copied()
+    /// Records an end's ISN, unless it is known already.
+    pub fn insert(&mut self, addr: IpAddr, port: u16, isn: u32) {
+        if self.get(addr, port).is_none() {
+            self.0.push(((addr, port), isn));
+        }
+    }
+
+    pub fn get(&self, addr: IpAddr, port: u16) -> Option<u32> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == (addr, port))
+            .map(|&(_, isn)| isn)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -815,15 +830,28 @@ pub fn render_text(net: &Network, seq: &Sequence) -> String {
                         c.put(x(a), if b > a { "├" } else { "┤" });
                     }
                     _ => {
+                        // Nobody to point at: the frame is written beside
+                        // the sender, on whichever side has room.
                         let seg = &net.segments[f.segment].name;
-                        c.put(x(a), "├");
-                        c.put(x(a) + 1, &format!("╴{text} (on {seg}: nobody answers)"));
+                        let note = format!("{text} (on {seg}: nobody answers)");
+                        let len = note.chars().count();
+                        if x(a) + 2 + len < width || x(a) < len + 2 {
+                            c.put(x(a), "├");
+                            c.put(x(a) + 1, &format!("╴{note}"));
+                        } else {
+                            c.put(x(a) - len - 2, &format!("{note} ╶┤"));
+                        }
                     }
                 }
             }
             Item::Drop { node, code, .. } => {
                 if let Some(k) = col(*node) {
-                    c.put(x(k), &format!("✗ {code}"));
+                    // On the last lifeline, the code goes to its left.
+                    if x(k) + 2 + code.len() < width || k == 0 {
+                        c.put(x(k), &format!("✗ {code}"));
+                    } else {
+                        c.put(x(k) - code.len() - 1, &format!("{code} ✗"));
+                    }
                 }
             }
             Item::State { .. } => {}
@@ -845,7 +873,7 @@ fn item_time(seq: &Sequence, it: &Item) -> SimTime {
 /// A line that says what the numbers in the labels are, for TCP.
 pub fn legend(net: &Network, seq: &Sequence) -> String {
     let mut out = String::new();
-    if !seq.isns.0.is_empty() {
+    if !seq.isns.is_empty() {
         let isns: Vec<String> = seq
             .isns
             .0
@@ -1188,7 +1216,6 @@ pub fn render_layers(net: &Network, trace: &[TraceEvent], opts: &Options) -> Str
     let all = frames(net, trace);
     let mut out = String::new();
     let mut last_hop: BTreeMap<u32, usize> = BTreeMap::new();
-    let num_w = all.len().to_string().len();
     for (k, f) in all.iter().enumerate() {
         let prev = last_hop.insert(f.packet.id, k).map(|i| &all[i]);
         if !opts.arp && f.is_neighbor_discovery() {
@@ -1196,7 +1223,7 @@ pub fn render_layers(net: &Network, trace: &[TraceEvent], opts: &Options) -> Str
         }
         let _ = writeln!(
             out,
-            "#{:<num_w$} {}  {} → {}  on network {}",
+            "#{} {} {} → {}  on network {}",
             f.number,
             f.time,
             net.nodes[f.from].name,
@@ -1257,12 +1284,18 @@ fn multi_hop(frames: &[Frame]) -> Vec<Vec<&Frame>> {
         .collect()
 }
 
+/// What a packet is, in a word or two: `SYN`, `UDP datagram`, `echo
+/// request`.
 fn short_label(p: &Packet) -> String {
-    label(p, &Isns::default())
-        .split(" seq=")
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    match p.ip().map(|ip| ip.l4) {
+        Some(L4::Tcp(t)) => flags_text(t.flags),
+        Some(L4::Udp(_)) => "UDP datagram".to_string(),
+        _ => label(p, &Isns::default())
+            .split(" seq=")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
 }
 
 /// Wraps a paragraph at `width` columns: `first` before the first line,
@@ -1509,8 +1542,8 @@ mod tests {
         let client = ("10.0.2.10".parse().unwrap(), 53067);
         let server = ("10.0.3.10".parse().unwrap(), 5432);
         assert_eq!(label(&tcp(SYN, 1000, 0, 0), &isns), "SYN seq=1000");
-        isns.0.insert(client, 1000);
-        isns.0.insert(server, 5000);
+        isns.insert(client.0, client.1, 1000);
+        isns.insert(server.0, server.1, 5000);
         assert_eq!(label(&tcp(SYN, 1000, 0, 0), &isns), "SYN seq=0");
         assert_eq!(label(&tcp(ACK, 1001, 5001, 0), &isns), "ACK seq=1 ack=1");
         assert_eq!(
@@ -1526,7 +1559,9 @@ mod tests {
             "RST,ACK seq=0 ack=1"
         );
         // Wrapping around 2^32 stays small.
-        isns.0.insert(client, u32::MAX);
+        let mut isns = Isns::default();
+        isns.insert(client.0, client.1, u32::MAX);
+        isns.insert(server.0, server.1, 5000);
         assert_eq!(label(&tcp(ACK, 0, 5001, 0), &isns), "ACK seq=1 ack=1");
     }
 

@@ -103,8 +103,7 @@ struct TraceArgs {
     port: Option<u16>,
     #[arg(long, value_enum)]
     family: Option<FamilyArg>,
-    /// text: every step; json; sequence: a text sequence diagram;
-    /// mermaid: the same diagram as Mermaid.
+    /// What to print.
     #[arg(long, value_enum, default_value = "text")]
     format: TraceFormat,
     /// Show every frame hop by hop as its layers (Ethernet, IP, TCP/UDP/ICMP)
