@@ -1,0 +1,248 @@
+//! Labs over time: workloads, timed events, link properties, and the
+//! checks that grade a workload — through YAML, as a lab author writes
+//! them.
+
+use wirelab_check::{run_checks, Status};
+use wirelab_net::Network;
+use wirelab_sim::scenario::{run, RunEnd, RunOptions, RunReport};
+use wirelab_sim::SimTime;
+
+fn lab(yaml: &str) -> wirelab_spec::Lab {
+    match wirelab_spec::parse_str("run.yaml", yaml) {
+        Ok(l) => l.lab,
+        Err(d) => panic!("lab does not load: {d:#?}"),
+    }
+}
+
+fn run_lab(yaml: &str, until_s: u64) -> RunReport {
+    let net = Network::compile(&lab(yaml));
+    let options = RunOptions {
+        until: SimTime::from_secs(until_s),
+        events_max: 10_000_000,
+        capture: false,
+    };
+    run(&net, options, &mut |_| {})
+}
+
+const BASE: &str = r#"
+lab: t
+networks:
+  a: { cidr: 10.0.1.0/24 }
+  b: { cidr: 10.0.2.0/24, nacl: b-acl, link: { bandwidth: 1Mbps, delay: 10ms } }
+routers:
+  r: { interfaces: { a: 10.0.1.1, b: 10.0.2.1 } }
+hosts:
+  c: { network: a, ip: 10.0.1.10 }
+  s: { network: b, ip: 10.0.2.10, security_groups: [s-sg], services: [{ port: 5004, proto: udp }] }
+security_groups:
+  s-sg:
+    inbound:
+      - { proto: icmp, from: 10.0.0.0/16 }
+      - { proto: udp, port: 5004, from: 10.0.0.0/16 }
+nacls:
+  b-acl:
+    inbound: [{ rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }]
+    outbound: [{ rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }]
+"#;
+
+fn with(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+#[test]
+fn removing_a_security_group_rule_keeps_tracked_flows_but_stops_new_ones() {
+    let r = run_lab(
+        &with(
+            r#"
+traffic:
+  - { name: early, from: c, to: s, ping: { count: 5, interval: 1s } }
+  - { name: late, from: c, to: s, start: 3s, ping: { count: 2 } }
+events:
+  - { at: 2500ms, security_group: s-sg, remove_inbound: { proto: icmp, from: 10.0.0.0/16 } }
+"#,
+        ),
+        60,
+    );
+    assert_eq!(r.end, RunEnd::Quiet);
+    assert_eq!(
+        (r.flows[0].sent, r.flows[0].received),
+        (5, 5),
+        "{:?}",
+        r.flows[0]
+    );
+    assert_eq!(
+        (r.flows[1].sent, r.flows[1].received),
+        (2, 0),
+        "{:?}",
+        r.flows[1]
+    );
+}
+
+#[test]
+fn a_nacl_change_cuts_flows_at_once() {
+    let r = run_lab(
+        &with(
+            r#"
+traffic:
+  - { name: pings, from: c, to: s, ping: { count: 5, interval: 1s } }
+events:
+  - { at: 2500ms, nacl: b-acl, add_inbound: { rule: 50, action: deny, proto: icmp, cidr: 0.0.0.0/0 } }
+"#,
+        ),
+        60,
+    );
+    // Echoes at 0, 1 and 2 s are answered; those at 3 and 4 s are not.
+    assert_eq!(
+        (r.flows[0].sent, r.flows[0].received),
+        (5, 3),
+        "{:?}",
+        r.flows[0]
+    );
+}
+
+#[test]
+fn a_link_down_loses_what_is_sent_until_it_comes_back_up() {
+    let r = run_lab(
+        &with(
+            r#"
+traffic:
+  - { name: voice, from: c, to: s, port: 5004, onoff: { rate: 64Kbps, on: 1s, off: 1s, packet: 160B, duration: 6s } }
+events:
+  - { at: 4s, link_down: b }
+  - { at: 5s, link_up: b }
+"#,
+        ),
+        60,
+    );
+    let v = &r.flows[0];
+    // 50 datagrams per on period (64 kbit/s of 160-byte datagrams); the
+    // third on period falls entirely in the outage.
+    assert_eq!((v.sent, v.received), (150, 100), "{v:?}");
+    assert_eq!(v.completion_ns(), Some(6_000_000_000));
+    let down: u64 = r.links.iter().map(|l| l.drops_down).sum();
+    assert_eq!(down, 50);
+}
+
+#[test]
+fn packets_larger_than_the_next_mtu_get_fragmentation_needed() {
+    let yaml = with(
+        r#"
+traffic:
+  - { name: big, from: c, to: s, ping: { count: 2, size: 1400 } }
+  - { name: small, from: c, to: s, ping: { count: 2, size: 900 } }
+events:
+  - { at: 0s, link: b, set: { mtu: 1000 } }
+"#,
+    );
+    let r = run_lab(&yaml, 60);
+    assert_eq!(r.flows[0].received, 0);
+    assert_eq!(r.flows[1].received, 2);
+    let too_big: u64 = r
+        .links
+        .iter()
+        .filter(|l| l.node == "r")
+        .map(|l| l.drops_too_big)
+        .sum();
+    assert_eq!(too_big, 2);
+}
+
+#[test]
+fn ping_round_trips_add_up_serialization_and_propagation() {
+    let r = run_lab(
+        &with("traffic:\n  - { name: p, from: c, to: s, ping: { count: 3, interval: 1s } }\n"),
+        60,
+    );
+    let p = &r.flows[0];
+    // After the first echo (which waits for ARP), a 98-byte frame takes
+    // 784 us each way at 1 Mbit/s plus 10 ms, and 0.784 us + 100 us at
+    // 1 Gbit/s on the other segment.
+    let one_way = 784_000 + 10_000_000 + 784 + 100_000;
+    assert_eq!(p.rtt_ns_min, Some(2 * one_way));
+    assert_eq!(p.received, 3);
+}
+
+#[test]
+fn jitter_adds_up_to_its_bound_on_each_crossing() {
+    let pings = "traffic:\n  - { name: p, from: c, to: s, ping: { count: 50, interval: 10ms } }\n";
+    let calm = run_lab(&with(pings), 60);
+    let jittery = run_lab(
+        &with(&format!(
+            "{pings}events:\n  - {{ at: 0s, link: b, set: {{ jitter: 5ms }} }}\n"
+        )),
+        60,
+    );
+    let (calm, jittery) = (&calm.flows[0], &jittery.flows[0]);
+    assert_eq!((calm.received, jittery.received), (50, 50));
+    let extra = jittery.rtt_ns_avg.unwrap() - calm.rtt_ns_avg.unwrap();
+    // Two crossings of the jittery link per round trip, each 0..=5 ms:
+    // on average about 5 ms more, never more than 10 ms.
+    assert!(extra > 2_000_000 && extra < 10_000_000, "{extra}");
+    assert!(jittery.rtt_ns_min.unwrap() >= calm.rtt_ns_min.unwrap());
+}
+
+#[test]
+fn the_event_limit_stops_a_run_cleanly() {
+    let net = Network::compile(&lab(&with(
+        "traffic:\n  - { name: p, from: c, to: s, ping: { count: 1000, interval: 1ms } }\n",
+    )));
+    let options = RunOptions {
+        until: SimTime::from_secs(60),
+        events_max: 500,
+        capture: false,
+    };
+    let r = run(&net, options, &mut |_| {});
+    assert_eq!(r.end, RunEnd::EventLimit);
+    assert_eq!(r.events, 500);
+    let options = RunOptions {
+        until: SimTime::from_millis(100),
+        events_max: 10_000_000,
+        capture: false,
+    };
+    let r = run(&net, options, &mut |_| {});
+    assert_eq!((r.end, r.time_ns), (RunEnd::Until, 100_000_000));
+}
+
+#[test]
+fn workload_checks_are_graded_from_the_run() {
+    let yaml = with(
+        r#"
+traffic:
+  - { name: voice, from: c, to: s, port: 5004, onoff: { rate: 64Kbps, on: 1s, off: 0s, packet: 160B, duration: 2s } }
+  - { name: pings, from: c, to: s, ping: { count: 3, interval: 1s } }
+checks:
+  - { name: voice gets through, traffic: voice, expect: { goodput_at_least: 60Kbps }, points: 2 }
+  - { name: voice is not that fast, traffic: voice, expect: { goodput_at_least: 100Kbps } }
+  - { name: pings are quick, traffic: pings, expect: { complete_within: 3s } }
+  - { name: pings are not instant, traffic: pings, expect: { complete_within: 1s } }
+"#,
+    );
+    let report = run_checks(&Network::compile(&lab(&yaml)), 2);
+    let status: Vec<Status> = report.checks.iter().map(|c| c.status).collect();
+    assert_eq!(
+        status,
+        [Status::Pass, Status::Fail, Status::Pass, Status::Fail]
+    );
+    assert_eq!((report.score, report.max_score), (3, 5));
+    let slow = &report.checks[3];
+    assert!(
+        slow.failure
+            .as_deref()
+            .unwrap()
+            .starts_with("expected completion within 1s, took 2.0"),
+        "{slow:?}"
+    );
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let yaml = with(
+        r#"
+traffic:
+  - { name: p, from: c, to: s, ping: { count: 20, interval: 10ms } }
+  - { name: v, from: c, to: s, port: 5004, onoff: { rate: 200Kbps, on: 100ms, off: 50ms, packet: 500B, duration: 1s } }
+events:
+  - { at: 0s, link: b, set: { jitter: 3ms, loss: 5% } }
+"#,
+    );
+    assert_eq!(run_lab(&yaml, 60), run_lab(&yaml, 60));
+}
