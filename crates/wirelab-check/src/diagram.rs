@@ -1554,10 +1554,18 @@ mod tests {
             label(&tcp(FIN | ACK, 1033, 5001, 0), &isns),
             "FIN,ACK seq=33 ack=1"
         );
-        assert_eq!(
-            label(&tcp(RST | ACK, 0, 1001, 0), &isns),
-            "RST,ACK seq=0 ack=1"
-        );
+        // A reset from a closed port: the server never chose an ISN, so
+        // its seq stays absolute; the ack is relative to the client's.
+        let mut only_client = Isns::default();
+        only_client.insert(client.0, client.1, 1000);
+        let mut rst = tcp(RST | ACK, 0, 1001, 0);
+        if let Body::Ip(ip) = &mut rst.body {
+            std::mem::swap(&mut ip.src, &mut ip.dst);
+            if let L4::Tcp(t) = &mut ip.l4 {
+                std::mem::swap(&mut t.src_port, &mut t.dst_port);
+            }
+        }
+        assert_eq!(label(&rst, &only_client), "RST,ACK seq=0 ack=1");
         // Wrapping around 2^32 stays small.
         let mut isns = Isns::default();
         isns.insert(client.0, client.1, u32::MAX);
