@@ -164,3 +164,66 @@ impl<W: Write> Writer<W> {
         self.put_u16(0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Writer;
+
+    /// Every byte checked by hand against the block layouts of
+    /// draft-ietf-opsawg-pcapng §4.1, §4.2 and §4.3.
+    #[test]
+    fn section_interface_and_packet_blocks() {
+        let mut w = Writer::new(Vec::new(), "wl").unwrap();
+        assert_eq!(w.interface("a", None).unwrap(), 0);
+        w.packet(0, 0x1_0000_0002, &[0xaa, 0xbb, 0xcc], None)
+            .unwrap();
+        let bytes = w.into_inner();
+        #[rustfmt::skip]
+        let expected: &[u8] = &[
+            // Section Header Block, 40 bytes.
+            0x0a, 0x0d, 0x0d, 0x0a, 0x28, 0, 0, 0,
+            0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, // byte-order magic, version 1.0
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // section length unknown
+            4, 0, 2, 0, b'w', b'l', 0, 0, // shb_userappl "wl", padded
+            0, 0, 0, 0, // opt_endofopt
+            0x28, 0, 0, 0,
+            // Interface Description Block, 40 bytes.
+            1, 0, 0, 0, 0x28, 0, 0, 0,
+            1, 0, 0, 0, // LINKTYPE_ETHERNET, reserved
+            0, 0, 0, 0, // snaplen: no limit
+            2, 0, 1, 0, b'a', 0, 0, 0, // if_name "a", padded
+            9, 0, 1, 0, 9, 0, 0, 0, // if_tsresol 9: nanoseconds
+            0, 0, 0, 0,
+            0x28, 0, 0, 0,
+            // Enhanced Packet Block, 36 bytes.
+            6, 0, 0, 0, 0x24, 0, 0, 0,
+            0, 0, 0, 0, // interface 0
+            1, 0, 0, 0, 2, 0, 0, 0, // timestamp high, low: 2^32 + 2 ns
+            3, 0, 0, 0, 3, 0, 0, 0, // captured, original length
+            0xaa, 0xbb, 0xcc, 0, // the frame, padded
+            0x24, 0, 0, 0,
+        ];
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn a_comment_is_an_option_of_the_packet() {
+        let mut w = Writer::new(Vec::new(), "").unwrap();
+        w.interface("a", Some("10.0.0.0/24")).unwrap();
+        let before = w.out.len();
+        w.packet(0, 5, &[1, 2, 3, 4], Some("hi!")).unwrap();
+        let epb = &w.into_inner()[before..];
+        // 28 fixed + 4 data + 8 comment + 4 end of options + 4 trailer.
+        assert_eq!(epb.len(), 48);
+        assert_eq!(&epb[32..44], &[1, 0, 3, 0, b'h', b'i', b'!', 0, 0, 0, 0, 0]);
+        assert_eq!(&epb[4..8], &48u32.to_le_bytes());
+        assert_eq!(&epb[44..], &48u32.to_le_bytes());
+    }
+
+    #[test]
+    #[should_panic(expected = "only 0 declared")]
+    fn a_packet_needs_its_interface_first() {
+        let mut w = Writer::new(Vec::new(), "").unwrap();
+        let _ = w.packet(0, 0, &[0; 60], None);
+    }
+}
