@@ -902,11 +902,45 @@ pub fn legend(net: &Network, seq: &Sequence) -> String {
 
 // ----- Mermaid ---------------------------------------------------------------
 
+/// Words a sequence diagram reads as keywords, not names.
+const MERMAID_KEYWORDS: &[&str] = &[
+    "actor",
+    "activate",
+    "alt",
+    "and",
+    "as",
+    "autonumber",
+    "box",
+    "break",
+    "create",
+    "critical",
+    "deactivate",
+    "destroy",
+    "else",
+    "end",
+    "left",
+    "link",
+    "links",
+    "loop",
+    "note",
+    "of",
+    "opt",
+    "option",
+    "over",
+    "par",
+    "participant",
+    "rect",
+    "right",
+    "title",
+];
+
+/// A participant's id: the node's name when Mermaid reads it as one,
+/// else `n<index>` with the name as its alias.
 fn mermaid_id(net: &Network, node: NodeId) -> String {
     let name = &net.nodes[node].name;
     if !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !matches!(name.as_str(), "end" | "participant" | "actor" | "loop")
+        && !MERMAID_KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
     {
         name.clone()
     } else {
