@@ -1,6 +1,7 @@
 //! One small frame per encoder, compared byte for byte with frames built
 //! independently (a few lines of Python's `struct`, checksums summed by
-//! hand-written one's-complement arithmetic) and read back by tshark.
+//! hand-written one's-complement arithmetic); frames of the same kinds are
+//! read back by the real tshark in `tests/tshark.rs`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
