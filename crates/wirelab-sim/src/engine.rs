@@ -58,7 +58,7 @@ pub(crate) enum Event {
     /// An on/off UDP source sends its next datagram.
     UdpTick { source: u32 },
     /// The lab's timed change `events[index]` happens.
-    LabEvent { index: u32 },
+    LabChange { index: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -378,7 +378,7 @@ impl<'n> Sim<'n> {
             Event::ProbeStart { probe } => self.probe_start(probe as usize),
             Event::PingerTick { pinger } => self.pinger_tick(pinger as usize),
             Event::UdpTick { source } => self.udp_tick(source as usize),
-            Event::LabEvent { index } => {
+            Event::LabChange { index } => {
                 let action = self.net.lab.events[index as usize].action.clone();
                 self.apply(&action);
             }

@@ -165,7 +165,7 @@ pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)
         .map(|(i, t)| start(&mut sim, net, i, t))
         .collect();
     for (i, e) in net.lab.events.iter().enumerate() {
-        sim.schedule(SimTime(e.at_ns), Event::LabEvent { index: i as u32 });
+        sim.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
     }
     let mut since_progress = 0u32;
     let within_limit = sim.run_while(until, |s| {
