@@ -24,6 +24,8 @@
 //!   bytes, and the first 8 bytes of its payload (the ports; a TCP
 //!   sequence number of 0 and a UDP length of 8, because [`Quoted`] keeps
 //!   only the ports).
+//! - "Fragmentation needed" and "packet too big" carry the MTU in the
+//!   second word (RFC 1191 §4, RFC 4443 §3.2).
 //! - Neighbour advertisements answer a solicitation: solicited and
 //!   override set, router clear ([`Icmp::NeighborAdvert`] does not say
 //!   whether the sender routes).
@@ -304,9 +306,9 @@ fn echo_payload(payload_len: u32) -> Vec<u8> {
 }
 
 /// An ICMP error's type and code as the packet model maps them
-/// ([`Icmp::type_code`], the one place that knows the numbers), the
-/// second 32-bit word zero ("unused"), and the quoted datagram.
-fn icmp_error(i: &Icmp, v6: bool) -> (u8, u8, Vec<u8>) {
+/// ([`Icmp::type_code`], the one place that knows the numbers), its
+/// second 32-bit word, and the quoted datagram.
+fn icmp_error(i: &Icmp, v6: bool) -> (u8, u8, [u8; 4], Vec<u8>) {
     let quoted = i
         .quoted()
         .unwrap_or_else(|| panic!("no encoding for ICMP message {i:?}"));
@@ -318,7 +320,21 @@ fn icmp_error(i: &Icmp, v6: bool) -> (u8, u8, Vec<u8>) {
         64
     };
     let (kind, code) = i.type_code(v6);
-    (kind, code, quote(&quoted, ttl))
+    (kind, code, second_word(i, v6), quote(&quoted, ttl))
+}
+
+/// The word after an ICMP error's checksum: the MTU for "packet too big"
+/// (RFC 4443 §3.2: 32 bits) and "fragmentation needed" (RFC 1191 §4: 16
+/// unused bits, then the next-hop MTU in 16 bits); unused, zero, otherwise.
+fn second_word(i: &Icmp, v6: bool) -> [u8; 4] {
+    match *i {
+        Icmp::TooBig { mtu, .. } if v6 => mtu.to_be_bytes(),
+        Icmp::TooBig { mtu, .. } => {
+            let mtu = u16::try_from(mtu).unwrap_or(u16::MAX).to_be_bytes();
+            [0, 0, mtu[0], mtu[1]]
+        }
+        _ => [0; 4],
+    }
 }
 
 fn encode_icmpv4(i: &Icmp, frame: &mut Vec<u8>) {
@@ -343,11 +359,11 @@ fn encode_icmpv4(i: &Icmp, frame: &mut Vec<u8>) {
             panic!("neighbour discovery over IPv4: {i:?}")
         }
         _ => {
-            let (type_u8, code_u8, quoted) = icmp_error(i, false);
+            let (type_u8, code_u8, bytes5to8, quoted) = icmp_error(i, false);
             let kind = Icmpv4Type::Unknown {
                 type_u8,
                 code_u8,
-                bytes5to8: [0; 4],
+                bytes5to8,
             };
             (kind, quoted)
         }
@@ -389,11 +405,11 @@ fn encode_icmpv6(ip: &Ip, i: &Icmp, frame: &mut Vec<u8>) {
             nd_payload(target, TARGET_LINK_ADDR, target_mac.0),
         ),
         _ => {
-            let (type_u8, code_u8, quoted) = icmp_error(i, true);
+            let (type_u8, code_u8, bytes5to8, quoted) = icmp_error(i, true);
             let kind = Icmpv6Type::Unknown {
                 type_u8,
                 code_u8,
-                bytes5to8: [0; 4],
+                bytes5to8,
             };
             (kind, quoted)
         }

@@ -895,6 +895,22 @@ fn hand_built_capture(test: &str) -> Capture {
             }),
         ),
         (
+            v4b,
+            v4a,
+            L4::Icmp(Icmp::TooBig {
+                mtu: 1400,
+                quoted: quoted(v4a, v4b, 17, 5353, 53),
+            }),
+        ),
+        (
+            v6b,
+            v6a,
+            L4::Icmp(Icmp::TooBig {
+                mtu: 1280,
+                quoted: quoted(v6a, v6b, 6, 40000, 443),
+            }),
+        ),
+        (
             v6b,
             v6a,
             L4::Icmp(Icmp::NeighborAdvert {
@@ -987,8 +1003,14 @@ fn every_tcp_option_and_icmp_error_decodes_cleanly() {
             ["", "3", "0", "40000", ""],
             ["", "1,128", "3,0", "", ""],
             ["", "1", "0", "", "53"],
+            ["4", "", "", "", "53"],
         ]
     );
+    let too_big = c.rows(
+        "(icmp.type == 3 && icmp.code == 4) || icmpv6.type == 2",
+        &["icmp.mtu", "icmpv6.mtu", "udp.dstport", "tcp.dstport"],
+    );
+    assert_eq!(too_big, [["1400", "", "53", ""], ["", "1280", "", "443"]]);
 }
 
 /// A known gap, reported rather than hidden: a UDP probe's payload is the

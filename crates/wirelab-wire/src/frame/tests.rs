@@ -193,6 +193,51 @@ fn icmp_port_unreachable_quotes_the_udp_ports() {
 }
 
 #[test]
+fn too_big_carries_the_mtu_in_the_second_word() {
+    let quoted = |src, dst| Quoted {
+        src,
+        dst,
+        proto: 6,
+        src_port: 40000,
+        dst_port: 443,
+    };
+    let v4 = ip_packet(
+        B,
+        A,
+        1,
+        v4("10.0.2.1"),
+        v4("10.0.1.10"),
+        64,
+        L4::Icmp(Icmp::TooBig {
+            mtu: 1400,
+            quoted: quoted(v4("10.0.1.10"), v4("10.0.3.10")),
+        }),
+    );
+    let f = encode(&v4);
+    assert_eq!(f.len(), v4.wire_len() as usize);
+    // Type 3 code 4, checksum, 16 unused bits, MTU 1400 = 0x0578.
+    assert_eq!(&f[34..36], &[3, 4]);
+    assert_eq!(&f[38..42], &[0, 0, 0x05, 0x78]);
+    let v6 = ip_packet(
+        B,
+        A,
+        2,
+        v6("2001:db8:2::1"),
+        v6("2001:db8:1::10"),
+        64,
+        L4::Icmp(Icmp::TooBig {
+            mtu: 1280,
+            quoted: quoted(v6("2001:db8:1::10"), v6("2001:db8:3::10")),
+        }),
+    );
+    let f = encode(&v6);
+    assert_eq!(f.len(), v6.wire_len() as usize);
+    // Type 2 code 0, checksum, MTU 1280 = 0x00000500.
+    assert_eq!(&f[54..56], &[2, 0]);
+    assert_eq!(&f[58..62], &[0, 0, 0x05, 0x00]);
+}
+
+#[test]
 fn icmpv6_neighbor_solicitation() {
     let l4 = L4::Icmp(Icmp::NeighborSolicit {
         target: "2001:db8:1::1".parse().unwrap(),
