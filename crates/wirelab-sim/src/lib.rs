@@ -14,6 +14,7 @@ pub mod pinger;
 pub mod probe;
 pub mod queue;
 pub mod scenario;
+pub mod tcp;
 pub mod time;
 pub mod trace;
 pub mod udp_source;

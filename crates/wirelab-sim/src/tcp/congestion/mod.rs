@@ -1,0 +1,128 @@
+//! Congestion control: the window a sender may have in flight.
+//!
+//! Read: RFC 5681 (slow start, congestion avoidance, the loss window after
+//! a timeout), RFC 3465 (appropriate byte counting), RFC 6928 (initial
+//! window 10), RFC 9438 (CUBIC). Loss *recovery* — fast retransmit, the
+//! RFC 6582 window inflation, RFC 6675's pipe — is the socket's, as in
+//! Linux, where a congestion module supplies the new ssthresh and the
+//! growth of cwnd and the recovery machinery is shared.
+//!
+//! Windows are in bytes. `ssthresh` starts at `u64::MAX` (RFC 5681 §3.1:
+//! "The initial value of ssthresh SHOULD be set arbitrarily high").
+
+use wirelab_spec::model::CongestionControl;
+
+use crate::time::SimTime;
+
+pub mod cubic;
+pub mod newreno;
+
+pub use cubic::Cubic;
+pub use newreno::NewReno;
+
+/// What a congestion controller is told and what it answers.
+pub trait Controller {
+    /// The congestion window, bytes.
+    fn cwnd(&self) -> u64;
+    /// The slow-start threshold, bytes.
+    fn ssthresh(&self) -> u64;
+    /// Loss recovery sets the window directly (RFC 6582 inflation and
+    /// deflation, RFC 6675's `cwnd = ssthresh`).
+    fn set_cwnd(&mut self, cwnd: u64);
+    /// `acked` new bytes were cumulatively acknowledged outside loss
+    /// recovery; `srtt_ns` is the smoothed RTT (0 before any sample).
+    fn on_ack(&mut self, now: SimTime, acked: u64, smss: u64, srtt_ns: u64);
+    /// A loss detected by duplicate ACKs or SACK, once per window: set
+    /// ssthresh and reduce cwnd to it.
+    fn on_loss(&mut self, now: SimTime, flight: u64, smss: u64);
+    /// The retransmission timer expired; `first` is false for the
+    /// backed-off expirations that follow (RFC 5681 §3.1: ssthresh is
+    /// reduced once, cwnd goes to the loss window each time).
+    fn on_timeout(&mut self, now: SimTime, flight: u64, smss: u64, first: bool);
+}
+
+/// One of the implemented controllers, chosen by the host's settings.
+/// An enum rather than a box: the socket stays one allocation-free value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyController {
+    NewReno(NewReno),
+    Cubic(Cubic),
+}
+
+impl AnyController {
+    /// RFC 6928: "the initial window ... MUST NOT exceed min(10*MSS,
+    /// max(2*MSS, 14600))"; here `initial_window` segments of `smss`.
+    pub fn new(kind: CongestionControl, initial_window: u32, smss: u64) -> AnyController {
+        let iw = u64::from(initial_window.max(1)) * smss;
+        match kind {
+            CongestionControl::NewReno => AnyController::NewReno(NewReno::new(iw)),
+            CongestionControl::Cubic => AnyController::Cubic(Cubic::new(iw)),
+        }
+    }
+
+    fn inner(&self) -> &dyn Controller {
+        match self {
+            AnyController::NewReno(c) => c,
+            AnyController::Cubic(c) => c,
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Controller {
+        match self {
+            AnyController::NewReno(c) => c,
+            AnyController::Cubic(c) => c,
+        }
+    }
+}
+
+impl Controller for AnyController {
+    fn cwnd(&self) -> u64 {
+        self.inner().cwnd()
+    }
+    fn ssthresh(&self) -> u64 {
+        self.inner().ssthresh()
+    }
+    fn set_cwnd(&mut self, cwnd: u64) {
+        self.inner_mut().set_cwnd(cwnd)
+    }
+    fn on_ack(&mut self, now: SimTime, acked: u64, smss: u64, srtt_ns: u64) {
+        self.inner_mut().on_ack(now, acked, smss, srtt_ns)
+    }
+    fn on_loss(&mut self, now: SimTime, flight: u64, smss: u64) {
+        self.inner_mut().on_loss(now, flight, smss)
+    }
+    fn on_timeout(&mut self, now: SimTime, flight: u64, smss: u64, first: bool) {
+        self.inner_mut().on_timeout(now, flight, smss, first)
+    }
+}
+
+/// RFC 3465 §2.3's limit L on the bytes one ACK may add in slow start.
+///
+/// > "During slow start, ... cwnd is increased by the number of
+/// > previously unacknowledged bytes ACKed by each incoming ACK, provided
+/// > the increase is not more than L bytes ... L=2*SMSS bytes"
+///
+/// With delayed ACKs (one ACK per two segments) this still doubles cwnd
+/// every RTT, as RFC 5681 §3.1's "+1 SMSS per ACKed SMSS" intends.
+pub const ABC_LIMIT_SEGMENTS: u64 = 2;
+
+/// Slow start: grow `cwnd` by `acked` (at most L), not past `ssthresh`.
+/// Returns the new window and the acknowledged bytes left over for
+/// congestion avoidance.
+pub fn slow_start(cwnd: u64, ssthresh: u64, acked: u64, smss: u64) -> (u64, u64) {
+    let increase = acked.min(ABC_LIMIT_SEGMENTS * smss);
+    let used = increase.min(ssthresh.saturating_sub(cwnd));
+    (cwnd + used, increase - used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_start_is_limited_by_abc_and_ssthresh() {
+        assert_eq!(slow_start(10_000, u64::MAX, 1_000, 1_000), (11_000, 0));
+        assert_eq!(slow_start(10_000, u64::MAX, 5_000, 1_000), (12_000, 0));
+        assert_eq!(slow_start(10_000, 10_500, 1_000, 1_000), (10_500, 500));
+    }
+}

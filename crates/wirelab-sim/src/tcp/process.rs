@@ -1,0 +1,590 @@
+//! Segment arrival: RFC 9293 §3.10.7 ("SEGMENT ARRIVES") in its order —
+//! the sequence number check, RST, SYN, ACK, the segment text, FIN — and
+//! what an ACK means to the sender: RTT samples (RFC 6298, RFC 7323 §4),
+//! congestion control (RFC 5681), fast retransmit and recovery (RFC 6582,
+//! RFC 6675).
+
+use super::congestion::Controller;
+use super::sack::DUP_THRESH;
+use super::*;
+
+impl Socket {
+    /// An incoming segment (the engine has matched the 4-tuple).
+    pub fn process(&mut self, now: SimTime, seg: &Tcp) {
+        self.advance_clock(now);
+        self.stats.segments_received += 1;
+        match self.state {
+            // §3.10.7.1: "An incoming segment not containing a RST causes
+            // a RST to be sent in response."
+            State::Closed => {
+                if let Some(rst) = reset_for(seg) {
+                    self.pending_rst = Some(rst);
+                }
+            }
+            State::Listen => self.process_listen(seg),
+            State::SynSent => self.process_syn_sent(seg),
+            _ => self.process_synchronized(seg),
+        }
+        self.sync_stats();
+    }
+
+    /// §3.10.7.2.
+    fn process_listen(&mut self, seg: &Tcp) {
+        if seg.flags & RST != 0 {
+            // "An incoming RST segment could not be valid since it could not
+            // have been sent in response to anything sent by this
+            // incarnation of the connection. An incoming RST should be
+            // ignored."
+            return;
+        }
+        if seg.flags & ACK != 0 {
+            // "Any acknowledgment is bad if it arrives on a connection
+            // still in the LISTEN state. An acceptable reset segment should
+            // be formed for any arriving ACK-bearing segment."
+            self.pending_rst = reset_for(seg);
+            return;
+        }
+        if seg.flags & SYN == 0 {
+            return;
+        }
+        self.remote_port = seg.src_port;
+        self.take_syn(seg);
+        // "ISS should be selected and a SYN segment sent of the form:
+        // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" — `poll_transmit` sends it.
+        self.set_state(State::SynReceived);
+    }
+
+    /// The peer's SYN: its sequence numbers and options (RFC 9293 §3.7.1
+    /// MSS, RFC 7323 §2.2 window scale and §3.2 timestamps, RFC 2018 §2
+    /// SACK-permitted — each in use only when both sides sent it).
+    fn take_syn(&mut self, seg: &Tcp) {
+        self.irs = SeqNumber(seg.seq);
+        self.rcv_nxt = self.irs + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
+        self.mss_send = self.mss_local.min(seg.mss.unwrap_or(MSS_DEFAULT)).max(64);
+        self.wscale_ok = self.cfg.window_scaling && seg.wscale.is_some();
+        if self.wscale_ok {
+            self.snd_wscale = seg.wscale.unwrap_or(0).min(WINDOW_SCALE_MAX);
+        } else {
+            self.snd_wscale = 0;
+            self.rcv_wscale = 0;
+        }
+        self.sack_ok = self.cfg.sack && seg.sack_permitted;
+        self.ts_ok = self.cfg.timestamps && seg.timestamps.is_some();
+        if let Some((tsval, _)) = seg.timestamps.filter(|_| self.ts_ok) {
+            self.ts_recent = tsval;
+        }
+        // RFC 7323 §2.2: "The window field in a segment where the SYN bit
+        // is set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled."
+        self.snd_wnd = u32::from(seg.window);
+        self.snd_wnd_max = self.snd_wnd;
+        self.snd_wl1 = SeqNumber(seg.seq);
+        self.snd_wl2 = SeqNumber(seg.ack);
+        // The initial window is counted in negotiated segments.
+        self.cc = AnyController::new(self.cfg.congestion, self.cfg.initial_window, self.smss());
+    }
+
+    /// §3.10.7.3.
+    fn process_syn_sent(&mut self, seg: &Tcp) {
+        let ack = seg.flags & ACK != 0;
+        if ack {
+            let seg_ack = SeqNumber(seg.ack);
+            // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
+            // the RST bit is set, if so drop the segment and return)"
+            if seg_ack <= self.iss || seg_ack > self.snd_max {
+                if seg.flags & RST == 0 {
+                    self.pending_rst = reset_for(seg);
+                }
+                return;
+            }
+        }
+        if seg.flags & RST != 0 {
+            // "If the ACK was acceptable, then signal to the user 'error:
+            // connection reset', drop the segment, enter CLOSED state".
+            if ack {
+                self.close_with(Some(CloseReason::Refused));
+            }
+            return;
+        }
+        if seg.flags & SYN == 0 {
+            return;
+        }
+        self.take_syn(seg);
+        if ack {
+            self.on_new_ack(seg);
+            // "If SND.UNA > ISS (our SYN has been ACKed), change the
+            // connection state to ESTABLISHED, form an ACK segment
+            // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+            self.set_state(State::Established);
+            self.ack_now = true;
+        } else {
+            // Simultaneous open: "Otherwise, enter SYN-RECEIVED, form a
+            // SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send
+            // it."
+            self.set_state(State::SynReceived);
+            self.snd_nxt = self.iss;
+        }
+    }
+
+    /// §3.10.7.4: SYN-RECEIVED and every later state.
+    fn process_synchronized(&mut self, seg: &Tcp) {
+        let (syn, ack, rst, fin) = (
+            seg.flags & SYN != 0,
+            seg.flags & ACK != 0,
+            seg.flags & RST != 0,
+            seg.flags & FIN != 0,
+        );
+        if self.state == State::SynReceived && syn && seg.seq == self.irs.0 {
+            if !ack {
+                // A second copy of the peer's SYN: our SYN-ACK was lost.
+                self.snd_nxt = self.iss;
+                return;
+            }
+            // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's
+            // SYN-ACK repeats its SYN, which lies just left of the window;
+            // what counts is its ACK (Linux makes the same exception).
+            let ack_only = Tcp {
+                seq: seg.seq.wrapping_add(1),
+                flags: seg.flags & !SYN,
+                ..*seg
+            };
+            self.process_synchronized(&ack_only);
+            return;
+        }
+        // "first check sequence number ... If an incoming segment is not
+        // acceptable, an acknowledgment should be sent in reply (unless
+        // the RST bit is set, if so drop the segment and return)".
+        if !self.acceptable(seg) {
+            if !rst {
+                self.ack_now = true;
+            }
+            // TIME-WAIT: "The only thing that can arrive in this state is a
+            // retransmission of the remote FIN. Acknowledge it, and restart
+            // the 2 MSL timeout."
+            if self.state == State::TimeWait && fin {
+                self.timers.time_wait = Some(self.now + SimTime(TIME_WAIT_NS));
+            }
+            return;
+        }
+        if rst {
+            self.process_rst(seg);
+            return;
+        }
+        if syn {
+            // "If the SYN bit is set, irrespective of the sequence number,
+            // TCP endpoints MUST send a 'challenge ACK'" (RFC 5961 §4).
+            self.ack_now = true;
+            return;
+        }
+        if !ack {
+            // "if the ACK bit is off, drop the segment and return"
+            return;
+        }
+        self.take_timestamp(seg);
+        if !self.process_ack(seg) {
+            return;
+        }
+        self.process_text(seg);
+    }
+
+    /// The acceptability test of §3.10.7.4 against the advertised window
+    /// RCV.WND. "If the RCV.WND is zero, no segments will be acceptable,
+    /// but special allowance should be made to accept valid ACKs, URGs,
+    /// and RSTs": a segment exactly at RCV.NXT is let through then, and its
+    /// text is trimmed to nothing.
+    fn acceptable(&self, seg: &Tcp) -> bool {
+        let len = seg_len(seg);
+        let wnd = self.rcv_adv.saturating_since(self.rcv_nxt);
+        let seq = SeqNumber(seg.seq);
+        let in_window = |s: SeqNumber| s >= self.rcv_nxt && s < self.rcv_nxt + wnd;
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => in_window(seq),
+            (_, 0) => seq == self.rcv_nxt,
+            (_, _) => in_window(seq) || in_window(seq + (len - 1)),
+        }
+    }
+
+    /// "second, check the RST bit" (§3.10.7.4, RFC 5961 §3.2).
+    fn process_rst(&mut self, seg: &Tcp) {
+        // "If the RST bit is set and the sequence number does not exactly
+        // match the next expected sequence value, yet is within the current
+        // receive window, TCP endpoints MUST send an acknowledgment
+        // (challenge ACK)".
+        if seg.seq != self.rcv_nxt.0 {
+            self.ack_now = true;
+            return;
+        }
+        match self.state {
+            State::SynReceived => match self.opened {
+                // "If this connection was initiated with a passive OPEN
+                // (i.e., came from the LISTEN state), then return this
+                // connection to LISTEN state and return."
+                Opened::Listen => self.back_to_listen(),
+                Opened::Accept => self.close_with(Some(CloseReason::Reset)),
+                // "If this connection was initiated with an active OPEN
+                // (i.e., came from SYN-SENT state), then the connection was
+                // refused".
+                Opened::Active => self.close_with(Some(CloseReason::Refused)),
+            },
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.close_with(Some(CloseReason::Reset))
+            }
+            // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete
+            // the TCB, and return".
+            _ => self.close_with(None),
+        }
+    }
+
+    fn back_to_listen(&mut self) {
+        let stats = self.stats.clone();
+        *self = Socket::listen(
+            &self.cfg,
+            self.local_port,
+            self.iss.0,
+            self.mss_local,
+            self.now,
+        );
+        self.stats = stats;
+    }
+
+    /// RFC 7323 §4.3: "If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent
+    /// then SEG.TSval is copied to TS.Recent".
+    fn take_timestamp(&mut self, seg: &Tcp) {
+        let Some((tsval, _)) = seg.timestamps.filter(|_| self.ts_ok) else {
+            return;
+        };
+        if tsval.wrapping_sub(self.ts_recent) as i32 >= 0
+            && SeqNumber(seg.seq) <= self.last_ack_sent
+        {
+            self.ts_recent = tsval;
+        }
+    }
+
+    /// "fifth, check the ACK field". Returns false when the segment is to
+    /// be dropped.
+    fn process_ack(&mut self, seg: &Tcp) -> bool {
+        let ack = SeqNumber(seg.ack);
+        if self.state == State::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
+            // and continue processing ... If the segment acknowledgment is
+            // not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
+            if !(self.snd_una < ack && ack <= self.snd_max) {
+                self.pending_rst = Some(self.bare(ack, 0, RST));
+                return false;
+            }
+            self.set_state(State::Established);
+            if self.fin_queued {
+                self.set_state(State::FinWait1);
+            }
+        }
+        if ack > self.snd_max {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
+            // then send an ACK, drop the segment, and return."
+            self.ack_now = true;
+            return false;
+        }
+        self.probes = 0;
+        let sack_news = self.sack_ok
+            && self
+                .scoreboard
+                .update(seg.sack_blocks(), self.snd_una, self.snd_max);
+        let window = u32::from(seg.window) << self.snd_wscale;
+        let window_changed = window != self.snd_wnd;
+        self.update_window(seg, window);
+        if ack > self.snd_una {
+            self.on_new_ack(seg);
+        } else if ack == self.snd_una && (self.is_duplicate(seg, window_changed) || sack_news) {
+            self.on_duplicate_ack();
+        }
+        self.after_ack_of_fin();
+        true
+    }
+
+    /// §3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+    /// should be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+    /// SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set SND.WL1 <-
+    /// SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+    fn update_window(&mut self, seg: &Tcp, window: u32) {
+        let (seq, ack) = (SeqNumber(seg.seq), SeqNumber(seg.ack));
+        if ack < self.snd_una {
+            return;
+        }
+        if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack) {
+            self.snd_wnd = window;
+            self.snd_wnd_max = self.snd_wnd_max.max(window);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if window > 0 {
+                self.timers.persist = None;
+                self.probe_backoff = 0;
+            }
+        }
+    }
+
+    /// RFC 5681 §2: "DUPLICATE ACKNOWLEDGMENT: An acknowledgment is
+    /// considered a 'duplicate' in the following algorithms when (a) the
+    /// receiver of the ACK has outstanding data, (b) the incoming
+    /// acknowledgment carries no data, (c) the SYN and FIN bits are both
+    /// off, (d) the acknowledgment number is equal to the greatest
+    /// acknowledgment received on the given connection (TCP.UNA from
+    /// [RFC793]) and (e) the advertised window in the incoming
+    /// acknowledgment equals the advertised window in the last incoming
+    /// acknowledgment."
+    fn is_duplicate(&self, seg: &Tcp, window_changed: bool) -> bool {
+        self.snd_max > self.snd_una
+            && seg.payload_len == 0
+            && seg.flags & (SYN | FIN) == 0
+            && !window_changed
+    }
+
+    /// SND.UNA < SEG.ACK: "set SND.UNA <- SEG.ACK. Any segments on the
+    /// retransmission queue that are thereby entirely acknowledged are
+    /// removed."
+    fn on_new_ack(&mut self, seg: &Tcp) {
+        let ack = SeqNumber(seg.ack);
+        let syn_acked = self.snd_una == self.iss;
+        let fin_acked = self.fin_queued && self.snd_una <= self.tx_end && ack > self.tx_end;
+        let data_acked = (ack - self.snd_una) - u32::from(syn_acked) - u32::from(fin_acked);
+        self.snd_una = ack;
+        self.snd_nxt = self.snd_nxt.max(ack);
+        self.high_rxt = self.high_rxt.max(ack);
+        self.stats.bytes_acked += u64::from(data_acked);
+        self.scoreboard.advance(ack);
+        self.retries = 0;
+        self.take_rtt_sample(seg, ack);
+        if syn_acked && self.syn_retransmitted {
+            self.rtt.after_syn_loss();
+        }
+        self.congestion_on_ack(ack, u64::from(data_acked));
+        self.dup_acks = 0;
+        // RFC 6298 (5.2) "When all outstanding data has been acknowledged,
+        // turn off the retransmission timer." (5.3) "When an ACK is
+        // received that acknowledges new data, restart the retransmission
+        // timer so that it will expire after RTO seconds".
+        self.timers.retransmit = if self.snd_una == self.snd_max {
+            None
+        } else {
+            Some(self.now + SimTime(self.rtt.rto_ns()))
+        };
+    }
+
+    /// An RTT sample from the echoed timestamp (RFC 7323 §4.1, valid for
+    /// retransmitted data too), or else from the one timed segment if it
+    /// was not retransmitted (Karn's algorithm, RFC 6298 §3).
+    fn take_rtt_sample(&mut self, seg: &Tcp, ack: SeqNumber) {
+        let echoed_ns = seg
+            .timestamps
+            .filter(|&(_, tsecr)| self.ts_ok && tsecr != 0)
+            .map(|(_, tsecr)| u64::from(self.ts_now().wrapping_sub(tsecr)) * 1_000);
+        let timed_ns = match self.rtt_timed {
+            Some((seq, sent_at)) if ack > seq => {
+                self.rtt_timed = None;
+                Some((self.now - sent_at).as_nanos())
+            }
+            _ => None,
+        };
+        let Some(r_ns) = echoed_ns.or(timed_ns) else {
+            return;
+        };
+        // An echo from the future or older than any timer is bogus.
+        if r_ns > RTO_NS_MAX {
+            return;
+        }
+        self.rtt.sample(r_ns);
+        let stats = &mut self.stats;
+        stats.rtt_ns_min = if stats.rtt_samples == 0 {
+            r_ns
+        } else {
+            stats.rtt_ns_min.min(r_ns)
+        };
+        stats.rtt_samples += 1;
+        stats.rtt_ns_sum += r_ns;
+    }
+
+    fn congestion_on_ack(&mut self, ack: SeqNumber, data_acked: u64) {
+        let smss = self.smss();
+        match self.recovery {
+            Recovery::None => {
+                if data_acked > 0 {
+                    let srtt_ns = self.rtt.srtt_ns();
+                    self.cc.on_ack(self.now, data_acked, smss, srtt_ns);
+                }
+            }
+            Recovery::NewReno if ack >= self.recover => {
+                // RFC 6582 §3.2 (3), full acknowledgment: "Set cwnd to either
+                // (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or (2)
+                // ssthresh ... Exit the fast recovery procedure."
+                let flight = u64::from(self.snd_max - self.snd_una);
+                let cwnd = self.cc.ssthresh().min(flight.max(smss) + smss);
+                self.cc.set_cwnd(cwnd);
+                self.recovery = Recovery::None;
+            }
+            Recovery::NewReno => {
+                // Partial acknowledgment: "retransmit the first
+                // unacknowledged segment ... deflate the congestion window
+                // by the amount of new data acknowledged by the Cumulative
+                // Acknowledgment field. If the partial ACK acknowledges at
+                // least one SMSS of new data, then add back SMSS bytes to
+                // the congestion window."
+                self.rexmit_first = true;
+                let mut cwnd = self.cc.cwnd().saturating_sub(data_acked);
+                if data_acked >= smss {
+                    cwnd += smss;
+                }
+                self.cc.set_cwnd(cwnd.max(smss));
+            }
+            // RFC 6675 §5: "the loss recovery phase is terminated" by a
+            // cumulative ACK for RecoveryPoint.
+            Recovery::Sack if ack >= self.recover => self.recovery = Recovery::None,
+            Recovery::Sack => {}
+        }
+    }
+
+    fn on_duplicate_ack(&mut self) {
+        self.dup_acks = self.dup_acks.saturating_add(1);
+        let smss = self.smss();
+        match self.recovery {
+            // RFC 5681 §3.2 (4): "For each additional duplicate ACK
+            // received (after the third), cwnd MUST be incremented by SMSS.
+            // This artificially inflates the congestion window in order to
+            // reflect the additional segment that has left the network."
+            Recovery::NewReno => self.cc.set_cwnd(self.cc.cwnd() + smss),
+            Recovery::Sack => {}
+            Recovery::None => {
+                // RFC 6675 §5 (1)-(2): DupThresh duplicates, or the first
+                // unacknowledged byte IsLost by the scoreboard.
+                let lost = self.sack_ok
+                    && self
+                        .scoreboard
+                        .lost_below(smss as u32)
+                        .is_some_and(|l| l > self.snd_una);
+                let enough = u32::from(self.dup_acks) >= DUP_THRESH || lost;
+                // RFC 6582 §3.2 (2): only "if the Cumulative Acknowledgment
+                // field covers more than recover".
+                if enough && self.snd_una >= self.recover {
+                    self.enter_recovery();
+                }
+            }
+        }
+    }
+
+    /// Fast retransmit (RFC 5681 §3.2 (2)-(3)) and entry into fast
+    /// recovery: RFC 6582 with window inflation, or RFC 6675 §5 (4) with
+    /// SACK: "RecoveryPoint = HighData ... cwnd = ssthresh ... Retransmit
+    /// the first data segment presumed dropped".
+    fn enter_recovery(&mut self) {
+        let smss = self.smss();
+        self.recover = self.snd_max;
+        let flight = u64::from(self.snd_max - self.snd_una);
+        self.cc.on_loss(self.now, flight, smss);
+        self.stats.fast_retransmits += 1;
+        self.rexmit_first = true;
+        self.high_rxt = self.snd_una;
+        self.rtt_timed = None;
+        if self.sack_ok {
+            self.recovery = Recovery::Sack;
+        } else {
+            // RFC 5681 §3.2 (3): "cwnd = ssthresh + 3*SMSS".
+            self.recovery = Recovery::NewReno;
+            self.cc.set_cwnd(self.cc.ssthresh() + 3 * smss);
+        }
+    }
+
+    /// Our FIN acknowledged: FIN-WAIT-1 → FIN-WAIT-2, CLOSING → TIME-WAIT,
+    /// LAST-ACK → CLOSED.
+    fn after_ack_of_fin(&mut self) {
+        if !(self.fin_queued && self.snd_una > self.tx_end) {
+            return;
+        }
+        match self.state {
+            State::FinWait1 => self.set_state(State::FinWait2),
+            State::Closing => self.set_state(State::TimeWait),
+            State::LastAck => self.close_with(None),
+            _ => {}
+        }
+    }
+
+    /// "seventh, process the segment text" and "eighth, check the FIN bit".
+    fn process_text(&mut self, seg: &Tcp) {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            return;
+        }
+        let seq = SeqNumber(seg.seq);
+        let window_end = self.rcv_adv.max(self.rcv_nxt);
+        if seg.payload_len > 0 {
+            self.receive_data(seq, seg.payload_len, window_end);
+        }
+        if seg.flags & FIN != 0 {
+            let fin = seq + seg.payload_len;
+            if fin >= self.rcv_nxt && fin <= window_end {
+                self.rx_fin = Some(fin);
+            }
+        }
+        if self.rx_fin == Some(self.rcv_nxt) {
+            self.receive_fin();
+        }
+    }
+
+    fn receive_data(&mut self, seq: SeqNumber, len: u32, window_end: SeqNumber) {
+        self.rcv_mss = self.rcv_mss.max(len.min(u32::from(self.mss_local)));
+        let start = seq.max(self.rcv_nxt);
+        let end = (seq + len).min(window_end);
+        if start >= end {
+            // Old or beyond the window: tell the sender where we are.
+            self.ack_now = true;
+            return;
+        }
+        if start > self.rcv_nxt {
+            // RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate
+            // duplicate ACK when an out-of-order segment arrives."
+            self.rx_ooo.add(start, end);
+            self.ack_now = true;
+            return;
+        }
+        let filled_gap = !self.rx_ooo.is_empty();
+        let edge = self.rx_ooo.advance(end);
+        let delivered = edge - self.rcv_nxt;
+        self.rcv_nxt = edge;
+        self.rx_unread += delivered;
+        self.stats.bytes_delivered += u64::from(delivered);
+        self.rx_unacked_bytes = self.rx_unacked_bytes.saturating_add(delivered);
+        // RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate ACK when
+        // the incoming segment fills in all or part of a gap in the
+        // sequence space." RFC 1122 §4.2.3.2: "in a stream of full-sized
+        // segments there SHOULD be an ACK for at least every second
+        // segment", and the delay "MUST be less than 0.5 seconds".
+        match self.cfg.delayed_ack_ns {
+            _ if filled_gap => self.ack_now = true,
+            None => self.ack_now = true,
+            Some(_) if self.rx_unacked_bytes >= 2 * self.rcv_mss => self.ack_now = true,
+            Some(delay_ns) => {
+                if self.timers.delayed_ack.is_none() {
+                    self.timers.delayed_ack = Some(self.now + SimTime(delay_ns));
+                }
+            }
+        }
+    }
+
+    /// The peer's FIN, in order: "advance RCV.NXT over the FIN, and send
+    /// an acknowledgment for the FIN".
+    fn receive_fin(&mut self) {
+        self.rx_fin = None;
+        self.rx_closed = true;
+        self.rcv_nxt = self.rcv_nxt + 1;
+        self.ack_now = true;
+        match self.state {
+            State::Established => self.set_state(State::CloseWait),
+            // "If our FIN has been ACKed (perhaps in this segment), then
+            // enter TIME-WAIT ... otherwise, enter the CLOSING state." (An
+            // acknowledged FIN has already moved us to FIN-WAIT-2.)
+            State::FinWait1 => self.set_state(State::Closing),
+            State::FinWait2 => self.set_state(State::TimeWait),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! One script per arrow of RFC 9293's state diagram (§3.3.2), plus resets,
+//! FINs and SYNs in each state, and the give-up limits.
+
+use super::*;
+
+// ---- LISTEN ----
+
+#[test]
+fn listen_rcv_syn_sends_syn_ack() {
+    let mut s = socket_listen();
+    assert_eq!(s.state(), State::Listen);
+    send!(s, SYN, R, 0);
+    assert_eq!(s.state(), State::SynReceived);
+    let synack = recv!(s, SYN | ACK, L, R + 1);
+    assert_eq!(synack.mss, Some(MSS));
+    assert_eq!(synack.window, 65_535);
+    assert_eq!(
+        (synack.src_port, synack.dst_port),
+        (LOCAL_PORT, REMOTE_PORT)
+    );
+    recv_nothing!(s);
+}
+
+#[test]
+fn listen_close() {
+    let mut s = socket_listen();
+    s.close();
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), None);
+}
+
+#[test]
+fn listen_ignores_rst_and_resets_ack() {
+    let mut s = socket_listen();
+    send!(s, RST, R, 0);
+    recv_nothing!(s);
+    send!(s, ACK, R, 1234);
+    recv!(s, RST, 1234, 0);
+    assert_eq!(s.state(), State::Listen);
+}
+
+#[test]
+fn accept_is_listen_plus_syn() {
+    let syn = remote(SYN, R, 0, 0);
+    let mut s = Socket::accept(&cfg(), &syn, LOCAL_SEQ, MSS, SimTime::ZERO);
+    assert_eq!(s.state(), State::SynReceived);
+    recv!(s, SYN | ACK, L, R + 1);
+    // Not a SYN: closed, with a reset to send.
+    let ack = remote(ACK, R, 5, 0);
+    let mut s = Socket::accept(&cfg(), &ack, LOCAL_SEQ, MSS, SimTime::ZERO);
+    assert_eq!(s.state(), State::Closed);
+    recv!(s, RST, 5, 0);
+}
+
+// ---- SYN-SENT ----
+
+#[test]
+fn connect_sends_syn_with_options() {
+    let settings = TcpSettings::default();
+    let mut s = Socket::connect(&settings, LOCAL_PORT, REMOTE_PORT, L, MSS, SimTime::ZERO);
+    assert_eq!(s.state(), State::SynSent);
+    let syn = s.poll_transmit(SimTime::ZERO).unwrap();
+    assert_eq!(syn.flags, SYN);
+    assert_eq!(syn.seq, L);
+    assert_eq!(syn.mss, Some(MSS));
+    assert_eq!(syn.wscale, Some(7));
+    assert!(syn.sack_permitted);
+    assert_eq!(syn.timestamps.map(|t| t.1), Some(0));
+    assert_eq!(syn.window, 65_535);
+    assert_eq!(s.poll_at(), Some(SimTime::from_secs(1)));
+}
+
+#[test]
+fn syn_sent_rcv_syn_ack_establishes() {
+    let mut s = socket_syn_sent();
+    s.now = SimTime::from_millis(10);
+    send!(s, SYN | ACK, R, L + 1);
+    assert_eq!(s.state(), State::Established);
+    recv!(s, ACK, L + 1, R + 1);
+    assert_eq!(s.established_at(), Some(SimTime::from_millis(10)));
+    // The SYN was timed: one RTT sample of 10 ms.
+    assert_eq!(s.stats().rtt_samples, 1);
+    assert_eq!(s.stats().rtt_ns_min, 10_000_000);
+    assert_eq!(s.poll_at(), None);
+}
+
+#[test]
+fn syn_sent_rcv_syn_is_simultaneous_open() {
+    let mut s = socket_syn_sent();
+    send!(s, SYN, R, 0);
+    assert_eq!(s.state(), State::SynReceived);
+    recv!(s, SYN | ACK, L, R + 1);
+    // The peer's SYN-ACK (RFC 9293 Figure 8, line 6).
+    send!(s, SYN | ACK, R, L + 1);
+    assert_eq!(s.state(), State::Established);
+    recv_nothing!(s);
+}
+
+#[test]
+fn simultaneous_open_completes_on_a_plain_ack_too() {
+    let mut s = socket_syn_sent();
+    send!(s, SYN, R, 0);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, ACK, R + 1, L + 1);
+    assert_eq!(s.state(), State::Established);
+}
+
+#[test]
+fn syn_sent_close() {
+    let mut s = socket_syn_sent();
+    s.close();
+    assert_eq!(s.state(), State::Closed);
+    recv_nothing!(s);
+}
+
+#[test]
+fn syn_sent_rst_with_acceptable_ack_is_refused() {
+    let mut s = socket_syn_sent();
+    send!(s, RST | ACK, 0, L + 1);
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), Some(CloseReason::Refused));
+    recv_nothing!(s);
+}
+
+#[test]
+fn syn_sent_ignores_rst_without_ack_and_resets_bad_ack() {
+    let mut s = socket_syn_sent();
+    send!(s, RST, R, 0);
+    assert_eq!(s.state(), State::SynSent);
+    send!(s, SYN | ACK, R, L + 7);
+    recv!(s, RST, L + 7, 0);
+    assert_eq!(s.state(), State::SynSent);
+    send!(s, RST | ACK, R, L + 7);
+    assert_eq!(s.state(), State::SynSent);
+    recv_nothing!(s);
+}
+
+#[test]
+fn syn_retransmissions_back_off_and_give_up() {
+    let mut s = socket_syn_sent();
+    let mut expected = SimTime::ZERO;
+    for attempt in 0..SYN_RETRIES_MAX {
+        expected = expected + SimTime::from_secs(1 << attempt);
+        assert_eq!(fire_timer(&mut s), expected);
+        recv!(s, SYN, L, 0);
+    }
+    assert_eq!(s.stats().segments_retransmitted, u64::from(SYN_RETRIES_MAX));
+    fire_timer(&mut s);
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), Some(CloseReason::TimedOut));
+    assert_eq!(s.closed_at(), Some(SimTime::from_secs(127)));
+}
+
+#[test]
+fn a_lost_syn_means_three_second_rto_and_no_sample() {
+    let mut s = socket_syn_sent();
+    fire_timer(&mut s);
+    recv!(s, SYN, L, 0);
+    s.now = SimTime::from_millis(1_050);
+    send!(s, SYN | ACK, R, L + 1);
+    assert_eq!(s.stats().rtt_samples, 0);
+    assert_eq!(s.stats().rto_ns, 3_000_000_000);
+}
+
+// ---- SYN-RECEIVED ----
+
+#[test]
+fn syn_received_rcv_ack_establishes() {
+    let s = socket_established();
+    assert_eq!(s.established_at(), Some(SimTime::ZERO));
+}
+
+#[test]
+fn syn_received_bad_ack_is_reset() {
+    let mut s = socket_syn_received();
+    send!(s, ACK, R + 1, L + 5);
+    recv!(s, RST, L + 5, 0);
+    assert_eq!(s.state(), State::SynReceived);
+}
+
+#[test]
+fn syn_received_close_sends_fin_after_handshake() {
+    let mut s = socket_syn_received();
+    s.close();
+    recv_nothing!(s);
+    send!(s, ACK, R + 1, L + 1);
+    assert_eq!(s.state(), State::FinWait1);
+    recv!(s, FIN | ACK, L + 1, R + 1);
+}
+
+#[test]
+fn syn_received_dup_syn_repeats_syn_ack() {
+    let mut s = socket_syn_received();
+    send!(s, SYN, R, 0);
+    recv!(s, SYN | ACK, L, R + 1);
+    assert_eq!(s.stats().segments_retransmitted, 1);
+}
+
+#[test]
+fn syn_received_retransmits_syn_ack_on_timeout() {
+    let mut s = socket_syn_received();
+    assert_eq!(fire_timer(&mut s), SimTime::from_secs(1));
+    recv!(s, SYN | ACK, L, R + 1);
+}
+
+#[test]
+fn syn_received_rst_returns_to_listen() {
+    let mut s = socket_syn_received();
+    send!(s, RST, R + 1, 0);
+    assert_eq!(s.state(), State::Listen);
+    // And it can accept again.
+    send!(s, SYN, R + 100, 0);
+    recv!(s, SYN | ACK, L, R + 101);
+}
+
+#[test]
+fn syn_received_rst_closes_accepted_and_active_opens() {
+    let syn = remote(SYN, R, 0, 0);
+    let mut s = Socket::accept(&cfg(), &syn, LOCAL_SEQ, MSS, SimTime::ZERO);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, RST, R + 1, 0);
+    assert_eq!(
+        (s.state(), s.error()),
+        (State::Closed, Some(CloseReason::Reset))
+    );
+
+    let mut s = socket_syn_sent();
+    send!(s, SYN, R, 0);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, RST, R + 1, 0);
+    assert_eq!(
+        (s.state(), s.error()),
+        (State::Closed, Some(CloseReason::Refused))
+    );
+}
+
+// ---- ESTABLISHED ----
+
+#[test]
+fn established_close_sends_fin() {
+    let s = socket_fin_wait_1();
+    assert_eq!(s.state(), State::FinWait1);
+}
+
+#[test]
+fn established_rcv_fin_goes_to_close_wait() {
+    let s = socket_close_wait();
+    assert!(s.recv_finished());
+}
+
+#[test]
+fn established_data_is_acknowledged_and_readable() {
+    let mut s = socket_established();
+    send!(s, ACK, R + 1, L + 1, 1000);
+    recv!(s, ACK, L + 1, R + 1001);
+    assert_eq!(s.take_readable(), 1000);
+    assert_eq!(s.take_readable(), 0);
+    assert_eq!(s.stats().bytes_delivered, 1000);
+}
+
+#[test]
+fn out_of_order_data_is_acknowledged_at_once_and_reassembled() {
+    let mut s = socket_established();
+    send!(s, ACK, R + 1001, L + 1, 1000);
+    recv!(s, ACK, L + 1, R + 1);
+    send!(s, ACK, R + 1, L + 1, 1000);
+    recv!(s, ACK, L + 1, R + 2001);
+    assert_eq!(s.take_readable(), 2000);
+}
+
+#[test]
+fn fin_after_a_gap_waits_for_the_data() {
+    let mut s = socket_established();
+    send!(s, FIN | ACK, R + 501, L + 1, 500);
+    recv!(s, ACK, L + 1, R + 1);
+    assert_eq!(s.state(), State::Established);
+    send!(s, ACK, R + 1, L + 1, 500);
+    recv!(s, ACK, L + 1, R + 1002);
+    assert_eq!(s.state(), State::CloseWait);
+}
+
+#[test]
+fn established_sends_data_and_takes_acks() {
+    let mut s = socket_established();
+    assert_eq!(s.send(3000), 3000);
+    recv!(s, ACK, L + 1, R + 1, 1460);
+    recv!(s, ACK, L + 1461, R + 1, 1460);
+    recv!(s, ACK, L + 2921, R + 1, 80);
+    recv_nothing!(s);
+    send!(s, ACK, R + 1, L + 3001);
+    assert_eq!(s.stats().bytes_acked, 3000);
+    assert_eq!(s.poll_at(), None);
+    assert!(s.send_finished());
+}
+
+#[test]
+fn send_is_bounded_by_the_buffer() {
+    let mut s = socket_established();
+    assert_eq!(s.send(100_000), 65_535);
+    assert_eq!(s.send(1), 0);
+}
+
+#[test]
+fn unacceptable_segment_is_answered_with_ack() {
+    let mut s = socket_established();
+    send!(s, ACK, R + 100_000, L + 1, 10);
+    recv!(s, ACK, L + 1, R + 1);
+    assert_eq!(s.stats().bytes_delivered, 0);
+}
+
+#[test]
+fn ack_of_unsent_data_is_answered_with_ack() {
+    let mut s = socket_established();
+    send!(s, ACK, R + 1, L + 50);
+    recv!(s, ACK, L + 1, R + 1);
+}
+
+#[test]
+fn syn_in_established_gets_challenge_ack() {
+    let mut s = socket_established();
+    send!(s, SYN, R + 5, 0);
+    recv!(s, ACK, L + 1, R + 1);
+    assert_eq!(s.state(), State::Established);
+}
+
+#[test]
+fn abort_sends_reset() {
+    let mut s = socket_established();
+    s.abort();
+    assert_eq!(
+        (s.state(), s.error()),
+        (State::Closed, Some(CloseReason::Aborted))
+    );
+    recv!(s, RST, L + 1, 0);
+    recv_nothing!(s);
+}
+
+// ---- closing ----
+
+#[test]
+fn fin_wait_1_rcv_ack_of_fin() {
+    let s = socket_fin_wait_2();
+    assert_eq!(s.poll_at(), None);
+}
+
+#[test]
+fn fin_wait_1_rcv_fin_is_simultaneous_close() {
+    let mut s = socket_closing();
+    send!(s, ACK, R + 2, L + 2);
+    assert_eq!(s.state(), State::TimeWait);
+}
+
+#[test]
+fn fin_wait_1_rcv_fin_and_ack_goes_to_time_wait() {
+    let mut s = socket_fin_wait_1();
+    send!(s, FIN | ACK, R + 1, L + 2);
+    assert_eq!(s.state(), State::TimeWait);
+    recv!(s, ACK, L + 2, R + 2);
+}
+
+#[test]
+fn fin_wait_1_retransmits_fin() {
+    let mut s = socket_fin_wait_1();
+    fire_timer(&mut s);
+    recv!(s, FIN | ACK, L + 1, R + 1);
+    assert_eq!(s.stats().timeouts, 1);
+}
+
+#[test]
+fn fin_wait_2_rcv_fin_goes_to_time_wait() {
+    let s = socket_time_wait();
+    assert_eq!(s.poll_at(), Some(SimTime(TIME_WAIT_NS)));
+}
+
+#[test]
+fn time_wait_expires_after_two_msl() {
+    let mut s = socket_time_wait();
+    s.on_timer(SimTime(TIME_WAIT_NS - 1));
+    assert_eq!(s.state(), State::TimeWait);
+    s.on_timer(SimTime::from_secs(60));
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), None);
+    assert_eq!(s.closed_at(), Some(SimTime::from_secs(60)));
+}
+
+#[test]
+fn time_wait_rcv_fin_acks_and_restarts_the_timer() {
+    let mut s = socket_time_wait();
+    s.now = SimTime::from_secs(10);
+    send!(s, FIN | ACK, R + 1, L + 2);
+    recv!(s, ACK, L + 2, R + 2);
+    assert_eq!(s.poll_at(), Some(SimTime::from_secs(70)));
+}
+
+#[test]
+fn close_wait_close_goes_to_last_ack() {
+    let s = socket_last_ack();
+    assert!(s.poll_at().is_some());
+}
+
+#[test]
+fn last_ack_rcv_ack_closes() {
+    let mut s = socket_last_ack();
+    send!(s, ACK, R + 2, L + 2);
+    assert_eq!((s.state(), s.error()), (State::Closed, None));
+    recv_nothing!(s);
+}
+
+#[test]
+fn fin_again_in_close_wait_closing_last_ack_is_acknowledged() {
+    for (mut s, snd_nxt) in [
+        (socket_close_wait(), L + 1),
+        (socket_closing(), L + 2),
+        (socket_last_ack(), L + 2),
+    ] {
+        let state = s.state();
+        send!(s, FIN | ACK, R + 1, L + 1);
+        recv!(s, ACK, snd_nxt, R + 2);
+        assert_eq!(s.state(), state);
+    }
+}
+
+// ---- resets ----
+
+#[test]
+fn rst_in_each_synchronized_state() {
+    let cases = [
+        (socket_established(), R + 1, Some(CloseReason::Reset)),
+        (socket_fin_wait_1(), R + 1, Some(CloseReason::Reset)),
+        (socket_fin_wait_2(), R + 1, Some(CloseReason::Reset)),
+        (socket_close_wait(), R + 2, Some(CloseReason::Reset)),
+        (socket_closing(), R + 2, None),
+        (socket_last_ack(), R + 2, None),
+        (socket_time_wait(), R + 2, None),
+    ];
+    for (mut s, rcv_nxt, reason) in cases {
+        let state = s.state();
+        send!(s, RST, rcv_nxt, 0);
+        assert_eq!(s.state(), State::Closed, "from {state:?}");
+        assert_eq!(s.error(), reason, "from {state:?}");
+        recv_nothing!(s);
+    }
+}
+
+#[test]
+fn rst_in_window_but_not_exact_gets_challenge_ack() {
+    let mut s = socket_established();
+    send!(s, RST, R + 10, 0);
+    assert_eq!(s.state(), State::Established);
+    recv!(s, ACK, L + 1, R + 1);
+}
+
+#[test]
+fn rst_outside_the_window_is_ignored() {
+    let mut s = socket_established();
+    send!(s, RST, R + 1_000_000, 0);
+    send!(s, RST, R, 0);
+    assert_eq!(s.state(), State::Established);
+    recv_nothing!(s);
+}
+
+#[test]
+fn closed_socket_answers_with_reset() {
+    let mut s = socket_established();
+    s.abort();
+    recv!(s, RST, L + 1, 0);
+    send!(s, ACK, R + 1, L + 1, 10);
+    recv!(s, RST, L + 1, 0);
+    send!(s, RST, R + 1, 0);
+    recv_nothing!(s);
+}
+
+#[test]
+fn reset_for_follows_rfc_9293() {
+    let syn = remote(SYN, R, 0, 0);
+    let rst = reset_for(&syn).unwrap();
+    assert_eq!((rst.flags, rst.seq, rst.ack), (RST | ACK, 0, R + 1));
+    assert_eq!((rst.src_port, rst.dst_port), (LOCAL_PORT, REMOTE_PORT));
+    let ack = remote(ACK, R, 77, 5);
+    let rst = reset_for(&ack).unwrap();
+    assert_eq!((rst.flags, rst.seq), (RST, 77));
+    assert_eq!(reset_for(&remote(RST, R, 0, 0)), None);
+}
+
+// ---- give up ----
+
+#[test]
+fn data_retransmissions_back_off_and_give_up_after_fifteen() {
+    let mut s = socket_established();
+    s.send(100);
+    recv!(s, ACK, L + 1, R + 1, 100);
+    let mut rto = SimTime::from_secs(1);
+    let mut at = SimTime::ZERO;
+    for _ in 0..RETRIES_MAX {
+        at = at + rto;
+        assert_eq!(fire_timer(&mut s), at);
+        recv!(s, ACK, L + 1, R + 1, 100);
+        rto = SimTime((rto.as_nanos() * 2).min(rto::RTO_NS_MAX));
+    }
+    assert_eq!(s.stats().timeouts, u64::from(RETRIES_MAX));
+    fire_timer(&mut s);
+    assert_eq!(
+        (s.state(), s.error()),
+        (State::Closed, Some(CloseReason::TimedOut))
+    );
+}
+
+#[test]
+fn options_are_negotiated_only_when_both_sides_offer() {
+    let settings = TcpSettings::default();
+    let mut syn = remote(SYN, R, 0, 0);
+    syn.mss = Some(1200);
+    let mut s = Socket::accept(&settings, &syn, L, MSS, SimTime::ZERO);
+    let synack = s.poll_transmit(SimTime::ZERO).unwrap();
+    assert_eq!(synack.wscale, None);
+    assert!(!synack.sack_permitted);
+    assert_eq!(synack.timestamps, None);
+    assert_eq!(s.mss_send, 1200);
+
+    syn.wscale = Some(3);
+    syn.sack_permitted = true;
+    syn.timestamps = Some((555, 0));
+    let mut s = Socket::accept(&settings, &syn, L, MSS, SimTime::ZERO);
+    let synack = s.poll_transmit(SimTime::ZERO).unwrap();
+    assert_eq!(synack.wscale, Some(7));
+    assert!(synack.sack_permitted);
+    assert_eq!(synack.timestamps.map(|t| t.1), Some(555));
+    // Data segments carry MSS minus the 12 bytes of timestamps.
+    let mut ack = remote(ACK, R + 1, L + 1, 0);
+    ack.window = 1000;
+    ack.timestamps = Some((556, synack.timestamps.unwrap().0));
+    s.process(SimTime::ZERO, &ack);
+    assert_eq!(s.snd_wnd, 8000);
+    s.send(10_000);
+    let data = s.poll_transmit(SimTime::ZERO).unwrap();
+    assert_eq!(data.payload_len, 1188);
+    assert_eq!(data.timestamps.map(|t| t.1), Some(556));
+}

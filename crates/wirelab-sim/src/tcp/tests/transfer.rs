@@ -1,0 +1,324 @@
+//! Two sockets over [`Link`]: transfers, congestion control, loss recovery,
+//! timers, flow control.
+
+use wirelab_spec::model::CongestionControl;
+
+use super::link::{Dir, Link};
+use super::*;
+
+const MB: u64 = 1_000_000;
+
+fn linux() -> TcpSettings {
+    TcpSettings::default()
+}
+
+fn newreno(sack: bool) -> TcpSettings {
+    TcpSettings {
+        congestion: CongestionControl::NewReno,
+        sack,
+        ..TcpSettings::default()
+    }
+}
+
+/// Send `bytes` from `a`, close both ends, run until both are done.
+fn transfer(link: &mut Link, bytes: u64) -> SimTime {
+    link.handshake();
+    assert_eq!(link.a.send(bytes), bytes);
+    link.a.close();
+    let deadline = SimTime::from_secs(600);
+    assert!(link.run_until(deadline, |l| l.b.state() == State::CloseWait));
+    let done_at = link.now;
+    link.b.close();
+    assert!(link.run_until(deadline, |l| l.b.state() == State::Closed));
+    assert_eq!(link.a.state(), State::TimeWait);
+    assert_eq!(link.b.stats().bytes_delivered, bytes);
+    assert_eq!(link.a.stats().bytes_acked, bytes);
+    assert_eq!(link.a.stats().bytes_sent, bytes);
+    done_at
+}
+
+/// Whether a segment carries data sent for the first time at index
+/// `index` of the data segments (retransmissions are not counted).
+fn drop_data(indices: &'static [u64]) -> link::DropRule {
+    let mut seen = std::collections::HashSet::new();
+    let mut data_index = 0;
+    Box::new(move |dir, seg, _, _| {
+        if dir != Dir::AtoB || seg.payload_len == 0 || !seen.insert(seg.seq) {
+            return false;
+        }
+        data_index += 1;
+        indices.contains(&(data_index - 1))
+    })
+}
+
+#[test]
+fn bulk_transfer_completes() {
+    let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(5));
+    link.bandwidth_bps = 12_500_000;
+    transfer(&mut link, 3 * MB);
+    let a = link.a.stats();
+    assert_eq!(a.segments_retransmitted, 0);
+    assert_eq!(a.timeouts, 0);
+    assert!(a.rtt_samples > 100);
+    assert!(a.rtt_ns_min >= 10_000_000, "{a:?}");
+    assert!(link.a.closed_at().is_none());
+    // TIME-WAIT ends 60 s later.
+    let closed = link.run_until(SimTime::from_secs(700), |l| l.a.state() == State::Closed);
+    assert!(closed);
+}
+
+#[test]
+fn slow_start_doubles_cwnd_every_rtt() {
+    for delayed_ack_ns in [None, Some(40_000_000)] {
+        let cfg = TcpSettings {
+            congestion: CongestionControl::NewReno,
+            delayed_ack_ns,
+            ..linux()
+        };
+        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
+        link.handshake();
+        let established = link.now;
+        assert_eq!(established, SimTime::from_millis(20));
+        link.a.send(50 * MB);
+        let smss = link.a.smss();
+        for round in 0..7u32 {
+            // Halfway through each round trip no ACK is arriving.
+            link.advance_to(established + SimTime::from_millis(20 * u64::from(round) + 10));
+            assert_eq!(
+                link.a.stats().cwnd_bytes,
+                10 * smss << round,
+                "round {round}, delayed ACK {delayed_ack_ns:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn newreno_halves_on_a_single_loss_and_recovers_without_timeout() {
+    let mut link = Link::new(&newreno(false), &newreno(false), SimTime::from_millis(10));
+    link.drop = drop_data(&[100]);
+    link.handshake();
+    link.a.send(4 * MB);
+    let mut cwnd_before = 0;
+    while link.a.stats().fast_retransmits == 0 {
+        cwnd_before = link.a.stats().cwnd_bytes;
+        assert!(link.step());
+    }
+    let smss = link.a.smss();
+    let ssthresh = link.a.stats().ssthresh_bytes;
+    assert!(
+        ssthresh.abs_diff(cwnd_before / 2) <= 2 * smss,
+        "ssthresh {ssthresh}, cwnd before {cwnd_before}"
+    );
+    // The window is inflated by the three duplicate ACKs.
+    assert!(link.a.stats().cwnd_bytes >= ssthresh + 3 * smss);
+    assert!(link.run_until(SimTime::from_secs(60), |l| l.a.send_finished()));
+    let a = link.a.stats();
+    assert_eq!((a.fast_retransmits, a.timeouts), (1, 0));
+    assert_eq!(a.segments_retransmitted, 1);
+    assert_eq!(a.ssthresh_bytes, ssthresh);
+    assert_eq!(link.b.stats().bytes_delivered, 4 * MB);
+}
+
+#[test]
+fn sack_recovers_a_burst_of_losses_faster() {
+    let losses: &'static [u64] = &[200, 202, 204, 206, 208, 210];
+    let mut times = Vec::new();
+    for sack in [false, true] {
+        let mut link = Link::new(&newreno(sack), &newreno(sack), SimTime::from_millis(10));
+        link.drop = drop_data(losses);
+        let done = transfer(&mut link, 2 * MB);
+        let a = link.a.stats();
+        assert_eq!(a.timeouts, 0, "sack {sack}");
+        assert_eq!(a.fast_retransmits, 1, "sack {sack}");
+        assert_eq!(a.segments_retransmitted, losses.len() as u64, "sack {sack}");
+        times.push(done);
+    }
+    // Without SACK one hole is repaired per round trip (RFC 6582); with it
+    // all of them in the first.
+    assert!(
+        times[1] + SimTime::from_millis(4 * 20) <= times[0],
+        "with SACK {}, without {}",
+        times[1],
+        times[0]
+    );
+}
+
+#[test]
+fn cubic_reduces_by_beta_and_follows_w_cubic() {
+    let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(50));
+    link.drop = drop_data(&[600]);
+    link.handshake();
+    link.a.send(500 * MB);
+    let mut cwnd_before = 0;
+    while link.a.stats().fast_retransmits == 0 {
+        cwnd_before = link.a.stats().cwnd_bytes;
+        assert!(link.step());
+    }
+    let smss = link.a.smss();
+    let ssthresh = link.a.stats().ssthresh_bytes;
+    let expected = 0.7 * cwnd_before as f64;
+    assert!(
+        (ssthresh as f64 - expected).abs() <= 3.0 * smss as f64,
+        "ssthresh {ssthresh}, 0.7 * cwnd {expected}"
+    );
+    // After recovery the congestion avoidance epoch starts.
+    assert!(link.run_until(SimTime::from_secs(30), |l| l.a.recovery == Recovery::None));
+    link.advance_to(link.now + SimTime::from_millis(150));
+    let AnyController::Cubic(cubic) = link.a.cc.clone() else {
+        panic!("not CUBIC");
+    };
+    let epoch = cubic.epoch_start().expect("an epoch");
+    let k = cubic.k_secs();
+    assert!(k > 5.0, "K {k}");
+    for fraction in [0.25, 0.5, 0.75, 1.0, 1.2] {
+        let t = k * fraction;
+        link.advance_to(epoch + SimTime((t * 1e9) as u64));
+        let AnyController::Cubic(cubic) = &link.a.cc else {
+            unreachable!()
+        };
+        let w = cubic.w_cubic(t + 0.05, smss);
+        let cwnd = link.a.stats().cwnd_bytes as f64;
+        assert!(
+            (cwnd - w).abs() <= 0.05 * w,
+            "t = {t:.2}s: cwnd {cwnd:.0}, W_cubic {w:.0}"
+        );
+    }
+    assert_eq!(link.a.stats().timeouts, 0);
+}
+
+#[test]
+fn rto_when_everything_is_lost() {
+    let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(10));
+    // A blackout from 100 ms to 700 ms.
+    link.drop = Box::new(|dir, _, _, now| {
+        dir == Dir::AtoB && now >= SimTime::from_millis(100) && now < SimTime::from_millis(700)
+    });
+    link.handshake();
+    link.a.send(20 * MB);
+    while link.a.stats().timeouts == 0 {
+        assert!(link.step());
+    }
+    let smss = link.a.smss();
+    assert_eq!(link.a.stats().cwnd_bytes, smss);
+    assert!(link.now >= SimTime::from_millis(300));
+    assert!(link.run_until(SimTime::from_secs(60), |l| l.a.send_finished()));
+    let a = link.a.stats();
+    assert!(a.timeouts >= 2, "{a:?}");
+    assert_eq!(link.b.stats().bytes_delivered, 20 * MB);
+}
+
+#[test]
+fn nagle_holds_a_small_segment_until_the_ack() {
+    for nagle in [true, false] {
+        let cfg = TcpSettings { nagle, ..linux() };
+        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
+        link.handshake();
+        let t0 = link.now;
+        link.a.send(100);
+        link.a.send(100);
+        link.advance_to(SimTime::from_secs(1));
+        let data: Vec<SimTime> = link
+            .log
+            .iter()
+            .filter(|(_, dir, seg)| *dir == Dir::AtoB && seg.payload_len > 0)
+            .map(|(t, _, _)| *t)
+            .collect();
+        if nagle {
+            // The first goes at once; the second waits for its ACK, which
+            // the receiver delays by 40 ms.
+            assert_eq!(data, [t0, t0 + SimTime::from_millis(20 + 40)]);
+        } else {
+            assert_eq!(data, [t0, t0]);
+        }
+    }
+}
+
+#[test]
+fn delayed_ack_fires_after_forty_ms() {
+    let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(10));
+    link.handshake();
+    let t0 = link.now;
+    link.a.send(100);
+    link.advance_to(SimTime::from_secs(1));
+    let acks: Vec<SimTime> = link
+        .log
+        .iter()
+        .filter(|(t, dir, _)| *dir == Dir::BtoA && *t > t0)
+        .map(|(t, _, _)| *t)
+        .collect();
+    assert_eq!(acks, [t0 + SimTime::from_millis(10 + 40)]);
+}
+
+#[test]
+fn window_scaling_advertises_four_mebibytes() {
+    let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(10));
+    link.handshake();
+    link.a.send(1000);
+    link.advance_to(SimTime::from_secs(1));
+    assert_eq!(link.a.snd_wscale, 7);
+    assert_eq!(link.a.snd_wnd, 4 << 20);
+    let (_, _, ack) = link
+        .log
+        .iter()
+        .rev()
+        .find(|(_, d, _)| *d == Dir::BtoA)
+        .unwrap();
+    assert_eq!(ack.window, 32_768);
+    // Without scaling the window stops at 64 KiB.
+    let plain = TcpSettings {
+        window_scaling: false,
+        ..linux()
+    };
+    let mut link = Link::new(&plain, &linux(), SimTime::from_millis(10));
+    link.handshake();
+    link.a.send(1000);
+    link.advance_to(SimTime::from_secs(1));
+    assert_eq!(link.a.snd_wnd, 65_535);
+}
+
+#[test]
+fn zero_window_is_probed_until_it_opens() {
+    let small = TcpSettings {
+        receive_buffer: 64 << 10,
+        ..linux()
+    };
+    let mut link = Link::new(&linux(), &small, SimTime::from_millis(10));
+    link.b_reads = false;
+    link.handshake();
+    link.a.send(200_000);
+    link.advance_to(SimTime::from_secs(5));
+    assert_eq!(link.a.snd_wnd, 0);
+    assert_eq!(link.b.stats().bytes_delivered, 64 << 10);
+    let probes = link
+        .log
+        .iter()
+        .filter(|(_, dir, seg)| {
+            *dir == Dir::AtoB && seg.payload_len == 0 && seg.seq == link.a.snd_una.0 - 1
+        })
+        .count();
+    assert!(probes >= 3, "{probes} probes");
+    assert_eq!(link.a.state(), State::Established);
+    assert_eq!(link.a.stats().timeouts, 0);
+    // The application reads; its window update is lost; a probe finds the
+    // open window.
+    let t_read = link.now;
+    link.drop = Box::new(move |dir, _, _, now| dir == Dir::BtoA && now == t_read);
+    link.b_reads = true;
+    link.b.take_readable();
+    assert!(link.run_until(SimTime::from_secs(60), |l| l.a.send_finished()));
+    assert_eq!(link.dropped, 1);
+    assert_eq!(link.b.stats().bytes_delivered, 200_000);
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let run = || {
+        let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(7));
+        link.bandwidth_bps = 5_000_000;
+        link.drop = Box::new(|dir, _, index, _| dir == Dir::AtoB && index % 97 == 13);
+        transfer(&mut link, MB);
+        (format!("{:?}", link.a.stats()), link.log.len(), link.now)
+    };
+    assert_eq!(run(), run());
+}
