@@ -582,10 +582,8 @@ impl Socket {
         }
         self.state = state;
         match state {
-            State::Established => {
-                if self.stats.established_at.is_none() {
-                    self.stats.established_at = Some(self.now);
-                }
+            State::Established if self.stats.established_at.is_none() => {
+                self.stats.established_at = Some(self.now);
             }
             State::TimeWait => {
                 self.timers = Timers {
@@ -708,8 +706,11 @@ impl Socket {
     }
 
     /// After the application read: is the window now worth announcing?
-    /// (As Linux: when it at least doubles, and by at least the SWS
-    /// threshold.)
+    /// Only when the advertised window had (nearly) closed — below two
+    /// segments, so the sender may be stalled — and now at least doubles
+    /// by at least the SWS threshold (Linux's `tcp_cleanup_rbuf` rule,
+    /// restricted to the stalled case). A sender that is not stalled
+    /// learns the window from the next ACK.
     fn window_update_due(&self) -> bool {
         if !matches!(
             self.state,
@@ -719,7 +720,7 @@ impl Socket {
         }
         let advertised = self.rcv_adv.saturating_since(self.rcv_nxt);
         let wnd = self.rcv_wnd();
-        wnd > advertised && wnd >= 2 * advertised
+        advertised < 2 * u32::from(self.mss_local) && wnd > advertised && wnd >= 2 * advertised
     }
 
     /// The timestamp clock: microseconds from a per-connection offset.

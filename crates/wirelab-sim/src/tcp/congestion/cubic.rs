@@ -235,7 +235,7 @@ mod tests {
             }
             let t = (now - loss_at).as_nanos() as f64 / 1e9;
             let expected = cc.w_cubic(t, SMSS);
-            let actual = cc.cwnd as f64;
+            let actual = cc.cwnd;
             // cwnd aims at W_cubic one RTT ahead, and lags by up to one
             // RTT of growth: compare against the curve at t + RTT/2.
             let ahead = cc.w_cubic(t + 0.05, SMSS);

@@ -26,6 +26,9 @@ pub struct Link {
     pub bandwidth_bps: u64,
     /// The application at `b` reads everything it receives at once.
     pub b_reads: bool,
+    /// Bytes the application at `a` still wants to write; written as the
+    /// send buffer drains.
+    pub a_backlog: u64,
     pub drop: DropRule,
     pub dropped: u64,
     in_flight: BTreeMap<(SimTime, u64), (Dir, Tcp)>,
@@ -48,6 +51,7 @@ impl Link {
             delay,
             bandwidth_bps: 0,
             b_reads: true,
+            a_backlog: 0,
             drop: Box::new(|_, _, _, _| false),
             dropped: 0,
             in_flight: BTreeMap::new(),
@@ -59,6 +63,9 @@ impl Link {
     }
 
     fn transmit_all(&mut self) {
+        if self.a_backlog > 0 {
+            self.a_backlog -= self.a.send(self.a_backlog);
+        }
         for dir in [Dir::AtoB, Dir::BtoA] {
             loop {
                 let socket = match dir {
@@ -83,10 +90,9 @@ impl Link {
             return;
         }
         let mut depart = self.now;
-        if self.bandwidth_bps > 0 {
-            let bytes = u64::from(seg.payload_len + 40 + seg.options_len());
-            let start = self.busy_until[i].max(self.now);
-            depart = start + SimTime(bytes * 1_000_000_000 / self.bandwidth_bps);
+        let bytes = u64::from(seg.payload_len + 40 + seg.options_len());
+        if let Some(ns) = (bytes * 1_000_000_000).checked_div(self.bandwidth_bps) {
+            depart = self.busy_until[i].max(self.now) + SimTime(ns);
             self.busy_until[i] = depart;
         }
         self.serial += 1;

@@ -285,8 +285,10 @@ fn established_sends_data_and_takes_acks() {
     assert_eq!(s.send(3000), 3000);
     recv!(s, ACK, L + 1, R + 1, 1460);
     recv!(s, ACK, L + 1461, R + 1, 1460);
-    recv!(s, ACK, L + 2921, R + 1, 80);
+    // Nagle: the small rest waits until nothing is in flight.
     recv_nothing!(s);
+    send!(s, ACK, R + 1, L + 2921);
+    recv!(s, ACK, L + 2921, R + 1, 80);
     send!(s, ACK, R + 1, L + 3001);
     assert_eq!(s.stats().bytes_acked, 3000);
     assert_eq!(s.poll_at(), None);
@@ -489,7 +491,8 @@ fn data_retransmissions_back_off_and_give_up_after_fifteen() {
     let mut s = socket_established();
     s.send(100);
     recv!(s, ACK, L + 1, R + 1, 100);
-    let mut rto = SimTime::from_secs(1);
+    // The handshake's RTT sample (0 s) set the RTO to its 200 ms floor.
+    let mut rto = SimTime::from_millis(200);
     let mut at = SimTime::ZERO;
     for _ in 0..RETRIES_MAX {
         at = at + rto;
