@@ -521,6 +521,11 @@ impl Socket {
         self.remote_port
     }
 
+    /// CLOSED with nothing left to send: the engine may drop the socket.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Closed && self.pending_rst.is_none()
+    }
+
     /// The peer's FIN has been received (no more data will come).
     pub fn recv_finished(&self) -> bool {
         self.rx_closed

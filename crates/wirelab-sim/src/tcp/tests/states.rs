@@ -333,8 +333,10 @@ fn abort_sends_reset() {
         (s.state(), s.error()),
         (State::Closed, Some(CloseReason::Aborted))
     );
+    assert!(!s.is_finished());
     recv!(s, RST, L + 1, 0);
     recv_nothing!(s);
+    assert!(s.is_finished());
 }
 
 // ---- closing ----
@@ -538,4 +540,74 @@ fn options_are_negotiated_only_when_both_sides_offer() {
     let data = s.poll_transmit(SimTime::ZERO).unwrap();
     assert_eq!(data.payload_len, 1188);
     assert_eq!(data.timestamps.map(|t| t.1), Some(556));
+}
+
+// ---- RTT samples (Karn, timestamps) and delayed ACKs ----
+
+#[test]
+fn karn_takes_no_sample_from_a_retransmitted_segment() {
+    let mut s = socket_established();
+    assert_eq!(s.stats().rtt_samples, 1);
+    s.send(100);
+    recv!(s, ACK, L + 1, R + 1, 100);
+    fire_timer(&mut s);
+    recv!(s, ACK, L + 1, R + 1, 100);
+    s.now = s.now + SimTime::from_millis(50);
+    send!(s, ACK, R + 1, L + 101);
+    assert_eq!(s.stats().rtt_samples, 1);
+    // The backoff stays until a valid sample.
+    assert_eq!(s.stats().rto_ns, 400_000_000);
+}
+
+#[test]
+fn timestamps_give_samples_even_for_retransmissions() {
+    let settings = TcpSettings {
+        timestamps: true,
+        ..cfg()
+    };
+    let mut syn = remote(SYN, R, 0, 0);
+    syn.timestamps = Some((1, 0));
+    let mut s = Socket::accept(&settings, &syn, L, MSS, SimTime::ZERO);
+    let synack = recv!(s, SYN | ACK, L, R + 1);
+    let mut ack = remote(ACK, R + 1, L + 1, 0);
+    ack.timestamps = Some((2, synack.timestamps.unwrap().0));
+    s.process(SimTime::ZERO, &ack);
+    assert_eq!(s.state(), State::Established);
+    s.send(100);
+    recv!(s, ACK, L + 1, R + 1, 100);
+    fire_timer(&mut s);
+    let again = recv!(s, ACK, L + 1, R + 1, 100);
+    let later = s.now + SimTime::from_millis(50);
+    let mut ack = remote(ACK, R + 1, L + 101, 0);
+    ack.timestamps = Some((3, again.timestamps.unwrap().0));
+    s.process(later, &ack);
+    assert_eq!(s.stats().rtt_samples, 2);
+    assert_eq!(s.stats().rtt_ns_sum, 50_000_000);
+    assert_eq!(s.stats().srtt_ns, 50_000_000 / 8);
+}
+
+#[test]
+fn delayed_ack_every_second_full_segment() {
+    let settings = TcpSettings {
+        delayed_ack_ns: Some(40_000_000),
+        ..cfg()
+    };
+    let mut s = Socket::listen(&settings, LOCAL_PORT, L, MSS, SimTime::ZERO);
+    send!(s, SYN, R, 0);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, ACK, R + 1, L + 1);
+    send!(s, ACK, R + 1, L + 1, 1460);
+    recv_nothing!(s);
+    assert_eq!(s.poll_at(), Some(SimTime::from_millis(40)));
+    send!(s, ACK, R + 1461, L + 1, 1460);
+    recv!(s, ACK, L + 1, R + 2921);
+    // A lone segment waits for the timer.
+    send!(s, ACK, R + 2921, L + 1, 1460);
+    recv_nothing!(s);
+    assert_eq!(fire_timer(&mut s), SimTime::from_millis(40));
+    recv!(s, ACK, L + 1, R + 4381);
+    // Out of order: at once.
+    s.now = SimTime::from_millis(50);
+    send!(s, ACK, R + 9000, L + 1, 1460);
+    recv!(s, ACK, L + 1, R + 4381);
 }
