@@ -84,10 +84,12 @@ pub fn text(net: &Network, r: &RunReport) -> String {
     if !r.links.is_empty() {
         let _ = writeln!(out, "\nlinks (per sending interface)");
     }
+    let net_w = r.links.iter().map(|l| l.network.len()).max().unwrap_or(0);
+    let node_w = r.links.iter().map(|l| l.node.len()).max().unwrap_or(0);
     for l in &r.links {
         let _ = writeln!(
             out,
-            "  {:<12} {:<10} {:>5.1}% busy  {:>8} frames  {:>12} bytes  drops: queue {} loss {} down {} too-big {}",
+            "  {:<net_w$}  {:<node_w$}  {:>5.1}% busy  {:>8} frames  {:>12} bytes  drops: queue {} loss {} down {} too-big {}",
             l.network,
             l.node,
             l.utilisation * 100.0,

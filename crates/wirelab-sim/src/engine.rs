@@ -57,6 +57,12 @@ pub(crate) enum Event {
     PingerTick { pinger: u32 },
     /// An on/off UDP source sends its next datagram.
     UdpTick { source: u32 },
+    /// A TCP connection's timer (stale when the generation moved on).
+    TcpTimer { conn: u32, generation: u32 },
+    /// A request/response client's think time is over.
+    TcpThink { conn: u32 },
+    /// A TCP workload of the lab starts.
+    TcpStart { flow: u32 },
     /// The lab's timed change `events[index]` happens.
     LabChange { index: u32 },
 }
@@ -212,6 +218,9 @@ pub struct Sim<'n> {
     pub(crate) probes: Vec<Probe>,
     pub(crate) pingers: Vec<crate::pinger::Pinger>,
     pub(crate) udp_sources: Vec<crate::udp_source::UdpSource>,
+    pub(crate) tcp: crate::tcp_apps::TcpTable,
+    /// Workloads (pingers, UDP sources, TCP clients) that have finished.
+    pub(crate) workloads_done: u32,
     pub(crate) servers: Vec<crate::probe::ServerConn>,
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) level: TraceLevel,
@@ -245,6 +254,8 @@ impl<'n> Sim<'n> {
             probes: Vec::new(),
             pingers: Vec::new(),
             udp_sources: Vec::new(),
+            tcp: Default::default(),
+            workloads_done: 0,
             servers: Vec::new(),
             trace: Vec::new(),
             level,
@@ -284,6 +295,8 @@ impl<'n> Sim<'n> {
         self.probes.clear();
         self.pingers.clear();
         self.udp_sources.clear();
+        self.tcp.clear();
+        self.workloads_done = 0;
         self.servers.clear();
         self.trace.clear();
         self.captured.clear();
@@ -378,6 +391,9 @@ impl<'n> Sim<'n> {
             Event::ProbeStart { probe } => self.probe_start(probe as usize),
             Event::PingerTick { pinger } => self.pinger_tick(pinger as usize),
             Event::UdpTick { source } => self.udp_tick(source as usize),
+            Event::TcpTimer { conn, generation } => self.tcp_timer(conn as usize, generation),
+            Event::TcpThink { conn } => self.tcp_think_over(conn as usize),
+            Event::TcpStart { flow } => self.tcp_workload_start(flow),
             Event::LabChange { index } => {
                 let action = self.net.lab.events[index as usize].action.clone();
                 self.apply(&action);
@@ -1262,7 +1278,7 @@ impl<'n> Sim<'n> {
     }
 
     fn tcp_input(&mut self, node: NodeId, pkt: &Packet, ip: &Ip, t: Tcp) {
-        if self.probe_tcp(node, pkt, ip, t) {
+        if self.probe_tcp(node, pkt, ip, t) || self.tcp_socket_input(node, pkt, ip, &t) {
             return;
         }
         let listening = self

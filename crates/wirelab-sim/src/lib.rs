@@ -15,6 +15,7 @@ pub mod probe;
 pub mod queue;
 pub mod scenario;
 pub mod tcp;
+pub mod tcp_apps;
 pub mod time;
 pub mod trace;
 pub mod udp_source;

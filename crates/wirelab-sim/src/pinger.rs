@@ -32,7 +32,13 @@ pub struct Pinger {
     pub rtt_ns_sum: u64,
     /// When the last reply arrived.
     pub last_reply: Option<SimTime>,
+    /// Every echo was answered, or the wait after the last one is over.
+    pub finished: bool,
 }
+
+/// How long a pinger waits for replies after its last request (ping's
+/// `-W` is per reply; a whole-series wait is simpler and bounded).
+pub const PING_WAIT: SimTime = SimTime::from_secs(2);
 
 impl Pinger {
     pub fn new(node: NodeId, src: IpAddr, dst: IpAddr, interval: SimTime, count: u32) -> Pinger {
@@ -50,6 +56,7 @@ impl Pinger {
             rtt_ns_min: None,
             rtt_ns_sum: 0,
             last_reply: None,
+            finished: false,
         }
     }
 }
@@ -72,6 +79,11 @@ impl<'n> Sim<'n> {
     pub(crate) fn pinger_tick(&mut self, pinger: usize) {
         let p = &mut self.pingers[pinger];
         if p.sent >= p.count {
+            // The wait after the last request is over.
+            if !p.finished {
+                p.finished = true;
+                self.workloads_done += 1;
+            }
             return;
         }
         p.sent += 1;
@@ -84,14 +96,17 @@ impl<'n> Sim<'n> {
             p.interval,
             p.payload_len,
         );
-        if p.sent < p.count {
-            self.schedule(
-                self.now + interval,
-                Event::PingerTick {
-                    pinger: pinger as u32,
-                },
-            );
-        }
+        let next = if p.sent < p.count {
+            interval
+        } else {
+            PING_WAIT
+        };
+        self.schedule(
+            self.now + next,
+            Event::PingerTick {
+                pinger: pinger as u32,
+            },
+        );
         let pkt = Packet {
             src_mac: Mac([0; 6]),
             dst_mac: Mac([0; 6]),
@@ -128,5 +143,9 @@ impl<'n> Sim<'n> {
         p.rtt_ns_min = Some(p.rtt_ns_min.map_or(rtt, |m| m.min(rtt)));
         p.rtt_ns_sum += rtt;
         p.last_reply = Some(now);
+        if p.received == p.count && !p.finished {
+            p.finished = true;
+            self.workloads_done += 1;
+        }
     }
 }

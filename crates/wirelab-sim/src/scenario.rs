@@ -141,6 +141,9 @@ fn source_addr(net: &Network, t: &Traffic) -> Option<IpAddr> {
 enum Handle {
     Pinger(usize),
     Udp(usize),
+    /// A TCP workload, by its index (its connections appear when it
+    /// starts).
+    Tcp(u32),
     /// A workload that could not start (no address of its family).
     None,
 }
@@ -168,7 +171,15 @@ pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)
         sim.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
     }
     let mut since_progress = 0u32;
+    // Workloads that could not start count as finished from the start.
+    sim.workloads_done = handles.iter().filter(|h| matches!(h, Handle::None)).count() as u32;
+    let total = handles.len() as u32;
     let within_limit = sim.run_while(until, |s| {
+        if total > 0 && s.workloads_done >= total {
+            // Every workload is over: what is left (TIME-WAIT timers,
+            // later events) changes no result.
+            return true;
+        }
         since_progress += 1;
         if since_progress >= 65_536 {
             since_progress = 0;
@@ -178,7 +189,7 @@ pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)
     });
     let end = if !within_limit {
         RunEnd::EventLimit
-    } else if sim.queue.is_empty() {
+    } else if sim.queue.is_empty() || (total > 0 && sim.workloads_done >= total) {
         RunEnd::Quiet
     } else {
         RunEnd::Until
@@ -248,7 +259,10 @@ fn start(sim: &mut Sim<'_>, net: &Network, index: usize, t: &Traffic) -> Handle 
                 finished: false,
             }))
         }
-        Workload::Bulk { .. } | Workload::Requests { .. } => Handle::None,
+        Workload::Bulk { .. } | Workload::Requests { .. } => {
+            sim.schedule(at, Event::TcpStart { flow: index as u32 });
+            Handle::Tcp(index as u32)
+        }
     }
 }
 
@@ -309,14 +323,8 @@ fn flow_report(sim: &Sim<'_>, net: &Network, t: &Traffic, handle: Handle) -> Flo
                 ));
             }
         }
-        Handle::None => {
-            r.error = Some(match t.kind {
-                Workload::Bulk { .. } | Workload::Requests { .. } => {
-                    "TCP workloads are not run yet (the TCP stack is being integrated)".to_string()
-                }
-                _ => format!("`{}` has no {} address", r.from, t.family.code()),
-            });
-        }
+        Handle::Tcp(flow) => tcp_report(sim, t, flow, &mut r),
+        Handle::None => r.error = Some(format!("`{}` has no {} address", r.from, t.family.code())),
     }
     r
 }
@@ -344,4 +352,40 @@ fn link_reports(sim: &Sim<'_>, net: &Network, time_ns: u64) -> Vec<LinkReport> {
         }
     }
     out
+}
+
+fn tcp_report(sim: &Sim<'_>, t: &Traffic, flow: u32, r: &mut FlowReport) {
+    let Some(conns) = sim.tcp_flow(flow) else {
+        r.error = Some("the workload did not start before the run ended".to_string());
+        return;
+    };
+    let Some(client) = conns.client.map(|c| sim.tcp_conn(c)) else {
+        return;
+    };
+    let stats = client.socket.stats();
+    r.sent = stats.segments_sent;
+    r.received = stats.segments_received;
+    r.retransmissions = stats.segments_retransmitted;
+    r.rtt_ns_min = (stats.rtt_samples > 0).then_some(stats.rtt_ns_min);
+    r.rtt_ns_avg = stats.rtt_ns_avg();
+    r.cwnd_final = Some(stats.cwnd_bytes);
+    r.done_ns = client.done_at.map(|d| d.0);
+    r.bytes_delivered = match t.kind {
+        // What reached the server's application.
+        Workload::Bulk { .. } => conns
+            .server
+            .map_or(0, |s| sim.tcp_conn(s).socket.stats().bytes_delivered),
+        // The responses that reached the client.
+        _ => stats.bytes_delivered,
+    };
+    if r.done_ns.is_none() {
+        r.error = Some(match (client.socket.error(), conns.server) {
+            (Some(e), _) => format!("the connection ended: {}", e.code()),
+            (None, None) => format!(
+                "no connection was accepted (state {})",
+                client.socket.state().as_str()
+            ),
+            (None, Some(_)) => format!("still running (state {})", client.socket.state().as_str()),
+        });
+    }
 }

@@ -81,7 +81,10 @@ impl<'n> Sim<'n> {
         let s = &mut self.udp_sources[source];
         if self.now >= s.end {
             // The end of the last period: the source is done.
-            s.finished = true;
+            if !s.finished {
+                s.finished = true;
+                self.workloads_done += 1;
+            }
             return;
         }
         s.sent += 1;
