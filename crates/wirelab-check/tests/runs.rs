@@ -246,3 +246,110 @@ events:
     );
     assert_eq!(run_lab(&yaml, 60), run_lab(&yaml, 60));
 }
+
+const WAN: &str = r#"
+lab: t
+networks:
+  a: { cidr: 10.0.1.0/24 }
+  wan: { cidr: 10.0.9.0/24, link: { bandwidth: 10Mbps, delay: 10ms, queue: 200 } }
+  b: { cidr: 10.0.2.0/24 }
+routers:
+  r1: { interfaces: { a: 10.0.1.1, wan: 10.0.9.1 }, routes: [{ to: 10.0.2.0/24, via: 10.0.9.2 }] }
+  r2: { interfaces: { b: 10.0.2.1, wan: 10.0.9.2 }, routes: [{ to: 10.0.1.0/24, via: 10.0.9.1 }] }
+hosts:
+  c: { network: a, ip: 10.0.1.10 }
+  s: { network: b, ip: 10.0.2.10, services: [{ port: 80 }, { port: 8000 }] }
+"#;
+
+#[test]
+fn a_tcp_bulk_transfer_delivers_every_byte_at_close_to_the_link_rate() {
+    let r = run_lab(
+        &format!("{WAN}traffic:\n  - {{ name: copy, from: c, to: s, port: 80, bulk: 1MB }}\n"),
+        60,
+    );
+    let f = &r.flows[0];
+    assert_eq!(f.bytes_delivered, 1_000_000, "{f:?}");
+    let took = f.completion_ns().expect("it completes");
+    // 1 MB at 10 Mbit/s is 0.8 s of serialization (more with headers),
+    // plus slow start over a 20 ms round trip.
+    assert!(took > 800_000_000 && took < 1_500_000_000, "{took}");
+    assert!(f.rtt_ns_min.unwrap() >= 20_000_000);
+    assert!(f.cwnd_final.unwrap() > 14_480, "{f:?}");
+    assert_eq!(r.end, RunEnd::Quiet);
+}
+
+#[test]
+fn request_response_exchanges_wait_for_each_response() {
+    let r = run_lab(
+        &format!(
+            "{WAN}traffic:\n  - {{ name: api, from: c, to: s, port: 8000, requests: {{ count: 4, request: 200B, response: 3KB, think: 100ms }} }}\n"
+        ),
+        60,
+    );
+    let f = &r.flows[0];
+    assert_eq!(f.bytes_delivered, 4 * 3_000, "{f:?}");
+    let took = f.completion_ns().expect("it completes");
+    // A handshake, then per exchange a round trip or two and the think
+    // time between exchanges: three thinks of 100 ms, and more than five
+    // round trips of 20 ms.
+    assert!(
+        took > 300_000_000 + 5 * 20_000_000 && took < 1_000_000_000,
+        "{took}"
+    );
+}
+
+#[test]
+fn a_closed_port_refuses_a_tcp_workload() {
+    let r = run_lab(
+        &format!("{WAN}traffic:\n  - {{ name: nope, from: c, to: s, port: 81, bulk: 10KB }}\n"),
+        60,
+    );
+    let f = &r.flows[0];
+    assert_eq!(f.completion_ns(), None);
+    assert!(f.error.as_deref().unwrap().contains("refused"), "{f:?}");
+}
+
+const PMTU: &str = r#"
+lab: t
+networks:
+  a: { cidr: 10.0.1.0/24 }
+  mid: { cidr: 10.0.9.0/24, link: { mtu: 1000 } }
+  b: { cidr: 10.0.2.0/24, nacl: b-acl }
+routers:
+  r1: { interfaces: { a: 10.0.1.1, mid: 10.0.9.1 }, routes: [{ to: 10.0.2.0/24, via: 10.0.9.2 }] }
+  r2: { interfaces: { b: 10.0.2.1, mid: 10.0.9.2 }, routes: [{ to: 10.0.1.0/24, via: 10.0.9.1 }] }
+hosts:
+  c: { network: a, ip: 10.0.1.10, security_groups: [c-sg], services: [{ port: 80 }] }
+  s: { network: b, ip: 10.0.2.10 }
+security_groups:
+  c-sg: { inbound: [{ proto: tcp, port: 80, from: 0.0.0.0/0 }] }
+traffic:
+  - { name: download, from: s, to: c, port: 80, bulk: 200KB }
+nacls:
+  b-acl:
+    outbound: [{ rule: 100, action: allow, proto: tcp, ports: 0-65535, cidr: 0.0.0.0/0 }]
+    inbound:
+      - { rule: 100, action: allow, proto: tcp, ports: 0-65535, cidr: 0.0.0.0/0 }
+"#;
+
+#[test]
+fn path_mtu_discovery_needs_the_nacl_to_let_the_icmp_error_in() {
+    // The security group lets "fragmentation needed" back as related
+    // traffic, but the stateless NACL of the sender's network drops it:
+    // the classic PMTUD black hole.
+    let blackhole = run_lab(PMTU, 20);
+    assert_eq!(
+        blackhole.flows[0].completion_ns(),
+        None,
+        "{:?}",
+        blackhole.flows[0]
+    );
+    let fixed = PMTU.to_string()
+        + "      - { rule: 110, action: allow, proto: icmp, icmp_type: 3, icmp_code: 4, cidr: 0.0.0.0/0 }\n";
+    let r = run_lab(&fixed, 20);
+    assert_eq!(r.flows[0].bytes_delivered, 200_000, "{:?}", r.flows[0]);
+    assert!(r
+        .links
+        .iter()
+        .any(|l| l.node == "r2" && l.drops_too_big > 0));
+}

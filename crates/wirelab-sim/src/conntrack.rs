@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use crate::packet::{Icmp, Ip, Quoted, L4};
+use crate::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
@@ -79,21 +80,75 @@ impl FlowKey {
     }
 }
 
+/// How long a tracked flow may stay idle before it is forgotten, as AWS
+/// documents for security groups: TCP 432,000 s (5 days); UDP 30 s, or
+/// 180 s once traffic went both ways (a "stream"); other protocols 600 s.
+/// ICMP has no documented value: Linux's 30 s is used.
+pub fn idle_timeout(proto: u8, both_ways: bool) -> SimTime {
+    match (proto, both_ways) {
+        (6, _) => SimTime::from_secs(432_000),
+        (17, false) => SimTime::from_secs(30),
+        (17, true) => SimTime::from_secs(180),
+        (1 | 58, _) => SimTime::from_secs(30),
+        _ => SimTime::from_secs(600),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: FlowKey,
+    last_seen: SimTime,
+    /// The flow was opened by a packet this host sent.
+    opened_outbound: bool,
+    /// Packets went both ways.
+    both_ways: bool,
+}
+
+impl Entry {
+    fn expired(&self, now: SimTime) -> bool {
+        now - self.last_seen > idle_timeout(self.key.proto, self.both_ways)
+    }
+}
+
 /// One host's tracked flows. Hosts track few flows at once, so a vector
 /// scanned linearly beats hashing.
 #[derive(Clone, Debug, Default)]
 pub struct Conntrack {
-    flows: Vec<FlowKey>,
+    flows: Vec<Entry>,
 }
 
 impl Conntrack {
-    pub fn contains(&self, key: &FlowKey) -> bool {
-        self.flows.contains(key)
+    /// Whether a packet belongs to a tracked flow that has not timed out;
+    /// if so, the flow's idle timer restarts. An expired flow is forgotten.
+    pub fn refresh(&mut self, key: &FlowKey, now: SimTime, outbound: bool) -> bool {
+        let Some(i) = self.flows.iter().position(|e| e.key == *key) else {
+            return false;
+        };
+        let e = &mut self.flows[i];
+        if e.expired(now) {
+            self.flows.swap_remove(i);
+            return false;
+        }
+        e.last_seen = now;
+        e.both_ways |= e.opened_outbound != outbound;
+        true
     }
 
-    pub fn insert(&mut self, key: FlowKey) {
-        if !self.contains(&key) {
-            self.flows.push(key);
+    /// Whether a flow is tracked and alive (for ICMP errors about it,
+    /// which do not keep it alive).
+    pub fn tracks(&self, key: &FlowKey, now: SimTime) -> bool {
+        self.flows.iter().any(|e| e.key == *key && !e.expired(now))
+    }
+
+    /// Starts tracking a flow that a rule allowed.
+    pub fn insert(&mut self, key: FlowKey, now: SimTime, outbound: bool) {
+        if !self.refresh(&key, now, outbound) {
+            self.flows.push(Entry {
+                key,
+                last_seen: now,
+                opened_outbound: outbound,
+                both_ways: false,
+            });
         }
     }
 
@@ -138,7 +193,7 @@ mod tests {
     fn a_reply_belongs_to_the_flow_its_request_opened() {
         let mut ct = Conntrack::default();
         let syn = tcp("10.0.2.10", 50000, "10.0.3.10", 5432, tcp_flags::SYN);
-        ct.insert(FlowKey::outbound(&syn));
+        ct.insert(FlowKey::outbound(&syn), SimTime::ZERO, true);
         let syn_ack = tcp(
             "10.0.3.10",
             5432,
@@ -146,22 +201,18 @@ mod tests {
             50000,
             tcp_flags::SYN | tcp_flags::ACK,
         );
-        assert!(ct.contains(&FlowKey::inbound(&syn_ack)));
+        assert!(ct.refresh(&FlowKey::inbound(&syn_ack), SimTime::ZERO, false));
         // Another client port, or another server, is a new flow.
-        assert!(!ct.contains(&FlowKey::inbound(&tcp(
-            "10.0.3.10",
-            5432,
-            "10.0.2.10",
-            50001,
-            tcp_flags::ACK
-        ))));
-        assert!(!ct.contains(&FlowKey::inbound(&tcp(
-            "10.0.3.11",
-            5432,
-            "10.0.2.10",
-            50000,
-            tcp_flags::ACK
-        ))));
+        assert!(!ct.refresh(
+            &FlowKey::inbound(&tcp("10.0.3.10", 5432, "10.0.2.10", 50001, tcp_flags::ACK)),
+            SimTime::ZERO,
+            false
+        ));
+        assert!(!ct.refresh(
+            &FlowKey::inbound(&tcp("10.0.3.11", 5432, "10.0.2.10", 50000, tcp_flags::ACK)),
+            SimTime::ZERO,
+            false
+        ));
     }
 
     #[test]
@@ -177,17 +228,20 @@ mod tests {
                 payload_len: 10,
             }),
         };
-        ct.insert(FlowKey::outbound(&dgram));
+        ct.insert(FlowKey::outbound(&dgram), SimTime::ZERO, true);
         let err = Icmp::Unreachable {
             why: Unreachable::Port,
             quoted: dgram.quote(),
         };
-        assert!(ct.contains(&FlowKey::outbound_quoted(&err.quoted().unwrap())));
+        assert!(ct.tracks(
+            &FlowKey::outbound_quoted(&err.quoted().unwrap()),
+            SimTime::ZERO
+        ));
         let other = Ip {
             dst: "10.0.2.11".parse().unwrap(),
             ..dgram
         };
-        assert!(!ct.contains(&FlowKey::outbound_quoted(&other.quote())));
+        assert!(!ct.tracks(&FlowKey::outbound_quoted(&other.quote()), SimTime::ZERO));
     }
 
     #[test]
@@ -203,7 +257,7 @@ mod tests {
                 payload_len: 56,
             }),
         };
-        ct.insert(FlowKey::outbound(&req));
+        ct.insert(FlowKey::outbound(&req), SimTime::ZERO, true);
         let reply = Ip {
             src: req.dst,
             dst: req.src,
@@ -214,7 +268,7 @@ mod tests {
                 payload_len: 56,
             }),
         };
-        assert!(ct.contains(&FlowKey::inbound(&reply)));
+        assert!(ct.refresh(&FlowKey::inbound(&reply), SimTime::ZERO, false));
         let other = Ip {
             l4: L4::Icmp(Icmp::EchoReply {
                 id: 8,
@@ -223,6 +277,42 @@ mod tests {
             }),
             ..reply
         };
-        assert!(!ct.contains(&FlowKey::inbound(&other)));
+        assert!(!ct.refresh(&FlowKey::inbound(&other), SimTime::ZERO, false));
+    }
+
+    #[test]
+    fn idle_flows_are_forgotten_after_their_timeout() {
+        let dgram = Ip {
+            src: "10.0.1.10".parse().unwrap(),
+            dst: "10.0.2.10".parse().unwrap(),
+            ttl: 64,
+            l4: L4::Udp(Udp {
+                src_port: 50000,
+                dst_port: 53,
+                payload_len: 10,
+            }),
+        };
+        let reply = Ip {
+            src: dgram.dst,
+            dst: dgram.src,
+            ttl: 64,
+            l4: L4::Udp(Udp {
+                src_port: 53,
+                dst_port: 50000,
+                payload_len: 10,
+            }),
+        };
+        let mut ct = Conntrack::default();
+        ct.insert(FlowKey::outbound(&dgram), SimTime::ZERO, true);
+        // One way only: 30 s.
+        assert!(ct.tracks(&FlowKey::outbound(&dgram), SimTime::from_secs(30)));
+        assert!(!ct.tracks(&FlowKey::outbound(&dgram), SimTime::from_secs(31)));
+        // A reply within 30 s makes it a stream: 180 s from then.
+        assert!(ct.refresh(&FlowKey::inbound(&reply), SimTime::from_secs(20), false));
+        assert!(ct.refresh(&FlowKey::inbound(&reply), SimTime::from_secs(199), false));
+        assert!(!ct.refresh(&FlowKey::inbound(&reply), SimTime::from_secs(380), false));
+        assert!(ct.is_empty(), "an expired flow is dropped from the table");
+        assert_eq!(idle_timeout(6, false), SimTime::from_secs(432_000));
+        assert_eq!(idle_timeout(47, false), SimTime::from_secs(600));
     }
 }

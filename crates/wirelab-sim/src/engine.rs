@@ -215,6 +215,8 @@ pub struct Sim<'n> {
     neigh: NeighTable,
     pub(crate) conntrack: Vec<Conntrack>,
     touched_hosts: Vec<usize>,
+    /// Per host: listed in `touched_hosts`.
+    host_touched: Vec<bool>,
     pub(crate) probes: Vec<Probe>,
     pub(crate) pingers: Vec<crate::pinger::Pinger>,
     pub(crate) udp_sources: Vec<crate::udp_source::UdpSource>,
@@ -251,6 +253,7 @@ impl<'n> Sim<'n> {
             neigh: NeighTable::default(),
             conntrack: vec![Conntrack::default(); net.lab.hosts.len()],
             touched_hosts: Vec::new(),
+            host_touched: vec![false; net.lab.hosts.len()],
             probes: Vec::new(),
             pingers: Vec::new(),
             udp_sources: Vec::new(),
@@ -287,6 +290,7 @@ impl<'n> Sim<'n> {
         self.neigh.clear();
         for h in self.touched_hosts.drain(..) {
             self.conntrack[h].clear();
+            self.host_touched[h] = false;
         }
         self.now = SimTime::ZERO;
         self.queue.clear();
@@ -1231,6 +1235,11 @@ impl<'n> Sim<'n> {
             L4::Icmp(Icmp::EchoReply { id, seq, .. }) if pkt.tag == 0 => {
                 self.pinger_reply(node, id, seq)
             }
+            L4::Icmp(Icmp::TooBig { mtu, quoted })
+                if quoted.proto == 6 && pkt.tag & crate::udp_source::FLOW_TAG != 0 =>
+            {
+                self.tcp_path_mtu(node, &quoted, mtu)
+            }
             L4::Icmp(icmp) => self.probe_icmp(node, &pkt, &ip, icmp),
             L4::Udp(u) => self.udp_input(node, &pkt, &ip, u),
             L4::Tcp(t) => self.tcp_input(node, &pkt, &ip, t),
@@ -1321,7 +1330,8 @@ impl<'n> Sim<'n> {
     // ----- security groups -----------------------------------------------
 
     fn touch_host(&mut self, host: usize) {
-        if self.conntrack[host].is_empty() {
+        if !self.host_touched[host] {
+            self.host_touched[host] = true;
             self.touched_hosts.push(host);
         }
     }
@@ -1372,7 +1382,7 @@ impl<'n> Sim<'n> {
             return true;
         }
         let key = FlowKey::inbound(ip);
-        if self.conntrack[host].contains(&key) {
+        if self.conntrack[host].refresh(&key, self.now, false) {
             self.record(
                 node,
                 pkt,
@@ -1384,7 +1394,7 @@ impl<'n> Sim<'n> {
             return true;
         }
         if let Some(q) = related(ip) {
-            if self.conntrack[host].contains(&FlowKey::outbound_quoted(&q)) {
+            if self.conntrack[host].tracks(&FlowKey::outbound_quoted(&q), self.now) {
                 self.record(
                     node,
                     pkt,
@@ -1400,7 +1410,7 @@ impl<'n> Sim<'n> {
         match verdict {
             SgVerdict::Allowed(rule) => {
                 self.touch_host(host);
-                self.conntrack[host].insert(key);
+                self.conntrack[host].insert(key, self.now, false);
                 self.record(
                     node,
                     pkt,
@@ -1423,7 +1433,7 @@ impl<'n> Sim<'n> {
             return true;
         }
         let key = FlowKey::outbound(ip);
-        if self.conntrack[host].contains(&key) {
+        if self.conntrack[host].refresh(&key, self.now, true) {
             self.record(
                 node,
                 pkt,
@@ -1435,7 +1445,7 @@ impl<'n> Sim<'n> {
             return true;
         }
         if let Some(q) = related(ip) {
-            if self.conntrack[host].contains(&FlowKey::inbound_quoted(&q)) {
+            if self.conntrack[host].tracks(&FlowKey::inbound_quoted(&q), self.now) {
                 self.record(
                     node,
                     pkt,
@@ -1457,7 +1467,7 @@ impl<'n> Sim<'n> {
             }
         };
         self.touch_host(host);
-        self.conntrack[host].insert(key);
+        self.conntrack[host].insert(key, self.now, true);
         self.record(
             node,
             pkt,

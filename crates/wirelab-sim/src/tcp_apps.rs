@@ -248,6 +248,28 @@ impl<'n> Sim<'n> {
         true
     }
 
+    /// An ICMP fragmentation needed / packet too big arrived at a host:
+    /// the connection it quotes adopts the smaller path MTU.
+    pub(crate) fn tcp_path_mtu(&mut self, node: NodeId, quoted: &crate::packet::Quoted, mtu: u32) {
+        let key = ConnKey {
+            local: quoted.src,
+            local_port: quoted.src_port,
+            remote: quoted.dst,
+            remote_port: quoted.dst_port,
+        };
+        let Some(&c) = self.tcp.index.get(&key) else {
+            return;
+        };
+        if self.tcp.conns[c].node != node {
+            return;
+        }
+        let now = self.now;
+        self.tcp.conns[c]
+            .socket
+            .on_path_mtu(now, mtu, quoted.dst.is_ipv6());
+        self.tcp_service(c);
+    }
+
     pub(crate) fn tcp_timer(&mut self, c: usize, generation: u32) {
         if self.tcp.conns[c].generation != generation {
             return;

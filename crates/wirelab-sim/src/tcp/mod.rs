@@ -422,6 +422,24 @@ impl Socket {
         socket
     }
 
+    /// An ICMP fragmentation needed / packet too big about this connection
+    /// reported `mtu` (RFC 1191 §6.4, RFC 8201 §5.4): segments from now on
+    /// fit it, and what is in flight is sent again at the new size at once.
+    /// This is not a congestion signal: the window is left alone.
+    pub fn on_path_mtu(&mut self, now: SimTime, mtu: u32, v6: bool) {
+        self.advance_clock(now);
+        let headers = if v6 { 60 } else { 40 };
+        let mss = mtu.saturating_sub(headers).clamp(88, u32::from(u16::MAX)) as u16;
+        if mss >= self.mss_send {
+            return;
+        }
+        self.mss_send = mss;
+        if self.snd_max != self.snd_una {
+            self.snd_nxt = self.snd_una;
+            self.rtt_timed = None;
+        }
+    }
+
     /// Queue `bytes` of application data; returns how many fit in the send
     /// buffer. Nothing is accepted once the connection is closing.
     pub fn send(&mut self, bytes: u64) -> u64 {
