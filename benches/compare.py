@@ -311,7 +311,7 @@ def case_dumbbell(R, flows, cc, nbytes):
            f"| bottleneck queue drops | {w_qdrop:,} | {n_qdrop:,} |",
            f"| retransmitted segments | {w_rex:,} | — |",
            f"| flows with completion within 5 % (rank-matched) | {within} / {flows} | |",
-           f"| largest per-flow |difference|: completion / goodput | {f(worst_c, 1, " %")} / {f(worst_g, 1, " %")} | |",
+           f"| largest per-flow difference (absolute): completion / goodput | {f(worst_c, 1, ' %')} / {f(worst_g, 1, ' %')} | |",
            f"| Jain difference | {f(None if wj is None else wj - nj, 4)} | |", ""]
     return {"name": name, "md": md, "speed": speed_row(name, w, n), "worst_c": worst_c, "worst_g": worst_g,
             "within": within, "flows": flows, "jain_diff": None if wj is None else wj - nj, "cc": cc,
@@ -360,7 +360,14 @@ def case_loss(R, cc, loss, duration, runs):
 
 # ----------------------------------------------------------------- memory
 def case_memory(R, counts):
+    """Max RSS of the whole process (/usr/bin/time), and the live heap per
+    open connection from benches/scenarios/memprobe (a counting allocator;
+    build it with `CARGO_TARGET_DIR=/tmp/memprobe-target cargo build
+    --release --manifest-path benches/scenarios/memprobe/Cargo.toml`)."""
     rows = []
+    probe = R.a.memprobe if os.path.exists(R.a.memprobe) else None
+    if probe is None:
+        log(f"  {R.a.memprobe} is missing: heap columns left out")
     for n in counts:
         name, text = gen.memory_lab(n)
         path = os.path.join(R.labdir, name + ".yaml")
@@ -371,16 +378,25 @@ def case_memory(R, counts):
         rss_kb = int(p.stderr.strip().splitlines()[-1])
         out = json.loads(p.stdout)
         est = sum(1 for x in out["flows"] if x["error"] and "ESTABLISHED" in x["error"])
-        rows.append((n, est, rss_kb, len(text)))
-        log(f"[{name}] {est} established, max RSS {rss_kb} KB")
-    base = rows[0]
-    md = ["| idle connections | established at 5 s | max RSS | RSS − RSS(1 conn) per connection | lab YAML bytes per connection |",
-          "|---:|---:|---:|---:|---:|"]
+        p0 = subprocess.run(["/usr/bin/time", "-f", "%M", R.a.wirelab, "run", path, "--format", "json",
+                             "--until", "1ns"], capture_output=True, text=True)
+        rss0_kb = int(p0.stderr.strip().splitlines()[-1])
+        heap = json.loads(subprocess.run([probe, path, "5000000000"], capture_output=True, text=True,
+                                         check=True).stdout) if probe else None
+        rows.append((n, est, rss_kb, rss0_kb, heap))
+        log(f"[{name}] {est} established, max RSS {rss_kb} KB (no connection: {rss0_kb} KB), heap {heap}")
+    md = ["| open connections | established at 5 s | max RSS, run to 5 s | max RSS, run to 1 ns (no connection yet) | "
+          "live heap after parse + compile | peak live heap during the run | (peak − after compile) per connection | per socket (÷ 2) |",
+          "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     per = None
-    for n, est, kb, ylen in rows:
-        d = (kb - base[2]) * 1024 / (n - base[0]) if n > base[0] else None
-        per = d if d is not None else per
-        md.append(f"| {n:,} | {est:,} | {kb / 1024:.1f} MiB | {f(d, 0, ' B')} | {ylen / n:.0f} |")
+    for n, est, kb, kb0, h in rows:
+        if h:
+            d = (h["peak_bytes"] - h["baseline_bytes"]) / max(1, h["open"])
+            per = d
+            hc = f"{h['baseline_bytes'] / 1024:,.0f} KiB | {h['peak_bytes'] / 1024:,.0f} KiB | {d:,.0f} B | {d / 2:,.0f} B"
+        else:
+            hc = "— | — | — | —"
+        md.append(f"| {n:,} | {est:,} | {kb / 1024:.1f} MiB | {kb0 / 1024:.1f} MiB | {hc} |")
     md.append("")
     return {"md": md, "per_conn": per}
 
@@ -400,6 +416,7 @@ def main():
     ap.add_argument("--loss-runs", type=int, default=3)
     ap.add_argument("--reps", type=int, default=3, help="wirelab repetitions (best wall is used)")
     ap.add_argument("--ns3-timeout", type=int, default=900)
+    ap.add_argument("--memprobe", default="/tmp/memprobe-target/release/memprobe")
     ap.add_argument("--out", default=None, help="also write the Markdown here")
     a = ap.parse_args()
     if not os.path.exists(a.wirelab):
