@@ -1193,7 +1193,9 @@ pub fn frame_layers(p: &Packet) -> Vec<(&'static str, String)> {
                 Icmp::NeighborSolicit { target, source_mac } => {
                     format!("neighbor solicitation  who-has {target}  from {source_mac}")
                 }
-                Icmp::NeighborAdvert { target, target_mac } => {
+                Icmp::NeighborAdvert {
+                    target, target_mac, ..
+                } => {
                     format!("neighbor advertisement  {target} is-at {target_mac}")
                 }
             };

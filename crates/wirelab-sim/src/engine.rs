@@ -760,6 +760,7 @@ impl<'n> Sim<'n> {
                         l4: L4::Icmp(Icmp::NeighborAdvert {
                             target: my_ip,
                             target_mac: my_mac,
+                            router: self.net.nodes[node].is_router(),
                         }),
                     }),
                     tag: pkt.tag,
@@ -769,9 +770,9 @@ impl<'n> Sim<'n> {
                 let id = self.alloc(advert);
                 self.transmit(iface, id);
             }
-            Icmp::NeighborAdvert { target, target_mac } => {
-                self.learn(iface, IpAddr::V6(target), target_mac)
-            }
+            Icmp::NeighborAdvert {
+                target, target_mac, ..
+            } => self.learn(iface, IpAddr::V6(target), target_mac),
             _ => {}
         }
     }

@@ -202,6 +202,8 @@ pub enum Icmp {
     NeighborAdvert {
         target: Ipv6Addr,
         target_mac: Mac,
+        /// The R flag: the sender is a router (RFC 4861 §4.4).
+        router: bool,
     },
 }
 
@@ -459,9 +461,9 @@ impl fmt::Display for Packet {
                             Icmp::NeighborSolicit { target, .. } => {
                                 write!(f, "neighbor solicitation who-has {target}")?
                             }
-                            Icmp::NeighborAdvert { target, target_mac } => {
-                                write!(f, "neighbor advertisement {target} is-at {target_mac}")?
-                            }
+                            Icmp::NeighborAdvert {
+                                target, target_mac, ..
+                            } => write!(f, "neighbor advertisement {target} is-at {target_mac}")?,
                         }
                     }
                 }

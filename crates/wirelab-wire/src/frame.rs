@@ -27,8 +27,7 @@
 //! - "Fragmentation needed" and "packet too big" carry the MTU in the
 //!   second word (RFC 1191 §4, RFC 4443 §3.2).
 //! - Neighbour advertisements answer a solicitation: solicited and
-//!   override set, router clear ([`Icmp::NeighborAdvert`] does not say
-//!   whether the sender routes).
+//!   override set, router as the sender is one.
 //! - Frames shorter than 60 bytes are padded with zeros, as the engine
 //!   counts them ([`Packet::wire_len`]); there is no FCS.
 
@@ -396,9 +395,13 @@ fn encode_icmpv6(ip: &Ip, i: &Icmp, frame: &mut Vec<u8>) {
             Icmpv6Type::NeighborSolicitation,
             nd_payload(target, SOURCE_LINK_ADDR, source_mac.0),
         ),
-        Icmp::NeighborAdvert { target, target_mac } => (
+        Icmp::NeighborAdvert {
+            target,
+            target_mac,
+            router,
+        } => (
             Icmpv6Type::NeighborAdvertisement(icmpv6::NeighborAdvertisementHeader {
-                router: false,
+                router,
                 solicited: true,
                 r#override: true,
             }),

@@ -580,8 +580,10 @@ fn ipv6_tcp_handshake_with_neighbour_discovery() {
             "icmpv6.opt.linkaddr",
             "icmpv6.nd.na.flag.s",
             "icmpv6.nd.na.flag.o",
+            "icmpv6.nd.na.flag.r",
         ],
     );
+    // The router's advertisement has R set (RFC 4861 §4.4); a host's not.
     assert_eq!(
         na[0],
         [
@@ -590,8 +592,13 @@ fn ipv6_tcp_handshake_with_neighbour_discovery() {
             "2001:db8:1::1",
             "02:00:00:00:00:01",
             "1",
+            "1",
             "1"
         ]
+    );
+    assert!(
+        na.iter().any(|row| row[6] == "0"),
+        "a host answered too: {na:?}"
     );
     let syns = c.rows(
         "tcp.flags == 0x002",
@@ -916,6 +923,7 @@ fn hand_built_capture(test: &str) -> Capture {
             L4::Icmp(Icmp::NeighborAdvert {
                 target: "2001:db8::20".parse().unwrap(),
                 target_mac: b,
+                router: false,
             }),
         ),
         (
