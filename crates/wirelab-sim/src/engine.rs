@@ -983,7 +983,7 @@ impl<'n> Sim<'n> {
             return;
         }
         if let Some(host) = self.net.host_of(node) {
-            if !self.sg_outbound(node, host, &pkt, &ip) {
+            if !self.sg_filter(node, host, &pkt, &ip, Direction::Outbound) {
                 self.probe_local_error(pkt.tag);
                 return;
             }
@@ -1205,7 +1205,7 @@ impl<'n> Sim<'n> {
     /// A datagram addressed to this node, from the wire.
     fn local_input(&mut self, node: NodeId, pkt: Packet, ip: Ip) {
         if let Some(host) = self.net.host_of(node) {
-            if !self.sg_inbound(node, host, &pkt, &ip) {
+            if !self.sg_filter(node, host, &pkt, &ip, Direction::Inbound) {
                 return;
             }
         }
@@ -1376,107 +1376,73 @@ impl<'n> Sim<'n> {
         }
     }
 
-    /// Inbound filtering on a host: tracked flows and related ICMP errors
-    /// pass, new flows need a rule.
-    fn sg_inbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
+    /// A host's security groups on a packet in one direction: packets of
+    /// tracked flows pass ("established"), and so do ICMP errors about them
+    /// ("related"); a new flow needs a rule, and is tracked once allowed.
+    fn sg_filter(
+        &mut self,
+        node: NodeId,
+        host: usize,
+        pkt: &Packet,
+        ip: &Ip,
+        direction: Direction,
+    ) -> bool {
         if self.firewall(host).is_none() {
             return true;
         }
-        let key = FlowKey::inbound(ip);
-        if self.conntrack[host].refresh(&key, self.now, false) {
+        let outbound = direction == Direction::Outbound;
+        let key = if outbound {
+            FlowKey::outbound(ip)
+        } else {
+            FlowKey::inbound(ip)
+        };
+        if self.conntrack[host].refresh(&key, self.now, outbound) {
             self.record(
                 node,
                 pkt,
                 Step::SgPass {
-                    direction: Direction::Inbound,
+                    direction,
                     how: SgPass::Established,
                 },
             );
             return true;
         }
         if let Some(q) = related(ip) {
-            if self.conntrack[host].tracks(&FlowKey::outbound_quoted(&q), self.now) {
+            // The quoted datagram went the other way.
+            let about = if outbound {
+                FlowKey::inbound_quoted(&q)
+            } else {
+                FlowKey::outbound_quoted(&q)
+            };
+            if self.conntrack[host].tracks(&about, self.now) {
                 self.record(
                     node,
                     pkt,
                     Step::SgPass {
-                        direction: Direction::Inbound,
+                        direction,
                         how: SgPass::Related,
                     },
                 );
                 return true;
             }
         }
-        let (verdict, groups_len) = self.sg_verdict(host, Direction::Inbound, ip);
-        match verdict {
-            SgVerdict::Allowed(rule) => {
-                self.touch_host(host);
-                self.conntrack[host].insert(key, self.now, false);
-                self.record(
-                    node,
-                    pkt,
-                    Step::SgPass {
-                        direction: Direction::Inbound,
-                        how: SgPass::Rule(rule),
-                    },
-                );
-                true
-            }
-            _ => {
-                self.drop_packet(node, pkt, DropCause::SgInbound { groups_len });
-                false
-            }
-        }
-    }
-
-    fn sg_outbound(&mut self, node: NodeId, host: usize, pkt: &Packet, ip: &Ip) -> bool {
-        if self.firewall(host).is_none() {
-            return true;
-        }
-        let key = FlowKey::outbound(ip);
-        if self.conntrack[host].refresh(&key, self.now, true) {
-            self.record(
-                node,
-                pkt,
-                Step::SgPass {
-                    direction: Direction::Outbound,
-                    how: SgPass::Established,
-                },
-            );
-            return true;
-        }
-        if let Some(q) = related(ip) {
-            if self.conntrack[host].tracks(&FlowKey::inbound_quoted(&q), self.now) {
-                self.record(
-                    node,
-                    pkt,
-                    Step::SgPass {
-                        direction: Direction::Outbound,
-                        how: SgPass::Related,
-                    },
-                );
-                return true;
-            }
-        }
-        let (verdict, groups_len) = self.sg_verdict(host, Direction::Outbound, ip);
+        let (verdict, groups_len) = self.sg_verdict(host, direction, ip);
         let how = match verdict {
             SgVerdict::Allowed(rule) => SgPass::Rule(rule),
             SgVerdict::AllowedByDefault => SgPass::OutboundDefault,
             SgVerdict::Denied => {
-                self.drop_packet(node, pkt, DropCause::SgOutbound { groups_len });
+                let cause = if outbound {
+                    DropCause::SgOutbound { groups_len }
+                } else {
+                    DropCause::SgInbound { groups_len }
+                };
+                self.drop_packet(node, pkt, cause);
                 return false;
             }
         };
         self.touch_host(host);
-        self.conntrack[host].insert(key, self.now, true);
-        self.record(
-            node,
-            pkt,
-            Step::SgPass {
-                direction: Direction::Outbound,
-                how,
-            },
-        );
+        self.conntrack[host].insert(key, self.now, outbound);
+        self.record(node, pkt, Step::SgPass { direction, how });
         true
     }
 
