@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 TCP_NS3 = {
     "congestion": "newreno",
+    "increase": "per-ack",    # ns-3 counts ACKs, not bytes (TcpNewReno::SlowStart)
     "min_rto": "1s",
     "delayed_ack": "200ms",
     "nagle": False,           # ns-3 TcpNoDelay

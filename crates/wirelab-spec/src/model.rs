@@ -482,10 +482,23 @@ pub enum CongestionControl {
     NewReno,
 }
 
+/// How a congestion window grows on an ACK (`tcp: { increase: ... }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowIncrease {
+    /// Count bytes acknowledged (RFC 3465 ABC with L = 2 SMSS in slow
+    /// start, one SMSS per cwnd of bytes in congestion avoidance), as Linux.
+    Bytes,
+    /// Count ACKs: one SMSS per ACK in slow start and SMSS²/cwnd per ACK in
+    /// NewReno's congestion avoidance, as ns-3.
+    PerAck,
+}
+
 /// TCP behaviour of a host. Defaults follow Linux.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TcpSettings {
     pub congestion: CongestionControl,
+    /// How cwnd grows per ACK.
+    pub increase: WindowIncrease,
     /// Lower bound of the retransmission timeout (Linux: 200 ms).
     pub min_rto_ns: u64,
     /// Delayed ACK timeout; `None`: every segment is acknowledged at once.
@@ -507,6 +520,7 @@ impl Default for TcpSettings {
     fn default() -> Self {
         TcpSettings {
             congestion: CongestionControl::Cubic,
+            increase: WindowIncrease::Bytes,
             min_rto_ns: 200_000_000,
             delayed_ack_ns: Some(40_000_000),
             nagle: true,

@@ -363,7 +363,12 @@ impl Socket {
             ack_now: false,
             ts_recent: 0,
             last_ack_sent: SeqNumber(0),
-            cc: AnyController::new(cfg.congestion, cfg.initial_window, u64::from(mss)),
+            cc: AnyController::new(
+                cfg.congestion,
+                cfg.increase,
+                cfg.initial_window,
+                u64::from(mss),
+            ),
             rtt: RttEstimator::new(cfg.min_rto_ns),
             rtt_timed: None,
             recovery: Recovery::None,

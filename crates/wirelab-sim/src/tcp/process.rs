@@ -82,7 +82,12 @@ impl Socket {
         self.snd_wl1 = SeqNumber(seg.seq);
         self.snd_wl2 = SeqNumber(seg.ack);
         // The initial window is counted in negotiated segments.
-        self.cc = AnyController::new(self.cfg.congestion, self.cfg.initial_window, self.smss());
+        self.cc = AnyController::new(
+            self.cfg.congestion,
+            self.cfg.increase,
+            self.cfg.initial_window,
+            self.smss(),
+        );
     }
 
     /// §3.10.7.3.

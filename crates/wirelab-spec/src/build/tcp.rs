@@ -1,13 +1,14 @@
 //! `tcp:` settings, at the top level and per host (extension). A host's
 //! keys override the lab's, which override the built-in (Linux-like) ones.
 
-use crate::model::{CongestionControl, TcpSettings};
+use crate::model::{CongestionControl, TcpSettings, WindowIncrease};
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const TCP_KEYS: [&str; 10] = [
+const TCP_KEYS: [&str; 11] = [
     "congestion",
+    "increase",
     "min_rto",
     "delayed_ack",
     "nagle",
@@ -19,6 +20,7 @@ const TCP_KEYS: [&str; 10] = [
     "send_buffer",
 ];
 const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
+const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
 /// Bounds of `min_rto`: 1 ms ..= 60 s.
 const MIN_RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
 /// Longest delayed ACK (RFC 1122 §4.2.3.2: less than 0.5 s).
@@ -31,6 +33,7 @@ const BUFFER_BYTES: (u64, u64) = (1 << 10, 1 << 30);
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TcpDraft {
     congestion: Option<CongestionControl>,
+    increase: Option<WindowIncrease>,
     min_rto_ns: Option<u64>,
     delayed_ack_ns: Option<Option<u64>>,
     nagle: Option<bool>,
@@ -47,6 +50,7 @@ impl TcpDraft {
     pub(crate) fn apply_over(&self, base: TcpSettings) -> TcpSettings {
         TcpSettings {
             congestion: self.congestion.unwrap_or(base.congestion),
+            increase: self.increase.unwrap_or(base.increase),
             min_rto_ns: self.min_rto_ns.unwrap_or(base.min_rto_ns),
             delayed_ack_ns: self.delayed_ack_ns.unwrap_or(base.delayed_ack_ns),
             nagle: self.nagle.unwrap_or(base.nagle),
@@ -85,6 +89,22 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
                 d.error_help(
                     n.span,
                     format!("congestion control `{other}` must be cubic or newreno"),
+                    help,
+                );
+                None
+            }
+            None => None,
+        };
+    }
+    if let Some(n) = fields.get("increase") {
+        tcp.increase = match read::string(n, "`increase`", d) {
+            Some("bytes") => Some(WindowIncrease::Bytes),
+            Some("per-ack") => Some(WindowIncrease::PerAck),
+            Some(other) => {
+                let help = did_you_mean(&other.to_ascii_lowercase(), INCREASE_NAMES);
+                d.error_help(
+                    n.span,
+                    format!("window increase `{other}` must be bytes or per-ack"),
                     help,
                 );
                 None

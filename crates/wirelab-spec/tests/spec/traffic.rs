@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use wirelab_spec::{
     CheckProto, CheckTarget, CongestionControl, EventAction, Family, FlowCheck, Lab, LinkProps,
-    NaclAction, Outcome, Peer, RuleProto, TcpSettings, Workload,
+    NaclAction, Outcome, Peer, RuleProto, TcpSettings, WindowIncrease, Workload,
 };
 
 use super::{assert_has, invalid, valid};
@@ -60,6 +60,7 @@ fn every_new_key_resolves() {
     // TCP: built-in, then the lab's keys, then the host's.
     let lab_tcp = TcpSettings {
         congestion: CongestionControl::NewReno,
+        increase: WindowIncrease::PerAck,
         min_rto_ns: S,
         delayed_ack_ns: None,
         initial_window: 4,
@@ -406,6 +407,7 @@ fn wrong_shapes_are_diagnostics_not_panics() {
         "events: [{ at: 1s, link: lan, set: [] }, { at: 1s, link: lan, set: {} }]\n",
         "events: [{ at: 1s, security_group: x, add_inbound: 5 }, { at: 1s, nacl: y, remove_inbound: x }]\n",
         "tcp: [1]\n",
+        "tcp: { increase: per_ack }\n",
         "tcp: { delayed_ack: true, receive_buffer: [1] }\n",
         "hosts:\n  b: { network: lan, tcp: 5 }\n",
         "checks: [{ name: c, traffic: [1], expect: [] }, { name: d, traffic: t }]\n",
@@ -440,7 +442,7 @@ fn documented_examples_are_valid() {
         "  r1: { interfaces: { lan: 10.0.0.1, dmz: { ip: 10.0.1.1, ipv6: \"2001:db8::1\" }, wan: 10.0.9.1, data: 10.0.2.1 } }\n",
         "  r2:\n",
         "links:\n  - { between: [r1, r2], cidr: 10.0.12.0/30 }\n",
-        "tcp:\n  congestion: cubic\n  min_rto: 200ms\n  delayed_ack: 40ms\n  nagle: true\n  sack: true\n",
+        "tcp:\n  congestion: cubic\n  increase: bytes\n  min_rto: 200ms\n  delayed_ack: 40ms\n  nagle: true\n  sack: true\n",
         "  timestamps: true\n  window_scaling: true\n  initial_window: 10\n",
         "  receive_buffer: 4MiB\n  send_buffer: 4MiB\n",
         "hosts:\n",

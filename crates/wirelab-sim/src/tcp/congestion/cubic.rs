@@ -40,6 +40,10 @@ pub struct Cubic {
     k_secs: f64,
     /// The Reno-friendly window W_est, bytes.
     w_est: f64,
+    /// `increase: per-ack`: slow start adds one SMSS per ACK (ns-3's
+    /// `TcpCubic` uses `TcpNewReno::SlowStart`); congestion avoidance is
+    /// RFC 9438's either way.
+    per_ack: bool,
 }
 
 impl Cubic {
@@ -51,7 +55,14 @@ impl Cubic {
             epoch_start: None,
             k_secs: 0.0,
             w_est: 0.0,
+            per_ack: false,
         }
+    }
+
+    /// Slow start counts ACKs rather than bytes (ns-3).
+    pub fn with_per_ack(mut self, per_ack: bool) -> Cubic {
+        self.per_ack = per_ack;
+        self
     }
 
     /// W_cubic(t) in bytes.
@@ -134,7 +145,7 @@ impl Controller for Cubic {
         let mut acked = acked;
         if self.cwnd() < self.ssthresh {
             let cwnd;
-            (cwnd, acked) = slow_start(self.cwnd(), self.ssthresh, acked, smss);
+            (cwnd, acked) = slow_start(self.cwnd(), self.ssthresh, acked, smss, self.per_ack);
             self.cwnd = cwnd as f64;
         }
         if acked == 0 {

@@ -10,7 +10,7 @@
 //! Windows are in bytes. `ssthresh` starts at `u64::MAX` (RFC 5681 §3.1:
 //! "The initial value of ssthresh SHOULD be set arbitrarily high").
 
-use wirelab_spec::model::CongestionControl;
+use wirelab_spec::model::{CongestionControl, WindowIncrease};
 
 use crate::time::SimTime;
 
@@ -52,11 +52,19 @@ pub enum AnyController {
 impl AnyController {
     /// RFC 6928: "the initial window ... MUST NOT exceed min(10*MSS,
     /// max(2*MSS, 14600))"; here `initial_window` segments of `smss`.
-    pub fn new(kind: CongestionControl, initial_window: u32, smss: u64) -> AnyController {
+    pub fn new(
+        kind: CongestionControl,
+        increase: WindowIncrease,
+        initial_window: u32,
+        smss: u64,
+    ) -> AnyController {
         let iw = u64::from(initial_window.max(1)) * smss;
+        let per_ack = increase == WindowIncrease::PerAck;
         match kind {
-            CongestionControl::NewReno => AnyController::NewReno(NewReno::new(iw)),
-            CongestionControl::Cubic => AnyController::Cubic(Cubic::new(iw)),
+            CongestionControl::NewReno => {
+                AnyController::NewReno(NewReno::new(iw).with_per_ack(per_ack))
+            }
+            CongestionControl::Cubic => AnyController::Cubic(Cubic::new(iw).with_per_ack(per_ack)),
         }
     }
 
@@ -108,9 +116,12 @@ pub const ABC_LIMIT_SEGMENTS: u64 = 2;
 
 /// Slow start: grow `cwnd` by `acked` (at most L), not past `ssthresh`.
 /// Returns the new window and the acknowledged bytes left over for
-/// congestion avoidance.
-pub fn slow_start(cwnd: u64, ssthresh: u64, acked: u64, smss: u64) -> (u64, u64) {
-    let increase = acked.min(ABC_LIMIT_SEGMENTS * smss);
+/// congestion avoidance. With `per_ack` (`increase: per-ack`, ns-3's
+/// `TcpNewReno::SlowStart`) L is one SMSS: one segment per ACK, whatever
+/// it acknowledges.
+pub fn slow_start(cwnd: u64, ssthresh: u64, acked: u64, smss: u64, per_ack: bool) -> (u64, u64) {
+    let limit = if per_ack { 1 } else { ABC_LIMIT_SEGMENTS };
+    let increase = acked.min(limit * smss);
     let used = increase.min(ssthresh.saturating_sub(cwnd));
     (cwnd + used, increase - used)
 }
@@ -121,8 +132,26 @@ mod tests {
 
     #[test]
     fn slow_start_is_limited_by_abc_and_ssthresh() {
-        assert_eq!(slow_start(10_000, u64::MAX, 1_000, 1_000), (11_000, 0));
-        assert_eq!(slow_start(10_000, u64::MAX, 5_000, 1_000), (12_000, 0));
-        assert_eq!(slow_start(10_000, 10_500, 1_000, 1_000), (10_500, 500));
+        assert_eq!(
+            slow_start(10_000, u64::MAX, 1_000, 1_000, false),
+            (11_000, 0)
+        );
+        assert_eq!(
+            slow_start(10_000, u64::MAX, 5_000, 1_000, false),
+            (12_000, 0)
+        );
+        assert_eq!(
+            slow_start(10_000, 10_500, 1_000, 1_000, false),
+            (10_500, 500)
+        );
+        // Per ACK: one segment, however much the ACK covers.
+        assert_eq!(
+            slow_start(10_000, u64::MAX, 2_000, 1_000, true),
+            (11_000, 0)
+        );
+        assert_eq!(
+            slow_start(10_000, 10_500, 2_000, 1_000, true),
+            (10_500, 500)
+        );
     }
 }

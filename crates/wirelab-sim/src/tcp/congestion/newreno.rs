@@ -12,6 +12,8 @@ pub struct NewReno {
     /// RFC 3465 §2.1: bytes acknowledged since cwnd last grew in
     /// congestion avoidance.
     bytes_acked: u64,
+    /// `increase: per-ack`: ns-3's rule, SMSS²/cwnd per ACK.
+    per_ack: bool,
 }
 
 impl NewReno {
@@ -20,7 +22,14 @@ impl NewReno {
             cwnd: initial_window,
             ssthresh: u64::MAX,
             bytes_acked: 0,
+            per_ack: false,
         }
+    }
+
+    /// Count ACKs rather than bytes (ns-3's `TcpNewReno`).
+    pub fn with_per_ack(mut self, per_ack: bool) -> NewReno {
+        self.per_ack = per_ack;
+        self
     }
 
     /// RFC 5681 §3.1 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)".
@@ -47,9 +56,15 @@ impl Controller for NewReno {
     fn on_ack(&mut self, _now: SimTime, acked: u64, smss: u64, _srtt_ns: u64) {
         let mut acked = acked;
         if self.cwnd < self.ssthresh {
-            (self.cwnd, acked) = slow_start(self.cwnd, self.ssthresh, acked, smss);
+            (self.cwnd, acked) = slow_start(self.cwnd, self.ssthresh, acked, smss, self.per_ack);
         }
         if acked == 0 {
+            return;
+        }
+        if self.per_ack {
+            // ns-3 `TcpNewReno::CongestionAvoidance`: "adder =
+            // segSize * segSize / cWnd", at least 1 byte, once per ACK.
+            self.cwnd += (smss * smss / self.cwnd.max(1)).max(1);
             return;
         }
         self.bytes_acked += acked;
@@ -99,6 +114,21 @@ mod tests {
             cc.on_ack(T, SMSS, SMSS, 0);
         }
         assert_eq!(cc.cwnd(), 11 * SMSS);
+    }
+
+    #[test]
+    fn per_ack_counts_acks_not_bytes() {
+        let mut cc = NewReno::new(10 * SMSS).with_per_ack(true);
+        // Delayed ACKs of two segments each: one SMSS per ACK.
+        for _ in 0..5 {
+            cc.on_ack(T, 2 * SMSS, SMSS, 0);
+        }
+        assert_eq!(cc.cwnd(), 15 * SMSS);
+        cc.on_loss(T, 20 * SMSS, SMSS);
+        assert_eq!(cc.cwnd(), 10 * SMSS);
+        // SMSS * SMSS / cwnd = 100 bytes per ACK, whatever it covers.
+        cc.on_ack(T, 2 * SMSS, SMSS, 0);
+        assert_eq!(cc.cwnd(), 10 * SMSS + 100);
     }
 
     #[test]
