@@ -42,6 +42,16 @@
 //! - Data: give up after [`RETRIES_MAX`] (15, Linux's `tcp_retries2`)
 //!   consecutive timeouts; SYN and SYN-ACK after [`SYN_RETRIES_MAX`] (6,
 //!   Linux's `tcp_syn_retries`); persist probes after 15 unanswered ones.
+//! - Loss recovery sends what RFC 6937's Proportional Rate Reduction (with
+//!   the PRR-SSRB bound) allows on each ACK, for SACK (RFC 6675) and
+//!   NewReno (RFC 6582) recovery alike, as Linux does; RFC 6582's window
+//!   inflation is replaced by it. The first retransmission goes out at
+//!   once (Linux's "force fast retransmit"). Without SACK, pipe counts
+//!   one segment delivered per duplicate ACK, as Linux's Reno emulation.
+//! - A SACK recovery detects lost retransmissions: a retransmitted range
+//!   still missing once SACKs cover data sent after it is sent again
+//!   (Linux's pre-RACK `tcp_mark_lost_retrans`; exact on FIFO paths).
+//!   RFC 6675's rescue retransmission is not modelled.
 //! - Retransmission after a timeout is go-back-N from SND.UNA, and the
 //!   SACK scoreboard is forgotten (RFC 2018 §8: "the data sender SHOULD
 //!   turn off all of the SACKed bits").
@@ -72,6 +82,7 @@ use wirelab_spec::model::TcpSettings;
 use crate::packet::{tcp_flags::*, Tcp};
 use crate::time::SimTime;
 use assembler::Assembler;
+use congestion::prr::Prr;
 use congestion::{AnyController, Controller};
 use rto::{RttEstimator, RTO_NS_MAX};
 use sack::Scoreboard;
@@ -305,6 +316,16 @@ pub struct Socket {
     /// unacknowledged segment to go out now, whatever cwnd says.
     rexmit_first: bool,
     scoreboard: Scoreboard,
+    /// RFC 6937 state of the current recovery.
+    prr: Prr,
+    /// Without SACK: the bytes this recovery's duplicate ACKs stand for
+    /// (Linux's `sacked_out` for Reno), taken out of pipe.
+    reno_sacked: u64,
+    /// Retransmissions of this SACK recovery not yet acknowledged: start,
+    /// end, and HighData when sent. One is lost again when SACKs cover
+    /// data sent after it and it is still missing (lost retransmission
+    /// detection, as Linux's `tcp_mark_lost_retrans` before RACK).
+    rxt: Vec<(SeqNumber, SeqNumber, SeqNumber)>,
     retries: u8,
     syn_retransmitted: bool,
     probes: u8,
@@ -377,6 +398,9 @@ impl Socket {
             high_rxt: iss,
             rexmit_first: false,
             scoreboard: Scoreboard::default(),
+            prr: Prr::default(),
+            reno_sacked: 0,
+            rxt: Vec::new(),
             retries: 0,
             syn_retransmitted: false,
             probes: 0,
@@ -671,6 +695,8 @@ impl Socket {
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
         self.scoreboard.clear();
+        self.reno_sacked = 0;
+        self.rxt.clear();
     }
 
     /// RFC 9293 §3.8.6.1: "The sending TCP peer must regularly transmit at

@@ -4,6 +4,7 @@
 //! congestion control (RFC 5681), fast retransmit and recovery (RFC 6582,
 //! RFC 6675).
 
+use super::congestion::prr::Prr;
 use super::congestion::Controller;
 use super::sack::DUP_THRESH;
 use super::*;
@@ -291,6 +292,8 @@ impl Socket {
             return false;
         }
         self.probes = 0;
+        let una_before = self.snd_una;
+        let sacked_before = self.scoreboard.sacked_bytes();
         let sack_news = self.sack_ok
             && self
                 .scoreboard
@@ -298,10 +301,21 @@ impl Socket {
         let window = u32::from(seg.window) << self.snd_wscale;
         let window_changed = window != self.snd_wnd;
         self.update_window(seg, window);
+        let mut duplicate = false;
         if ack > self.snd_una {
             self.on_new_ack(seg);
         } else if ack == self.snd_una && (self.is_duplicate(seg, window_changed) || sack_news) {
             self.on_duplicate_ack();
+            duplicate = true;
+        }
+        if self.recovery != Recovery::None {
+            let acked = u64::from(self.snd_una - una_before);
+            let delivered = if self.recovery == Recovery::Sack {
+                (acked + self.scoreboard.sacked_bytes()).saturating_sub(sacked_before)
+            } else {
+                self.reno_delivered(acked, duplicate)
+            };
+            self.prr_on_ack(delivered);
         }
         self.after_ack_of_fin();
         true
@@ -417,33 +431,23 @@ impl Socket {
                     self.cc.on_ack(self.now, data_acked, smss, srtt_ns);
                 }
             }
-            Recovery::NewReno if ack >= self.recover => {
-                // RFC 6582 §3.2 (3), full acknowledgment: "Set cwnd to either
-                // (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or (2)
-                // ssthresh ... Exit the fast recovery procedure."
-                let flight = u64::from(self.snd_max - self.snd_una);
-                let cwnd = self.cc.ssthresh().min(flight.max(smss) + smss);
-                self.cc.set_cwnd(cwnd);
+            // RFC 6582 §3.2 (3), full acknowledgment, and RFC 6675 §5: "the
+            // loss recovery phase is terminated" by a cumulative ACK for
+            // RecoveryPoint. RFC 6937: "cwnd = ssthresh" on leaving it.
+            Recovery::NewReno | Recovery::Sack if ack >= self.recover => {
+                self.cc.set_cwnd(self.cc.ssthresh().max(smss));
                 self.recovery = Recovery::None;
+                self.reno_sacked = 0;
+                self.rxt.clear();
             }
-            Recovery::NewReno => {
-                // Partial acknowledgment: "retransmit the first
-                // unacknowledged segment ... deflate the congestion window
-                // by the amount of new data acknowledged by the Cumulative
-                // Acknowledgment field. If the partial ACK acknowledges at
-                // least one SMSS of new data, then add back SMSS bytes to
-                // the congestion window."
-                self.rexmit_first = true;
-                let mut cwnd = self.cc.cwnd().saturating_sub(data_acked);
-                if data_acked >= smss {
-                    cwnd += smss;
-                }
-                self.cc.set_cwnd(cwnd.max(smss));
+            // RFC 6582 partial acknowledgment: "retransmit the first
+            // unacknowledged segment". The window is PRR's (no deflation).
+            Recovery::NewReno => self.rexmit_first = true,
+            Recovery::Sack => {
+                let (una, scoreboard) = (self.snd_una, &self.scoreboard);
+                self.rxt
+                    .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
             }
-            // RFC 6675 §5: "the loss recovery phase is terminated" by a
-            // cumulative ACK for RecoveryPoint.
-            Recovery::Sack if ack >= self.recover => self.recovery = Recovery::None,
-            Recovery::Sack => {}
         }
     }
 
@@ -451,12 +455,13 @@ impl Socket {
         self.dup_acks = self.dup_acks.saturating_add(1);
         let smss = self.smss();
         match self.recovery {
-            // RFC 5681 §3.2 (4): "For each additional duplicate ACK
-            // received (after the third), cwnd MUST be incremented by SMSS.
-            // This artificially inflates the congestion window in order to
-            // reflect the additional segment that has left the network."
-            Recovery::NewReno => self.cc.set_cwnd(self.cc.cwnd() + smss),
-            Recovery::Sack => {}
+            // RFC 5681 §3.2 (4)'s window inflation is replaced by PRR.
+            Recovery::NewReno => {}
+            Recovery::Sack => {
+                let (una, scoreboard) = (self.snd_una, &self.scoreboard);
+                self.rxt
+                    .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
+            }
             Recovery::None => {
                 // RFC 6675 §5 (1)-(2): DupThresh duplicates, or the first
                 // unacknowledged byte IsLost by the scoreboard.
@@ -488,13 +493,44 @@ impl Socket {
         self.rexmit_first = true;
         self.high_rxt = self.snd_una;
         self.rtt_timed = None;
+        // RFC 6937: "prr_delivered = 0, prr_out = 0, RecoverFS = snd.nxt -
+        // snd.una"; the ACK that got us here is then counted by PRR.
+        self.prr = Prr::start(flight);
+        self.rxt.clear();
         if self.sack_ok {
             self.recovery = Recovery::Sack;
         } else {
-            // RFC 5681 §3.2 (3): "cwnd = ssthresh + 3*SMSS".
             self.recovery = Recovery::NewReno;
-            self.cc.set_cwnd(self.cc.ssthresh() + 3 * smss);
+            // The duplicate ACKs before this one; this one is counted as
+            // it is delivered.
+            let dups = u64::from(self.dup_acks.saturating_sub(1));
+            self.reno_sacked = (dups * smss).min(flight);
         }
+    }
+
+    /// Without SACK, DeliveredData is estimated as Linux does for Reno:
+    /// one segment per duplicate ACK, and on a cumulative ACK what it
+    /// covers beyond the segments the duplicates already counted (at
+    /// least one segment).
+    fn reno_delivered(&mut self, acked: u64, duplicate: bool) -> u64 {
+        let smss = self.smss();
+        let flight = u64::from(self.snd_max - self.snd_una);
+        if duplicate {
+            self.reno_sacked = (self.reno_sacked + smss).min(flight);
+            return smss;
+        }
+        let delivered = acked.saturating_sub(self.reno_sacked).max(smss.min(acked));
+        self.reno_sacked -= self.reno_sacked.min(acked.saturating_sub(smss));
+        self.reno_sacked = self.reno_sacked.min(flight);
+        delivered
+    }
+
+    /// RFC 6937 on an ACK in recovery: "cwnd = pipe + sndcnt".
+    fn prr_on_ack(&mut self, delivered: u64) {
+        let smss = self.smss();
+        let pipe = self.in_flight();
+        let sndcnt = self.prr.on_ack(delivered, pipe, self.cc.ssthresh(), smss);
+        self.cc.set_cwnd(pipe + sndcnt);
     }
 
     /// Our FIN acknowledged: FIN-WAIT-1 → FIN-WAIT-2, CLOSING → TIME-WAIT,

@@ -87,6 +87,11 @@ impl Scoreboard {
         }
     }
 
+    /// One past the highest SACKed byte.
+    pub fn sacked_end(&self) -> Option<SeqNumber> {
+        self.ranges.last().map(|r| r.1)
+    }
+
     pub fn sacked_bytes(&self) -> u64 {
         self.ranges.iter().map(|r| u64::from(r.1 - r.0)).sum()
     }

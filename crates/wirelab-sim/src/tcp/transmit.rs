@@ -6,6 +6,10 @@
 use super::congestion::Controller;
 use super::*;
 
+/// Retransmissions a SACK recovery remembers for lost retransmission
+/// detection.
+const RXT_TRACKED: usize = 64;
+
 impl Socket {
     /// The next segment to send at `now`, if any. Call until `None`.
     pub fn poll_transmit(&mut self, now: SimTime) -> Option<Tcp> {
@@ -182,7 +186,27 @@ impl Socket {
         let (_, end) = self.scoreboard.next_hole(start, self.snd_max)?;
         let seg = self.send_range(start, end)?;
         self.high_rxt = self.high_rxt.max(start + seg_len(&seg));
+        self.note_retransmission(start, &seg);
         Some(seg)
+    }
+
+    /// Remember a SACK recovery's retransmission, for lost retransmission
+    /// detection (at most [`RXT_TRACKED`]; beyond that, a timeout).
+    fn note_retransmission(&mut self, start: SeqNumber, seg: &Tcp) {
+        if self.recovery == Recovery::Sack && self.rxt.len() < RXT_TRACKED {
+            self.rxt
+                .push((start, start + seg.payload_len, self.snd_max));
+        }
+    }
+
+    /// The first retransmission of this recovery known lost: still
+    /// missing, though data sent after it has been SACKed.
+    fn lost_retransmission(&self) -> Option<usize> {
+        let sacked_end = self.scoreboard.sacked_end()?;
+        let una = self.snd_una;
+        self.rxt.iter().position(|&(start, end, fence)| {
+            sacked_end > fence && self.scoreboard.unsacked_bytes(start.max(una), end) > 0
+        })
     }
 
     /// RFC 6675 §4 `NextSeg` rule (1), while "cwnd - pipe >= 1 SMSS": "If
@@ -196,11 +220,22 @@ impl Socket {
         if self.cc.cwnd().saturating_sub(self.pipe()) < smss {
             return None;
         }
+        if let Some(i) = self.lost_retransmission() {
+            let (start, end, _) = self.rxt[i];
+            if let Some((s, e)) = self.scoreboard.next_hole(start.max(self.snd_una), end) {
+                if let Some(seg) = self.send_range(s, e) {
+                    self.rxt[i] = (s, end, self.snd_max);
+                    return Some(seg);
+                }
+            }
+            self.rxt.swap_remove(i);
+        }
         let lost = self.scoreboard.lost_below(smss as u32)?;
         let from = self.high_rxt.max(self.snd_una);
         let (start, end) = self.scoreboard.next_hole(from, lost.min(self.snd_max))?;
         let seg = self.send_range(start, end)?;
         self.high_rxt = start + seg_len(&seg);
+        self.note_retransmission(start, &seg);
         Some(seg)
     }
 
@@ -277,10 +312,13 @@ impl Socket {
         cwnd_room.min(u64::from(window_room)) as u32
     }
 
-    fn in_flight(&self) -> u64 {
+    pub(super) fn in_flight(&self) -> u64 {
         match self.recovery {
             Recovery::Sack => self.pipe(),
-            _ => u64::from(self.snd_nxt - self.snd_una),
+            Recovery::NewReno => {
+                u64::from(self.snd_nxt - self.snd_una).saturating_sub(self.reno_sacked)
+            }
+            Recovery::None => u64::from(self.snd_nxt - self.snd_una),
         }
     }
 
@@ -294,10 +332,22 @@ impl Socket {
             .unwrap_or(self.snd_una)
             .max(self.snd_una);
         let not_lost = self.scoreboard.unsacked_bytes(lost, self.snd_max);
-        let retransmitted = self
-            .scoreboard
-            .unsacked_bytes(self.snd_una, self.high_rxt.min(self.snd_max));
-        not_lost + retransmitted
+        let high_rxt = self.high_rxt.min(self.snd_max);
+        let retransmitted = self.scoreboard.unsacked_bytes(self.snd_una, high_rxt);
+        // Retransmissions known lost have left the network.
+        let lost_again: u64 = match self.scoreboard.sacked_end() {
+            Some(sacked_end) => self
+                .rxt
+                .iter()
+                .filter(|&&(_, _, fence)| sacked_end > fence)
+                .map(|&(start, end, _)| {
+                    self.scoreboard
+                        .unsacked_bytes(start.max(self.snd_una), end.min(high_rxt))
+                })
+                .sum(),
+            None => 0,
+        };
+        not_lost + retransmitted.saturating_sub(lost_again)
     }
 
     /// One segment from `start`: data up to `limit` (at most one MSS), and
@@ -328,6 +378,10 @@ impl Socket {
     /// Account for a segment that occupies sequence space.
     fn commit(&mut self, seg: &Tcp, start: SeqNumber) {
         let end = start + seg_len(seg);
+        if self.recovery != Recovery::None {
+            // RFC 6937: "prr_out += (data sent)".
+            self.prr.on_send(u64::from(seg_len(seg)));
+        }
         let payload_end = start + seg.payload_len;
         let new_bytes = payload_end.saturating_since(self.snd_max.max(start));
         self.stats.bytes_sent += u64::from(new_bytes);

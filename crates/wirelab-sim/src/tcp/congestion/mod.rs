@@ -16,6 +16,7 @@ use crate::time::SimTime;
 
 pub mod cubic;
 pub mod newreno;
+pub mod prr;
 
 pub use cubic::Cubic;
 pub use newreno::NewReno;

@@ -110,7 +110,8 @@ fn newreno_halves_on_a_single_loss_and_recovers_without_timeout() {
         ssthresh.abs_diff(cwnd_before / 2) <= 2 * smss,
         "ssthresh {ssthresh}, cwnd before {cwnd_before}"
     );
-    // The window is inflated by the three duplicate ACKs.
+    // PRR (RFC 6937): cwnd = pipe + sndcnt, pipe being the flight less the
+    // three duplicate ACKs, still above ssthresh at the start.
     assert!(link.a.stats().cwnd_bytes >= ssthresh + 3 * smss);
     assert!(link.run_until(SimTime::from_secs(60), |l| l.a.send_finished()));
     let a = link.a.stats();
@@ -144,10 +145,90 @@ fn sack_recovers_a_burst_of_losses_in_fewer_round_trips() {
         assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
     }
     // Without SACK one hole is repaired per round trip (RFC 6582): six.
-    // With it all holes are retransmitted as soon as pipe allows (about
-    // half a round trip in, RFC 6675 has no PRR) and repaired within two.
+    // With it all holes are retransmitted as PRR allows and repaired
+    // within two.
     assert_eq!(recovery_rtts[0], 6);
     assert!(recovery_rtts[1] <= 2, "{recovery_rtts:?}");
+}
+
+/// RFC 6937: a recovery sends about ssthresh, spread over it (one segment
+/// per two ACKs while pipe > ssthresh) rather than nothing for half a
+/// round trip and then a burst.
+#[test]
+fn prr_spreads_the_reduction_over_the_recovery() {
+    for sack in [false, true] {
+        let mut link = Link::new(&newreno(sack), &newreno(sack), SimTime::from_millis(10));
+        link.bandwidth_bps = 2_500_000;
+        link.drop = drop_data(&[150]);
+        link.handshake();
+        link.a_backlog = 2 * MB;
+        assert!(link.run_until(SimTime::from_secs(10), |l| l.a.recovery != Recovery::None));
+        let (entered, from) = (link.now, link.log.len());
+        let ssthresh = link.a.stats().ssthresh_bytes;
+        let smss = link.a.smss();
+        assert!(link.run_until(SimTime::from_secs(10), |l| l.a.recovery == Recovery::None));
+        let span = link.now - entered;
+        let sent: Vec<SimTime> = link.log[from..]
+            .iter()
+            .filter(|(_, dir, seg)| *dir == Dir::AtoB && seg.payload_len > 0)
+            .map(|(t, _, _)| *t)
+            .collect();
+        let segments = sent.len() as u64;
+        assert!(
+            segments.abs_diff(ssthresh / smss) <= 3,
+            "sack {sack}: {segments} segments in recovery, ssthresh {}",
+            ssthresh / smss
+        );
+        // Some go out in the first half of the recovery.
+        let half = entered + SimTime(span.as_nanos() / 2);
+        let early = sent.iter().filter(|&&t| t <= half).count();
+        assert!(
+            early as u64 >= segments / 4,
+            "sack {sack}: {early} of {segments}"
+        );
+        assert!(link.run_until(SimTime::from_secs(60), |l| {
+            l.a_backlog == 0 && l.a.send_finished()
+        }));
+        assert_eq!(link.a.stats().timeouts, 0, "sack {sack}");
+    }
+}
+
+/// A retransmission lost in a SACK recovery is sent again once SACKs show
+/// data sent after it arrived, without waiting for a timeout.
+#[test]
+fn sack_recovery_detects_a_lost_retransmission() {
+    let mut seen = std::collections::HashSet::new();
+    let mut target = None;
+    let mut drops = 0;
+    let mut index = 0u64;
+    let mut link = Link::new(&newreno(true), &newreno(true), SimTime::from_millis(10));
+    link.drop = Box::new(move |dir, seg: &Tcp, _, _| {
+        if dir != Dir::AtoB || seg.payload_len == 0 {
+            return false;
+        }
+        if seen.insert(seg.seq) {
+            index += 1;
+            if index == 201 {
+                target = Some(seg.seq);
+            }
+        }
+        // The 200th data segment, and its first retransmission.
+        if target == Some(seg.seq) && drops < 2 {
+            drops += 1;
+            return true;
+        }
+        false
+    });
+    link.handshake();
+    link.a_backlog = 2 * MB;
+    assert!(link.run_until(SimTime::from_secs(60), |l| {
+        l.a_backlog == 0 && l.a.send_finished()
+    }));
+    let a = link.a.stats();
+    assert_eq!(link.dropped, 2);
+    assert_eq!((a.fast_retransmits, a.timeouts), (1, 0), "{a:?}");
+    assert_eq!(a.segments_retransmitted, 2);
+    assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
 }
 
 #[test]
