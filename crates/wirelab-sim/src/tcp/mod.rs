@@ -52,6 +52,9 @@
 //!   still missing once SACKs cover data sent after it is sent again
 //!   (Linux's pre-RACK `tcp_mark_lost_retrans`; exact on FIFO paths).
 //!   RFC 6675's rescue retransmission is not modelled.
+//! - HyStart++ (RFC 9406) ends CUBIC's initial slow start when the RTT
+//!   rises (as Linux and ns-3 use HyStart with CUBIC; NewReno keeps
+//!   standard slow start). Later slow starts are standard (§4.3).
 //! - Retransmission after a timeout is go-back-N from SND.UNA, and the
 //!   SACK scoreboard is forgotten (RFC 2018 §8: "the data sender SHOULD
 //!   turn off all of the SACKed bits").
@@ -82,6 +85,7 @@ use wirelab_spec::model::TcpSettings;
 use crate::packet::{tcp_flags::*, Tcp};
 use crate::time::SimTime;
 use assembler::Assembler;
+use congestion::hystart::HyStart;
 use congestion::prr::Prr;
 use congestion::{AnyController, Controller};
 use rto::{RttEstimator, RTO_NS_MAX};
@@ -318,6 +322,8 @@ pub struct Socket {
     scoreboard: Scoreboard,
     /// RFC 6937 state of the current recovery.
     prr: Prr,
+    /// RFC 9406 state of the initial slow start (CUBIC).
+    hystart: HyStart,
     /// Without SACK: the bytes this recovery's duplicate ACKs stand for
     /// (Linux's `sacked_out` for Reno), taken out of pipe.
     reno_sacked: u64,
@@ -399,6 +405,7 @@ impl Socket {
             rexmit_first: false,
             scoreboard: Scoreboard::default(),
             prr: Prr::default(),
+            hystart: HyStart::default(),
             reno_sacked: 0,
             rxt: Vec::new(),
             retries: 0,

@@ -372,11 +372,11 @@ impl Socket {
         self.stats.bytes_acked += u64::from(data_acked);
         self.scoreboard.advance(ack);
         self.retries = 0;
-        self.take_rtt_sample(seg, ack);
+        let rtt_ns = self.take_rtt_sample(seg, ack);
         if syn_acked && self.syn_retransmitted {
             self.rtt.after_syn_loss();
         }
-        self.congestion_on_ack(ack, u64::from(data_acked));
+        self.congestion_on_ack(ack, u64::from(data_acked), rtt_ns);
         self.dup_acks = 0;
         // RFC 6298 (5.2) "When all outstanding data has been acknowledged,
         // turn off the retransmission timer." (5.3) "When an ACK is
@@ -392,7 +392,7 @@ impl Socket {
     /// An RTT sample from the echoed timestamp (RFC 7323 §4.1, valid for
     /// retransmitted data too), or else from the one timed segment if it
     /// was not retransmitted (Karn's algorithm, RFC 6298 §3).
-    fn take_rtt_sample(&mut self, seg: &Tcp, ack: SeqNumber) {
+    fn take_rtt_sample(&mut self, seg: &Tcp, ack: SeqNumber) -> Option<u64> {
         let echoed_ns = seg
             .timestamps
             .filter(|&(_, tsecr)| self.ts_ok && tsecr != 0)
@@ -404,12 +404,10 @@ impl Socket {
             }
             _ => None,
         };
-        let Some(r_ns) = echoed_ns.or(timed_ns) else {
-            return;
-        };
+        let r_ns = echoed_ns.or(timed_ns)?;
         // An echo from the future or older than any timer is bogus.
         if r_ns > RTO_NS_MAX {
-            return;
+            return None;
         }
         self.rtt.sample(r_ns);
         let stats = &mut self.stats;
@@ -420,15 +418,17 @@ impl Socket {
         };
         stats.rtt_samples += 1;
         stats.rtt_ns_sum += r_ns;
+        Some(r_ns)
     }
 
-    fn congestion_on_ack(&mut self, ack: SeqNumber, data_acked: u64) {
+    fn congestion_on_ack(&mut self, ack: SeqNumber, data_acked: u64, rtt_ns: Option<u64>) {
         let smss = self.smss();
         match self.recovery {
             Recovery::None => {
                 if data_acked > 0 {
+                    let acked = self.hystart_on_ack(ack, data_acked, rtt_ns);
                     let srtt_ns = self.rtt.srtt_ns();
-                    self.cc.on_ack(self.now, data_acked, smss, srtt_ns);
+                    self.cc.on_ack(self.now, acked, smss, srtt_ns);
                 }
             }
             // RFC 6582 §3.2 (3), full acknowledgment, and RFC 6675 §5: "the
@@ -447,6 +447,36 @@ impl Socket {
                 let (una, scoreboard) = (self.snd_una, &self.scoreboard);
                 self.rxt
                     .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
+            }
+        }
+    }
+
+    /// HyStart++ in CUBIC's initial slow start (ssthresh still at its
+    /// initial value): returns the acknowledged bytes slow start is to
+    /// count, a quarter of its usual growth in CSS (RFC 9406 §4.2: "cwnd =
+    /// cwnd + (min(N, L * SMSS) / CSS_GROWTH_DIVISOR)").
+    fn hystart_on_ack(&mut self, ack: SeqNumber, acked: u64, rtt_ns: Option<u64>) -> u64 {
+        use super::congestion::hystart::{Phase, CSS_GROWTH_DIVISOR};
+        use super::congestion::ABC_LIMIT_SEGMENTS;
+        use wirelab_spec::model::{CongestionControl, WindowIncrease};
+        if self.cfg.congestion != CongestionControl::Cubic
+            || self.cc.ssthresh() != u64::MAX
+            || self.cc.cwnd() >= self.cc.ssthresh()
+        {
+            return acked;
+        }
+        match self.hystart.on_ack(ack, self.snd_max, rtt_ns) {
+            Phase::SlowStart => acked,
+            Phase::Css => {
+                let limit = match self.cfg.increase {
+                    WindowIncrease::Bytes => ABC_LIMIT_SEGMENTS,
+                    WindowIncrease::PerAck => 1,
+                };
+                (acked.min(limit * self.smss()) / CSS_GROWTH_DIVISOR).max(1)
+            }
+            Phase::Exit => {
+                self.cc.set_ssthresh(self.cc.cwnd());
+                acked
             }
         }
     }

@@ -9,8 +9,8 @@
 //! avoidance stage began, windows in segments. Each ACK moves cwnd toward
 //! `target = W_cubic(t + RTT)` (clamped to [cwnd, 1.5·cwnd], §4.2), unless
 //! the Reno-friendly estimate W_est (§4.3) is larger. Fast convergence
-//! (§4.7) is on. HyStart++ (RFC 9406) is not modelled: slow start is the
-//! standard one.
+//! (§4.7) is on. The initial slow start ends early with HyStart++ (RFC
+//! 9406, [`super::hystart`], run by the socket).
 //!
 //! Floating point only uses +, −, ×, ÷ (IEEE 754, correctly rounded on
 //! every platform) and a Newton cube root, so runs are reproducible
@@ -139,6 +139,10 @@ impl Controller for Cubic {
 
     fn set_cwnd(&mut self, cwnd: u64) {
         self.cwnd = cwnd as f64;
+    }
+
+    fn set_ssthresh(&mut self, ssthresh: u64) {
+        self.ssthresh = ssthresh;
     }
 
     fn on_ack(&mut self, now: SimTime, acked: u64, smss: u64, srtt_ns: u64) {

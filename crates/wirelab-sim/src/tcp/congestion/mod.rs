@@ -15,6 +15,7 @@ use wirelab_spec::model::{CongestionControl, WindowIncrease};
 use crate::time::SimTime;
 
 pub mod cubic;
+pub mod hystart;
 pub mod newreno;
 pub mod prr;
 
@@ -30,6 +31,9 @@ pub trait Controller {
     /// Loss recovery sets the window directly (RFC 6582 inflation and
     /// deflation, RFC 6675's `cwnd = ssthresh`).
     fn set_cwnd(&mut self, cwnd: u64);
+    /// Slow start ends early (HyStart++, RFC 9406 §4.2: "ssthresh to the
+    /// current cwnd").
+    fn set_ssthresh(&mut self, ssthresh: u64);
     /// `acked` new bytes were cumulatively acknowledged outside loss
     /// recovery; `srtt_ns` is the smoothed RTT (0 before any sample).
     fn on_ack(&mut self, now: SimTime, acked: u64, smss: u64, srtt_ns: u64);
@@ -93,6 +97,9 @@ impl Controller for AnyController {
     }
     fn set_cwnd(&mut self, cwnd: u64) {
         self.inner_mut().set_cwnd(cwnd)
+    }
+    fn set_ssthresh(&mut self, ssthresh: u64) {
+        self.inner_mut().set_ssthresh(ssthresh)
     }
     fn on_ack(&mut self, now: SimTime, acked: u64, smss: u64, srtt_ns: u64) {
         self.inner_mut().on_ack(now, acked, smss, srtt_ns)

@@ -51,6 +51,10 @@ impl Controller for NewReno {
         self.cwnd = cwnd;
     }
 
+    fn set_ssthresh(&mut self, ssthresh: u64) {
+        self.ssthresh = ssthresh;
+    }
+
     /// RFC 3465 §2.1: "When the number of bytes acknowledged reaches cwnd,
     /// then cwnd can be incremented by up to SMSS bytes."
     fn on_ack(&mut self, _now: SimTime, acked: u64, smss: u64, _srtt_ns: u64) {

@@ -231,6 +231,31 @@ fn sack_recovery_detects_a_lost_retransmission() {
     assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
 }
 
+/// RFC 9406: CUBIC leaves its initial slow start when the queue at the
+/// bottleneck makes the RTT rise, before any loss; NewReno does not use
+/// HyStart++ and slow-starts on until the receive window stops it.
+#[test]
+fn hystart_ends_slow_start_on_a_delay_increase_before_loss() {
+    let bdp = 1_250_000 * 20 / 1000; // 10 Mbit/s × 20 ms = 25 kB
+    for (cfg, uses_hystart) in [(linux(), true), (newreno(true), false)] {
+        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
+        link.bandwidth_bps = 1_250_000;
+        link.handshake();
+        link.a_backlog = 50 * MB;
+        link.advance_to(SimTime::from_secs(3));
+        let a = link.a.stats();
+        assert_eq!((a.fast_retransmits, a.timeouts, link.dropped), (0, 0, 0));
+        if uses_hystart {
+            assert!(a.ssthresh_bytes < 20 * bdp, "{a:?}");
+            assert!(a.ssthresh_bytes > bdp, "{a:?}");
+            // The queue stays well below what slow start would build.
+            assert!(a.cwnd_bytes < 30 * bdp, "{a:?}");
+        } else {
+            assert_eq!(a.ssthresh_bytes, u64::MAX);
+        }
+    }
+}
+
 #[test]
 fn cubic_reduces_by_beta_and_follows_w_cubic() {
     let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(50));
