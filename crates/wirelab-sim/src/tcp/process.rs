@@ -438,7 +438,7 @@ impl Socket {
                 self.cc.set_cwnd(self.cc.ssthresh().max(smss));
                 self.recovery = Recovery::None;
                 self.reno_sacked = 0;
-                self.rxt.clear();
+                self.rxt = Vec::new();
             }
             // RFC 6582 partial acknowledgment: "retransmit the first
             // unacknowledged segment". The window is PRR's (no deflation).

@@ -8,7 +8,12 @@
 
 use super::seq::SeqNumber;
 
-pub const RANGES_MAX: usize = 32;
+/// Enough for every other segment of a 4 MiB window to be missing; the
+/// list only grows as far as a recovery needs, and a full scoreboard
+/// drops the newest (highest) ranges, which overstates pipe and can stall
+/// a recovery into a timeout (it did with 32 after a slow-start
+/// overshoot of hundreds of segments).
+pub const RANGES_MAX: usize = 4096;
 
 /// RFC 6675 §2: "DupThresh: The number of duplicate acknowledgments
 /// required to trigger a fast retransmission ... set to 3".
@@ -22,6 +27,14 @@ pub struct Scoreboard {
 impl Scoreboard {
     pub fn clear(&mut self) {
         self.ranges.clear();
+        self.shrink();
+    }
+
+    /// Give back a large list once it is empty.
+    fn shrink(&mut self) {
+        if self.ranges.is_empty() && self.ranges.capacity() > 64 {
+            self.ranges = Vec::new();
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -54,8 +67,8 @@ impl Scoreboard {
     }
 
     fn add(&mut self, start: SeqNumber, end: SeqNumber) {
-        let first = self.ranges.iter().position(|r| r.1 >= start);
-        let Some(first) = first else {
+        let first = self.ranges.partition_point(|r| r.1 < start);
+        let Some(first) = (first < self.ranges.len()).then_some(first) else {
             if self.ranges.len() < RANGES_MAX {
                 self.ranges.push((start, end));
             }
@@ -81,10 +94,17 @@ impl Scoreboard {
 
     /// Forget what the cumulative ACK now covers.
     pub fn advance(&mut self, snd_una: SeqNumber) {
-        self.ranges.retain(|r| r.1 > snd_una);
+        let gone = self.ranges.partition_point(|r| r.1 <= snd_una);
+        self.ranges.drain(..gone);
         if let Some(first) = self.ranges.first_mut() {
             first.0 = first.0.max(snd_una);
         }
+        self.shrink();
+    }
+
+    /// The index of the first range that ends after `seq`.
+    fn first_ending_after(&self, seq: SeqNumber) -> usize {
+        self.ranges.partition_point(|r| r.1 <= seq)
     }
 
     /// One past the highest SACKed byte.
@@ -102,7 +122,10 @@ impl Scoreboard {
             return 0;
         }
         let mut bytes = u64::from(to - from);
-        for &(start, end) in &self.ranges {
+        for &(start, end) in &self.ranges[self.first_ending_after(from)..] {
+            if start >= to {
+                break;
+            }
             let (start, end) = (start.max(from), end.min(to));
             if start < end {
                 bytes -= u64::from(end - start);
@@ -136,7 +159,7 @@ impl Scoreboard {
     /// The first unsacked range in `[from, limit)`.
     pub fn next_hole(&self, from: SeqNumber, limit: SeqNumber) -> Option<(SeqNumber, SeqNumber)> {
         let mut cursor = from;
-        for &(start, end) in &self.ranges {
+        for &(start, end) in &self.ranges[self.first_ending_after(from)..] {
             if cursor >= limit {
                 return None;
             }

@@ -8,7 +8,7 @@ use super::*;
 
 /// Retransmissions a SACK recovery remembers for lost retransmission
 /// detection.
-const RXT_TRACKED: usize = 64;
+const RXT_TRACKED: usize = 4096;
 
 impl Socket {
     /// The next segment to send at `now`, if any. Call until `None`.
