@@ -184,39 +184,8 @@ fn dropped_frame(frames: &[Frame], e: &TraceEvent, cause: &DropCause) -> Option<
 
 // ----- TCP states --------------------------------------------------------
 
-/// The connection states of RFC 9293 §3.3.2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TcpState {
-    Closed,
-    Listen,
-    SynSent,
-    SynReceived,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl TcpState {
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpState::Closed => "CLOSED",
-            TcpState::Listen => "LISTEN",
-            TcpState::SynSent => "SYN-SENT",
-            TcpState::SynReceived => "SYN-RECEIVED",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait1 => "FIN-WAIT-1",
-            TcpState::FinWait2 => "FIN-WAIT-2",
-            TcpState::CloseWait => "CLOSE-WAIT",
-            TcpState::Closing => "CLOSING",
-            TcpState::LastAck => "LAST-ACK",
-            TcpState::TimeWait => "TIME-WAIT",
-        }
-    }
-}
+/// The connection states of RFC 9293 §3.3.2, as the TCP itself names them.
+pub use wirelab_sim::tcp::State as TcpState;
 
 /// `a` is at or after `b` in sequence space.
 fn seq_ge(a: u32, b: u32) -> bool {
@@ -734,7 +703,7 @@ pub fn render_text(net: &Network, seq: &Sequence) -> String {
         .map(|&l| net.nodes[l].name.chars().count())
         .max()
         .unwrap_or(4);
-    let note_w = TcpState::SynReceived.name().len();
+    let note_w = TcpState::SynReceived.as_str().len();
     let half = name_w.max(note_w).div_ceil(2);
     let left = time_w + 2 + half;
     let label_w = seq
@@ -797,7 +766,7 @@ pub fn render_text(net: &Network, seq: &Sequence) -> String {
             *states = Some((time.clone(), blank(&time), Vec::new()));
         }
         if let Some((_, c, cols)) = states.as_mut() {
-            centred(c, x(k), &format!(" {} ", state.name()));
+            centred(c, x(k), &format!(" {} ", state.as_str()));
             cols.push(k);
         }
     };
@@ -977,7 +946,7 @@ pub fn render_mermaid(net: &Network, seq: &Sequence, comments: &[String]) -> Str
             out,
             "    Note over {}: {}",
             mermaid_id(net, node),
-            state.name()
+            state.as_str()
         );
     }
     for it in &seq.items {
@@ -1020,7 +989,7 @@ pub fn render_mermaid(net: &Network, seq: &Sequence, comments: &[String]) -> Str
                     out,
                     "    Note over {}: {}",
                     mermaid_id(net, *node),
-                    state.name()
+                    state.as_str()
                 );
             }
         }
