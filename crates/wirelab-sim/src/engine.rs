@@ -137,12 +137,7 @@ impl DynFilters {
                 inbound,
                 rule,
             } => {
-                let n = &mut lab.nacls[*nacl];
-                let list = if *inbound {
-                    &mut n.inbound
-                } else {
-                    &mut n.outbound
-                };
+                let list = nacl_rules(&mut lab.nacls[*nacl], *inbound);
                 list.push(rule.clone());
                 list.sort_by_key(|r| r.number);
             }
@@ -151,18 +146,21 @@ impl DynFilters {
                 inbound,
                 number,
             } => {
-                let n = &mut lab.nacls[*nacl];
-                let list = if *inbound {
-                    &mut n.inbound
-                } else {
-                    &mut n.outbound
-                };
-                list.retain(|r| r.number != *number);
+                nacl_rules(&mut lab.nacls[*nacl], *inbound).retain(|r| r.number != *number);
             }
             EventAction::LinkDown(_) | EventAction::LinkUp(_) | EventAction::LinkSet(..) => return,
         }
         self.firewalls = wirelab_net::filter::compile_firewalls(lab);
         self.nacls = wirelab_net::filter::compile_nacls(lab);
+    }
+}
+
+/// One direction's rules of a NACL.
+fn nacl_rules(nacl: &mut wirelab_spec::Nacl, inbound: bool) -> &mut Vec<wirelab_spec::NaclRule> {
+    if inbound {
+        &mut nacl.inbound
+    } else {
+        &mut nacl.outbound
     }
 }
 
