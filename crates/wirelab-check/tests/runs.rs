@@ -353,3 +353,29 @@ fn path_mtu_discovery_needs_the_nacl_to_let_the_icmp_error_in() {
         .iter()
         .any(|l| l.node == "r2" && l.drops_too_big > 0));
 }
+
+#[test]
+fn a_sending_host_is_held_back_by_its_queue_not_dropped_by_it() {
+    // A two-packet interface queue and a window of many segments: Linux
+    // would stop the socket (TCP small queues), not drop its segments.
+    let r = run_lab(
+        r#"
+lab: t
+networks:
+  lan: { cidr: 10.0.0.0/24, link: { bandwidth: 100Mbps, queue: 2 } }
+hosts:
+  c: { network: lan }
+  s: { network: lan, services: [{ port: 80 }] }
+traffic:
+  - { name: copy, from: c, to: s, port: 80, bulk: 5MB }
+"#,
+        60,
+    );
+    let f = &r.flows[0];
+    assert_eq!(f.bytes_delivered, 5_000_000, "{f:?}");
+    assert_eq!(f.retransmissions, 0, "{f:?}");
+    let sender = r.links.iter().find(|l| l.node == "c").unwrap();
+    assert_eq!(sender.drops_queue, 0);
+    // Close to the line rate: 5 MB at 100 Mbit/s is 0.4 s of payload.
+    assert!(f.completion_ns().unwrap() < 600_000_000, "{f:?}");
+}

@@ -77,6 +77,8 @@ struct IfaceState {
     stats: IfaceStats,
     /// Listed in `touched_ifaces`, to be cleared by the next reset.
     touched: bool,
+    /// TCP connections of this host waiting for room in the queue.
+    waiting: Vec<u32>,
 }
 
 /// A frame as it went onto a segment, for packet captures.
@@ -226,6 +228,8 @@ pub struct Sim<'n> {
     pub(crate) level: TraceLevel,
     capture: bool,
     captured: Vec<CapturedFrame>,
+    /// Connections being woken by `tx_done` (see `IfaceState::waiting`).
+    woken: Vec<u32>,
     /// Security groups and NACLs once an event has changed them.
     filters: Option<Box<DynFilters>>,
     /// Each segment's properties now: the lab's, changed by events.
@@ -262,6 +266,7 @@ impl<'n> Sim<'n> {
             level,
             capture: false,
             captured: Vec::new(),
+            woken: Vec::new(),
             filters: None,
             links: Vec::new(),
             rng_jitter: ChaCha8Rng::seed_from_u64(0),
@@ -282,6 +287,7 @@ impl<'n> Sim<'n> {
             s.in_flight = None;
             s.tx_queue.clear();
             s.touched = false;
+            s.waiting.clear();
             s.last_arrival = SimTime::ZERO;
             s.stats = IfaceStats::default();
         }
@@ -547,6 +553,31 @@ impl<'n> Sim<'n> {
         if let Some(next) = self.ifaces[iface].tx_queue.pop_front() {
             self.ifaces[iface].in_flight = Some(next);
             self.start_serialization(iface, next);
+        }
+        if !self.ifaces[iface].waiting.is_empty() {
+            // Room again: the connections that stopped for it go on. The
+            // two lists swap so that nothing is allocated in steady state.
+            std::mem::swap(&mut self.ifaces[iface].waiting, &mut self.woken);
+            for k in 0..self.woken.len() {
+                let c = self.woken[k] as usize;
+                self.tcp_service(c);
+            }
+            self.woken.clear();
+        }
+    }
+
+    /// Free places in an interface's transmit queue.
+    pub(crate) fn iface_room(&self, iface: IfaceId) -> usize {
+        let cap = self.links[self.net.ifaces[iface].segment].queue_packets as usize;
+        cap.saturating_sub(self.ifaces[iface].tx_queue.len())
+    }
+
+    /// A TCP connection stops sending until its interface has room.
+    pub(crate) fn wait_for_room(&mut self, iface: IfaceId, conn: usize) {
+        self.touch_iface(iface);
+        let waiting = &mut self.ifaces[iface].waiting;
+        if !waiting.contains(&(conn as u32)) {
+            waiting.push(conn as u32);
         }
     }
 

@@ -289,15 +289,23 @@ impl<'n> Sim<'n> {
 
     /// After anything happened to a connection: let its application act,
     /// send what the socket has to send, and re-arm its timer.
-    fn tcp_service(&mut self, c: usize) {
+    pub(crate) fn tcp_service(&mut self, c: usize) {
         self.tcp_app(c);
         let now = self.now;
         let (node, local, remote, flow) = {
             let conn = &self.tcp.conns[c];
             (conn.node, conn.local, conn.remote, conn.flow)
         };
+        // Backpressure, as Linux's TCP small queues and qdisc give it: a
+        // host never drops its own segments at its interface queue; the
+        // connection stops and goes on when the queue has room.
+        let iface = self.net.nodes[node].ifaces[0];
         // Bounded: a socket sends at most a window's worth per call.
         for _ in 0..1_000_000 {
+            if self.iface_room(iface) == 0 {
+                self.wait_for_room(iface, c);
+                break;
+            }
             let Some(seg) = self.tcp.conns[c].socket.poll_transmit(now) else {
                 break;
             };
