@@ -1619,6 +1619,10 @@ mod tests {
             proto: 17,
             src_port: 1,
             dst_port: 2,
+            ttl: 64,
+            total_len: 28,
+            id: 0,
+            word: 0,
         };
         let unreach = ip_packet(L4::Icmp(Icmp::Unreachable {
             why: Unreachable::Port,

@@ -1210,7 +1210,7 @@ impl<'n> Sim<'n> {
                 src,
                 dst: ip.src,
                 ttl: DEFAULT_TTL,
-                l4: L4::Icmp(msg),
+                l4: L4::Icmp(msg.with_quoted_id(about.id)),
             }),
             tag: about.tag,
             id: self.new_packet_id(),

@@ -158,7 +158,8 @@ pub enum Unreachable {
 }
 
 /// The start of the datagram an ICMP error reports on: its IP header and
-/// the first 8 bytes of its payload (the ports, or the echo identifier).
+/// the first 8 bytes of its payload (the ports, or the echo identifier),
+/// enough to rebuild exactly what a real ICMP error quotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quoted {
     pub src: IpAddr,
@@ -166,6 +167,15 @@ pub struct Quoted {
     pub proto: u8,
     pub src_port: u16,
     pub dst_port: u16,
+    /// TTL / hop limit as the datagram arrived where the error was raised.
+    pub ttl: u8,
+    /// Its total length (IP header included).
+    pub total_len: u32,
+    /// Its packet id (the low 16 bits are the IPv4 identification).
+    pub id: u32,
+    /// The 32 bits after the ports: the TCP sequence number, the echo
+    /// sequence number (low 16 bits); 0 otherwise.
+    pub word: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,6 +264,24 @@ impl Icmp {
         )
     }
 
+    /// The same message with the quoted datagram's packet id set.
+    pub fn with_quoted_id(self, id: u32) -> Icmp {
+        match self {
+            Icmp::Unreachable { why, quoted } => Icmp::Unreachable {
+                why,
+                quoted: Quoted { id, ..quoted },
+            },
+            Icmp::TimeExceeded { quoted } => Icmp::TimeExceeded {
+                quoted: Quoted { id, ..quoted },
+            },
+            Icmp::TooBig { mtu, quoted } => Icmp::TooBig {
+                mtu,
+                quoted: Quoted { id, ..quoted },
+            },
+            other => other,
+        }
+    }
+
     pub fn quoted(&self) -> Option<Quoted> {
         match *self {
             Icmp::Unreachable { quoted, .. }
@@ -330,11 +358,13 @@ impl Ip {
 
     /// What an ICMP error about this datagram quotes.
     pub fn quote(&self) -> Quoted {
-        let (src_port, dst_port) = match self.l4 {
-            L4::Tcp(t) => (t.src_port, t.dst_port),
-            L4::Udp(u) => (u.src_port, u.dst_port),
-            L4::Icmp(Icmp::EchoRequest { id, .. } | Icmp::EchoReply { id, .. }) => (id, id),
-            L4::Icmp(_) => (0, 0),
+        let (src_port, dst_port, word) = match self.l4 {
+            L4::Tcp(t) => (t.src_port, t.dst_port, t.seq),
+            L4::Udp(u) => (u.src_port, u.dst_port, 0),
+            L4::Icmp(Icmp::EchoRequest { id, seq, .. } | Icmp::EchoReply { id, seq, .. }) => {
+                (id, id, u32::from(seq))
+            }
+            L4::Icmp(_) => (0, 0, 0),
         };
         Quoted {
             src: self.src,
@@ -342,6 +372,10 @@ impl Ip {
             proto: self.proto(),
             src_port,
             dst_port,
+            ttl: self.ttl,
+            total_len: self.total_len(),
+            id: 0,
+            word,
         }
     }
 }

@@ -19,11 +19,10 @@
 //! - Payloads: a fixed pattern ([`payload_byte`]); for TCP the pattern
 //!   follows the sequence number, so a retransmission repeats the bytes.
 //! - An ICMP error quotes the offending datagram rebuilt from [`Quoted`]:
-//!   an IP header (TTL 1 in a time-exceeded message, 64 otherwise;
-//!   identification 0) whose length covers exactly the quoted 28 or 48
-//!   bytes, and the first 8 bytes of its payload (the ports; a TCP
-//!   sequence number of 0 and a UDP length of 8, because [`Quoted`] keeps
-//!   only the ports).
+//!   its IP header as it arrived (TTL, identification, total length) and
+//!   the first 8 bytes of its payload (ports and TCP sequence number; UDP
+//!   length and checksum; echo identifier, sequence and checksum), as the
+//!   datagram was sent.
 //! - "Fragmentation needed" and "packet too big" carry the MTU in the
 //!   second word (RFC 1191 §4, RFC 4443 §3.2).
 //! - Neighbour advertisements answer a solicitation: solicited and
@@ -311,15 +310,8 @@ fn icmp_error(i: &Icmp, v6: bool) -> (u8, u8, [u8; 4], Vec<u8>) {
     let quoted = i
         .quoted()
         .unwrap_or_else(|| panic!("no encoding for ICMP message {i:?}"));
-    // A datagram that ran out of hops arrived with TTL 1; for any other
-    // error the TTL it arrived with is not kept, so the initial one stands in.
-    let ttl = if matches!(i, Icmp::TimeExceeded { .. }) {
-        1
-    } else {
-        64
-    };
     let (kind, code) = i.type_code(v6);
-    (kind, code, second_word(i, v6), quote(&quoted, ttl))
+    (kind, code, second_word(i, v6), quote(&quoted))
 }
 
 /// The word after an ICMP error's checksum: the MTU for "packet too big"
@@ -437,20 +429,27 @@ fn nd_payload(target: Ipv6Addr, option: u8, mac: [u8; 6]) -> Vec<u8> {
 }
 
 /// The offending datagram as an ICMP error quotes it: its IP header and
-/// the first 8 bytes of its payload, rebuilt from what [`Quoted`] keeps.
-fn quote(q: &Quoted, ttl: u8) -> Vec<u8> {
-    const QUOTED_L4_LEN: u16 = 8;
+/// the first 8 bytes of its payload, rebuilt from what [`Quoted`] keeps:
+/// its TTL as it arrived, its identification and total length (the header
+/// says how long the datagram was; only 8 bytes of it follow, as RFC 792
+/// and RFC 4443 quote).
+fn quote(q: &Quoted) -> Vec<u8> {
     let proto = IpNumber(q.proto);
     let l4 = quoted_l4(q);
     let mut out = Vec::with_capacity(48);
+    let ip_header = if q.src.is_ipv6() { 40 } else { 20 };
+    let payload_len = q
+        .total_len
+        .saturating_sub(ip_header)
+        .clamp(8, u32::from(u16::MAX)) as u16;
     match (q.src, q.dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let df = q.proto == IpNumber::TCP.0 || q.proto == IpNumber::UDP.0 || q.proto == 1;
-            let h = ipv4_header(QUOTED_L4_LEN, ttl, proto, s, d, 0, df);
+            let h = ipv4_header(payload_len, q.ttl, proto, s, d, q.id as u16, df);
             out.extend_from_slice(&h.to_bytes());
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            out.extend_from_slice(&ipv6_header(QUOTED_L4_LEN, ttl, proto, s, d).to_bytes());
+            out.extend_from_slice(&ipv6_header(payload_len, q.ttl, proto, s, d).to_bytes());
         }
         _ => panic!("a quoted datagram mixes families: {} > {}", q.src, q.dst),
     }
@@ -460,25 +459,29 @@ fn quote(q: &Quoted, ttl: u8) -> Vec<u8> {
 
 /// The first 8 bytes of the quoted datagram's payload.
 fn quoted_l4(q: &Quoted) -> [u8; 8] {
+    // The transport payload the datagram carried: the fixed pattern, so
+    // the quoted UDP and ICMP checksums are the ones that were sent.
+    let ip_header = if q.src.is_ipv6() { 40 } else { 20 };
+    let payload: Vec<u8> = (0..q.total_len.saturating_sub(ip_header + 8))
+        .map(payload_byte)
+        .collect();
     match q.proto {
         6 => {
-            let h = TcpHeader::new(q.src_port, q.dst_port, 0, 0);
+            let h = TcpHeader::new(q.src_port, q.dst_port, q.word, 0);
             let bytes = h.to_bytes();
             bytes[..8].try_into().expect("a TCP header is 20 bytes")
         }
-        17 => {
-            // A UDP header alone: length 8, the checksum of an empty datagram.
-            udp_header(q.src, q.dst, q.src_port, q.dst_port, &[]).to_bytes()
-        }
+        17 => udp_header(q.src, q.dst, q.src_port, q.dst_port, &payload).to_bytes(),
         1 | 58 => {
             // Echo requests are the only ICMP messages that draw errors;
-            // `Quoted` keeps their identifier in both port fields.
+            // `Quoted` keeps their identifier in both port fields and
+            // their sequence number in `word`.
             let echo = IcmpEchoHeader {
                 id: q.src_port,
-                seq: 0,
+                seq: q.word as u16,
             };
             let bytes = if q.proto == 1 {
-                Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo), &[])
+                Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo), &payload)
                     .to_bytes()
                     .to_vec()
             } else {
@@ -489,9 +492,9 @@ fn quoted_l4(q: &Quoted) -> [u8; 8] {
                     Icmpv6Type::EchoRequest(echo),
                     s.octets(),
                     d.octets(),
-                    &[],
+                    &payload,
                 )
-                .expect("8 bytes fit")
+                .expect("an echo fits")
                 .to_bytes()
                 .to_vec()
             };

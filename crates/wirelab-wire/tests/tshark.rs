@@ -686,6 +686,29 @@ fn a_refused_udp_port_answers_with_icmp_quoting_the_ports() {
             "5001"
         ]
     );
+    // The quoted header is the datagram as the server received it: two
+    // routers took its TTL from 64 to 62; its identification, lengths and
+    // UDP checksum are the ones the client sent.
+    let quoted = c.rows(
+        "icmp.type == 3",
+        &["ip.ttl", "ip.id", "ip.len", "udp.length", "udp.checksum"],
+    );
+    let sent = c.rows(
+        "udp && !icmp",
+        &["ip.id", "ip.len", "udp.length", "udp.checksum"],
+    );
+    // IP fields occur twice (outer, quoted: the second is ours); the UDP
+    // fields only in the quote.
+    let q: Vec<&str> = quoted[0]
+        .iter()
+        .map(|f| f.split(',').next_back().unwrap_or(""))
+        .collect();
+    assert_eq!(q[0], "62", "{quoted:?}");
+    assert_eq!(
+        &q[1..],
+        &sent[0].iter().map(String::as_str).collect::<Vec<_>>()[..],
+        "{quoted:?} {sent:?}"
+    );
 }
 
 #[test]
@@ -850,12 +873,16 @@ fn hand_built_capture(test: &str) -> Capture {
         wscale: Some(0),
         ..Tcp::plain(443, 40000, 7, 101, tcp_flags::SYN | tcp_flags::ACK, 65535)
     };
-    let quoted = |src, dst, proto, src_port, dst_port| Quoted {
+    let quoted = |src: IpAddr, dst, proto, src_port, dst_port| Quoted {
         src,
         dst,
         proto,
         src_port,
         dst_port,
+        ttl: 61,
+        total_len: if src.is_ipv6() { 80 } else { 60 },
+        id: 3,
+        word: 1000,
     };
     let l4s: Vec<(IpAddr, IpAddr, L4)> = vec![
         (v4a, v4b, L4::Tcp(syn)),

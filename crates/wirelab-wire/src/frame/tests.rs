@@ -180,12 +180,18 @@ fn icmp_echo_request() {
 fn icmp_port_unreachable_quotes_the_udp_ports() {
     let l4 = L4::Icmp(Icmp::Unreachable {
         why: Unreachable::Port,
+        // An empty datagram that arrived with TTL 64: the bytes below
+        // were built by hand for exactly that.
         quoted: Quoted {
             src: v4("10.0.1.10"),
             dst: v4("10.0.2.10"),
             proto: 17,
             src_port: 49152,
             dst_port: 54,
+            ttl: 64,
+            total_len: 28,
+            id: 0,
+            word: 0,
         },
     });
     let p = ip_packet(B, A, 4, v4("10.0.2.10"), v4("10.0.1.10"), 64, l4);
@@ -194,12 +200,16 @@ fn icmp_port_unreachable_quotes_the_udp_ports() {
 
 #[test]
 fn too_big_carries_the_mtu_in_the_second_word() {
-    let quoted = |src, dst| Quoted {
+    let quoted = |src: std::net::IpAddr, dst| Quoted {
         src,
         dst,
         proto: 6,
         src_port: 40000,
         dst_port: 443,
+        ttl: 63,
+        total_len: 1500,
+        id: 7,
+        word: 12345,
     };
     let v4 = ip_packet(
         B,
