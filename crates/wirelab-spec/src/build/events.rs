@@ -409,18 +409,7 @@ impl State {
                 key,
             } => {
                 let name = &names.security_groups.names[group].value;
-                let (rules_in, rules_out) = &mut self.groups[group];
-                let rules = if inbound {
-                    rules_in
-                } else {
-                    match rules_out {
-                        Some(rules) => rules,
-                        None => {
-                            no_outbound_list(name, key, d);
-                            return None;
-                        }
-                    }
-                };
+                let rules = group_rules(&mut self.groups[group], inbound, name, key, d)?;
                 if let Some(same) = rules.iter().find(|r| same_sg_rule(r, &rule)) {
                     d.warning(
                         rule.span,
@@ -445,18 +434,7 @@ impl State {
                 key,
             } => {
                 let name = &names.security_groups.names[group].value;
-                let (rules_in, rules_out) = &mut self.groups[group];
-                let rules = if inbound {
-                    rules_in
-                } else {
-                    match rules_out {
-                        Some(rules) => rules,
-                        None => {
-                            no_outbound_list(name, key, d);
-                            return None;
-                        }
-                    }
-                };
+                let rules = group_rules(&mut self.groups[group], inbound, name, key, d)?;
                 let Some(index) = rules.iter().position(|r| same_sg_rule(r, &rule)) else {
                     let listed: Vec<String> = rules
                         .iter()
@@ -559,6 +537,25 @@ impl State {
             }
         }
     }
+}
+
+/// One direction's rules of a group as they stand; `None` (with the
+/// error) for the outbound rules of a group that writes no outbound list.
+fn group_rules<'a>(
+    rules: &'a mut (Vec<SgRule>, Option<Vec<SgRule>>),
+    inbound: bool,
+    name: &str,
+    key: Span,
+    d: &mut Diags,
+) -> Option<&'a mut Vec<SgRule>> {
+    let (rules_in, rules_out) = rules;
+    if inbound {
+        return Some(rules_in);
+    }
+    if rules_out.is_none() {
+        no_outbound_list(name, key, d);
+    }
+    rules_out.as_mut()
 }
 
 fn no_outbound_list(name: &str, key: Span, d: &mut Diags) {
