@@ -122,11 +122,7 @@ fn grade(net: &Network, check: &Check, ex: &Exchange, explanation: String) -> Ch
             via.join(", ")
         ));
     }
-    let status = if failures.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
+    let (status, failure, earned) = verdict(check, &failures);
     CheckResult {
         name: check.name.value.clone(),
         status,
@@ -135,16 +131,22 @@ fn grade(net: &Network, check: &Check, ex: &Exchange, explanation: String) -> Ch
         reason: r.reason.code(),
         at: r.node.map(|n| net.nodes[n].name.clone()),
         explanation,
-        failure: (!failures.is_empty()).then(|| failures.join("; ")),
+        failure,
         hint: check.hint.clone(),
         points: check.points,
-        earned: if status == Status::Pass {
-            check.points
-        } else {
-            0
-        },
+        earned,
         path,
         decided_ns: r.time.as_nanos(),
+    }
+}
+
+/// A check's status, failure message and points earned, from the list of
+/// expectations it failed.
+fn verdict(check: &Check, failures: &[String]) -> (Status, Option<String>, u32) {
+    if failures.is_empty() {
+        (Status::Pass, None, check.points)
+    } else {
+        (Status::Fail, Some(failures.join("; ")), 0)
     }
 }
 

@@ -10,7 +10,7 @@ use wirelab_sim::scenario::{FlowReport, RunReport};
 use wirelab_sim::time::human_duration;
 use wirelab_spec::{Check, FlowCheck};
 
-use crate::{CheckResult, Status};
+use crate::CheckResult;
 
 /// `12.5 Mbit/s`.
 pub fn human_rate(bps: f64) -> String {
@@ -188,11 +188,7 @@ pub fn grade_flow(check: &Check, flow: &FlowCheck, r: &RunReport) -> CheckResult
             ));
         }
     }
-    let status = if failures.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
+    let (status, failure, earned) = crate::verdict(check, &failures);
     CheckResult {
         name: check.name.value.clone(),
         status,
@@ -216,14 +212,10 @@ pub fn grade_flow(check: &Check, flow: &FlowCheck, r: &RunReport) -> CheckResult
             f.to,
             facts.join(", ")
         ),
-        failure: (!failures.is_empty()).then(|| failures.join("; ")),
+        failure,
         hint: check.hint.clone(),
         points: check.points,
-        earned: if status == Status::Pass {
-            check.points
-        } else {
-            0
-        },
+        earned,
         path: Vec::new(),
         decided_ns: f.done_ns.unwrap_or(r.time_ns),
     }
