@@ -1635,6 +1635,7 @@ mod tests {
             src_port: 1,
             dst_port: 514,
             payload_len: 32,
+            payload: Default::default(),
         }));
         assert_eq!(label(&udp, &isns), "UDP len=32");
     }

@@ -78,6 +78,40 @@ events:
     );
 }
 
+/// A UDP stream to `s`, whose security group admits it from `from`;
+/// the rule is removed at 3 s, between the stream's second and third
+/// bursts. `s` sets no outbound rules, so everything may leave it.
+fn stream_through_a_removed_rule(from: &str) -> (u64, u64) {
+    let lab = BASE.replace(
+        "- { proto: udp, port: 5004, from: 10.0.0.0/16 }",
+        &format!("- {{ proto: udp, port: 5004, from: {from} }}"),
+    );
+    let r = run_lab(
+        &format!(
+            r#"{lab}
+traffic:
+  - {{ name: voice, from: c, to: s, port: 5004, onoff: {{ rate: 64Kbps, on: 1s, off: 1s, packet: 160B, duration: 6s }} }}
+events:
+  - {{ at: 3s, security_group: s-sg, remove_inbound: {{ proto: udp, port: 5004, from: {from} }} }}
+"#
+        ),
+        60,
+    );
+    (r.flows[0].sent, r.flows[0].received)
+}
+
+#[test]
+fn a_flow_open_to_everyone_both_ways_is_untracked_and_cut_when_its_rule_goes() {
+    // AWS: inbound from 0.0.0.0/0 and everything allowed out: the flow is
+    // not tracked, so the third burst meets the rules without the removed one.
+    assert_eq!(stream_through_a_removed_rule("0.0.0.0/0"), (150, 100));
+}
+
+#[test]
+fn a_flow_admitted_from_a_narrower_prefix_is_tracked_and_survives_the_removal() {
+    assert_eq!(stream_through_a_removed_rule("10.0.0.0/16"), (150, 150));
+}
+
 #[test]
 fn a_nacl_change_cuts_flows_at_once() {
     let r = run_lab(

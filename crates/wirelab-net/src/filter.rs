@@ -108,6 +108,11 @@ impl PeerMatch {
             PeerMatch::Members(members) => members.binary_search(&addr).is_ok(),
         }
     }
+
+    /// `0.0.0.0/0` for an IPv4 address, `::/0` for an IPv6 one.
+    fn is_everyone_of(&self, addr: IpAddr) -> bool {
+        matches!(self, PeerMatch::Cidr(net) if net.prefix_len() == 0 && net.contains(&addr))
+    }
 }
 
 /// Which rule of which group allowed a packet.
@@ -134,6 +139,50 @@ pub struct HostFirewall {
     inbound: Vec<CompiledSgRule>,
     /// `None`: some group omits `outbound`, so everything may go out.
     outbound: Option<Vec<CompiledSgRule>>,
+}
+
+impl HostFirewall {
+    /// Whether AWS leaves this TCP or UDP packet's flow untracked: a rule
+    /// in the packet's direction admits it from (or to) every address
+    /// (`0.0.0.0/0` or `::/0`), and a rule in the other direction admits
+    /// the flow's packets that go the other way, also for every address
+    /// (policy-semantics.md §1: "Untracked flows"). Such a flow gets no
+    /// connection-tracking entry: each packet is decided by the rules as
+    /// they are now, so removing one of those rules cuts it at once.
+    /// Returns the verdict that lets this packet through.
+    pub fn untracked(&self, dir: Direction, h: &Header, src_port: u16) -> Option<SgVerdict> {
+        if !matches!(h.proto, 6 | 17) {
+            return None;
+        }
+        let back = Header {
+            src: h.dst,
+            dst: h.src,
+            dst_port: src_port,
+            ..*h
+        };
+        let other = match dir {
+            Direction::Inbound => Direction::Outbound,
+            Direction::Outbound => Direction::Inbound,
+        };
+        let verdict = self.open_to_everyone(dir, h)?;
+        self.open_to_everyone(other, &back)?;
+        Some(verdict)
+    }
+
+    fn open_to_everyone(&self, dir: Direction, h: &Header) -> Option<SgVerdict> {
+        let (rules, peer) = match dir {
+            Direction::Inbound => (&self.inbound, h.src),
+            Direction::Outbound => match &self.outbound {
+                // The default outbound rule is `all` to `0.0.0.0/0`.
+                None => return Some(SgVerdict::AllowedByDefault),
+                Some(r) => (r, h.dst),
+            },
+        };
+        rules
+            .iter()
+            .find(|r| r.peer.is_everyone_of(peer) && r.what.matches(h))
+            .map(|r| SgVerdict::Allowed(r.rule))
+    }
 }
 
 /// The verdict of a security group on a new flow.

@@ -226,6 +226,7 @@ mod tests {
                 src_port: 50000,
                 dst_port: 514,
                 payload_len: 10,
+                payload: Default::default(),
             }),
         };
         ct.insert(FlowKey::outbound(&dgram), SimTime::ZERO, true);
@@ -290,6 +291,7 @@ mod tests {
                 src_port: 50000,
                 dst_port: 53,
                 payload_len: 10,
+                payload: Default::default(),
             }),
         };
         let reply = Ip {
@@ -300,6 +302,7 @@ mod tests {
                 src_port: 53,
                 dst_port: 50000,
                 payload_len: 10,
+                payload: Default::default(),
             }),
         };
         let mut ct = Conntrack::default();

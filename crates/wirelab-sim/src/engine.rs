@@ -82,7 +82,7 @@ struct IfaceState {
 }
 
 /// A frame as it went onto a segment, for packet captures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapturedFrame {
     /// When its first bit went onto the wire.
     pub time: SimTime,
@@ -90,6 +90,8 @@ pub struct CapturedFrame {
     /// The interface that sent it.
     pub iface: IfaceId,
     pub packet: Packet,
+    /// The application bytes of a UDP datagram that carries real ones.
+    pub payload: Option<std::sync::Arc<[u8]>>,
 }
 
 /// The lab's filters after events changed them, recompiled.
@@ -228,6 +230,9 @@ pub struct Sim<'n> {
     pub(crate) level: TraceLevel,
     capture: bool,
     captured: Vec<CapturedFrame>,
+    /// Application bytes of datagrams in flight or recorded in the trace
+    /// ([`Payload`] `n` is element `n - 1`); cleared at reset.
+    payloads: Vec<std::sync::Arc<[u8]>>,
     /// Connections being woken by `tx_done` (see `IfaceState::waiting`).
     woken: Vec<u32>,
     /// Security groups and NACLs once an event has changed them.
@@ -266,6 +271,7 @@ impl<'n> Sim<'n> {
             level,
             capture: false,
             captured: Vec::new(),
+            payloads: Vec::new(),
             woken: Vec::new(),
             filters: None,
             links: Vec::new(),
@@ -308,6 +314,7 @@ impl<'n> Sim<'n> {
         self.servers.clear();
         self.trace.clear();
         self.captured.clear();
+        self.payloads.clear();
         self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
@@ -359,6 +366,21 @@ impl<'n> Sim<'n> {
     /// sent (which is time order).
     pub fn captured(&self) -> &[CapturedFrame] {
         &self.captured
+    }
+
+    /// The bytes behind a payload handle of a packet of this run.
+    pub fn payload(&self, payload: crate::packet::Payload) -> Option<&std::sync::Arc<[u8]>> {
+        (payload.0 as usize)
+            .checked_sub(1)
+            .and_then(|i| self.payloads.get(i))
+    }
+
+    /// Keeps `bytes` for the packets that carry them.
+    #[allow(dead_code)] // used by the DNS applications, next
+    pub(crate) fn store_payload(&mut self, bytes: Vec<u8>) -> crate::packet::Payload {
+        self.payloads.push(bytes.into());
+        let n = u32::try_from(self.payloads.len()).expect("fewer than 2^32 payloads per run");
+        crate::packet::Payload(n)
     }
 
     pub(crate) fn schedule(&mut self, at: SimTime, event: Event) {
@@ -529,11 +551,16 @@ impl<'n> Sim<'n> {
         if self.capture {
             let segment = self.net.ifaces[iface].segment;
             let packet = self.packets[pkt as usize];
+            let payload = match packet.body {
+                Body::Ip(Ip { l4: L4::Udp(u), .. }) => self.payload(u.payload).cloned(),
+                _ => None,
+            };
             self.captured.push(CapturedFrame {
                 time: self.now,
                 segment,
                 iface,
                 packet,
+                payload,
             });
         }
         self.counters.frames_sent += 1;
@@ -1375,6 +1402,22 @@ impl<'n> Sim<'n> {
         }
     }
 
+    /// How a packet of an untracked flow passes (see
+    /// [`HostFirewall::untracked`]), or `None` when its flow is tracked.
+    fn sg_untracked(&self, host: usize, dir: Direction, ip: &Ip) -> Option<SgPass> {
+        let src_port = match ip.l4 {
+            L4::Tcp(t) => t.src_port,
+            L4::Udp(u) => u.src_port,
+            L4::Icmp(_) => return None,
+        };
+        let fw = self.firewall(host)?;
+        match fw.untracked(dir, &ip.header(), src_port)? {
+            SgVerdict::Allowed(rule) => Some(SgPass::Rule(rule)),
+            SgVerdict::AllowedByDefault => Some(SgPass::OutboundDefault),
+            SgVerdict::Denied => None,
+        }
+    }
+
     fn sg_verdict(&self, host: usize, dir: Direction, ip: &Ip) -> (SgVerdict, usize) {
         let fw = self.firewall(host).expect("checked by the caller");
         (fw.evaluate(dir, &ip.header()), fw.groups.len())
@@ -1420,6 +1463,10 @@ impl<'n> Sim<'n> {
             return true;
         }
         let outbound = direction == Direction::Outbound;
+        if let Some(how) = self.sg_untracked(host, direction, ip) {
+            self.record(node, pkt, Step::SgPass { direction, how });
+            return true;
+        }
         let key = if outbound {
             FlowKey::outbound(ip)
         } else {

@@ -143,6 +143,23 @@ pub struct Udp {
     pub src_port: u16,
     pub dst_port: u16,
     pub payload_len: u32,
+    /// The datagram's bytes when an application gave real ones (a DNS
+    /// message); [`Payload::NONE`] for generated traffic, whose bytes are a
+    /// pattern of `payload_len` (see wirelab-wire).
+    pub payload: Payload,
+}
+
+/// A handle to bytes kept by the simulator ([`crate::Sim::payload`]), so
+/// that packets stay small and `Copy`. Valid until the next reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Payload(pub(crate) u32);
+
+impl Payload {
+    pub const NONE: Payload = Payload(0);
+
+    pub fn is_none(self) -> bool {
+        self == Payload::NONE
+    }
 }
 
 /// Why a destination is unreachable; mapped to the ICMP or ICMPv6 code of

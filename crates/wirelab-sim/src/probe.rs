@@ -189,6 +189,7 @@ impl<'n> Sim<'n> {
                 src_port: lport,
                 dst_port: port,
                 payload_len: 32,
+                payload: Default::default(),
             }),
             ProbeKind::Ping => L4::Icmp(Icmp::EchoRequest {
                 id: lport,

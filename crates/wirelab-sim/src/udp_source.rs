@@ -100,6 +100,7 @@ impl<'n> Sim<'n> {
                     src_port: s.src_port,
                     dst_port: s.dst_port,
                     payload_len: s.packet_bytes,
+                    payload: Default::default(),
                 }),
             }),
             tag: FLOW_TAG | s.flow,

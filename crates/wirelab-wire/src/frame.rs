@@ -46,13 +46,15 @@ use wirelab_sim::Packet;
 /// padding (no preamble, no FCS). Its length is [`Packet::wire_len`].
 pub fn encode(packet: &Packet) -> Vec<u8> {
     let mut frame = Vec::with_capacity(packet.wire_len() as usize);
-    encode_into(packet, &mut frame);
+    encode_into(packet, None, &mut frame);
     frame
 }
 
 /// Like [`encode`], into a buffer that is cleared first, so a writer can
-/// reuse one allocation for a whole capture.
-pub fn encode_into(packet: &Packet, frame: &mut Vec<u8>) {
+/// reuse one allocation for a whole capture. `payload` is the UDP
+/// payload when the datagram carries real bytes (a DNS message); its length
+/// must be the datagram's `payload_len`.
+pub fn encode_into(packet: &Packet, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
     frame.clear();
     let ether_type = match packet.body {
         Body::Arp(_) => EtherType::ARP,
@@ -67,7 +69,7 @@ pub fn encode_into(packet: &Packet, frame: &mut Vec<u8>) {
     frame.extend_from_slice(&eth.to_bytes());
     match packet.body {
         Body::Arp(arp) => encode_arp(&arp, frame),
-        Body::Ip(ip) => encode_ip(&ip, packet.id, frame),
+        Body::Ip(ip) => encode_ip(&ip, packet.id, payload, frame),
     }
     let min = ETHERNET_MIN_FRAME as usize;
     if frame.len() < min {
@@ -116,7 +118,7 @@ fn dont_fragment(l4: &L4) -> bool {
     }
 }
 
-fn encode_ip(ip: &Ip, packet_id: u32, frame: &mut Vec<u8>) {
+fn encode_ip(ip: &Ip, packet_id: u32, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
     let header_len = if ip.is_v6() { 40 } else { 20 };
     let payload_len = ip.total_len() - header_len;
     let payload_len = u16::try_from(payload_len).expect("an IP payload fits 16 bits");
@@ -142,7 +144,7 @@ fn encode_ip(ip: &Ip, packet_id: u32, frame: &mut Vec<u8>) {
     let start = frame.len();
     match ip.l4 {
         L4::Tcp(t) => encode_tcp(ip, &t, frame),
-        L4::Udp(u) => encode_udp(ip, &u, frame),
+        L4::Udp(u) => encode_udp(ip, &u, payload, frame),
         L4::Icmp(i) if ip.is_v6() => encode_icmpv6(ip, &i, frame),
         L4::Icmp(i) => encode_icmpv4(&i, frame),
     }
@@ -289,9 +291,15 @@ fn udp_header(
     .expect("a UDP datagram fits 16 bits of length")
 }
 
-fn encode_udp(ip: &Ip, u: &Udp, frame: &mut Vec<u8>) {
+fn encode_udp(ip: &Ip, u: &Udp, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
     let start = frame.len();
-    push_payload(frame, 0, u.payload_len);
+    match payload {
+        Some(bytes) => {
+            assert_eq!(bytes.len(), u.payload_len as usize, "UDP payload length");
+            frame.extend_from_slice(bytes);
+        }
+        None => push_payload(frame, 0, u.payload_len),
+    }
     let payload = frame.split_off(start);
     frame.extend_from_slice(
         &udp_header(ip.src, ip.dst, u.src_port, u.dst_port, &payload).to_bytes(),

@@ -63,7 +63,7 @@ pub fn write_capture(net: &Network, frames: &[CapturedFrame], out: impl Write) -
     let mut bytes = Vec::with_capacity(1514);
     let mut comment = String::new();
     for f in frames {
-        frame::encode_into(&f.packet, &mut bytes);
+        frame::encode_into(&f.packet, f.payload.as_deref(), &mut bytes);
         comment.clear();
         comment.push_str("sent by ");
         comment.push_str(&net.nodes[net.ifaces[f.iface].node].name);

@@ -429,7 +429,7 @@ impl Capture {
             .frames
             .iter()
             .filter(|f| self.net.segments[f.segment].name == name)
-            .copied()
+            .cloned()
             .collect();
         Capture {
             file,
@@ -982,6 +982,7 @@ fn hand_built_capture(test: &str) -> Capture {
                 tag: 0,
                 id: i as u32 + 1,
             },
+            payload: None,
         })
         .collect();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");

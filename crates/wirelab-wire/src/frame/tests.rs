@@ -85,6 +85,7 @@ fn ipv4_udp() {
         src_port: 49152,
         dst_port: 53,
         payload_len: 4,
+        payload: Default::default(),
     });
     // Identification: the low 16 bits of the packet id.
     let p = ip_packet(A, B, 0x1234_0005, v4("10.0.1.10"), v4("10.0.2.10"), 64, l4);
