@@ -9,3 +9,6 @@
 //! port share one behaviour.
 
 pub use hickory_proto as proto;
+
+pub mod cache;
+pub mod transport;
