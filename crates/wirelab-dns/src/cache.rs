@@ -6,7 +6,7 @@
 //!
 //! Time is passed in as nanoseconds; an entry expires at the instant its TTL
 //! runs out, and the TTL handed back counts down with it (whole seconds,
-//! rounded down, as resolvers report it).
+//! rounded up).
 //!
 //! Limits: the number of entries is bounded by `capacity`; when it is
 //! reached the expired entries go first, then the entry closest to expiry
@@ -108,7 +108,7 @@ struct Key {
 #[derive(Debug, Clone)]
 enum Data {
     RRset(Vec<Record>),
-    Negative { soa: Option<Record> },
+    Negative { soa: Option<Box<Record>> },
 }
 
 #[derive(Debug, Clone)]
@@ -137,10 +137,12 @@ fn key_name(name: &Name) -> Name {
     name
 }
 
-/// Remaining whole seconds from `now_ns` to `expires_at_ns`.
+/// Remaining seconds from `now_ns` to `expires_at_ns`, rounded up: a record
+/// cached a few milliseconds ago still shows the TTL it came with, as on a
+/// resolver whose clock ticks in seconds, and a live entry never shows 0.
 fn remaining_s(now_ns: u64, expires_at_ns: u64) -> u32 {
     debug_assert!(now_ns < expires_at_ns);
-    u32::try_from((expires_at_ns - now_ns) / NS_PER_S).unwrap_or(u32::MAX)
+    u32::try_from((expires_at_ns - now_ns).div_ceil(NS_PER_S)).unwrap_or(u32::MAX)
 }
 
 impl Default for Cache {
@@ -269,7 +271,9 @@ impl Cache {
         let mut soa = soa.clone();
         soa.ttl = ttl_s;
         let entry = Entry {
-            data: Data::Negative { soa: Some(soa) },
+            data: Data::Negative {
+                soa: Some(Box::new(soa)),
+            },
             trust: Trust::Answer,
             expires_at_ns: now_ns.saturating_add(u64::from(ttl_s) * NS_PER_S),
         };
@@ -335,7 +339,7 @@ impl Cache {
                 unreachable!("the name-error slot holds negative entries only")
             };
             return Some(CacheAnswer::NxDomain {
-                soa: with_ttl(soa.as_ref(), remaining_s(now_ns, entry.expires_at_ns)),
+                soa: with_ttl(soa.as_deref(), remaining_s(now_ns, entry.expires_at_ns)),
             });
         }
         let key = Key {
@@ -357,7 +361,7 @@ impl Cache {
                 trust: entry.trust,
             },
             Data::Negative { soa } => CacheAnswer::NoData {
-                soa: with_ttl(soa.as_ref(), ttl_s),
+                soa: with_ttl(soa.as_deref(), ttl_s),
             },
         })
     }
@@ -462,10 +466,14 @@ mod tests {
             cache.remaining_ttl_s(100 * S, &name("www.example."), RecordType::A),
             Some(200)
         );
-        // Rounded down: 0.5 s in, 299.5 s remain, reported as 299.
+        // Rounded up: 0.5 s in, 299.5 s remain, reported as 300.
         assert_eq!(
             cache.remaining_ttl_s(S / 2, &name("www.example."), RecordType::A),
-            Some(299)
+            Some(300)
+        );
+        assert_eq!(
+            cache.remaining_ttl_s(300 * S - 1, &name("www.example."), RecordType::A),
+            Some(1)
         );
         assert_eq!(
             cache.remaining_ttl_s(300 * S, &name("www.example."), RecordType::A),

@@ -11,4 +11,5 @@
 pub use hickory_proto as proto;
 
 pub mod cache;
+pub mod resolver;
 pub mod transport;
