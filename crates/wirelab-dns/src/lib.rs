@@ -12,4 +12,5 @@ pub use hickory_proto as proto;
 
 pub mod cache;
 pub mod resolver;
+pub mod stub;
 pub mod transport;
