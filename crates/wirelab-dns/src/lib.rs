@@ -11,6 +11,7 @@
 pub use hickory_proto as proto;
 
 pub mod cache;
+pub mod dig;
 pub mod resolver;
 pub mod stub;
 pub mod transport;
