@@ -1279,4 +1279,6 @@ fn record_addr(record: &Record) -> Option<IpAddr> {
 #[cfg(test)]
 pub(crate) mod fake;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
