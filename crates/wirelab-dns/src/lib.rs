@@ -9,3 +9,9 @@
 //! port share one behaviour.
 
 pub use hickory_proto as proto;
+
+pub mod cache;
+pub mod dig;
+pub mod resolver;
+pub mod stub;
+pub mod transport;
