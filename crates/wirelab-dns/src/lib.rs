@@ -9,3 +9,7 @@
 //! port share one behaviour.
 
 pub use hickory_proto as proto;
+
+pub mod authority;
+pub mod hierarchy;
+pub mod zone;
