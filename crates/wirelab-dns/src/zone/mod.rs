@@ -196,16 +196,22 @@ impl Zone {
     }
 
     fn names_existing(&self) -> BTreeSet<Name> {
-        let origin_labels = self.origin.num_labels();
+        let origin_labels = label_count(&self.origin);
         let mut names = BTreeSet::new();
         names.insert(self.origin.clone());
         for name in self.nodes.keys() {
-            for labels in origin_labels..=name.num_labels() {
-                names.insert(name.trim_to(usize::from(labels)));
+            for labels in origin_labels..=label_count(name) {
+                names.insert(name.trim_to(labels));
             }
         }
         names
     }
+}
+
+/// The number of labels of `name`, a leading `*` included (hickory's
+/// `num_labels` leaves it out, as RRSIG's label count does).
+pub(crate) fn label_count(name: &Name) -> usize {
+    name.iter().count()
 }
 
 /// The state of [`Zone::build`]: the zone so far, and where each RRset was
