@@ -22,8 +22,8 @@ use crate::zone::{label_count, Zone};
 /// The outcome of looking `qname`/`qtype` up in one zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found {
-    /// The RRsets that answer (one, or several for ANY), owned by the
-    /// query name (wildcard answers are renamed).
+    /// The RRsets that answer, owned by the query name (wildcard answers
+    /// are renamed).
     Records(Vec<Vec<Record>>),
     /// The name is an alias (RFC 1034 §3.6.2): its CNAME record, owned by
     /// the query name.
@@ -90,10 +90,11 @@ fn at_node(zone: &Zone, node_name: &Name, owner: &Name, qtype: RecordType) -> Fo
         return Found::NoData;
     };
     if qtype == RecordType::ANY {
-        // Everything at the name, like Knot DNS (not RFC 8482's minimal
-        // answer): a lab's zones are small and students use ANY to look.
-        let rrsets: Vec<Vec<Record>> = node.rrsets.values().map(|set| renamed(set)).collect();
-        return Found::Records(rrsets);
+        // RFC 8482 §4.2: "A DNS responder can choose to select one or a
+        // larger subset of the available RRsets at the QNAME." One: the
+        // RRset of the lowest type code, which is also Knot DNS's choice.
+        let first = node.rrsets.values().next().map(|set| renamed(set));
+        return first.map_or(Found::NoData, |set| Found::Records(vec![set]));
     }
     if let Some(set) = node.rrsets.get(&u16::from(qtype)) {
         return Found::Records(vec![renamed(set)]);

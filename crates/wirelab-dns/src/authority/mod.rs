@@ -18,7 +18,8 @@
 //!
 //! Choices where the RFCs leave room, each also what Knot DNS 3.2 does
 //! unless said otherwise:
-//! - ANY gets every RRset at the name (not RFC 8482's minimal answer).
+//! - ANY gets one RRset, the one of the lowest type code (RFC 8482 §4.2),
+//!   over UDP and TCP alike, as Knot DNS 3.2 does.
 //! - A CNAME chain is followed through every zone this server serves
 //!   (visible to the source), at most [`CNAME_CHAIN_MAX`] steps and never
 //!   twice through one name. Knot stops at the edge of the first zone;
@@ -225,6 +226,9 @@ impl Authority {
             response.metadata.response_code = ResponseCode::NotImp;
             return response;
         }
+        if let [question] = query.queries.as_slice() {
+            response.add_query(question.clone());
+        }
         if let Some(edns) = &query.edns {
             let mut ours = Edns::new();
             ours.set_max_payload(EDNS_PAYLOAD_MAX);
@@ -240,7 +244,6 @@ impl Authority {
             response.metadata.response_code = ResponseCode::FormErr;
             return response;
         };
-        response.add_query(question.clone());
         let resolution = self.resolve(question, src);
         let size_max = match transport {
             Transport::Tcp => TCP_MESSAGE_MAX,

@@ -305,10 +305,24 @@ fn additional_section_for_ns_mx_srv() {
 }
 
 #[test]
-fn any_returns_every_rrset() {
+fn any_returns_the_rrset_of_the_lowest_type() {
     let r = ask("www.example.com.", RecordType::ANY);
-    assert_eq!(section(&r.answers).len(), 2);
+    assert_eq!(
+        section(&r.answers),
+        vec!["www.example.com. 3600 A 192.0.2.80"]
+    );
     assert!(r.authoritative);
+    // NS (2) before SOA (6) and MX (15), with NS's additional records.
+    let r = ask("example.com.", RecordType::ANY);
+    assert_eq!(r.answers.len(), 2);
+    assert!(r.answers.iter().all(|r| r.record_type() == RecordType::NS));
+    assert_eq!(
+        section(&r.additionals),
+        vec!["ns1.example.com. 3600 A 192.0.2.1"]
+    );
+    // An empty non-terminal has nothing: NODATA.
+    let r = ask("ent.example.com.", RecordType::ANY);
+    assert!(r.answers.is_empty() && r.authorities[0].record_type() == RecordType::SOA);
 }
 
 #[test]
@@ -447,6 +461,7 @@ fn edns_is_echoed_with_our_payload_size_and_badvers_for_version_1() {
     let r = a.answer(&q, src, Transport::Udp);
     assert_eq!(r.response_code, ResponseCode::BADVERS);
     assert!(r.answers.is_empty() && r.edns.is_some());
+    assert_eq!(r.queries, q.queries);
     // On the wire: RCODE 0 in the header, 1 in the OPT's extended bits.
     let bytes = r.to_vec().unwrap();
     let back = Message::from_vec(&bytes).unwrap();
