@@ -579,3 +579,59 @@ fn answers_are_deterministic() {
         assert_eq!(a.answer_bytes(&q, src, Transport::Udp), first);
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn shared_authority() -> &'static Authority {
+        static AUTHORITY: std::sync::OnceLock<Authority> = std::sync::OnceLock::new();
+        AUTHORITY.get_or_init(authority)
+    }
+
+    fn check_response(query: &[u8], response: Option<Vec<u8>>, transport: Transport) -> Result<(), TestCaseError> {
+        let Some(response) = response else {
+            // Dropped: only when the header does not read or is a response.
+            prop_assert!(query.len() < 12 || query[2] & 0x80 != 0);
+            return Ok(());
+        };
+        let message = Message::from_vec(&response).expect("our responses decode");
+        prop_assert_eq!(message.message_type, MessageType::Response);
+        prop_assert_eq!(&response[..2], &query[..2]);
+        if transport == Transport::Udp {
+            prop_assert!(response.len() <= usize::from(EDNS_PAYLOAD_MAX));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn answer_bytes_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600), tcp in any::<bool>()) {
+            let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+            let response = shared_authority().answer_bytes(&bytes, PUBLIC.parse().unwrap(), transport);
+            check_response(&bytes, response, transport)?;
+        }
+
+        /// Valid queries with a few bytes changed reach deeper than random
+        /// bytes do.
+        #[test]
+        fn answer_bytes_never_panics_on_mutated_queries(
+            which in 0..6usize,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            tcp in any::<bool>(),
+        ) {
+            let names = ["www.example.com.", "big.example.com.", "x.wild.example.com.", "sub.example.com.", "chain.example.com.", "example.com."];
+            let mut query = query(names[which], RecordType::ANY, Some(1232)).to_vec().unwrap();
+            for (index, byte) in edits {
+                let i = index.index(query.len());
+                query[i] = byte;
+            }
+            let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+            let response = shared_authority().answer_bytes(&query, PUBLIC.parse().unwrap(), transport);
+            check_response(&query, response, transport)?;
+        }
+    }
+}

@@ -413,3 +413,45 @@ fn complete_apex_does_not_duplicate_an_address_the_zone_gives() {
         .collect();
     assert_eq!(a.len(), 1);
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces of master-file syntax, so that random text often gets past
+    /// the first token.
+    const PIECES: &[&str] = &[
+        "@", "$ORIGIN", "$TTL", "$INCLUDE", "IN", "CH", "SOA", "NS", "A", "AAAA", "CNAME", "MX", "TXT", "SRV",
+        "CAA", "PTR", "ALIAS", "HINFO", "3600", "1h", "0", "99999999999", "192.0.2.1", "2001:db8::1", "www",
+        "a.b", "x.example.com.", ".", "*", "\\", "\\0", "\\123", "\"", "\"quoted text\"", "(", ")", ";", "; c",
+        " ", "  ", "\t", "\n", "\r\n", "é", "-", "_sip._tcp", "10", "issue", "\"ca\"",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn parse_master_file_never_panics_on_zone_like_text(pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..40)) {
+            let text: String = pieces.concat();
+            let lines = u32::try_from(text.lines().count()).unwrap() + 1;
+            match parse_master_file(&text, &origin(), 60) {
+                Ok(records) => prop_assert!(records.iter().all(|r| r.line >= 1 && r.line <= lines)),
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    prop_assert!(errors.iter().all(|e| e.line >= 1 && e.line <= lines && e.column >= 1));
+                }
+            }
+        }
+
+        #[test]
+        fn parse_master_file_never_panics_on_any_text(text in "\\PC{0,200}") {
+            let _ = parse_master_file(&text, &origin(), 60);
+        }
+
+        #[test]
+        fn parse_record_never_panics(value in "\\PC{0,80}", rtype in proptest::sample::select(INLINE_RECORD_TYPES), owner in "[a-z@.*]{0,10}") {
+            let _ = parse_record(&owner, rtype, &value, 60, &origin());
+        }
+    }
+}
