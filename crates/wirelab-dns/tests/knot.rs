@@ -216,6 +216,107 @@ fn answers_agree_with_knot() {
     assert_eq!(truncated, 3);
 }
 
+/// Queries that are not plain: a body cut short, two questions, no
+/// question, opcodes other than QUERY, a class other than IN. Both servers
+/// answer them alike, except on purpose: Knot drops a query that does not
+/// parse or has two questions; wirelab answers it FORMERR (RFC 1035
+/// §4.1.1), so that a lab shows the client why it got no answer.
+#[test]
+fn errors_agree_with_knot() {
+    let Some(knotd) = knotd_path() else {
+        eprintln!("knotd is not installed; skipping");
+        return;
+    };
+    let dir = TempDir::new();
+    let knot = Knot::start(&knotd, &dir.path);
+    let authority = wirelab_authority();
+    let good = query_bytes("www.child.example.com.", RecordType::A, None);
+    let mut dropped_by_knot: Vec<(&str, Vec<u8>)> = Vec::new();
+    dropped_by_knot.push(("question cut short", good[..good.len() - 3].to_vec()));
+    dropped_by_knot.push(("header only, QDCOUNT 1", good[..12].to_vec()));
+    let mut two = Message::from_vec(&good).unwrap();
+    two.add_query(Query::query(
+        Name::from_str("ns1.child.example.com.").unwrap(),
+        RecordType::A,
+    ));
+    dropped_by_knot.push(("two questions", two.to_vec().unwrap()));
+    for (label, query) in &dropped_by_knot {
+        assert_eq!(
+            udp_exchange(knot.server, query, Duration::from_secs(1)),
+            None,
+            "knot answered: {label}"
+        );
+        let ours = authority
+            .answer_bytes(query, IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Udp)
+            .unwrap();
+        let ours = Comparable::of(&ours);
+        assert_eq!((ours.rcode, ours.aa, ours.rd), (1, false, true), "{label}");
+        assert!(
+            ours.questions.is_empty() && ours.answers.is_empty(),
+            "{label}"
+        );
+    }
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut none = Message::from_vec(&good).unwrap();
+    none.queries.clear();
+    cases.push(("no question", none.to_vec().unwrap()));
+    for opcode in [OpCode::Status, OpCode::Unknown(3), OpCode::Unknown(6)] {
+        let mut message = Message::from_vec(&good).unwrap();
+        message.metadata.op_code = opcode;
+        cases.push(("opcode", message.to_vec().unwrap()));
+    }
+    let mut chaos = Message::from_vec(&good).unwrap();
+    chaos.queries[0].set_query_class(wirelab_dns::proto::rr::DNSClass::CH);
+    cases.push(("class CH", chaos.to_vec().unwrap()));
+    // Zone transfers are not offered.
+    cases.push((
+        "AXFR",
+        query_bytes("child.example.com.", RecordType::AXFR, None),
+    ));
+    cases.push((
+        "IXFR",
+        query_bytes("child.example.com.", RecordType::IXFR, None),
+    ));
+    // A response is not answered.
+    let mut response = Message::from_vec(&good).unwrap();
+    response.metadata.message_type = MessageType::Response;
+    cases.push(("QR set", response.to_vec().unwrap()));
+    let mut differences = Vec::new();
+    for (label, query) in &cases {
+        let theirs =
+            udp_exchange(knot.server, query, Duration::from_secs(1)).map(|r| Comparable::of(&r));
+        let ours = authority
+            .answer_bytes(query, IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Udp)
+            .map(|r| Comparable::of(&r));
+        if theirs != ours {
+            differences.push(format!(
+                "{label} UDP\n  knot:    {theirs:?}\n  wirelab: {ours:?}"
+            ));
+        }
+    }
+    // Over TCP, transfers get another answer than over UDP.
+    for rtype in [RecordType::AXFR, RecordType::IXFR] {
+        let query = query_bytes("child.example.com.", rtype, None);
+        let theirs = Comparable::of(&tcp_exchange(knot.server, &query));
+        let ours = authority
+            .answer_bytes(&query, IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Tcp)
+            .unwrap();
+        let ours = Comparable::of(&ours);
+        if theirs != ours {
+            differences.push(format!(
+                "{rtype} TCP\n  knot:    {theirs:?}\n  wirelab: {ours:?}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        cases.len(),
+        differences.join("\n")
+    );
+}
+
 /// Where wirelab differs from Knot on purpose: a CNAME whose target is in
 /// another zone the same server serves. Knot answers with the CNAME alone
 /// (it follows chains only inside the first zone); wirelab goes on into

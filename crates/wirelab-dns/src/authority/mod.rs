@@ -16,8 +16,8 @@
 //! off, and a name in no zone it serves is REFUSED (what Knot DNS and
 //! modern BIND answer), not answered from a cache it does not have.
 //!
-//! Choices where the RFCs leave room, each also what Knot DNS 3.2 does
-//! unless said otherwise:
+//! Choices where the RFCs leave room, each what Knot DNS 3.2 does (the
+//! test `tests/knot.rs` compares) unless said otherwise:
 //! - ANY gets one RRset, the one of the lowest type code (RFC 8482 §4.2),
 //!   over UDP and TCP alike, as Knot DNS 3.2 does.
 //! - A CNAME chain is followed through every zone this server serves
@@ -29,8 +29,8 @@
 //!   the first name's zone's.
 //! - Additional-section processing (RFC 1034 §3.6: NS, MX and SRV
 //!   targets) adds the A then AAAA RRsets of targets in the same zone.
-//! - AXFR and IXFR are REFUSED: no zone transfers; a query of class other
-//!   than IN is REFUSED.
+//! - No zone transfers: AXFR over UDP is NOTIMP, AXFR over TCP and IXFR
+//!   are NOTAUTH. A query of class other than IN is REFUSED.
 //! - The apex ALIAS: an A or AAAA query at an apex with an ALIAS is
 //!   answered with the target's A or AAAA records (owned by the apex, with
 //!   the target's TTL), found in the zones this server serves (following
@@ -39,6 +39,10 @@
 //!   nothing itself, and a NODATA is what a resolver caches harmlessly.
 //! - A message with QR set (a response) is dropped, not answered, so that
 //!   two servers cannot answer each other's errors forever.
+//! - Unlike Knot DNS, which drops them silently, a query whose body does
+//!   not parse or that has more than one question is answered FORMERR
+//!   (RFC 1035 §4.1.1: "The name server was unable to interpret the
+//!   query"), so that a lab shows the client why it got no answer.
 
 mod lookup;
 
@@ -206,8 +210,9 @@ impl Authority {
     /// off. Errors: a response message → FORMERR (see
     /// [`Authority::answer_bytes`], which drops them instead); opcode other
     /// than QUERY → NOTIMP; an OPT of version > 0 → BADVERS (RFC 6891
-    /// §6.1.3); not exactly one question → FORMERR; class other than IN,
-    /// AXFR/IXFR, or a name in no zone served → REFUSED. With an OPT in the
+    /// §6.1.3); not exactly one question → FORMERR; AXFR over UDP →
+    /// NOTIMP; AXFR over TCP, IXFR → NOTAUTH; class other than IN, or a
+    /// name in no zone served → REFUSED. With an OPT in the
     /// query the response has one, advertising [`EDNS_PAYLOAD_MAX`] and
     /// copying DO. Over UDP the response fits the client's limit (see
     /// [`Transport`]): RRsets of the answer and authority sections that do
@@ -218,6 +223,9 @@ impl Authority {
         let mut response = Message::response(query.id, query.op_code);
         response.metadata.recursion_desired = query.recursion_desired;
         response.metadata.checking_disabled = query.checking_disabled;
+        if let [question] = query.queries.as_slice() {
+            response.add_query(question.clone());
+        }
         if query.message_type != MessageType::Query {
             response.metadata.response_code = ResponseCode::FormErr;
             return response;
@@ -225,9 +233,6 @@ impl Authority {
         if query.op_code != OpCode::Query {
             response.metadata.response_code = ResponseCode::NotImp;
             return response;
-        }
-        if let [question] = query.queries.as_slice() {
-            response.add_query(question.clone());
         }
         if let Some(edns) = &query.edns {
             let mut ours = Edns::new();
@@ -244,6 +249,19 @@ impl Authority {
             response.metadata.response_code = ResponseCode::FormErr;
             return response;
         };
+        // Zone transfers are not offered (RFC 5936 §2.2: AXFR runs over
+        // TCP): Knot DNS's answers when no ACL allows them.
+        match (question.query_type(), transport) {
+            (RecordType::AXFR, Transport::Udp) => {
+                response.metadata.response_code = ResponseCode::NotImp;
+                return response;
+            }
+            (RecordType::AXFR | RecordType::IXFR, _) => {
+                response.metadata.response_code = ResponseCode::NotAuth;
+                return response;
+            }
+            _ => {}
+        }
         let resolution = self.resolve(question, src);
         let size_max = match transport {
             Transport::Tcp => TCP_MESSAGE_MAX,

@@ -426,8 +426,17 @@ fn errors_for_opcode_question_count_class_and_transfers() {
     );
     q.add_query(Query::query(name("example.com."), RecordType::AXFR));
     assert_eq!(
+        a.answer(&q, src, Transport::Udp).response_code,
+        ResponseCode::NotImp
+    );
+    assert_eq!(
         a.answer(&q, src, Transport::Tcp).response_code,
-        ResponseCode::Refused
+        ResponseCode::NotAuth
+    );
+    q.queries[0].set_query_type(RecordType::IXFR);
+    assert_eq!(
+        a.answer(&q, src, Transport::Udp).response_code,
+        ResponseCode::NotAuth
     );
     let mut q = query("www.example.com.", RecordType::A, None);
     q.queries[0].set_query_class(hickory_proto::rr::DNSClass::CH);
@@ -590,7 +599,11 @@ mod never_panics {
         AUTHORITY.get_or_init(authority)
     }
 
-    fn check_response(query: &[u8], response: Option<Vec<u8>>, transport: Transport) -> Result<(), TestCaseError> {
+    fn check_response(
+        query: &[u8],
+        response: Option<Vec<u8>>,
+        transport: Transport,
+    ) -> Result<(), TestCaseError> {
         let Some(response) = response else {
             // Dropped: only when the header does not read or is a response.
             prop_assert!(query.len() < 12 || query[2] & 0x80 != 0);
