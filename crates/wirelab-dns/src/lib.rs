@@ -10,8 +10,11 @@
 
 pub use hickory_proto as proto;
 
+pub mod authority;
 pub mod cache;
 pub mod dig;
+pub mod hierarchy;
 pub mod resolver;
 pub mod stub;
 pub mod transport;
+pub mod zone;
