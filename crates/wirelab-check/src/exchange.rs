@@ -28,6 +28,8 @@ pub enum PlanError {
     NoDestinationAddress { host: String, family: Family },
     /// TCP and UDP need a port.
     MissingPort,
+    /// The destination is a DNS name, looked up in the simulation first.
+    Unresolved(String),
 }
 
 impl std::fmt::Display for PlanError {
@@ -40,6 +42,12 @@ impl std::fmt::Display for PlanError {
                 write!(f, "`{host}` has no {} address", family.code())
             }
             PlanError::MissingPort => f.write_str("tcp and udp need a port"),
+            PlanError::Unresolved(name) => {
+                write!(
+                    f,
+                    "`{name}` is a DNS name: it is looked up in the simulation first"
+                )
+            }
         }
     }
 }
@@ -73,6 +81,7 @@ impl Plan {
                     family,
                 })?
             }
+            CheckTarget::Name(name) => return Err(PlanError::Unresolved(name.clone())),
         };
         let kind = match (proto, port) {
             (CheckProto::Tcp, Some(port)) => ProbeKind::Tcp { port },
@@ -126,13 +135,17 @@ pub fn check_seed(lab_seed: u64, index: usize) -> u64 {
 /// `sim` for the caller to read.
 pub fn run_exchange(sim: &mut Sim<'_>, plan: Plan, seed: u64) -> Exchange {
     sim.reset(seed);
+    run_exchange_now(sim, plan)
+}
+
+/// Runs one exchange starting at the simulation's present time, on the
+/// state it is in (after a DNS lookup, say).
+pub fn run_exchange_now(sim: &mut Sim<'_>, plan: Plan) -> Exchange {
     let net = sim.network();
     let node = net.host_node(plan.from);
-    let id = sim.add_probe(
-        Probe::new(node, plan.src, plan.dst, plan.kind),
-        SimTime::ZERO,
-    );
-    sim.run_probes(EXCHANGE_TIME_MAX);
+    let start = sim.now();
+    let id = sim.add_probe(Probe::new(node, plan.src, plan.dst, plan.kind), start);
+    sim.run_probes(start + EXCHANGE_TIME_MAX);
     let result = sim.probe_result(id).unwrap_or(ProbeResult {
         outcome: wirelab_spec::Outcome::Deny,
         reason: wirelab_spec::Reason::Timeout,

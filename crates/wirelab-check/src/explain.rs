@@ -168,8 +168,20 @@ pub fn drop_text(
     cause: &DropCause,
     p: &Packet,
 ) -> String {
+    drop_text_as(net, &ex.path, packet_role(ex, p), node, cause, p)
+}
+
+/// Why a packet playing `role` ("the request", "a DNS query") was
+/// dropped; `path` is the routers its exchange crossed.
+pub fn drop_text_as(
+    net: &Network,
+    path: &[NodeId],
+    role: &str,
+    node: NodeId,
+    cause: &DropCause,
+    p: &Packet,
+) -> String {
     let at = node_name(net, node);
-    let role = packet_role(ex, p);
     let hdr = header_text(p);
     match cause {
         DropCause::NoRoute => {
@@ -180,12 +192,12 @@ pub fn drop_text(
             format!("{at} matched its blackhole route {prefix} (line {}) and silently dropped {role}", span.line)
         }
         DropCause::TtlExceeded => {
-            let path: Vec<&str> = ex.path.iter().take(6).map(|&n| node_name(net, n)).collect();
-            let more = if ex.path.len() > 6 { ", …" } else { "" };
+            let names: Vec<&str> = path.iter().take(6).map(|&n| node_name(net, n)).collect();
+            let more = if path.len() > 6 { ", …" } else { "" };
             format!(
                 "the TTL of {role} ran out at {at} after {} hops — a routing loop (path {}{more})",
-                ex.path.len(),
-                path.join(", ")
+                path.len(),
+                names.join(", ")
             )
         }
         DropCause::HostUnreachable { next_hop } => format!(

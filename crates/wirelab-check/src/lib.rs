@@ -6,6 +6,7 @@
 //! checks are spread over threads.
 
 pub mod diagram;
+pub mod dns;
 pub mod exchange;
 pub mod explain;
 pub mod report;
@@ -63,12 +64,69 @@ fn crosses_in_order(path: &[String], via: &[String]) -> bool {
 pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult {
     let check: &Check = &net.lab.checks[index];
     let seed = check_seed(net.lab.seed, index);
+    if let Some(dns) = &check.dns {
+        return dns::run_dns_check(sim, net, check, dns, seed);
+    }
+    if let wirelab_spec::CheckTarget::Name(name) = &check.to {
+        return run_named_check(sim, net, check, name, seed);
+    }
     let plan = match Plan::for_check(net, check) {
         Ok(p) => p,
         Err(e) => return unrunnable(check, e.to_string()),
     };
     let ex = run_exchange(sim, plan, seed);
     let explanation = explain::explain(net, &ex, sim.trace());
+    grade(net, check, &ex, explanation)
+}
+
+/// A check whose `to` is a DNS name: the `from` host looks it up first,
+/// then the probe goes to the address it got, in the same run.
+fn run_named_check(
+    sim: &mut Sim<'_>,
+    net: &Network,
+    check: &Check,
+    name: &str,
+    seed: u64,
+) -> CheckResult {
+    sim.reset(seed);
+    let address = match dns::resolve_target(sim, net, check, name) {
+        Ok(address) => address,
+        Err((reason, why)) => {
+            let mut failures = Vec::new();
+            if check.expect != Outcome::Deny {
+                failures.push(format!(
+                    "expected {}, observed deny ({reason})",
+                    check.expect.code()
+                ));
+            } else if let Some(want) = check.reason.filter(|r| r.code() != reason) {
+                failures.push(format!("expected reason {want}, observed {reason}"));
+            }
+            let (status, failure, earned) = verdict(check, &failures);
+            return CheckResult {
+                name: check.name.value.clone(),
+                status,
+                expect: check.expect.code(),
+                observed: Outcome::Deny.code(),
+                reason,
+                at: None,
+                explanation: why,
+                failure,
+                hint: check.hint.clone(),
+                points: check.points,
+                earned,
+                path: Vec::new(),
+                decided_ns: sim.now().as_nanos(),
+            };
+        }
+    };
+    let to = wirelab_spec::CheckTarget::Address(address);
+    let plan = match Plan::new(net, check.from, &to, check.proto, check.port, check.family) {
+        Ok(p) => p,
+        Err(e) => return unrunnable(check, e.to_string()),
+    };
+    let ex = exchange::run_exchange_now(sim, plan);
+    let looked_up = format!("{} is {address}; ", name.trim_end_matches('.'));
+    let explanation = looked_up + &explain::explain(net, &ex, sim.trace());
     grade(net, check, &ex, explanation)
 }
 

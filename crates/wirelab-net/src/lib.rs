@@ -10,6 +10,9 @@ pub mod route;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use wirelab_dns::authority::{Authority, ServedZone};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use wirelab_spec::{
@@ -122,6 +125,8 @@ pub struct Network {
     pub nacls: Vec<CompiledNacl>,
     /// Every assigned address and the interface that owns it.
     owners: BTreeMap<IpAddr, IfaceId>,
+    /// The authoritative DNS server of each host that serves zones.
+    dns_authorities: BTreeMap<HostId, Arc<Authority>>,
 }
 
 impl Network {
@@ -147,6 +152,7 @@ impl Network {
             firewalls: filter::compile_firewalls(lab),
             nacls: filter::compile_nacls(lab),
             owners: BTreeMap::new(),
+            dns_authorities: dns_authorities(lab),
         };
         for (id, router) in lab.routers.iter().enumerate() {
             let node = net.nodes.len();
@@ -286,12 +292,19 @@ impl Network {
         }
     }
 
-    /// Whether a host listens on a port.
+    /// Whether a host listens on a port. A DNS server or resolver listens
+    /// on TCP and UDP alike (RFC 7766), whichever `proto` it was given.
     pub fn service(&self, host: HostId, proto: TransportProto, port: u16) -> Option<&Service> {
-        self.lab.hosts[host]
-            .services
+        let services = &self.lab.hosts[host].services;
+        services
             .iter()
             .find(|s| s.proto == proto && s.port == port)
+            .or_else(|| services.iter().find(|s| s.port == port && s.speaks_dns()))
+    }
+
+    /// The zones `host` answers for, when it runs a DNS server.
+    pub fn dns_authority(&self, host: HostId) -> Option<&Authority> {
+        self.dns_authorities.get(&host).map(|a| &**a)
     }
 }
 
@@ -311,4 +324,34 @@ fn default_via(prefix: IpNet, iface: IfaceId, gw: IpAddr) -> Route {
         next_hop: NextHop::Gateway(gw),
         origin: RouteOrigin::DefaultGateway,
     }
+}
+
+/// What each DNS server host answers for: the zones that list it, private
+/// ones restricted to the prefixes of their networks.
+fn dns_authorities(lab: &Lab) -> BTreeMap<HostId, Arc<Authority>> {
+    let mut served: BTreeMap<HostId, Vec<ServedZone>> = BTreeMap::new();
+    for zone in &lab.dns.zones {
+        let private_to: Vec<IpNet> = zone
+            .private_to
+            .iter()
+            .flat_map(|&n| {
+                let net = &lab.networks[n];
+                net.ipv4
+                    .as_ref()
+                    .map(|p| IpNet::V4(p.value))
+                    .into_iter()
+                    .chain(net.ipv6.as_ref().map(|p| IpNet::V6(p.value)))
+            })
+            .collect();
+        for &host in &zone.servers {
+            served.entry(host).or_default().push(ServedZone {
+                zone: zone.zone.clone(),
+                private_to: private_to.clone(),
+            });
+        }
+    }
+    served
+        .into_iter()
+        .map(|(host, zones)| (host, Arc::new(Authority::new(zones))))
+        .collect()
 }

@@ -234,6 +234,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                 title: None,
                 description: None,
                 seed: 1,
+                dns: Default::default(),
                 networks: vec![Network {
                     name: sp("lan"),
                     ipv4: Some(Sp::new("10.0.0.0/16".parse().unwrap(), Span::default())),
@@ -260,6 +261,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                             security_groups: g,
                             services: vec![],
                             tcp: TcpSettings::default(),
+                            resolvers: vec![],
                             span: Span::default(),
                         }
                     })

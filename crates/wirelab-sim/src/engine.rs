@@ -65,6 +65,8 @@ pub(crate) enum Event {
     TcpStart { flow: u32 },
     /// The lab's timed change `events[index]` happens.
     LabChange { index: u32 },
+    /// A timer of a DNS resolver or stub (see `dns_apps`).
+    DnsTimer { timer: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -233,6 +235,8 @@ pub struct Sim<'n> {
     /// Application bytes of datagrams in flight or recorded in the trace
     /// ([`Payload`] `n` is element `n - 1`); cleared at reset.
     payloads: Vec<std::sync::Arc<[u8]>>,
+    /// Stub lookups, resolvers and DNS exchanges of this run.
+    pub(crate) dns: crate::dns_apps::DnsApps,
     /// Connections being woken by `tx_done` (see `IfaceState::waiting`).
     woken: Vec<u32>,
     /// Security groups and NACLs once an event has changed them.
@@ -272,6 +276,7 @@ impl<'n> Sim<'n> {
             capture: false,
             captured: Vec::new(),
             payloads: Vec::new(),
+            dns: Default::default(),
             woken: Vec::new(),
             filters: None,
             links: Vec::new(),
@@ -315,6 +320,7 @@ impl<'n> Sim<'n> {
         self.trace.clear();
         self.captured.clear();
         self.payloads.clear();
+        self.dns.clear();
         self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
@@ -376,7 +382,6 @@ impl<'n> Sim<'n> {
     }
 
     /// Keeps `bytes` for the packets that carry them.
-    #[allow(dead_code)] // used by the DNS applications, next
     pub(crate) fn store_payload(&mut self, bytes: Vec<u8>) -> crate::packet::Payload {
         self.payloads.push(bytes.into());
         let n = u32::try_from(self.payloads.len()).expect("fewer than 2^32 payloads per run");
@@ -424,6 +429,7 @@ impl<'n> Sim<'n> {
             Event::TcpTimer { conn, generation } => self.tcp_timer(conn as usize, generation),
             Event::TcpThink { conn } => self.tcp_think_over(conn as usize),
             Event::TcpStart { flow } => self.tcp_workload_start(flow),
+            Event::DnsTimer { timer } => self.dns_timer_fired(timer),
             Event::LabChange { index } => {
                 let action = self.net.lab.events[index as usize].action.clone();
                 self.apply(&action);
@@ -479,7 +485,12 @@ impl<'n> Sim<'n> {
     fn drop_packet(&mut self, node: NodeId, packet: &Packet, cause: DropCause) {
         self.counters.drops += 1;
         self.record(node, packet, Step::Drop(cause));
-        if packet.tag != 0 {
+        if packet.tag & crate::dns_apps::DNS_TAG != 0 {
+            self.dns_saw_drop(Drop {
+                cause,
+                packet: *packet,
+            });
+        } else if packet.tag != 0 {
             self.probe_saw_drop(
                 packet.tag,
                 node,
@@ -1319,6 +1330,9 @@ impl<'n> Sim<'n> {
     }
 
     fn udp_input(&mut self, node: NodeId, pkt: &Packet, ip: &Ip, u: Udp) {
+        if !u.payload.is_none() && self.dns_udp_input(node, ip, &u) {
+            return;
+        }
         let listening = self
             .net
             .host_of(node)

@@ -118,6 +118,8 @@ pub struct RunOptions {
 fn target_addr(net: &Network, to: &CheckTarget, family: Family) -> Option<IpAddr> {
     match to {
         CheckTarget::Address(a) => Some(*a),
+        // Workloads name hosts or addresses, never DNS names.
+        CheckTarget::Name(_) => None,
         CheckTarget::Host(h) => {
             let host = &net.lab.hosts[*h];
             match family {

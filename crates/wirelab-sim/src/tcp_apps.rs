@@ -52,6 +52,10 @@ pub enum App {
         response: u32,
         got: u64,
     },
+    /// Sends one DNS query and reads its answer (see `dns_apps`).
+    DnsClient { exchange: u32 },
+    /// Reads one DNS query and writes its answer.
+    DnsServer { exchange: u32 },
 }
 
 /// One TCP connection of a host.
@@ -340,7 +344,7 @@ impl<'n> Sim<'n> {
             }
         }
         let conn = &mut self.tcp.conns[c];
-        let client = !matches!(conn.app, App::Server { .. });
+        let client = matches!(conn.app, App::Bulk { .. } | App::Client { .. });
         if client
             && !conn.finished
             && matches!(conn.socket.state(), State::Closed | State::TimeWait)
@@ -366,10 +370,16 @@ impl<'n> Sim<'n> {
         let now = self.now;
         let conn = &mut self.tcp.conns[c];
         let readable = conn.socket.take_readable();
+        if let App::DnsClient { .. } | App::DnsServer { .. } = conn.app {
+            self.dns_tcp_app(c, readable);
+            return;
+        }
+        let conn = &mut self.tcp.conns[c];
         let state = conn.socket.state();
         let open = matches!(state, State::Established | State::CloseWait);
         let opening = open || state == State::SynSent || state == State::SynReceived;
         match &mut conn.app {
+            App::DnsClient { .. } | App::DnsServer { .. } => unreachable!("handled above"),
             App::Bulk { bytes, queued } => {
                 if *queued < *bytes && opening {
                     *queued += conn.socket.send(*bytes - *queued);
@@ -513,6 +523,8 @@ impl<'n> Sim<'n> {
 fn target(net: &wirelab_net::Network, to: &wirelab_spec::CheckTarget, v6: bool) -> Option<IpAddr> {
     match to {
         wirelab_spec::CheckTarget::Address(a) => Some(*a),
+        // Workloads name hosts or addresses, never DNS names.
+        wirelab_spec::CheckTarget::Name(_) => None,
         wirelab_spec::CheckTarget::Host(h) => {
             let host = &net.lab.hosts[*h];
             if v6 {

@@ -73,6 +73,8 @@ pub struct Lab {
     /// Timed changes (`events:`), sorted by time (stable: file order among
     /// equal times).
     pub events: Vec<LabEvent>,
+    /// Zones and resolvers (`dns:`).
+    pub dns: Dns,
 }
 
 /// Physical properties of a segment, fully resolved (defaults applied).
@@ -180,6 +182,14 @@ pub struct Service {
     pub span: Span,
 }
 
+impl Service {
+    /// An authoritative DNS server (`app: dns`) or a recursive resolver
+    /// (`app: resolver`).
+    pub fn speaks_dns(&self) -> bool {
+        matches!(self.app.as_deref(), Some("dns" | "resolver"))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Host {
     pub name: Sp<String>,
@@ -196,6 +206,9 @@ pub struct Host {
     pub services: Vec<Service>,
     /// The lab's TCP settings with this host's `tcp:` overrides applied.
     pub tcp: TcpSettings,
+    /// The recursive resolvers this host's stub asks, in order
+    /// (`resolver:`); empty when it has none.
+    pub resolvers: Vec<IpAddr>,
     pub span: Span,
 }
 
@@ -388,10 +401,12 @@ pub enum Reason {
     NaclInbound,
     NaclOutbound,
     Timeout,
+    /// The name in `to` did not resolve to an address of the check's family.
+    Dns,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::Delivered,
         Reason::Refused,
         Reason::NoRoute,
@@ -403,6 +418,7 @@ impl Reason {
         Reason::NaclInbound,
         Reason::NaclOutbound,
         Reason::Timeout,
+        Reason::Dns,
     ];
 
     pub fn code(self) -> &'static str {
@@ -418,6 +434,7 @@ impl Reason {
             Reason::NaclInbound => "nacl-inbound",
             Reason::NaclOutbound => "nacl-outbound",
             Reason::Timeout => "timeout",
+            Reason::Dns => "dns",
         }
     }
 
@@ -437,6 +454,9 @@ impl fmt::Display for Reason {
 pub enum CheckTarget {
     Host(HostId),
     Address(IpAddr),
+    /// A DNS name (absolute, with the trailing dot), looked up by the
+    /// `from` host through its resolver before the probe starts.
+    Name(String),
 }
 
 #[derive(Clone, Debug)]
@@ -459,6 +479,9 @@ pub struct Check {
     /// `from`, `to`, `proto`, `port` and `family` then come from the
     /// workload, and `expect` is `Allow`.
     pub flow: Option<FlowCheck>,
+    /// Set for a `dns:` check: `to` is then the name, `proto` udp, `port`
+    /// 53 and `expect` `Allow`.
+    pub dns: Option<DnsCheck>,
     pub span: Span,
 }
 
@@ -627,5 +650,78 @@ impl Lab {
     }
     pub fn router_by_name(&self, name: &str) -> Option<RouterId> {
         self.routers.iter().position(|r| r.name.value == name)
+    }
+}
+
+/// `dns:`: the zones of the lab, who serves them, and where resolvers
+/// start. Absent means an empty section.
+#[derive(Clone, Debug, Default)]
+pub struct Dns {
+    /// Declared zones in file order, then the synthesized root and TLD
+    /// zones (see docs/lab-format.md, "DNS").
+    pub zones: Vec<DnsZone>,
+    /// The addresses recursive resolvers start from: `root_hints:` as
+    /// written, else the servers of the root zone.
+    pub root_hints: Vec<IpAddr>,
+}
+
+/// One zone and the hosts that answer for it authoritatively.
+#[derive(Clone, Debug)]
+pub struct DnsZone {
+    /// Absolute and lowercase, with the trailing dot: `example.com.`.
+    pub origin: String,
+    pub zone: std::sync::Arc<wirelab_dns::zone::Zone>,
+    pub servers: Vec<HostId>,
+    /// A private hosted zone answers only queries from these networks;
+    /// empty for a public zone.
+    pub private_to: Vec<NetworkId>,
+    /// Made by wirelab above the declared zones, not written by the author.
+    pub synthesized: bool,
+    pub span: Span,
+}
+
+/// What a `dns` check asserts about a lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsCheck {
+    /// Absolute, with the trailing dot.
+    pub name: String,
+    /// The record type asked for, upper case (`A`, `MX`, ...).
+    pub rtype: String,
+    pub expect: DnsExpect,
+    /// The name is looked up twice and the second answer must come from
+    /// the resolver's cache (no query leaves the resolver).
+    pub cached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DnsExpect {
+    /// NOERROR with at least one record of the type asked for.
+    Resolves,
+    /// NOERROR whose records of the type asked for are exactly these
+    /// (presentation format, compared as a set).
+    Answers(Vec<String>),
+    Nxdomain,
+    /// NOERROR without a record of the type asked for.
+    Nodata,
+    Servfail,
+    Refused,
+    /// No answer at all: every attempt of the stub timed out.
+    Timeout,
+    /// Anything but [`DnsExpect::Resolves`].
+    Fail,
+}
+
+impl DnsExpect {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DnsExpect::Resolves => "resolves",
+            DnsExpect::Answers(_) => "answers",
+            DnsExpect::Nxdomain => "nxdomain",
+            DnsExpect::Nodata => "nodata",
+            DnsExpect::Servfail => "servfail",
+            DnsExpect::Refused => "refused",
+            DnsExpect::Timeout => "timeout",
+            DnsExpect::Fail => "fail",
+        }
     }
 }

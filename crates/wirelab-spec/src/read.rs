@@ -43,6 +43,17 @@ impl Diags {
         self.push(Severity::Warning, span, message.into(), None);
     }
 
+    /// An error in another file than the lab (a zone file it names).
+    pub fn error_in(&mut self, file: &str, span: Span, message: impl Into<String>) {
+        self.list.push(Diagnostic {
+            file: file.to_string(),
+            span,
+            severity: Severity::Error,
+            message: message.into(),
+            help: None,
+        });
+    }
+
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|d| d.severity == Severity::Error)
     }
@@ -50,7 +61,12 @@ impl Diags {
     /// Every diagnostic, in file order (whole-file problems first).
     pub fn into_sorted(self) -> Vec<Diagnostic> {
         let mut list = self.list;
-        list.sort_by_key(|d| d.span);
+        let lab = self.file;
+        // The lab's own problems first, then each other file's, each in
+        // file order.
+        list.sort_by(|a, b| {
+            (a.file != lab, &a.file, a.span).cmp(&(b.file != lab, &b.file, b.span))
+        });
         list
     }
 }

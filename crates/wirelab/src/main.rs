@@ -277,6 +277,8 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         (None, CheckTarget::Address(_)) => Family::Ipv4,
         (None, CheckTarget::Host(h)) if lab.hosts[*h].ipv4.is_some() => Family::Ipv4,
         (None, CheckTarget::Host(_)) => Family::Ipv6,
+        // `trace` takes hosts and addresses only.
+        (None, CheckTarget::Name(_)) => Family::Ipv4,
     };
     if let CheckTarget::Address(a) = target {
         if a.is_ipv6() != (family == Family::Ipv6) {

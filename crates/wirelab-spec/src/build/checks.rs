@@ -6,16 +6,28 @@ use std::net::IpAddr;
 use super::traffic::{read_positive_time, TrafficTable};
 use super::Names;
 use crate::model::{
-    Check, CheckProto, CheckTarget, Family, FlowCheck, Host, HostId, Outcome, Reason, RouterId, Sp,
-    Workload,
+    Check, CheckProto, CheckTarget, DnsCheck, DnsExpect, Family, FlowCheck, Host, HostId, Outcome,
+    Reason, RouterId, Sp, Workload,
 };
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const CHECK_KEYS: [&str; 12] = [
+const CHECK_KEYS: [&str; 15] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
-    "traffic",
+    "traffic", "dns", "type", "cached",
+];
+/// Keys a `dns` check does not take.
+const DNS_FORBIDDEN_KEYS: [&str; 5] = ["to", "proto", "port", "reason", "via"];
+/// Keys only a `dns` check takes.
+const DNS_ONLY_KEYS: [&str; 2] = ["type", "cached"];
+const DNS_EXPECT_KEYS: [&str; 1] = ["answers"];
+const DNS_OUTCOMES: [&str; 7] = [
+    "resolves", "nxdomain", "nodata", "servfail", "refused", "timeout", "fail",
+];
+/// The record types a `dns` check may ask for.
+const DNS_TYPES: [&str; 11] = [
+    "A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "PTR", "SRV", "CAA", "ANY",
 ];
 /// Keys a check on a workload takes from the workload instead.
 const FLOW_FORBIDDEN_KEYS: [&str; 7] = ["from", "to", "proto", "port", "family", "reason", "via"];
@@ -64,7 +76,14 @@ pub(crate) fn read_checks(
         });
         let check = if fields.get("traffic").is_some() {
             read_flow_check(&fields, name, traffic, d)
+        } else if fields.get("dns").is_some() {
+            read_dns_check(&fields, name, names, hosts, d)
         } else {
+            for key in DNS_ONLY_KEYS {
+                if let Some(span) = fields.key_span(key) {
+                    d.error(span, format!("`{key}` belongs to a `dns:` check"));
+                }
+            }
             read_check(&fields, name, names, hosts, d)
         };
         if let Some(check) = check {
@@ -87,7 +106,7 @@ fn read_check(
         .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
     let to = fields
         .require("to", what, d)
-        .and_then(|n| read_target(n, "checks", names, d));
+        .and_then(|n| read_target(n, "checks", names, d, true));
     let proto = match fields.get("proto") {
         None => Some(CheckProto::Tcp),
         Some(n) => match read::string(n, "`proto`", d) {
@@ -154,6 +173,23 @@ fn read_check(
     let via = read_via(fields, names, d);
     let (points, hint) = read_points_hint(fields, d);
     let (from, to) = (from?, to?);
+    if let CheckTarget::Name(qname) = &to {
+        if hosts[from].resolvers.is_empty() {
+            let span = fields.get("to").map_or(fields.at, |n| n.span);
+            d.error_help(
+                span,
+                format!(
+                    "`{qname}` is a DNS name, and host `{}` has no resolver to look it up",
+                    hosts[from].name.value
+                ),
+                Some(
+                    "give the host `resolver: ADDRESS`, or write a host name or an address"
+                        .to_string(),
+                ),
+            );
+            return None;
+        }
+    }
     let family = resolve_family("check", fields, family_written, from, &to, hosts, d)?;
     Some(Check {
         name: name?,
@@ -168,6 +204,7 @@ fn read_check(
         points: points?,
         hint: hint?,
         flow: None,
+        dns: None,
         span: fields.at,
     })
 }
@@ -243,6 +280,7 @@ fn read_flow_check(
             complete_within_ns,
             goodput_at_least_bps,
         }),
+        dns: None,
         span: fields.at,
     })
 }
@@ -352,12 +390,13 @@ pub(crate) fn read_host_ref(
     None
 }
 
-/// `to`: a host name or one address.
+/// `to`: a host name or one address, or (where `dns_names`) a DNS name.
 pub(crate) fn read_target(
     node: &Node,
     kind: &str,
     names: &Names,
     d: &mut Diags,
+    dns_names: bool,
 ) -> Option<CheckTarget> {
     let text = read::string(node, "`to`", d)?;
     if let Ok(address) = text.trim().parse::<IpAddr>() {
@@ -370,7 +409,154 @@ pub(crate) fn read_target(
         );
         return None;
     }
+    if dns_names && names.hosts.get(text).is_none() && text.trim_end_matches('.').contains('.') {
+        return read_domain(node, text, d).map(CheckTarget::Name);
+    }
     read_host_ref(node, "`to`", kind, names, d).map(CheckTarget::Host)
+}
+
+/// An absolute, lowercase domain name with its trailing dot.
+fn read_domain(node: &Node, text: &str, d: &mut Diags) -> Option<String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let absolute = if lower.ends_with('.') {
+        lower
+    } else {
+        format!("{lower}.")
+    };
+    match wirelab_dns::proto::rr::Name::from_ascii(&absolute) {
+        Ok(_) => Some(absolute),
+        Err(e) => {
+            d.error(node.span, format!("`{text}` is not a domain name: {e}"));
+            None
+        }
+    }
+}
+
+/// A `dns:` check: look NAME up from a host through its resolver.
+fn read_dns_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    names: &Names,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "a dns check";
+    for key in DNS_FORBIDDEN_KEYS {
+        if let Some(span) = fields.key_span(key) {
+            d.error(span, format!("{what} takes no `{key}`"));
+        }
+    }
+    let from = fields
+        .require("from", what, d)
+        .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
+    let qname = fields.get("dns").and_then(|n| {
+        let text = read::string(n, "`dns`", d)?;
+        read_domain(n, text, d)
+    });
+    let rtype = match fields.get("type") {
+        None => Some("A".to_string()),
+        Some(n) => read::string(n, "`type`", d).and_then(|t| {
+            let upper = t.to_ascii_uppercase();
+            if DNS_TYPES.contains(&upper.as_str()) {
+                Some(upper)
+            } else {
+                d.error_help(
+                    n.span,
+                    format!("record type `{t}` is not one a check can ask for"),
+                    did_you_mean(&upper, DNS_TYPES)
+                        .or_else(|| Some(format!("types: {}", DNS_TYPES.join(", ")))),
+                );
+                None
+            }
+        }),
+    };
+    let cached = match fields.get("cached") {
+        None => Some(false),
+        Some(n) => read::boolean(n, "`cached`", d),
+    };
+    let expect = fields
+        .require("expect", what, d)
+        .and_then(|n| read_dns_expect(n, fields, d));
+    let family = read_family(fields, d).map_or(Family::Ipv4, |f| f.value);
+    let (points, hint) = read_points_hint(fields, d);
+    let from = from?;
+    if hosts[from].resolvers.is_empty() {
+        let span = fields.get("from").map_or(fields.at, |n| n.span);
+        d.error_help(
+            span,
+            format!("host `{}` has no resolver to ask", hosts[from].name.value),
+            Some(
+                "give it `resolver: ADDRESS` (a host with an `app: resolver` service)".to_string(),
+            ),
+        );
+        return None;
+    }
+    let qname = qname?;
+    Some(Check {
+        name: name?,
+        from,
+        to: CheckTarget::Name(qname.clone()),
+        proto: CheckProto::Udp,
+        port: Some(53),
+        family,
+        expect: Outcome::Allow,
+        reason: None,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: None,
+        dns: Some(DnsCheck {
+            name: qname,
+            rtype: rtype?,
+            expect: expect?,
+            cached: cached?,
+        }),
+        span: fields.at,
+    })
+}
+
+/// `expect: resolves | nxdomain | nodata | servfail | refused | timeout |
+/// fail`, or `{ answers: [..] }`.
+fn read_dns_expect(node: &Node, check: &Fields, d: &mut Diags) -> Option<DnsExpect> {
+    if let Value::Map(_) = node.value {
+        let at = check.key_span("expect").unwrap_or(node.span);
+        let fields = read::fields(node, &DNS_EXPECT_KEYS, "`expect`", at, d)?;
+        let list = fields.require("answers", "`expect`", d)?;
+        let items = read::seq(list, "`answers`", d)?;
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            answers.push(read::scalar_text(item, "an answer", d)?);
+        }
+        if answers.is_empty() {
+            d.error_help(
+                list.span,
+                "`answers` is empty",
+                Some("to expect no record of the type, write `expect: nodata`".to_string()),
+            );
+            return None;
+        }
+        return Some(DnsExpect::Answers(answers));
+    }
+    match read::string(node, "`expect`", d)? {
+        "resolves" => Some(DnsExpect::Resolves),
+        "nxdomain" => Some(DnsExpect::Nxdomain),
+        "nodata" => Some(DnsExpect::Nodata),
+        "servfail" => Some(DnsExpect::Servfail),
+        "refused" => Some(DnsExpect::Refused),
+        "timeout" => Some(DnsExpect::Timeout),
+        "fail" => Some(DnsExpect::Fail),
+        other => {
+            d.error_help(
+                node.span,
+                format!(
+                    "`{other}` is not a DNS outcome: expected {}, or `{{ answers: [..] }}`",
+                    DNS_OUTCOMES.join(", ")
+                ),
+                did_you_mean(other, DNS_OUTCOMES),
+            );
+            None
+        }
+    }
 }
 
 fn read_via(fields: &Fields, names: &Names, d: &mut Diags) -> Option<Vec<RouterId>> {
@@ -425,7 +611,7 @@ pub(crate) fn resolve_family(
     let target_family = match to {
         CheckTarget::Address(IpAddr::V4(_)) => Some(Family::Ipv4),
         CheckTarget::Address(IpAddr::V6(_)) => Some(Family::Ipv6),
-        CheckTarget::Host(_) => None,
+        CheckTarget::Host(_) | CheckTarget::Name(_) => None,
     };
     let family = match (&written, target_family, to) {
         (Some(w), Some(t), _) if w.value != t => {
@@ -442,6 +628,8 @@ pub(crate) fn resolve_family(
         (Some(w), _, _) => w.value,
         (None, Some(t), _) => t,
         (None, None, CheckTarget::Host(h)) if hosts[*h].ipv4.is_some() => Family::Ipv4,
+        // A name is looked up as A when the source can speak IPv4.
+        (None, None, CheckTarget::Name(_)) if hosts[from].ipv4.is_some() => Family::Ipv4,
         (None, None, _) => Family::Ipv6,
     };
     let at = written.as_ref().map_or(fields.at, |w| w.span);

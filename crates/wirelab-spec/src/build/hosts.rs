@@ -14,8 +14,9 @@ use crate::model::{
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const HOST_KEYS: [&str; 7] = [
+const HOST_KEYS: [&str; 8] = [
     "network",
+    "resolver",
     "ip",
     "ipv6",
     "gateway",
@@ -299,6 +300,7 @@ fn assign(
         security_groups: draft.security_groups.clone(),
         services: draft.services.clone(),
         tcp: draft.tcp,
+        resolvers: Vec::new(),
         span: draft.name.span,
     };
     let Some(network) = draft.network else {

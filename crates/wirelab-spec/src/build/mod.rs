@@ -2,12 +2,13 @@
 //! reference resolved, every address assigned, every problem reported.
 //!
 //! The sections are read in dependency order (names first, then NACLs,
-//! networks, links, routers, security groups, TCP settings, hosts, traffic,
-//! events, checks) whatever their order in the file; diagnostics are sorted
+//! networks, links, routers, security groups, TCP settings, hosts, DNS,
+//! traffic, events, checks) whatever their order in the file; diagnostics are sorted
 //! by position at the end.
 
 mod addr;
 mod checks;
+mod dns;
 mod events;
 mod filters;
 mod hosts;
@@ -40,7 +41,7 @@ const TOP_KEYS: [&str; 17] = [
     "tcp",
     "checks",
 ];
-const RESERVED_KEYS: [&str; 2] = ["dns", "ssh"];
+const RESERVED_KEYS: [&str; 1] = ["ssh"];
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
 
@@ -166,7 +167,8 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         .get("tcp")
         .map(|n| tcp::read_tcp(n, "the lab", d).apply_over(TcpSettings::default()))
         .unwrap_or_default();
-    let hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, lab_tcp, d);
+    let mut hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, lab_tcp, d);
+    let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
     let events = events::read_events(
         top.get("events"),
@@ -193,6 +195,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         tcp: lab_tcp,
         traffic: traffic.entries.into_iter().flatten().collect(),
         events,
+        dns,
     })
 }
 

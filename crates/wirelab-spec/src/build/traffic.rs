@@ -122,7 +122,7 @@ fn read_entry(
         .and_then(|n| read_host_ref(n, "`from`", "workloads", names, d));
     let to = fields
         .require("to", what, d)
-        .and_then(|n| read_target(n, "workloads", names, d));
+        .and_then(|n| read_target(n, "workloads", names, d, false));
     let family_written = read_family(fields, d);
     let start = match fields.get("start") {
         None => Some(0),

@@ -1,0 +1,631 @@
+//! DNS in the engine: the authoritative servers (`app: dns`), recursive
+//! resolvers (`app: resolver`) and the stub resolver of every host, wired
+//! to real UDP datagrams on port 53 that cross routers, security groups
+//! and NACLs like any other packet.
+//!
+//! The DNS behaviour itself lives in `wirelab-dns`, without I/O; this
+//! module only carries its bytes: it binds ephemeral ports, routes each
+//! datagram that arrives to the object that owns its port, and turns the
+//! objects' timers into events. Over TCP (after a truncated answer) the
+//! messages travel on real connections with RFC 1035 §4.2.2 framing; see
+//! `dns_tcp`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use wirelab_dns::proto::op::Message;
+use wirelab_dns::proto::rr::{Name, RecordType};
+use wirelab_dns::resolver::{Action, ClientId, Resolver, ResolverConfig, UpstreamToken, WalkStep};
+use wirelab_dns::stub::{
+    LookupId, LookupOptions, Stub, StubAction, StubConfig, StubOutcome, StubToken,
+};
+use wirelab_dns::transport::Transport;
+use wirelab_net::NodeId;
+use wirelab_spec::TransportProto;
+
+use crate::engine::{Event, Sim, DEFAULT_TTL};
+use crate::packet::{Body, Ip, Packet, Tag, Udp, L4};
+use crate::tcp::State;
+use crate::tcp_apps::App;
+use crate::time::SimTime;
+use crate::trace::Drop;
+
+/// Tag of every DNS datagram (never a probe's, never a workload's).
+pub const DNS_TAG: Tag = 1 << 30;
+/// The port DNS servers listen on.
+pub const DNS_PORT: u16 = 53;
+/// Most datagrams a DNS drop list keeps for explanations.
+const DROPS_MAX: usize = 16;
+/// Most stub lookups one run may start.
+const LOOKUPS_MAX: usize = 100_000;
+
+/// Who owns an ephemeral UDP port of a host.
+#[derive(Clone, Copy, Debug)]
+enum PortOwner {
+    Resolver(UpstreamToken),
+    Stub(StubToken),
+}
+
+/// A pending timer of a DNS object.
+#[derive(Clone, Copy, Debug)]
+enum TimerOwner {
+    Resolver { host: u32, token: UpstreamToken },
+    Stub { host: u32, token: StubToken },
+}
+
+/// Where a resolver's answer to one client query goes.
+#[derive(Clone, Copy, Debug)]
+struct Client {
+    /// The resolver's own address the query came to.
+    local: IpAddr,
+    addr: IpAddr,
+    port: u16,
+    /// The connection and exchange of a query that came over TCP.
+    tcp: Option<(usize, usize)>,
+}
+
+/// A lookup a host's stub made, and how it ended.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    pub host: usize,
+    pub name: Name,
+    pub qtype: RecordType,
+    pub started: SimTime,
+    /// `None` while it runs.
+    pub outcome: Option<StubOutcome>,
+    pub finished: Option<SimTime>,
+    /// The resolver's walk for the query that answered this lookup
+    /// (empty when the answer came from its cache).
+    pub walk: Vec<WalkStep>,
+    id: LookupId,
+}
+
+/// The DNS state of one run; cleared at reset.
+#[derive(Default)]
+pub(crate) struct DnsApps {
+    resolvers: BTreeMap<usize, Resolver>,
+    stubs: BTreeMap<usize, Stub>,
+    ports: HashMap<(usize, u16), PortOwner>,
+    clients: HashMap<(usize, u64), Client>,
+    next_client: u64,
+    timers: Vec<TimerOwner>,
+    pub(crate) lookups: Vec<Lookup>,
+    /// Walks of replies sent to a client address and port, kept until the
+    /// stub that owns the port takes its answer.
+    walks: HashMap<(IpAddr, u16), Vec<WalkStep>>,
+    /// The first DNS datagrams dropped in this run, for explanations.
+    pub(crate) drops: Vec<Drop>,
+    /// The walk of the answer being delivered to a stub right now.
+    pending_walk: Option<Vec<WalkStep>>,
+    /// Exchanges over TCP; the connection's flow is `TCP_FLOW | index`.
+    tcp: Vec<TcpExchange>,
+}
+
+/// One DNS query and its answer on one TCP connection (RFC 7766): the
+/// message bytes are kept here, and the connection carries as many bytes,
+/// each message with its two-byte length (RFC 1035 §4.2.2).
+#[derive(Clone, Debug)]
+struct TcpExchange {
+    owner: PortOwner,
+    client_host: usize,
+    query: Vec<u8>,
+    answer: Option<Vec<u8>>,
+    /// Bytes the server side has read, and the client side.
+    server_got: u64,
+    client_got: u64,
+    query_sent: bool,
+    query_read: bool,
+    answer_read: bool,
+}
+
+/// The flow number of a DNS exchange over TCP: bit 30 set, as in
+/// [`DNS_TAG`], so its segments are recognised as DNS.
+const TCP_FLOW: u32 = 1 << 30;
+
+impl DnsApps {
+    pub(crate) fn clear(&mut self) {
+        *self = DnsApps::default();
+    }
+}
+
+impl<'n> Sim<'n> {
+    /// Starts a lookup of `name`/`qtype` by `host`'s stub resolver, now.
+    /// Returns its index in [`Sim::lookups`].
+    pub fn start_lookup(&mut self, host: usize, name: Name, qtype: RecordType) -> usize {
+        assert!(
+            self.dns.lookups.len() < LOOKUPS_MAX,
+            "too many lookups in one run"
+        );
+        let now = self.now.as_nanos();
+        let seed = self.random_u32().into();
+        let servers = self.net.lab.hosts[host].resolvers.clone();
+        let stub = self
+            .dns
+            .stubs
+            .entry(host)
+            .or_insert_with(|| Stub::new(StubConfig::new(servers), seed));
+        let id = stub.lookup(now, name.clone(), qtype, LookupOptions::default());
+        self.dns.lookups.push(Lookup {
+            host,
+            name,
+            qtype,
+            started: self.now,
+            outcome: None,
+            finished: None,
+            walk: Vec::new(),
+            id,
+        });
+        self.stub_actions(host);
+        self.dns.lookups.len() - 1
+    }
+
+    /// Every lookup started in this run.
+    pub fn lookups(&self) -> &[Lookup] {
+        &self.dns.lookups
+    }
+
+    /// The resolver of `host`, once it has answered something.
+    pub fn resolver(&self, host: usize) -> Option<&Resolver> {
+        self.dns.resolvers.get(&host)
+    }
+
+    /// The DNS datagrams dropped so far (the first few).
+    pub fn dns_drops(&self) -> &[Drop] {
+        &self.dns.drops
+    }
+
+    pub(crate) fn dns_saw_drop(&mut self, drop: Drop) {
+        if self.dns.drops.len() < DROPS_MAX {
+            self.dns.drops.push(drop);
+        }
+    }
+
+    /// A UDP datagram with bytes for `host`: true when DNS took it.
+    pub(crate) fn dns_udp_input(&mut self, node: NodeId, ip: &Ip, u: &Udp) -> bool {
+        let Some(host) = self.net.host_of(node) else {
+            return false;
+        };
+        let Some(bytes) = self.payload(u.payload).cloned() else {
+            return false;
+        };
+        if let Some(&owner) = self.dns.ports.get(&(host, u.dst_port)) {
+            if let PortOwner::Stub(_) = owner {
+                self.dns.pending_walk = self.dns.walks.remove(&(ip.dst, u.dst_port));
+            }
+            self.dns_deliver(host, owner, ip.src, Transport::Udp, &bytes);
+            self.dns.pending_walk = None;
+            return true;
+        }
+        let service = self.net.service(host, TransportProto::Udp, u.dst_port);
+        match service.and_then(|s| s.app.as_deref()) {
+            Some("dns") => {
+                let reply = self
+                    .net
+                    .dns_authority(host)
+                    .and_then(|a| a.answer_bytes(&bytes, ip.src, Transport::Udp));
+                if let Some(reply) = reply {
+                    self.dns_send(node, ip.dst, u.dst_port, ip.src, u.src_port, reply);
+                }
+                true
+            }
+            Some("resolver") => {
+                let client = ClientId(self.dns.next_client);
+                self.dns.next_client += 1;
+                self.dns.clients.insert(
+                    (host, client.0),
+                    Client {
+                        local: ip.dst,
+                        addr: ip.src,
+                        port: u.src_port,
+                        tcp: None,
+                    },
+                );
+                let now = self.now.as_nanos();
+                self.resolver_mut(host)
+                    .client_query(now, client, Transport::Udp, &bytes);
+                self.resolver_actions(host);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn resolver_mut(&mut self, host: usize) -> &mut Resolver {
+        if !self.dns.resolvers.contains_key(&host) {
+            let config = ResolverConfig {
+                root_hints: self.net.lab.dns.root_hints.clone(),
+                ..ResolverConfig::default()
+            };
+            let seed = u64::from(self.random_u32());
+            self.dns.resolvers.insert(host, Resolver::new(config, seed));
+        }
+        self.dns.resolvers.get_mut(&host).expect("inserted above")
+    }
+
+    /// Carries out what `host`'s resolver wants done.
+    fn resolver_actions(&mut self, host: usize) {
+        // Bounded: every action is a message or a timer of a bounded
+        // number of queries in progress.
+        for _ in 0..100_000 {
+            let Some(action) = self
+                .dns
+                .resolvers
+                .get_mut(&host)
+                .and_then(Resolver::poll_action)
+            else {
+                return;
+            };
+            match action {
+                Action::SendUpstream {
+                    token,
+                    to,
+                    transport,
+                    bytes,
+                } => {
+                    let Some(src) = self.source_address(host, to) else {
+                        continue;
+                    };
+                    match transport {
+                        Transport::Udp => {
+                            let port = self.bind_port(host, PortOwner::Resolver(token));
+                            let node = self.net.host_node(host);
+                            self.dns_send(node, src, port, to, DNS_PORT, bytes);
+                        }
+                        Transport::Tcp => {
+                            self.dns_tcp_query(host, src, to, bytes, PortOwner::Resolver(token))
+                        }
+                    }
+                }
+                Action::SetTimer { token, at_ns } => {
+                    self.dns_timer(
+                        at_ns,
+                        TimerOwner::Resolver {
+                            host: host as u32,
+                            token,
+                        },
+                    );
+                }
+                Action::ReplyToClient {
+                    client,
+                    bytes,
+                    walk,
+                } => {
+                    let Some(c) = self.dns.clients.remove(&(host, client.0)) else {
+                        continue;
+                    };
+                    self.dns.walks.insert((c.addr, c.port), walk);
+                    match c.tcp {
+                        Some((conn, exchange)) => self.dns_tcp_answer(conn, exchange, bytes),
+                        None => {
+                            let node = self.net.host_node(host);
+                            self.dns_send(node, c.local, DNS_PORT, c.addr, c.port, bytes);
+                        }
+                    }
+                }
+            }
+        }
+        panic!("a resolver asked for more than 100000 actions at once");
+    }
+
+    /// Carries out what `host`'s stub wants done.
+    fn stub_actions(&mut self, host: usize) {
+        for _ in 0..100_000 {
+            let Some(action) = self.dns.stubs.get_mut(&host).and_then(Stub::poll_action) else {
+                return;
+            };
+            match action {
+                StubAction::Send {
+                    token,
+                    to,
+                    transport,
+                    bytes,
+                } => {
+                    let Some(src) = self.source_address(host, to) else {
+                        continue;
+                    };
+                    match transport {
+                        Transport::Udp => {
+                            let port = self.bind_port(host, PortOwner::Stub(token));
+                            let node = self.net.host_node(host);
+                            self.dns_send(node, src, port, to, DNS_PORT, bytes);
+                        }
+                        Transport::Tcp => {
+                            self.dns_tcp_query(host, src, to, bytes, PortOwner::Stub(token))
+                        }
+                    }
+                }
+                StubAction::SetTimer { token, at_ns } => {
+                    self.dns_timer(
+                        at_ns,
+                        TimerOwner::Stub {
+                            host: host as u32,
+                            token,
+                        },
+                    );
+                }
+                StubAction::Done { lookup, outcome } => {
+                    let walk = self.dns.pending_walk.take().unwrap_or_default();
+                    let now = self.now;
+                    if let Some(l) = self
+                        .dns
+                        .lookups
+                        .iter_mut()
+                        .find(|l| l.host == host && l.id == lookup)
+                    {
+                        l.outcome = Some(outcome);
+                        l.finished = Some(now);
+                        l.walk = walk;
+                    }
+                }
+            }
+        }
+        panic!("a stub asked for more than 100000 actions at once");
+    }
+
+    /// The address `host` sends from to reach `to`: of the same family.
+    fn source_address(&self, host: usize, to: IpAddr) -> Option<IpAddr> {
+        let h = &self.net.lab.hosts[host];
+        match to {
+            IpAddr::V4(_) => h.ipv4.map(IpAddr::V4),
+            IpAddr::V6(_) => h.ipv6.map(IpAddr::V6),
+        }
+    }
+
+    /// A free ephemeral port of `host`, now owned by `owner`.
+    fn bind_port(&mut self, host: usize, owner: PortOwner) -> u16 {
+        let mut port = self.random_port();
+        // Bounded by the size of the ephemeral range.
+        for _ in 0..16_384 {
+            if !self.dns.ports.contains_key(&(host, port)) {
+                break;
+            }
+            port = if port == u16::MAX { 49152 } else { port + 1 };
+        }
+        self.dns.ports.insert((host, port), owner);
+        port
+    }
+
+    fn dns_timer(&mut self, at_ns: u64, owner: TimerOwner) {
+        let index = u32::try_from(self.dns.timers.len()).expect("fewer than 2^32 DNS timers");
+        self.dns.timers.push(owner);
+        let at = SimTime(at_ns).max(self.now);
+        self.schedule(at, Event::DnsTimer { timer: index });
+    }
+
+    pub(crate) fn dns_timer_fired(&mut self, index: u32) {
+        let now = self.now.as_nanos();
+        match self.dns.timers[index as usize] {
+            TimerOwner::Resolver { host, token } => {
+                let host = host as usize;
+                if let Some(r) = self.dns.resolvers.get_mut(&host) {
+                    r.timer(now, token);
+                }
+                self.resolver_actions(host);
+            }
+            TimerOwner::Stub { host, token } => {
+                let host = host as usize;
+                if let Some(s) = self.dns.stubs.get_mut(&host) {
+                    s.timer(now, token);
+                }
+                self.stub_actions(host);
+            }
+        }
+    }
+
+    /// Sends a DNS message in a UDP datagram.
+    fn dns_send(
+        &mut self,
+        node: NodeId,
+        src: IpAddr,
+        src_port: u16,
+        dst: IpAddr,
+        dst_port: u16,
+        bytes: Vec<u8>,
+    ) {
+        let payload_len = u32::try_from(bytes.len()).expect("a DNS message fits 64 KiB");
+        let payload = self.store_payload(bytes);
+        let pkt = Packet {
+            src_mac: wirelab_net::Mac([0; 6]),
+            dst_mac: wirelab_net::Mac([0; 6]),
+            body: Body::Ip(Ip {
+                src,
+                dst,
+                ttl: DEFAULT_TTL,
+                l4: L4::Udp(Udp {
+                    src_port,
+                    dst_port,
+                    payload_len,
+                    payload,
+                }),
+            }),
+            tag: DNS_TAG,
+            id: self.new_packet_id(),
+        };
+        self.send_ip(node, pkt);
+    }
+
+    /// Decodes the message a datagram carries, for tools.
+    pub fn dns_message(&self, u: &Udp) -> Option<Message> {
+        let bytes = self.payload(u.payload)?;
+        Message::from_vec(bytes).ok()
+    }
+}
+
+// ----- over TCP -----------------------------------------------------------
+
+impl<'n> Sim<'n> {
+    /// Opens a TCP connection from `host` to `to`:53 for one query.
+    fn dns_tcp_query(
+        &mut self,
+        host: usize,
+        src: IpAddr,
+        to: IpAddr,
+        query: Vec<u8>,
+        owner: PortOwner,
+    ) {
+        let exchange = self.dns.tcp.len();
+        let flow = TCP_FLOW | u32::try_from(exchange).expect("fewer than 2^30 exchanges");
+        assert!(
+            flow & crate::udp_source::FLOW_TAG == 0,
+            "too many DNS exchanges over TCP"
+        );
+        self.dns.tcp.push(TcpExchange {
+            owner,
+            client_host: host,
+            query,
+            answer: None,
+            server_got: 0,
+            client_got: 0,
+            query_sent: false,
+            query_read: false,
+            answer_read: false,
+        });
+        let node = self.net.host_node(host);
+        self.start_tcp_flow(
+            flow,
+            node,
+            src,
+            to,
+            DNS_PORT,
+            App::DnsClient {
+                exchange: exchange as u32,
+            },
+            App::DnsServer {
+                exchange: exchange as u32,
+            },
+        );
+    }
+
+    /// The application turn of a DNS connection (see `tcp_apps::tcp_app`).
+    pub(crate) fn dns_tcp_app(&mut self, c: usize, readable: u64) {
+        let conn = &self.tcp.conns[c];
+        let state = conn.socket.state();
+        let open = matches!(state, State::Established | State::CloseWait);
+        let opening = open || matches!(state, State::SynSent | State::SynReceived);
+        match conn.app {
+            App::DnsClient { exchange } => {
+                let x = &mut self.dns.tcp[exchange as usize];
+                x.client_got += readable;
+                if !x.query_sent && opening {
+                    x.query_sent = true;
+                    let framed = framed_len(&x.query);
+                    self.tcp.conns[c].socket.send(framed);
+                }
+                let x = &mut self.dns.tcp[exchange as usize];
+                let whole = x
+                    .answer
+                    .as_ref()
+                    .is_some_and(|a| x.client_got >= framed_len(a));
+                if whole && !x.answer_read {
+                    x.answer_read = true;
+                    let answer = x.answer.clone().unwrap_or_default();
+                    let (owner, host) = (x.owner, x.client_host);
+                    let conn = &mut self.tcp.conns[c];
+                    let from = conn.remote;
+                    let local = (conn.local, conn.socket.local_port());
+                    conn.socket.close();
+                    if let PortOwner::Stub(_) = owner {
+                        self.dns.pending_walk = self.dns.walks.remove(&local);
+                    }
+                    self.dns_deliver(host, owner, from, Transport::Tcp, &answer);
+                    self.dns.pending_walk = None;
+                }
+            }
+            App::DnsServer { exchange } => {
+                let x = &mut self.dns.tcp[exchange as usize];
+                x.server_got += readable;
+                if !x.query_read && x.server_got >= framed_len(&x.query) && open {
+                    x.query_read = true;
+                    let query = x.query.clone();
+                    self.dns_tcp_query_in(c, exchange as usize, query);
+                }
+                let conn = &mut self.tcp.conns[c];
+                if conn.socket.recv_finished() && conn.socket.state() == State::CloseWait {
+                    conn.socket.close();
+                }
+            }
+            _ => unreachable!("only DNS connections come here"),
+        }
+    }
+
+    /// A whole query arrived on the server side of connection `c`.
+    fn dns_tcp_query_in(&mut self, c: usize, exchange: usize, query: Vec<u8>) {
+        let conn = &self.tcp.conns[c];
+        let (node, local, remote) = (conn.node, conn.local, conn.remote);
+        let remote_port = conn.socket.remote_port();
+        let Some(host) = self.net.host_of(node) else {
+            return;
+        };
+        let service = self.net.service(host, TransportProto::Tcp, DNS_PORT);
+        match service.and_then(|s| s.app.as_deref()) {
+            Some("dns") => {
+                let answer = self
+                    .net
+                    .dns_authority(host)
+                    .and_then(|a| a.answer_bytes(&query, remote, Transport::Tcp));
+                if let Some(answer) = answer {
+                    self.dns_tcp_answer(c, exchange, answer);
+                }
+            }
+            Some("resolver") => {
+                let client = ClientId(self.dns.next_client);
+                self.dns.next_client += 1;
+                self.dns.clients.insert(
+                    (host, client.0),
+                    Client {
+                        local,
+                        addr: remote,
+                        port: remote_port,
+                        tcp: Some((c, exchange)),
+                    },
+                );
+                let now = self.now.as_nanos();
+                self.resolver_mut(host)
+                    .client_query(now, client, Transport::Tcp, &query);
+                self.resolver_actions(host);
+            }
+            _ => {}
+        }
+    }
+
+    /// The server side writes its answer; the connection is serviced by
+    /// an event now, so that this may run inside its own application turn.
+    fn dns_tcp_answer(&mut self, c: usize, exchange: usize, answer: Vec<u8>) {
+        let framed = framed_len(&answer);
+        self.dns.tcp[exchange].answer = Some(answer);
+        self.tcp.conns[c].socket.send(framed);
+        let now = self.now;
+        self.schedule(now, Event::TcpThink { conn: c as u32 });
+    }
+
+    /// An answer for a resolver's or a stub's query.
+    fn dns_deliver(
+        &mut self,
+        host: usize,
+        owner: PortOwner,
+        from: IpAddr,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
+        let now = self.now.as_nanos();
+        match owner {
+            PortOwner::Resolver(token) => {
+                if let Some(r) = self.dns.resolvers.get_mut(&host) {
+                    r.upstream_response(now, token, from, transport, bytes);
+                }
+                self.resolver_actions(host);
+            }
+            PortOwner::Stub(token) => {
+                if let Some(s) = self.dns.stubs.get_mut(&host) {
+                    s.response(now, token, from, transport, bytes);
+                }
+                self.stub_actions(host);
+            }
+        }
+    }
+}
+
+/// A message's length on a TCP stream: with its two-byte length.
+fn framed_len(message: &[u8]) -> u64 {
+    message.len() as u64 + 2
+}
