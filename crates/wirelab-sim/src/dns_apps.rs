@@ -44,6 +44,8 @@ const LOOKUPS_MAX: usize = 100_000;
 enum PortOwner {
     Resolver(UpstreamToken),
     Stub(StubToken),
+    /// A query from outside the simulation ([`Sim::inject_query`]).
+    External(usize),
 }
 
 /// A pending timer of a DNS object.
@@ -99,6 +101,8 @@ pub(crate) struct DnsApps {
     pending_walk: Option<Vec<WalkStep>>,
     /// Exchanges over TCP; the connection's flow is `TCP_FLOW | index`.
     tcp: Vec<TcpExchange>,
+    /// Answers to queries from outside, by injection.
+    external: Vec<Option<Vec<u8>>>,
 }
 
 /// One DNS query and its answer on one TCP connection (RFC 7766): the
@@ -157,6 +161,37 @@ impl<'n> Sim<'n> {
         });
         self.stub_actions(host);
         self.dns.lookups.len() - 1
+    }
+
+    /// Sends `query`, a whole DNS message from outside the simulation (a
+    /// real client on the real DNS port), from `host` to `server`:53 over
+    /// `transport`, as `host`'s own stub would. Returns an id for
+    /// [`Sim::injected_answer`]; run the simulation until it is `Some`.
+    pub fn inject_query(
+        &mut self,
+        host: usize,
+        server: IpAddr,
+        transport: Transport,
+        query: Vec<u8>,
+    ) -> Option<usize> {
+        let src = self.source_address(host, server)?;
+        let id = self.dns.external.len();
+        self.dns.external.push(None);
+        let owner = PortOwner::External(id);
+        match transport {
+            Transport::Udp => {
+                let port = self.bind_port(host, owner);
+                let node = self.net.host_node(host);
+                self.dns_send(node, src, port, server, DNS_PORT, query);
+            }
+            Transport::Tcp => self.dns_tcp_query(host, src, server, query, owner),
+        }
+        Some(id)
+    }
+
+    /// The answer to an injected query, once it came back.
+    pub fn injected_answer(&self, id: usize) -> Option<&[u8]> {
+        self.dns.external.get(id)?.as_deref()
     }
 
     /// Every lookup started in this run.
@@ -620,6 +655,12 @@ impl<'n> Sim<'n> {
                     s.response(now, token, from, transport, bytes);
                 }
                 self.stub_actions(host);
+            }
+            PortOwner::External(id) => {
+                let _ = (now, from, transport);
+                if let Some(slot) = self.dns.external.get_mut(id) {
+                    slot.get_or_insert_with(|| bytes.to_vec());
+                }
             }
         }
     }
