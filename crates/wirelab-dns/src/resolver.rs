@@ -95,6 +95,11 @@ const DRIVE_STEPS_MAX: usize = 1024;
 pub struct ResolverConfig {
     /// Where iteration starts when the cache knows no closer zone cut.
     pub root_hints: Vec<IpAddr>,
+    /// Zones whose servers are configured rather than found from the root:
+    /// Route 53's private hosted zones associated with the resolver's
+    /// network (Unbound calls them stub zones). A name under one is asked
+    /// of these servers directly, unless the cache knows a closer cut.
+    pub stub_zones: Vec<(Name, Vec<IpAddr>)>,
     /// How long to wait for one upstream query.
     pub timeout_ns: u64,
     /// How many times each server of a zone is tried before the zone fails.
@@ -126,6 +131,7 @@ impl Default for ResolverConfig {
     fn default() -> Self {
         ResolverConfig {
             root_hints: Vec::new(),
+            stub_zones: Vec::new(),
             timeout_ns: TIMEOUT_NS_DEFAULT,
             attempts: 2,
             cname_chain_max: 8,
@@ -778,6 +784,23 @@ impl Resolver {
                 if !cut.candidates.is_empty() {
                     return cut;
                 }
+            }
+            if let Some((_, servers)) = self.config.stub_zones.iter().find(|(z, _)| *z == zone) {
+                let mut candidates: Vec<Candidate> = servers
+                    .iter()
+                    .map(|&addr| Candidate {
+                        addr,
+                        ns_name: None,
+                        sent: 0,
+                        dead: false,
+                    })
+                    .collect();
+                self.rotate(&mut candidates);
+                return Cut {
+                    zone,
+                    candidates,
+                    unresolved: VecDeque::new(),
+                };
             }
             if zone.is_root() {
                 break;

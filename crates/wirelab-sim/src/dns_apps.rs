@@ -269,12 +269,40 @@ impl<'n> Sim<'n> {
         if !self.dns.resolvers.contains_key(&host) {
             let config = ResolverConfig {
                 root_hints: self.net.lab.dns.root_hints.clone(),
+                stub_zones: self.private_zones_seen_by(host),
                 ..ResolverConfig::default()
             };
             let seed = u64::from(self.random_u32());
             self.dns.resolvers.insert(host, Resolver::new(config, seed));
         }
         self.dns.resolvers.get_mut(&host).expect("inserted above")
+    }
+
+    /// The private zones associated with `host`'s network, each with the
+    /// addresses of its servers: a resolver there asks them directly, as
+    /// the Route 53 Resolver of a VPC answers its private hosted zones.
+    fn private_zones_seen_by(&self, host: usize) -> Vec<(Name, Vec<IpAddr>)> {
+        let lab = &self.net.lab;
+        let network = lab.hosts[host].network;
+        lab.dns
+            .zones
+            .iter()
+            .filter(|z| z.private_to.contains(&network))
+            .map(|z| {
+                let servers = z
+                    .servers
+                    .iter()
+                    .flat_map(|&s| {
+                        let h = &lab.hosts[s];
+                        h.ipv4
+                            .map(IpAddr::V4)
+                            .into_iter()
+                            .chain(h.ipv6.map(IpAddr::V6))
+                    })
+                    .collect();
+                (z.zone.origin().clone(), servers)
+            })
+            .collect()
     }
 
     /// Carries out what `host`'s resolver wants done.
