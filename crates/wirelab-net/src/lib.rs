@@ -350,6 +350,12 @@ fn dns_authorities(lab: &Lab) -> BTreeMap<HostId, Arc<Authority>> {
             });
         }
     }
+    // A DNS server that serves no zone still answers: REFUSED.
+    for (host, h) in lab.hosts.iter().enumerate() {
+        if h.services.iter().any(|s| s.app.as_deref() == Some("dns")) {
+            served.entry(host).or_default();
+        }
+    }
     served
         .into_iter()
         .map(|(host, zones)| (host, Arc::new(Authority::new(zones))))

@@ -262,6 +262,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                             services: vec![],
                             tcp: TcpSettings::default(),
                             resolvers: vec![],
+                            resolver_written: false,
                             span: Span::default(),
                         }
                     })

@@ -209,6 +209,9 @@ pub struct Host {
     /// The recursive resolvers this host's stub asks, in order
     /// (`resolver:`); empty when it has none.
     pub resolvers: Vec<IpAddr>,
+    /// The host has a `resolver:` key, valid or not (so that a wrong one
+    /// is reported once, not again by every check that needs it).
+    pub resolver_written: bool,
     pub span: Span,
 }
 

@@ -175,6 +175,9 @@ fn read_check(
     let (from, to) = (from?, to?);
     if let CheckTarget::Name(qname) = &to {
         if hosts[from].resolvers.is_empty() {
+            if hosts[from].resolver_written {
+                return None;
+            }
             let span = fields.get("to").map_or(fields.at, |n| n.span);
             d.error_help(
                 span,
@@ -480,14 +483,15 @@ fn read_dns_check(
     let family = read_family(fields, d).map_or(Family::Ipv4, |f| f.value);
     let (points, hint) = read_points_hint(fields, d);
     let from = from?;
+    if hosts[from].resolvers.is_empty() && hosts[from].resolver_written {
+        return None;
+    }
     if hosts[from].resolvers.is_empty() {
         let span = fields.get("from").map_or(fields.at, |n| n.span);
         d.error_help(
             span,
             format!("host `{}` has no resolver to ask", hosts[from].name.value),
-            Some(
-                "give it `resolver: ADDRESS` (a host with an `app: resolver` service)".to_string(),
-            ),
+            Some("give it `resolver:` with a host that has an `app: resolver` service".to_string()),
         );
         return None;
     }

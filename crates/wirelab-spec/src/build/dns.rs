@@ -191,6 +191,7 @@ fn read_host_resolvers(
             }
         }
         hosts[id].resolvers = resolvers;
+        hosts[id].resolver_written = true;
     }
 }
 
@@ -242,7 +243,17 @@ fn read_zone(
     let origin = fields
         .require("name", "a zone", d)
         .and_then(|n| read_name(n, "`name`", d));
+    let servers_written = fields
+        .get("servers")
+        .and_then(|n| match &n.value {
+            Value::Seq(items) => Some(items.len()),
+            _ => None,
+        })
+        .unwrap_or(0);
     let servers = read_servers(fields.get("servers"), names, hosts, d);
+    // A server already reported as wrong would make the zone look as if it
+    // had no name servers: say nothing more about the zone as a whole.
+    let servers_broken = servers.len() < servers_written;
     let private_to = read_private(fields.get("private"), names, d);
     let ttl = match fields.get("ttl") {
         Some(n) => read::int_in(n, "`ttl`", 0, i128::from(i32::MAX), d).map(|t| t as u32),
@@ -318,6 +329,7 @@ fn read_zone(
                             p.message,
                         )
                     }
+                    None if servers_broken => {}
                     None => d.error(node.span, format!("zone {}: {}", origin, p.message)),
                 }
             }
@@ -373,7 +385,14 @@ fn read_servers(node: Option<&Node>, names: &Names, hosts: &[Host], d: &mut Diag
 fn read_private(node: Option<&Node>, names: &Names, d: &mut Diags) -> Vec<NetworkId> {
     let mut networks = Vec::new();
     let Some(node) = node else { return networks };
-    for item in read::seq(node, "`private`", d).unwrap_or(&[]) {
+    let items = read::seq(node, "`private`", d).unwrap_or(&[]);
+    if items.is_empty() {
+        d.error(
+            node.span,
+            "`private` lists the networks that may see the zone: give at least one",
+        );
+    }
+    for item in items {
         let Some(name) = read::string(item, "a network", d) else {
             continue;
         };
@@ -386,12 +405,6 @@ fn read_private(node: Option<&Node>, names: &Names, d: &mut Diags) -> Vec<Networ
                 names.networks.suggest(name),
             ),
         }
-    }
-    if networks.is_empty() {
-        d.error(
-            node.span,
-            "`private` lists the networks that may see the zone: give at least one",
-        );
     }
     networks
 }

@@ -301,6 +301,7 @@ fn assign(
         services: draft.services.clone(),
         tcp: draft.tcp,
         resolvers: Vec::new(),
+        resolver_written: false,
         span: draft.name.span,
     };
     let Some(network) = draft.network else {

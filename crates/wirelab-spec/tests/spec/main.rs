@@ -6,9 +6,12 @@
 //!   defaults, families);
 //! - `hostile`: inputs that must give a diagnostic and never a panic;
 //! - `traffic`: link jitter and state, TCP settings, workloads, events and
-//!   checks on workloads.
+//!   checks on workloads;
+//! - `dns`: zones inline and in master files, servers, private zones, the
+//!   synthesized hierarchy, resolvers, dns checks and names in `to:`.
 
 mod acceptance;
+mod dns;
 mod hostile;
 mod mistakes;
 mod resolution;
