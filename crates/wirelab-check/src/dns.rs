@@ -11,6 +11,7 @@ use wirelab_dns::proto::op::ResponseCode;
 use wirelab_dns::proto::rr::{Name, RData, RecordType};
 use wirelab_dns::resolver::{WalkOutcome, WalkStep};
 use wirelab_dns::stub::StubOutcome;
+use wirelab_dns::transport::Transport;
 use wirelab_net::Network;
 use wirelab_sim::{Lookup, Sim, SimTime};
 use wirelab_spec::{Check, DnsCheck, DnsExpect, Family};
@@ -23,6 +24,17 @@ use crate::{verdict, CheckResult};
 pub const LOOKUP_TIME_MAX: SimTime = SimTime::from_secs(120);
 /// Steps of a resolver's walk an explanation lists.
 const WALK_SHOWN_MAX: usize = 8;
+/// Records of an answer an explanation lists, and how much of each.
+const ANSWERS_SHOWN_MAX: usize = 5;
+const ANSWER_CHARS_MAX: usize = 60;
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= ANSWER_CHARS_MAX {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(ANSWER_CHARS_MAX).collect();
+    format!("{cut}…")
+}
 
 /// What a lookup came to, as a `dns` check's `expect` names it.
 pub fn observed_code(lookup: &Lookup) -> &'static str {
@@ -98,7 +110,9 @@ fn walk_text(net: &Network, walk: &[WalkStep]) -> String {
                 WalkOutcome::Timeout { .. } => "no answer (timed out)".to_string(),
                 WalkOutcome::Response { message, .. } => {
                     let rcode = message.metadata.response_code;
-                    if rcode != ResponseCode::NoError {
+                    if message.metadata.truncation {
+                        "truncated (TC): too large for UDP".to_string()
+                    } else if rcode != ResponseCode::NoError {
                         rcode_mnemonic(rcode)
                     } else if !message.answers.is_empty() {
                         let n = message.answers.len();
@@ -121,8 +135,13 @@ fn walk_text(net: &Network, walk: &[WalkStep]) -> String {
                     }
                 }
             };
+            let tcp = if step.transport == Transport::Tcp {
+                " over TCP"
+            } else {
+                ""
+            };
             format!(
-                "{server} for {} {}: {what}",
+                "{server}{tcp} for {} {}: {what}",
                 step.qname.to_ascii(),
                 step.qtype
             )
@@ -155,8 +174,13 @@ pub fn lookup_text(net: &Network, sim: &Sim<'_>, id: usize) -> String {
         Some(StubOutcome::Answer(a)) => {
             let code = observed_code(l);
             let found = answers(l);
+            let tcp = if a.transport == Transport::Tcp {
+                " over TCP"
+            } else {
+                ""
+            };
             let mut s = format!(
-                "{host} asked {} for {question}: {}",
+                "{host} asked {}{tcp} for {question}: {}",
                 endpoint_name(net, a.server),
                 rcode_mnemonic(a.message.metadata.response_code)
             );
@@ -164,7 +188,18 @@ pub fn lookup_text(net: &Network, sim: &Sim<'_>, id: usize) -> String {
                 s.push_str(&format!(", but no {} record", l.qtype));
             }
             if !found.is_empty() {
-                s.push_str(&format!(" — {}", found.join(", ")));
+                let shown: Vec<String> = found
+                    .iter()
+                    .take(ANSWERS_SHOWN_MAX)
+                    .map(|a| shorten(a))
+                    .collect();
+                let more = found.len().saturating_sub(ANSWERS_SHOWN_MAX);
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                s.push_str(&format!(" — {}{more}", shown.join(", ")));
             }
             if l.walk.is_empty() {
                 s.push_str(" (from the resolver's cache)");

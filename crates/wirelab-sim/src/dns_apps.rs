@@ -64,6 +64,8 @@ struct Client {
     port: u16,
     /// The connection and exchange of a query that came over TCP.
     tcp: Option<(usize, usize)>,
+    /// The tag the answer carries back.
+    tag: Tag,
 }
 
 /// A lookup a host's stub made, and how it ended.
@@ -97,8 +99,10 @@ pub(crate) struct DnsApps {
     walks: HashMap<(IpAddr, u16), Vec<WalkStep>>,
     /// The first DNS datagrams dropped in this run, for explanations.
     pub(crate) drops: Vec<Drop>,
-    /// The walk of the answer being delivered to a stub right now.
-    pending_walk: Option<Vec<WalkStep>>,
+    /// Per host: the walks of the resolver answers its stub received for
+    /// the lookup in progress (a truncated answer over UDP, then the whole
+    /// one over TCP, say); taken when the lookup ends.
+    stub_walks: BTreeMap<usize, Vec<WalkStep>>,
     /// Exchanges over TCP; the connection's flow is `TCP_FLOW | index`.
     tcp: Vec<TcpExchange>,
     /// Answers to queries from outside, by injection.
@@ -216,7 +220,7 @@ impl<'n> Sim<'n> {
     }
 
     /// A UDP datagram with bytes for `host`: true when DNS took it.
-    pub(crate) fn dns_udp_input(&mut self, node: NodeId, ip: &Ip, u: &Udp) -> bool {
+    pub(crate) fn dns_udp_input(&mut self, node: NodeId, tag: Tag, ip: &Ip, u: &Udp) -> bool {
         let Some(host) = self.net.host_of(node) else {
             return false;
         };
@@ -225,21 +229,29 @@ impl<'n> Sim<'n> {
         };
         if let Some(&owner) = self.dns.ports.get(&(host, u.dst_port)) {
             if let PortOwner::Stub(_) = owner {
-                self.dns.pending_walk = self.dns.walks.remove(&(ip.dst, u.dst_port));
+                self.stub_heard_walk(host, (ip.dst, u.dst_port));
             }
             self.dns_deliver(host, owner, ip.src, Transport::Udp, &bytes);
-            self.dns.pending_walk = None;
             return true;
         }
         let service = self.net.service(host, TransportProto::Udp, u.dst_port);
-        match service.and_then(|s| s.app.as_deref()) {
+        let app = service.and_then(|s| s.app.as_deref());
+        // A check's probe of port 53 got there; the server answers it, and
+        // the answer goes back tagged as the probe's.
+        let probe = tag & (DNS_TAG | crate::udp_source::FLOW_TAG) == 0 && tag != 0;
+        if app.is_some() && probe {
+            self.probe_delivered(tag, node, ip, u.dst_port);
+        }
+        let tag = if probe { tag } else { DNS_TAG };
+        match app {
             Some("dns") => {
                 let reply = self
                     .net
                     .dns_authority(host)
                     .and_then(|a| a.answer_bytes(&bytes, ip.src, Transport::Udp));
                 if let Some(reply) = reply {
-                    self.dns_send(node, ip.dst, u.dst_port, ip.src, u.src_port, reply);
+                    let (src, dst) = ((ip.dst, u.dst_port), (ip.src, u.src_port));
+                    self.dns_send_tagged(node, src, dst, reply, tag);
                 }
                 true
             }
@@ -253,6 +265,7 @@ impl<'n> Sim<'n> {
                         addr: ip.src,
                         port: u.src_port,
                         tcp: None,
+                        tag,
                     },
                 );
                 let now = self.now.as_nanos();
@@ -361,7 +374,8 @@ impl<'n> Sim<'n> {
                         Some((conn, exchange)) => self.dns_tcp_answer(conn, exchange, bytes),
                         None => {
                             let node = self.net.host_node(host);
-                            self.dns_send(node, c.local, DNS_PORT, c.addr, c.port, bytes);
+                            let (src, dst) = ((c.local, DNS_PORT), (c.addr, c.port));
+                            self.dns_send_tagged(node, src, dst, bytes, c.tag);
                         }
                     }
                 }
@@ -407,7 +421,7 @@ impl<'n> Sim<'n> {
                     );
                 }
                 StubAction::Done { lookup, outcome } => {
-                    let walk = self.dns.pending_walk.take().unwrap_or_default();
+                    let walk = self.dns.stub_walks.remove(&host).unwrap_or_default();
                     let now = self.now;
                     if let Some(l) = self
                         .dns
@@ -423,6 +437,14 @@ impl<'n> Sim<'n> {
             }
         }
         panic!("a stub asked for more than 100000 actions at once");
+    }
+
+    /// The resolver's walk for the answer arriving at `host`'s stub on
+    /// `local` (address, port), added to the lookup's.
+    fn stub_heard_walk(&mut self, host: usize, local: (IpAddr, u16)) {
+        if let Some(walk) = self.dns.walks.remove(&local) {
+            self.dns.stub_walks.entry(host).or_default().extend(walk);
+        }
     }
 
     /// The address `host` sends from to reach `to`: of the same family.
@@ -485,6 +507,19 @@ impl<'n> Sim<'n> {
         dst_port: u16,
         bytes: Vec<u8>,
     ) {
+        self.dns_send_tagged(node, (src, src_port), (dst, dst_port), bytes, DNS_TAG);
+    }
+
+    /// Sends a DNS message from `src` to `dst` (address, port), tagged as
+    /// the query it answers was (a probe's answer goes back to the probe).
+    fn dns_send_tagged(
+        &mut self,
+        node: NodeId,
+        (src, src_port): (IpAddr, u16),
+        (dst, dst_port): (IpAddr, u16),
+        bytes: Vec<u8>,
+        tag: Tag,
+    ) {
         let payload_len = u32::try_from(bytes.len()).expect("a DNS message fits 64 KiB");
         let payload = self.store_payload(bytes);
         let pkt = Packet {
@@ -501,7 +536,7 @@ impl<'n> Sim<'n> {
                     payload,
                 }),
             }),
-            tag: DNS_TAG,
+            tag,
             id: self.new_packet_id(),
         };
         self.send_ip(node, pkt);
@@ -588,10 +623,9 @@ impl<'n> Sim<'n> {
                     let local = (conn.local, conn.socket.local_port());
                     conn.socket.close();
                     if let PortOwner::Stub(_) = owner {
-                        self.dns.pending_walk = self.dns.walks.remove(&local);
+                        self.stub_heard_walk(host, local);
                     }
                     self.dns_deliver(host, owner, from, Transport::Tcp, &answer);
-                    self.dns.pending_walk = None;
                 }
             }
             App::DnsServer { exchange } => {
@@ -640,6 +674,7 @@ impl<'n> Sim<'n> {
                         addr: remote,
                         port: remote_port,
                         tcp: Some((c, exchange)),
+                        tag: DNS_TAG,
                     },
                 );
                 let now = self.now.as_nanos();
@@ -694,7 +729,47 @@ impl<'n> Sim<'n> {
     }
 }
 
+impl<'n> Sim<'n> {
+    /// The real bytes a TCP segment of a DNS exchange carries, for
+    /// captures: its part of the query or answer stream, each message
+    /// after its two-byte length.
+    pub(crate) fn dns_tcp_bytes(
+        &self,
+        tag: Tag,
+        ip: &Ip,
+        t: &crate::packet::Tcp,
+    ) -> Option<std::sync::Arc<[u8]>> {
+        use crate::udp_source::FLOW_TAG;
+        if t.payload_len == 0 || tag & FLOW_TAG == 0 || tag & TCP_FLOW == 0 {
+            return None;
+        }
+        let x = self.dns.tcp.get((tag & !(FLOW_TAG | TCP_FLOW)) as usize)?;
+        let message = if t.dst_port == DNS_PORT {
+            &x.query
+        } else {
+            x.answer.as_ref()?
+        };
+        let iss = self.tcp_iss(ip.src, t.src_port, ip.dst, t.dst_port)?;
+        let offset = t.seq.wrapping_sub(iss.wrapping_add(1)) as usize;
+        let mut stream = Vec::with_capacity(message.len() + 2);
+        stream.extend_from_slice(&(message.len() as u16).to_be_bytes());
+        stream.extend_from_slice(message);
+        let bytes = stream.get(offset..offset + t.payload_len as usize)?;
+        Some(bytes.into())
+    }
+}
+
 /// A message's length on a TCP stream: with its two-byte length.
 fn framed_len(message: &[u8]) -> u64 {
     message.len() as u64 + 2
+}
+
+/// The query a check's UDP probe of port 53 carries: `. NS`, recursion
+/// desired, its ID from the probe's port.
+pub(crate) fn probe_query(id: u16) -> Vec<u8> {
+    use wirelab_dns::proto::op::{MessageType, OpCode, Query};
+    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::root(), RecordType::NS));
+    m.to_vec().expect("a one-question query encodes")
 }

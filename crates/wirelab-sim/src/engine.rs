@@ -564,6 +564,7 @@ impl<'n> Sim<'n> {
             let packet = self.packets[pkt as usize];
             let payload = match packet.body {
                 Body::Ip(Ip { l4: L4::Udp(u), .. }) => self.payload(u.payload).cloned(),
+                Body::Ip(ip @ Ip { l4: L4::Tcp(t), .. }) => self.dns_tcp_bytes(packet.tag, &ip, &t),
                 _ => None,
             };
             self.captured.push(CapturedFrame {
@@ -1330,7 +1331,10 @@ impl<'n> Sim<'n> {
     }
 
     fn udp_input(&mut self, node: NodeId, pkt: &Packet, ip: &Ip, u: Udp) {
-        if !u.payload.is_none() && self.dns_udp_input(node, ip, &u) {
+        if self.probe_reads_udp(pkt.tag, node, ip, u.dst_port) {
+            return;
+        }
+        if !u.payload.is_none() && self.dns_udp_input(node, pkt.tag, ip, &u) {
             return;
         }
         let listening = self

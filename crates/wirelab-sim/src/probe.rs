@@ -185,6 +185,19 @@ impl<'n> Sim<'n> {
                 payload_len: 0,
                 ..Tcp::plain(0, 0, 0, 0, 0, 0)
             }),
+            // To the DNS port the datagram is a real DNS query (`. NS`,
+            // as `dig` sends to test a server), so captures stay clean and
+            // a DNS server answers it.
+            ProbeKind::Udp { port } if port == crate::dns_apps::DNS_PORT => {
+                let bytes = crate::dns_apps::probe_query(lport);
+                let payload_len = bytes.len() as u32;
+                L4::Udp(Udp {
+                    src_port: lport,
+                    dst_port: port,
+                    payload_len,
+                    payload: self.store_payload(bytes),
+                })
+            }
             ProbeKind::Udp { port } => L4::Udp(Udp {
                 src_port: lport,
                 dst_port: port,
@@ -339,6 +352,13 @@ impl<'n> Sim<'n> {
             }
             _ => {}
         }
+    }
+
+    /// A UDP datagram for the probe's own port (a DNS server's answer to
+    /// a probe of port 53): the probe's socket reads it.
+    pub(crate) fn probe_reads_udp(&self, tag: Tag, node: NodeId, ip: &Ip, port: u16) -> bool {
+        self.is_probe_host(tag, node, ip)
+            .is_some_and(|i| self.probes[i].local_port == port)
     }
 
     /// A UDP datagram reached a listening service.

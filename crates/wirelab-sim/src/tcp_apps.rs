@@ -515,6 +515,25 @@ impl<'n> Sim<'n> {
         self.tcp.flows.get(&flow).copied()
     }
 
+    /// The initial send sequence number of the connection with this
+    /// 4-tuple, from the sender's side.
+    pub(crate) fn tcp_iss(
+        &self,
+        local: IpAddr,
+        local_port: u16,
+        remote: IpAddr,
+        remote_port: u16,
+    ) -> Option<u32> {
+        let key = ConnKey {
+            local,
+            local_port,
+            remote,
+            remote_port,
+        };
+        let &c = self.tcp.index.get(&key)?;
+        Some(self.tcp.conns[c].socket.iss())
+    }
+
     pub fn tcp_conn(&self, c: usize) -> &Conn {
         &self.tcp.conns[c]
     }

@@ -51,9 +51,9 @@ pub fn encode(packet: &Packet) -> Vec<u8> {
 }
 
 /// Like [`encode`], into a buffer that is cleared first, so a writer can
-/// reuse one allocation for a whole capture. `payload` is the UDP
-/// payload when the datagram carries real bytes (a DNS message); its length
-/// must be the datagram's `payload_len`.
+/// reuse one allocation for a whole capture. `payload` is the UDP or TCP
+/// payload when the packet carries real bytes (DNS messages); its length
+/// must be the packet's `payload_len`.
 pub fn encode_into(packet: &Packet, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
     frame.clear();
     let ether_type = match packet.body {
@@ -143,7 +143,7 @@ fn encode_ip(ip: &Ip, packet_id: u32, payload: Option<&[u8]>, frame: &mut Vec<u8
     }
     let start = frame.len();
     match ip.l4 {
-        L4::Tcp(t) => encode_tcp(ip, &t, frame),
+        L4::Tcp(t) => encode_tcp(ip, &t, payload, frame),
         L4::Udp(u) => encode_udp(ip, &u, payload, frame),
         L4::Icmp(i) if ip.is_v6() => encode_icmpv6(ip, &i, frame),
         L4::Icmp(i) => encode_icmpv4(&i, frame),
@@ -243,14 +243,23 @@ fn tcp_header(t: &Tcp) -> TcpHeader {
     h
 }
 
-fn encode_tcp(ip: &Ip, t: &Tcp, frame: &mut Vec<u8>) {
+fn encode_tcp(ip: &Ip, t: &Tcp, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
     let mut h = tcp_header(t);
     let start = frame.len();
-    // The payload's pattern follows the sequence space; a SYN or FIN
-    // would shift it by one, which keeps it a pure function of the bytes'
-    // own sequence numbers.
-    let first = t.seq.wrapping_add(u32::from(t.flags & tcp_flags::SYN != 0));
-    push_payload(frame, first, t.payload_len);
+    match payload {
+        // The bytes of an application that sends real ones (DNS over TCP).
+        Some(bytes) => {
+            assert_eq!(bytes.len(), t.payload_len as usize, "TCP payload length");
+            frame.extend_from_slice(bytes);
+        }
+        // The payload's pattern follows the sequence space; a SYN or FIN
+        // would shift it by one, which keeps it a pure function of the
+        // bytes' own sequence numbers.
+        None => {
+            let first = t.seq.wrapping_add(u32::from(t.flags & tcp_flags::SYN != 0));
+            push_payload(frame, first, t.payload_len);
+        }
+    }
     let payload = frame.split_off(start);
     h.checksum = match (ip.src, ip.dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {

@@ -1049,26 +1049,178 @@ fn every_tcp_option_and_icmp_error_decodes_cleanly() {
     assert_eq!(too_big, [["1400", "", "53", ""], ["", "1280", "", "443"]]);
 }
 
-/// A known gap, reported rather than hidden: a UDP probe's payload is the
-/// byte pattern, not a DNS message, so on port 53 tshark's DNS dissector
-/// calls it malformed. Everything else in the capture is clean. When the
-/// simulator sends real DNS messages this test should become a plain
-/// `clean_capture`.
+/// A check's UDP probe of port 53 carries a real DNS query (`. NS`), so
+/// the capture is clean and tshark decodes it.
 #[test]
-fn a_udp_probe_to_port_53_is_not_yet_a_dns_message() {
-    if !tshark_present("dns") {
+fn a_udp_probe_to_port_53_is_a_dns_query() {
+    let Some(c) = clean_capture("dns", "dns") else {
+        return;
+    };
+    let queries = c.rows(
+        "dns",
+        &[
+            "dns.flags.response",
+            "dns.qry.name",
+            "dns.qry.type",
+            "udp.dstport",
+        ],
+    );
+    // Sent once (seen on each of the three networks), delivered: the
+    // server has no DNS application to answer it.
+    assert_eq!(
+        queries,
+        vec![vec!["0", "<Root>", "2", "53"]; 3],
+        "{}",
+        c.summary()
+    );
+}
+
+impl Capture {
+    /// Captures a lookup of `name`/`qtype` by `host`'s stub in the lab at
+    /// `path`, until a second after it ended.
+    fn lookup(test: &str, net: Network, host: &str, name: &str, qtype: &str) -> Capture {
+        use wirelab_dns::proto::rr::{Name, RecordType};
+        let host = net
+            .lab
+            .hosts
+            .iter()
+            .position(|h| h.name.value == host)
+            .unwrap_or_else(|| panic!("no host {host}"));
+        let frames = {
+            let mut sim = Sim::new(&net, 7, TraceLevel::Full);
+            sim.set_capture(true);
+            let qtype: RecordType = qtype.parse().unwrap();
+            let id = sim.start_lookup(host, Name::from_ascii(name).unwrap(), qtype);
+            sim.run_while(SimTime::from_secs(60), |s| {
+                s.lookups()[id].outcome.is_some()
+            });
+            assert!(sim.lookups()[id].outcome.is_some(), "the lookup ended");
+            let done = sim.now();
+            sim.run_until(done + SimTime::from_secs(1));
+            sim.captured().to_vec()
+        };
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{test}.pcapng"));
+        let out = std::fs::File::create(&file).unwrap();
+        wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
+        Capture { file, frames, net }
+    }
+}
+
+/// The whole walk of lab 07 — stub to resolver, resolver to the root, to
+/// `com.`, to `example.com.` and back — is real DNS that tshark decodes.
+#[test]
+fn a_resolvers_walk_from_the_root_is_real_dns() {
+    if !tshark_present("dns-walk") {
         return;
     }
-    let c = Capture::run("dns", "dns");
-    c.assert_fields_match();
-    let malformed = c.rows(
-        "_ws.malformed || _ws.expert.severity >= error",
-        &["_ws.col.Protocol", "udp.dstport"],
+    let path = Path::new("../../labs/07-what-happens-when-you-type-a-url.yaml");
+    let lab = wirelab_spec::load(path)
+        .unwrap_or_else(|d| panic!("{d:#?}"))
+        .lab;
+    let c = Capture::lookup(
+        "dns-walk",
+        Network::compile(&lab),
+        "laptop",
+        "shop.example.com.",
+        "A",
     );
-    let to_53 = c.rows("udp.dstport == 53", &["frame.number"]);
-    assert_eq!(to_53.len(), 3, "{}", c.summary());
+    c.assert_clean();
+    c.assert_fields_match();
+    let rows = c.rows(
+        "dns",
+        &[
+            "ip.src",
+            "ip.dst",
+            "dns.flags.response",
+            "dns.flags.authoritative",
+            "dns.qry.name",
+            "dns.a",
+        ],
+    );
+    let row = |src: &str, dst: &str, response: &str| {
+        rows.iter()
+            .find(|r| r[0] == src && r[1] == dst && r[2] == response)
+            .unwrap_or_else(|| panic!("no DNS {src} > {dst} response={response} in {rows:#?}"))
+    };
+    // The stub's question and the resolver's answer, with the address.
     assert_eq!(
-        malformed,
-        vec![vec!["DNS".to_string(), "53".to_string()]; 3]
+        row("192.168.1.10", "100.64.0.53", "0")[4],
+        "shop.example.com"
+    );
+    assert_eq!(row("100.64.0.53", "192.168.1.10", "1")[5], "203.0.113.80");
+    // Referrals from the root and `com.` are not authoritative; the
+    // answer of example.com's server is.
+    assert_eq!(row("198.41.0.4", "100.64.0.53", "1")[3], "0");
+    assert_eq!(row("192.5.6.30", "100.64.0.53", "1")[3], "0");
+    let ns1 = row("203.0.113.53", "100.64.0.53", "1");
+    assert_eq!((ns1[3].as_str(), ns1[5].as_str()), ("1", "203.0.113.80"));
+}
+
+/// An answer too large for UDP: the truncated answer, then the same
+/// question over TCP with its two-byte length; every segment decodes.
+#[test]
+fn dns_over_tcp_after_a_truncated_answer_is_real_dns() {
+    if !tshark_present("dns-tcp") {
+        return;
+    }
+    let big: String = (0..10)
+        .map(|i| {
+            format!(
+                "        - {{ name: big, type: TXT, value: '\"{}\"' }}\n",
+                i.to_string().repeat(190)
+            )
+        })
+        .collect();
+    let yaml = format!(
+        r#"
+lab: dns-tcp
+networks:
+  home: {{ cidr: 10.0.1.0/24 }}
+  dc: {{ cidr: 10.0.3.0/24 }}
+routers:
+  r: {{ interfaces: {{ home: 10.0.1.1, dc: 10.0.3.1 }} }}
+hosts:
+  client: {{ network: home, ip: 10.0.1.10, resolver: resolver }}
+  resolver: {{ network: home, ip: 10.0.1.53, services: [{{ port: 53, proto: udp, app: resolver }}] }}
+  ns1: {{ network: dc, ip: 10.0.3.53, services: [{{ port: 53, proto: udp, app: dns }}] }}
+dns:
+  zones:
+    - name: example.com
+      servers: [ns1]
+      records:
+{big}"#
+    );
+    let lab = wirelab_spec::parse_str("dns-tcp.yaml", &yaml)
+        .unwrap_or_else(|d| panic!("{d:#?}"))
+        .lab;
+    let c = Capture::lookup(
+        "dns-tcp",
+        Network::compile(&lab),
+        "client",
+        "big.example.com.",
+        "TXT",
+    );
+    c.assert_clean();
+    c.assert_fields_match();
+    let truncated = c.rows("udp && dns.flags.truncated == 1", &["ip.src"]);
+    // ns1's answer is seen on both networks it crosses, the resolver's
+    // on the client's.
+    assert_eq!(
+        v(&truncated, 0),
+        ["10.0.3.53", "10.0.3.53", "10.0.1.53"],
+        "{}",
+        c.summary()
+    );
+    let over_tcp = c.rows(
+        "tcp && dns.flags.response == 1",
+        &["ip.src", "dns.count.answers"],
+    );
+    assert_eq!(
+        over_tcp,
+        vec![vec!["10.0.3.53", "10"], vec!["10.0.1.53", "10"]],
+        "{}",
+        c.summary()
     );
 }

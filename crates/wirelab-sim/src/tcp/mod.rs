@@ -567,6 +567,11 @@ impl Socket {
         self.stats.closed_at
     }
 
+    /// The initial send sequence number.
+    pub fn iss(&self) -> u32 {
+        self.iss.0
+    }
+
     pub fn local_port(&self) -> u16 {
         self.local_port
     }
