@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p wirelab-bench --bin bench-report [-- --reps N]`
 //!
+//! (`WIRELAB_BENCH_ONLY=dns` runs only the DNS table.)
+//!
 //! Each measurement runs `reps` times (default 5) with `Instant`; the
 //! tables give the best and the median run. The wall clock is read only
 //! here, never inside the simulation.
@@ -30,12 +32,17 @@ const STORM_INTERVAL: SimTime = SimTime::from_millis(1);
 fn main() {
     let reps = parse_reps();
     print_machine(reps);
+    if std::env::var("WIRELAB_BENCH_ONLY").as_deref() == Ok("dns") {
+        dns_table(reps);
+        return;
+    }
     let yaml = big_lab_yaml();
     parse_table(&yaml, reps);
     engine_table(reps);
     steady_state_allocations();
     let net = compile("big.yaml", &yaml);
     checks_table(&net, reps);
+    dns_table(reps);
 }
 
 fn parse_reps() -> usize {
@@ -241,4 +248,74 @@ fn checks_table(net: &Network, reps: usize) {
         );
     }
     println!();
+}
+
+/// Lookups of lab 07 (stub → resolver → root → `com.` → `example.com.`)
+/// per wall-clock second: cold, each from a fresh network (every lookup
+/// walks from the root: four queries and answers through two routers,
+/// with ARP), and warm, all in one simulation after a first lookup filled
+/// the resolver's cache (one query and its answer).
+fn dns_table(reps: usize) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../labs/07-what-happens-when-you-type-a-url.yaml");
+    let lab = wirelab_spec::load(&path).expect("lab 07 loads").lab;
+    let net = Network::compile(&lab);
+    let laptop = net
+        .lab
+        .hosts
+        .iter()
+        .position(|h| h.name.value == "laptop")
+        .expect("lab 07 has a laptop");
+    let names: Vec<wirelab_dns::proto::rr::Name> = ["shop.example.com.", "www.example.com.", "nosuch.example.com.", "example.com."]
+        .iter()
+        .map(|n| wirelab_dns::proto::rr::Name::from_ascii(n).unwrap())
+        .collect();
+    let a = wirelab_dns::proto::rr::RecordType::A;
+    const LOOKUPS: usize = 2_000;
+    println!("## DNS in the simulator (lab 07, lookups by the laptop's stub)\n");
+    println!("| cache | lookups | events per lookup | best wall ms | median wall ms | lookups/s (best) | lookups/s (median) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+    let (best, med, events) = time(reps, || {
+        let mut events = 0;
+        for i in 0..LOOKUPS {
+            sim.reset(i as u64);
+            let id = sim.start_lookup(laptop, names[i % names.len()].clone(), a);
+            sim.run_while(SimTime::from_secs(60), |s| s.lookups()[id].outcome.is_some());
+            assert!(sim.lookups()[id].outcome.is_some());
+            events += sim.counters.events;
+        }
+        events
+    });
+    row("cold (fresh network each)", LOOKUPS, events, best, med);
+    let (best, med, events) = time(reps, || {
+        sim.reset(1);
+        for name in &names {
+            let id = sim.start_lookup(laptop, name.clone(), a);
+            sim.run_while(SimTime::from_secs(60), |s| s.lookups()[id].outcome.is_some());
+        }
+        let before = sim.counters.events;
+        for i in 0..LOOKUPS {
+            let id = sim.start_lookup(laptop, names[i % names.len()].clone(), a);
+            let until = sim.now() + SimTime::from_secs(60);
+            sim.run_while(until, |s| s.lookups()[id].outcome.is_some());
+            assert!(sim.lookups()[id].walk.is_empty(), "answered from the cache");
+        }
+        sim.counters.events - before
+    });
+    row("warm (one network, cached)", LOOKUPS, events, best, med);
+    println!();
+}
+
+fn row(what: &str, lookups: usize, events: u64, best: Duration, med: Duration) {
+    let n = lookups as u64;
+    println!(
+        "| {what} | {} | {:.0} | {:.1} | {:.1} | {} | {} |",
+        thousands(n as f64),
+        events as f64 / n as f64,
+        ms(best),
+        ms(med),
+        thousands(per_s(n, best)),
+        thousands(per_s(n, med)),
+    );
 }
