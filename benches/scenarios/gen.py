@@ -14,7 +14,8 @@ What is matched (ns-3 RESULTS.md §2):
   * TCP: SMSS 1448 payload bytes (MTU 1500, minus 20 IP, 20 TCP and 12 of
     timestamp option), initial window 10, delayed ACK every 2nd segment or
     200 ms, min RTO 1 s, SACK, timestamps, window scaling, 4 MiB buffers,
-    NewReno or CUBIC;
+    NewReno or CUBIC; window growth counted as ns-3 counts it (`increase`)
+    and ns-3's loss response (`recovery: ns3`);
   * one access link per host (ns-3: a point-to-point link per sender and
     per receiver), so no two flows share an access queue;
   * random loss only on the data direction of the bottleneck: the bottleneck
@@ -41,7 +42,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 TCP_NS3 = {
     "congestion": "newreno",
-    "increase": "per-ack",    # ns-3 counts ACKs, not bytes (TcpNewReno::SlowStart)
+    # ns-3's TcpNewReno counts ACKs, not bytes (SlowStart: one SMSS per ACK,
+    # CongestionAvoidance: SMSS^2/cwnd per ACK). Its TcpCubic counts
+    # segments acknowledged, in slow start too (cwnd += segmentsAcked *
+    # SMSS): `bytes` for CUBIC, in _tcp_block().
+    "increase": "per-ack",
+    # ns-3.44's loss response (ssthresh from pipe for NewReno and cwnd for
+    # CUBIC, its PRR's DeliveredData and RecoverFS): see lab-format.md.
+    "recovery": "ns3",
     "min_rto": "1s",
     "delayed_ack": "200ms",
     "nagle": False,           # ns-3 TcpNoDelay
@@ -70,6 +78,8 @@ def _flow_map(d):
 def _tcp_block(cc):
     t = dict(TCP_NS3)
     t["congestion"] = cc.lower()
+    if t["congestion"] == "cubic":
+        t["increase"] = "bytes"
     return ["tcp:"] + [f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in t.items()]
 
 

@@ -519,12 +519,28 @@ pub enum WindowIncrease {
     PerAck,
 }
 
+/// How a sender reduces its window on a loss found by duplicate ACKs or
+/// SACK (`tcp: { recovery: ... }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossRecovery {
+    /// The RFCs, as Linux: ssthresh from FlightSize without the limited
+    /// transmit data (RFC 5681 §3.2), and RFC 6937 PRR with PRR-SSRB.
+    Rfc,
+    /// ns-3.44's model (for labs that mirror ns-3): NewReno's ssthresh is
+    /// half the RFC 6675 pipe, CUBIC's β·cwnd; PRR's RecoverFS is pipe, a
+    /// duplicate ACK delivers one SMSS more than it SACKs, and PRR-SSRB
+    /// applies only on ACKs that advance SND.UNA.
+    Ns3,
+}
+
 /// TCP behaviour of a host. Defaults follow Linux.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TcpSettings {
     pub congestion: CongestionControl,
     /// How cwnd grows per ACK.
     pub increase: WindowIncrease,
+    /// How the window is reduced on a loss.
+    pub recovery: LossRecovery,
     /// Lower bound of the retransmission timeout (Linux: 200 ms).
     pub min_rto_ns: u64,
     /// Delayed ACK timeout; `None`: every segment is acknowledged at once.
@@ -547,6 +563,7 @@ impl Default for TcpSettings {
         TcpSettings {
             congestion: CongestionControl::Cubic,
             increase: WindowIncrease::Bytes,
+            recovery: LossRecovery::Rfc,
             min_rto_ns: 200_000_000,
             delayed_ack_ns: Some(40_000_000),
             nagle: true,

@@ -55,6 +55,9 @@
 //! - HyStart++ (RFC 9406) ends CUBIC's initial slow start when the RTT
 //!   rises (as Linux and ns-3 use HyStart with CUBIC; NewReno keeps
 //!   standard slow start). Later slow starts are standard (§4.3).
+//! - `recovery: ns3` replaces three of these choices with ns-3.44's (see
+//!   [`Socket::loss_flight`] and [`Socket::prr_delivered`]), for labs that
+//!   mirror ns-3 runs.
 //! - Retransmission after a timeout is go-back-N from SND.UNA, and the
 //!   SACK scoreboard is forgotten (RFC 2018 §8: "the data sender SHOULD
 //!   turn off all of the SACKed bits").
@@ -312,6 +315,10 @@ pub struct Socket {
     rtt_timed: Option<(SeqNumber, SimTime)>,
     recovery: Recovery,
     dup_acks: u8,
+    /// New data sent beyond cwnd on the duplicate ACKs before a recovery
+    /// (RFC 3042 limited transmit), bytes; left out of the ssthresh
+    /// computation (RFC 5681 §3.2 (2)).
+    limited_tx_bytes: u64,
     /// RFC 6582's `recover` / RFC 6675's RecoveryPoint (one past).
     recover: SeqNumber,
     /// RFC 6675 HighRxt (one past the highest retransmitted byte).
@@ -400,6 +407,7 @@ impl Socket {
             rtt_timed: None,
             recovery: Recovery::None,
             dup_acks: 0,
+            limited_tx_bytes: 0,
             recover: iss,
             high_rxt: iss,
             rexmit_first: false,
@@ -701,6 +709,7 @@ impl Socket {
             .on_timeout(self.now, flight, self.smss(), self.retries == 1);
         self.recovery = Recovery::None;
         self.dup_acks = 0;
+        self.limited_tx_bytes = 0;
         self.rexmit_first = false;
         // RFC 6582 §3.2 (4): "After a retransmit timeout, record the
         // highest sequence number transmitted in the variable recover".

@@ -8,6 +8,7 @@ use super::congestion::prr::Prr;
 use super::congestion::Controller;
 use super::sack::DUP_THRESH;
 use super::*;
+use wirelab_spec::model::{CongestionControl, LossRecovery};
 
 impl Socket {
     /// An incoming segment (the engine has matched the 4-tuple).
@@ -311,11 +312,12 @@ impl Socket {
         if self.recovery != Recovery::None {
             let acked = u64::from(self.snd_una - una_before);
             let delivered = if self.recovery == Recovery::Sack {
-                (acked + self.scoreboard.sacked_bytes()).saturating_sub(sacked_before)
+                let sacked = (acked + self.scoreboard.sacked_bytes()).saturating_sub(sacked_before);
+                self.prr_delivered(sacked, duplicate)
             } else {
                 self.reno_delivered(acked, duplicate)
             };
-            self.prr_on_ack(delivered);
+            self.prr_on_ack(delivered, acked > 0);
         }
         self.after_ack_of_fin();
         true
@@ -378,6 +380,7 @@ impl Socket {
         }
         self.congestion_on_ack(ack, u64::from(data_acked), rtt_ns);
         self.dup_acks = 0;
+        self.limited_tx_bytes = 0;
         // RFC 6298 (5.2) "When all outstanding data has been acknowledged,
         // turn off the retransmission timer." (5.3) "When an ACK is
         // received that acknowledges new data, restart the retransmission
@@ -517,15 +520,20 @@ impl Socket {
     fn enter_recovery(&mut self) {
         let smss = self.smss();
         self.recover = self.snd_max;
+        self.high_rxt = self.snd_una;
         let flight = u64::from(self.snd_max - self.snd_una);
-        self.cc.on_loss(self.now, flight, smss);
+        self.cc.on_loss(self.now, self.loss_flight(flight), smss);
         self.stats.fast_retransmits += 1;
         self.rexmit_first = true;
-        self.high_rxt = self.snd_una;
         self.rtt_timed = None;
         // RFC 6937: "prr_delivered = 0, prr_out = 0, RecoverFS = snd.nxt -
         // snd.una"; the ACK that got us here is then counted by PRR.
-        self.prr = Prr::start(flight);
+        // ns-3 starts from pipe instead (`TcpPrrRecovery::EnterRecovery`).
+        let recover_fs = match self.cfg.recovery {
+            LossRecovery::Ns3 if self.sack_ok => self.pipe(),
+            _ => flight,
+        };
+        self.prr = Prr::start(recover_fs);
         self.rxt.clear();
         if self.sack_ok {
             self.recovery = Recovery::Sack;
@@ -536,6 +544,46 @@ impl Socket {
             let dups = u64::from(self.dup_acks.saturating_sub(1));
             self.reno_sacked = (dups * smss).min(flight);
         }
+    }
+
+    /// The FlightSize a loss reduces the window from.
+    ///
+    /// RFC 5681 §3.2 (2): "ssthresh ... (FlightSize / 2) ... When [RFC3042]
+    /// is in use, additional data sent in limited transmit MUST NOT be
+    /// included in this calculation." RFC 9438 §4.6 takes the same
+    /// `flight_size` (times β_cubic).
+    ///
+    /// `recovery: ns3` (ns-3.44's `EnterRecovery`): NewReno halves
+    /// `BytesInFlight`, which is RFC 6675's pipe — without the SACKed and
+    /// the lost segments, so about DupThresh + 1 segments less than
+    /// FlightSize at the third duplicate ACK (without SACK: FlightSize
+    /// less one segment per duplicate ACK but one). ns-3's CUBIC, like
+    /// Linux's, takes cwnd instead.
+    fn loss_flight(&self, flight: u64) -> u64 {
+        let smss = self.smss();
+        match (self.cfg.recovery, self.cfg.congestion) {
+            (LossRecovery::Rfc, _) => flight.saturating_sub(self.limited_tx_bytes),
+            (LossRecovery::Ns3, CongestionControl::Cubic) => self.cc.cwnd(),
+            (LossRecovery::Ns3, CongestionControl::NewReno) if self.sack_ok => self.pipe(),
+            (LossRecovery::Ns3, CongestionControl::NewReno) => {
+                let dups = u64::from(self.dup_acks.saturating_sub(1));
+                flight.saturating_sub(dups * smss)
+            }
+        }
+    }
+
+    /// DeliveredData of an ACK in a SACK recovery: what it acknowledged
+    /// or newly SACKed (RFC 6937 §3). With `recovery: ns3`, a duplicate
+    /// ACK counts one SMSS more, while less than RecoverFS has been
+    /// delivered: ns-3.44's `TcpPrrRecovery::DoRecovery` adds the
+    /// estimate that RFC 6937 gives for recoveries *without* SACK on top
+    /// of the SACKed bytes, so PRR sends about twice what it should while
+    /// pipe is above ssthresh.
+    fn prr_delivered(&self, sacked: u64, duplicate: bool) -> u64 {
+        let ns3_extra = self.cfg.recovery == LossRecovery::Ns3
+            && duplicate
+            && self.prr.delivered < self.prr.recover_fs;
+        sacked + if ns3_extra { self.smss() } else { 0 }
     }
 
     /// Without SACK, DeliveredData is estimated as Linux does for Reno:
@@ -556,10 +604,20 @@ impl Socket {
     }
 
     /// RFC 6937 on an ACK in recovery: "cwnd = pipe + sndcnt".
-    fn prr_on_ack(&mut self, delivered: u64) {
+    /// `una_advanced`: the ACK moved SND.UNA. With `recovery: ns3` only
+    /// such an ACK gets PRR-SSRB's extra segment (ns-3's "safeACK");
+    /// others are bound by PRR-CRB.
+    fn prr_on_ack(&mut self, delivered: u64, una_advanced: bool) {
         let smss = self.smss();
         let pipe = self.in_flight();
-        let sndcnt = self.prr.on_ack(delivered, pipe, self.cc.ssthresh(), smss);
+        if self.cfg.recovery == LossRecovery::Ns3 && delivered == 0 {
+            // ns-3 leaves cwnd alone on an ACK that delivers nothing.
+            return;
+        }
+        let ssrb = self.cfg.recovery == LossRecovery::Rfc || una_advanced;
+        let sndcnt = self
+            .prr
+            .on_ack(delivered, pipe, self.cc.ssthresh(), smss, ssrb);
         self.cc.set_cwnd(pipe + sndcnt);
     }
 

@@ -283,8 +283,15 @@ impl Socket {
         } else {
             self.snd_nxt + len
         };
+        let flight_before = self.in_flight();
         let seg = self.send_range(self.snd_nxt, limit)?;
         self.snd_nxt = self.snd_nxt + seg_len(&seg);
+        if self.recovery == Recovery::None && self.dup_acks > 0 {
+            // RFC 3042: what went beyond cwnd is limited transmit.
+            let sent = u64::from(seg.payload_len);
+            let beyond = (flight_before + sent).saturating_sub(self.cc.cwnd());
+            self.limited_tx_bytes += beyond.min(sent);
+        }
         Some(seg)
     }
 
@@ -325,7 +332,7 @@ impl Socket {
     /// RFC 6675 §4 `SetPipe`: for each unSACKed octet below HighData,
     /// "(a) If IsLost (S1) returns false: pipe = pipe + 1 ... (b) If S1 <=
     /// HighRxt: pipe = pipe + 1".
-    fn pipe(&self) -> u64 {
+    pub(super) fn pipe(&self) -> u64 {
         let lost = self
             .scoreboard
             .lost_below(self.smss() as u32)

@@ -1,14 +1,15 @@
 //! `tcp:` settings, at the top level and per host (extension). A host's
 //! keys override the lab's, which override the built-in (Linux-like) ones.
 
-use crate::model::{CongestionControl, TcpSettings, WindowIncrease};
+use crate::model::{CongestionControl, LossRecovery, TcpSettings, WindowIncrease};
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const TCP_KEYS: [&str; 11] = [
+const TCP_KEYS: [&str; 12] = [
     "congestion",
     "increase",
+    "recovery",
     "min_rto",
     "delayed_ack",
     "nagle",
@@ -21,6 +22,7 @@ const TCP_KEYS: [&str; 11] = [
 ];
 const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
 const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
+const RECOVERY_NAMES: [&str; 2] = ["rfc", "ns3"];
 /// Bounds of `min_rto`: 1 ms ..= 60 s.
 const MIN_RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
 /// Longest delayed ACK (RFC 1122 §4.2.3.2: less than 0.5 s).
@@ -34,6 +36,7 @@ const BUFFER_BYTES: (u64, u64) = (1 << 10, 1 << 30);
 pub(crate) struct TcpDraft {
     congestion: Option<CongestionControl>,
     increase: Option<WindowIncrease>,
+    recovery: Option<LossRecovery>,
     min_rto_ns: Option<u64>,
     delayed_ack_ns: Option<Option<u64>>,
     nagle: Option<bool>,
@@ -51,6 +54,7 @@ impl TcpDraft {
         TcpSettings {
             congestion: self.congestion.unwrap_or(base.congestion),
             increase: self.increase.unwrap_or(base.increase),
+            recovery: self.recovery.unwrap_or(base.recovery),
             min_rto_ns: self.min_rto_ns.unwrap_or(base.min_rto_ns),
             delayed_ack_ns: self.delayed_ack_ns.unwrap_or(base.delayed_ack_ns),
             nagle: self.nagle.unwrap_or(base.nagle),
@@ -105,6 +109,22 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
                 d.error_help(
                     n.span,
                     format!("window increase `{other}` must be bytes or per-ack"),
+                    help,
+                );
+                None
+            }
+            None => None,
+        };
+    }
+    if let Some(n) = fields.get("recovery") {
+        tcp.recovery = match read::string(n, "`recovery`", d) {
+            Some("rfc") => Some(LossRecovery::Rfc),
+            Some("ns3") => Some(LossRecovery::Ns3),
+            Some(other) => {
+                let help = did_you_mean(&other.to_ascii_lowercase(), RECOVERY_NAMES);
+                d.error_help(
+                    n.span,
+                    format!("loss recovery `{other}` must be rfc or ns3"),
                     help,
                 );
                 None
@@ -198,4 +218,25 @@ pub(crate) fn read_size(node: &Node, what: &str, d: &mut Diags) -> Option<u64> {
     quantity::parse_size(&text)
         .map_err(|e| d.error(node.span, e.replacen("size `", &format!("{what} `"), 1)))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (TcpSettings, bool) {
+        let node = crate::yaml::load(text).expect("valid YAML");
+        let mut d = Diags::new("lab.yaml");
+        let settings = read_tcp(&node, "the lab", &mut d).apply_over(TcpSettings::default());
+        (settings, d.has_errors())
+    }
+
+    #[test]
+    fn recovery_is_rfc_unless_a_lab_asks_for_ns3() {
+        assert_eq!(read("{}").0.recovery, LossRecovery::Rfc);
+        assert_eq!(read("{ recovery: ns3 }").0.recovery, LossRecovery::Ns3);
+        let (settings, errors) = read("{ recovery: linux }");
+        assert!(errors);
+        assert_eq!(settings.recovery, LossRecovery::Rfc);
+    }
 }

@@ -40,9 +40,10 @@ pub struct Cubic {
     k_secs: f64,
     /// The Reno-friendly window W_est, bytes.
     w_est: f64,
-    /// `increase: per-ack`: slow start adds one SMSS per ACK (ns-3's
-    /// `TcpCubic` uses `TcpNewReno::SlowStart`); congestion avoidance is
-    /// RFC 9438's either way.
+    /// `increase: per-ack`: slow start adds one SMSS per ACK, as ns-3's
+    /// NewReno; congestion avoidance is RFC 9438's either way. (ns-3.44's
+    /// `TcpCubic` counts segments acknowledged in slow start, as `bytes`
+    /// does with delayed ACKs.)
     per_ack: bool,
 }
 

@@ -38,8 +38,17 @@ impl Prr {
 
     /// "On every ACK during recovery": account `delivered` (DeliveredData)
     /// and return `sndcnt`, the bytes that may be sent now; the caller
-    /// sets `cwnd = pipe + sndcnt`.
-    pub fn on_ack(&mut self, delivered: u64, pipe: u64, ssthresh: u64, smss: u64) -> u64 {
+    /// sets `cwnd = pipe + sndcnt`. `ssrb`: below ssthresh, allow one
+    /// segment more than delivered (PRR-SSRB); otherwise PRR-CRB,
+    /// "limit = MAX(prr_delivered - prr_out, DeliveredData)".
+    pub fn on_ack(
+        &mut self,
+        delivered: u64,
+        pipe: u64,
+        ssthresh: u64,
+        smss: u64,
+        ssrb: bool,
+    ) -> u64 {
         self.delivered += delivered;
         if pipe > ssthresh {
             // Proportional rate reduction: "sndcnt = CEIL(prr_delivered *
@@ -54,7 +63,8 @@ impl Prr {
         } else {
             // PRR-SSRB: "limit = MAX(prr_delivered - prr_out,
             // DeliveredData) + MSS; sndcnt = MIN(ssthresh - pipe, limit)".
-            let limit = self.delivered.saturating_sub(self.out).max(delivered) + smss;
+            let crb = self.delivered.saturating_sub(self.out).max(delivered);
+            let limit = if ssrb { crb + smss } else { crb };
             (ssthresh - pipe).min(limit)
         }
     }
@@ -86,7 +96,7 @@ mod tests {
         let mut sent = Vec::new();
         for _ack in 0..19 {
             pipe -= MSS;
-            let sndcnt = prr.on_ack(MSS, pipe, ssthresh, MSS);
+            let sndcnt = prr.on_ack(MSS, pipe, ssthresh, MSS, true);
             let n = sndcnt / MSS;
             for _ in 0..n {
                 prr.on_send(MSS);
@@ -110,23 +120,23 @@ mod tests {
         // rounded up to whole segments.
         let mut prr = Prr::start(10 * MSS);
         // ceil(1 * 7 / 10) = 1 segment.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS), MSS);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true), MSS);
         prr.on_send(MSS);
         // ceil(2 * 0.7) = 2 segments, minus 1 sent.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS), MSS);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true), MSS);
         prr.on_send(MSS);
         // ceil(2.001 * 0.7) = 2 segments, 2 sent: nothing.
-        assert_eq!(prr.on_ack(1, 9 * MSS, 7 * MSS, MSS), 0);
+        assert_eq!(prr.on_ack(1, 9 * MSS, 7 * MSS, MSS, true), 0);
         // Nine segments and a byte delivered: ceil(6.3) = 7 sent in all.
         for _ in 0..7 {
-            let n = prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS);
+            let n = prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true);
             prr.on_send(n);
         }
         assert_eq!(prr.out, 7 * MSS);
         // Never negative, even with more sent than allowed.
         let mut prr = Prr::start(10 * MSS);
         prr.on_send(5 * MSS);
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 5 * MSS, MSS), 0);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 5 * MSS, MSS, true), 0);
     }
 
     /// A burst of losses takes pipe below ssthresh: PRR-SSRB lets pipe
@@ -139,19 +149,29 @@ mod tests {
         let mut prr = Prr::start(20 * MSS);
         // 20 in flight, 12 lost: pipe is 8 after the first ACK (7 + the
         // delivered one leaves 7; below ssthresh from the start).
-        let sndcnt = prr.on_ack(MSS, 7 * MSS, ssthresh, MSS);
+        let sndcnt = prr.on_ack(MSS, 7 * MSS, ssthresh, MSS, true);
         // limit = max(1 - 0, 1) + 1 = 2 segments.
         assert_eq!(sndcnt, 2 * MSS);
         prr.on_send(2 * MSS);
         // Next ACK delivers one: pipe 8, limit = max(2 - 2, 1) + 1 = 2.
-        assert_eq!(prr.on_ack(MSS, 8 * MSS, ssthresh, MSS), 2 * MSS);
+        assert_eq!(prr.on_ack(MSS, 8 * MSS, ssthresh, MSS, true), 2 * MSS);
         prr.on_send(2 * MSS);
         // Near ssthresh the gap bounds it: pipe 9.5 → 500 bytes.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS + 500, ssthresh, MSS), 500);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS + 500, ssthresh, MSS, true), 500);
         // An ACK delivering many (a cumulative ACK after a hole is filled)
         // may send as many, plus one.
         let mut prr = Prr::start(100 * MSS);
         prr.on_send(5 * MSS);
-        assert_eq!(prr.on_ack(4 * MSS, 10 * MSS, 40 * MSS, MSS), 5 * MSS);
+        assert_eq!(prr.on_ack(4 * MSS, 10 * MSS, 40 * MSS, MSS, true), 5 * MSS);
+    }
+
+    /// Without the SSRB allowance (`recovery: ns3` on an ACK that does not
+    /// advance SND.UNA) pipe may grow back no faster than delivered: PRR-CRB.
+    #[test]
+    fn crb_sends_no_more_than_delivered() {
+        let mut prr = Prr::start(20 * MSS);
+        assert_eq!(prr.on_ack(MSS, 7 * MSS, 10 * MSS, MSS, false), MSS);
+        prr.on_send(MSS);
+        assert_eq!(prr.on_ack(2 * MSS, 7 * MSS, 10 * MSS, MSS, false), 2 * MSS);
     }
 }

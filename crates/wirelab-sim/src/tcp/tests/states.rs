@@ -2,6 +2,7 @@
 //! FINs and SYNs in each state, and the give-up limits.
 
 use super::*;
+use wirelab_spec::model::{CongestionControl, LossRecovery};
 
 // ---- LISTEN ----
 
@@ -610,4 +611,69 @@ fn delayed_ack_every_second_full_segment() {
     s.now = SimTime::from_millis(50);
     send!(s, ACK, R + 9000, L + 1, 1460);
     recv!(s, ACK, L + 1, R + 4381);
+}
+
+/// Loss recovery entered on the third duplicate ACK, after RFC 3042
+/// limited transmit sent two new segments: `cfg` with NewReno and SACK
+/// as asked, 10 segments in flight, the first lost. Returns the socket
+/// just after the fast retransmit.
+fn recovery_after_limited_transmit(recovery: LossRecovery, sack: bool) -> Socket {
+    let settings = TcpSettings {
+        congestion: CongestionControl::NewReno,
+        recovery,
+        sack,
+        ..cfg()
+    };
+    let mut s = Socket::listen(&settings, LOCAL_PORT, LOCAL_SEQ, MSS, SimTime::ZERO);
+    let mut syn = remote(SYN, R, 0, 0);
+    syn.sack_permitted = sack;
+    s.process(SimTime::ZERO, &syn);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, ACK, R + 1, L + 1);
+    let mss = u32::from(MSS);
+    assert_eq!(s.send(u64::from(20 * mss)), u64::from(20 * mss));
+    for i in 0..10 {
+        recv!(s, ACK, L + 1 + i * mss, R + 1, mss);
+    }
+    recv_nothing!(s);
+    // Segments 2, 3 and 4 arrive; each duplicate ACK SACKs what came.
+    for dup in 1..=3u32 {
+        let mut ack = remote(ACK, R + 1, L + 1, 0);
+        if sack {
+            ack.sack[0] = (L + 1 + mss, L + 1 + (dup + 1) * mss);
+            ack.sack_len = 1;
+        }
+        let now = s.now;
+        s.process(now, &ack);
+        if dup < 3 {
+            // Limited transmit: one new segment per duplicate ACK.
+            recv!(s, ACK, L + 1 + (9 + dup) * mss, R + 1, mss);
+        }
+    }
+    recv!(s, ACK, L + 1, R + 1, mss);
+    s
+}
+
+/// RFC 5681 §3.2 (2): "When [RFC3042] is in use, additional data sent in
+/// limited transmit MUST NOT be included in this calculation": ssthresh
+/// is half of the 10 segments, not of the 12 then in flight.
+#[test]
+fn ssthresh_leaves_out_limited_transmit() {
+    let mss = u64::from(MSS);
+    for sack in [false, true] {
+        let s = recovery_after_limited_transmit(LossRecovery::Rfc, sack);
+        assert_eq!(s.stats().ssthresh_bytes, 5 * mss, "sack {sack}");
+    }
+}
+
+/// `recovery: ns3`: ns-3 halves pipe, which leaves out the SACKed and the
+/// lost segments as well: (12 − 3 − 1) / 2. Without SACK, FlightSize less
+/// one segment per duplicate ACK but the last one: (12 − 2) / 2.
+#[test]
+fn ns3_recovery_halves_pipe() {
+    let mss = u64::from(MSS);
+    let s = recovery_after_limited_transmit(LossRecovery::Ns3, true);
+    assert_eq!(s.stats().ssthresh_bytes, 4 * mss);
+    let s = recovery_after_limited_transmit(LossRecovery::Ns3, false);
+    assert_eq!(s.stats().ssthresh_bytes, 5 * mss);
 }
