@@ -75,6 +75,8 @@ pub struct Lab {
     pub events: Vec<LabEvent>,
     /// Zones and resolvers (`dns:`).
     pub dns: Dns,
+    /// Certificates and what clients trust (`tls:`).
+    pub tls: Tls,
 }
 
 /// Physical properties of a segment, fully resolved (defaults applied).
@@ -179,6 +181,8 @@ pub struct Service {
     pub port: u16,
     pub proto: TransportProto,
     pub app: Option<String>,
+    /// For `app: http` and `app: https`.
+    pub http: Option<HttpService>,
     pub span: Span,
 }
 
@@ -212,6 +216,8 @@ pub struct Host {
     /// The host has a `resolver:` key, valid or not (so that a wrong one
     /// is reported once, not again by every check that needs it).
     pub resolver_written: bool,
+    /// Certificate authorities this host trusts beyond the lab's.
+    pub trust: Vec<AuthorityId>,
     pub span: Span,
 }
 
@@ -485,6 +491,9 @@ pub struct Check {
     /// Set for a `dns:` check: `to` is then the name, `proto` udp, `port`
     /// 53 and `expect` `Allow`.
     pub dns: Option<DnsCheck>,
+    /// Set for an `http:` check: `to` is the URL's host, `proto` tcp,
+    /// `port` the URL's and `expect` `Allow`.
+    pub http: Option<HttpCheck>,
     pub span: Span,
 }
 
@@ -742,6 +751,176 @@ impl DnsExpect {
             DnsExpect::Refused => "refused",
             DnsExpect::Timeout => "timeout",
             DnsExpect::Fail => "fail",
+        }
+    }
+}
+
+/// What an `app: http` or `app: https` service does with a request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpService {
+    /// Set for `app: https`: the TLS handshake before the request.
+    pub tls: Option<TlsServer>,
+    /// Taken in order; the first whose path prefixes the request's wins.
+    pub routes: Vec<HttpRoute>,
+    /// What a request no route matches gets.
+    pub default: HttpAction,
+    /// How long a proxy waits for its upstream before answering 504.
+    pub timeout_ns: u64,
+    /// Processing time before the response (or the upstream request).
+    pub delay_ns: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// Two round trips before the request (RFC 5246).
+    V1_2,
+    /// One round trip before the request (RFC 8446).
+    V1_3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsServer {
+    pub version: TlsVersion,
+    /// The certificate the server presents; `None`: a self-signed one for
+    /// the host's own name, which no client trusts.
+    pub certificate: Option<CertificateId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRoute {
+    /// A path prefix, starting with `/`.
+    pub path: String,
+    pub action: HttpAction,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpAction {
+    /// Answers itself.
+    Respond {
+        status: u16,
+        body_bytes: u64,
+        /// The body's text when the author wrote one (`body_bytes` is its
+        /// length then).
+        text: Option<String>,
+    },
+    /// Forwards the request to another service (a reverse proxy) and
+    /// answers with what it answers: 502 when it cannot be reached, 504
+    /// when it does not answer within `timeout`.
+    Proxy { host: HostId, port: u16 },
+}
+
+pub type AuthorityId = usize;
+pub type CertificateId = usize;
+
+/// `tls:`: certificate authorities, certificates, what clients trust, and
+/// the date certificates are checked against.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tls {
+    /// Days since 1970-01-01 of the lab's "today" (`date:`).
+    pub date_days: i64,
+    pub authorities: Vec<Sp<String>>,
+    pub certificates: Vec<Certificate>,
+    /// Authorities every host trusts (a host's `trust:` adds to these).
+    pub trusted: Vec<AuthorityId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Certificate {
+    pub name: Sp<String>,
+    /// DNS names (lowercase, no final dot); `*.example.com` matches one
+    /// label (RFC 6125 §6.4.3).
+    pub names: Vec<String>,
+    /// `None`: self-signed.
+    pub issuer: Option<AuthorityId>,
+    pub not_before_days: i64,
+    pub not_after_days: i64,
+}
+
+/// What an `http` check asserts about one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpCheck {
+    pub url: Url,
+    pub expect: HttpExpect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub https: bool,
+    /// A host name of the lab, an address, or a DNS name (with its dot).
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        let default = if self.https { 443 } else { 80 };
+        let host = self.host.trim_end_matches('.');
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        if self.port == default {
+            write!(f, "{scheme}://{host}{}", self.path)
+        } else {
+            write!(f, "{scheme}://{host}:{}{}", self.port, self.path)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpExpect {
+    pub status: Option<u16>,
+    pub body_at_least: Option<u64>,
+    pub contains: Option<String>,
+    /// The whole request, name lookup to last byte, within this time.
+    pub within_ns: Option<u64>,
+    /// The request fails this way (curl's words), instead of a status.
+    pub error: Option<HttpError>,
+}
+
+/// Why a request got no HTTP response, as curl reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// curl 6: could not resolve host.
+    Resolve,
+    /// curl 7: connection refused (a RST).
+    Refused,
+    /// curl 7/28: no connection (dropped, unreachable, timed out).
+    Connect,
+    /// curl 60: no certificate name matches the host.
+    TlsName,
+    /// curl 60: the issuer is not trusted.
+    TlsIssuer,
+    /// curl 60: the certificate has expired (or is not yet valid).
+    TlsExpired,
+    /// curl 28: no response in time.
+    Timeout,
+}
+
+impl HttpError {
+    pub const ALL: [HttpError; 7] = [
+        HttpError::Resolve,
+        HttpError::Refused,
+        HttpError::Connect,
+        HttpError::TlsName,
+        HttpError::TlsIssuer,
+        HttpError::TlsExpired,
+        HttpError::Timeout,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            HttpError::Resolve => "resolve",
+            HttpError::Refused => "refused",
+            HttpError::Connect => "connect",
+            HttpError::TlsName => "tls-name",
+            HttpError::TlsIssuer => "tls-issuer",
+            HttpError::TlsExpired => "tls-expired",
+            HttpError::Timeout => "timeout",
         }
     }
 }

@@ -13,10 +13,12 @@ use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const CHECK_KEYS: [&str; 15] = [
+const CHECK_KEYS: [&str; 16] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
-    "traffic", "dns", "type", "cached",
+    "traffic", "dns", "type", "cached", "http",
 ];
+/// Keys an `http` check does not take.
+const HTTP_FORBIDDEN_KEYS: [&str; 7] = ["to", "proto", "port", "reason", "via", "type", "cached"];
 /// Keys a `dns` check does not take.
 const DNS_FORBIDDEN_KEYS: [&str; 5] = ["to", "proto", "port", "reason", "via"];
 /// Keys only a `dns` check takes.
@@ -78,6 +80,8 @@ pub(crate) fn read_checks(
             read_flow_check(&fields, name, traffic, d)
         } else if fields.get("dns").is_some() {
             read_dns_check(&fields, name, names, hosts, d)
+        } else if fields.get("http").is_some() {
+            read_web_check(&fields, name, names, hosts, d)
         } else {
             for key in DNS_ONLY_KEYS {
                 if let Some(span) = fields.key_span(key) {
@@ -104,9 +108,20 @@ fn read_check(
     let from = fields
         .require("from", what, d)
         .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
-    let to = fields
-        .require("to", what, d)
-        .and_then(|n| read_target(n, "checks", names, d, true));
+    // `to` may be a URL: its host is the target, its port the default.
+    let url = fields.get("to").and_then(|n| match &n.value {
+        Value::Str(t) if t.starts_with("http://") || t.starts_with("https://") => {
+            Some((n, super::http::parse_url(t).map_err(|e| d.error(n.span, e)).ok()))
+        }
+        _ => None,
+    });
+    let to = match &url {
+        Some((_, None)) => None,
+        Some((n, Some(u))) => target_of(n, &u.host, names, d),
+        None => fields
+            .require("to", what, d)
+            .and_then(|n| read_target(n, "checks", names, d, true)),
+    };
     let proto = match fields.get("proto") {
         None => Some(CheckProto::Tcp),
         Some(n) => match read::string(n, "`proto`", d) {
@@ -129,7 +144,10 @@ fn read_check(
             None => None,
         },
     };
-    let port = read_port(fields, proto, d);
+    let port = match (&url, fields.get("port")) {
+        (Some((_, Some(u))), None) if proto != Some(CheckProto::Icmp) => Some(Some(u.port)),
+        _ => read_port(fields, proto, d),
+    };
     let family_written = read_family(fields, d);
     let expect = fields
         .require("expect", what, d)
@@ -208,6 +226,7 @@ fn read_check(
         hint: hint?,
         flow: None,
         dns: None,
+        http: None,
         span: fields.at,
     })
 }
@@ -284,6 +303,7 @@ fn read_flow_check(
             goodput_at_least_bps,
         }),
         dns: None,
+        http: None,
         span: fields.at,
     })
 }
@@ -418,6 +438,21 @@ pub(crate) fn read_target(
     read_host_ref(node, "`to`", kind, names, d).map(CheckTarget::Host)
 }
 
+/// The target a URL's host names: an address, a host, or a DNS name.
+fn target_of(node: &Node, host: &str, names: &Names, d: &mut Diags) -> Option<CheckTarget> {
+    if let Ok(address) = host.parse::<IpAddr>() {
+        return Some(CheckTarget::Address(address));
+    }
+    if let Some(h) = names.hosts.get(host) {
+        return Some(CheckTarget::Host(h));
+    }
+    if host.contains('.') {
+        return read_domain(node, host, d).map(CheckTarget::Name);
+    }
+    d.error_help(node.span, format!("unknown host `{host}` in the URL"), names.hosts.suggest(host));
+    None
+}
+
 /// An absolute, lowercase domain name with its trailing dot.
 fn read_domain(node: &Node, text: &str, d: &mut Diags) -> Option<String> {
     let lower = text.trim().to_ascii_lowercase();
@@ -433,6 +468,73 @@ fn read_domain(node: &Node, text: &str, d: &mut Diags) -> Option<String> {
             None
         }
     }
+}
+
+/// An `http:` check: one request from a host, graded on its response.
+fn read_web_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    names: &Names,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "an http check";
+    for key in HTTP_FORBIDDEN_KEYS {
+        if let Some(span) = fields.key_span(key) {
+            d.error(span, format!("{what} takes no `{key}`: the URL says where"));
+        }
+    }
+    let from = fields
+        .require("from", what, d)
+        .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
+    let url_node = fields.get("http")?;
+    let http = super::http::read_http_check(url_node, fields, d);
+    let family_written = read_family(fields, d);
+    let (points, hint) = read_points_hint(fields, d);
+    let (from, http) = (from?, http?);
+    let host = &http.url.host;
+    let to = if let Ok(address) = host.parse::<IpAddr>() {
+        CheckTarget::Address(address)
+    } else if let Some(h) = names.hosts.get(host) {
+        CheckTarget::Host(h)
+    } else if host.contains('.') {
+        if hosts[from].resolvers.is_empty() {
+            if !hosts[from].resolver_written {
+                d.error_help(
+                    url_node.span,
+                    format!("`{host}` is a DNS name, and host `{}` has no resolver to look it up", hosts[from].name.value),
+                    Some("give the host `resolver:`, or use a host name or an address in the URL".to_string()),
+                );
+            }
+            return None;
+        }
+        CheckTarget::Name(read_domain(url_node, host, d)?)
+    } else {
+        d.error_help(
+            url_node.span,
+            format!("unknown host `{host}` in the URL"),
+            names.hosts.suggest(host),
+        );
+        return None;
+    };
+    let family = resolve_family("check", fields, family_written, from, &to, hosts, d)?;
+    Some(Check {
+        name: name?,
+        from,
+        to,
+        proto: CheckProto::Tcp,
+        port: Some(http.url.port),
+        family,
+        expect: Outcome::Allow,
+        reason: None,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: None,
+        dns: None,
+        http: Some(http),
+        span: fields.at,
+    })
 }
 
 /// A `dns:` check: look NAME up from a host through its resolver.
@@ -515,6 +617,7 @@ fn read_dns_check(
             expect: expect?,
             cached: cached?,
         }),
+        http: None,
         span: fields.at,
     })
 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addr::{check_v4_in, check_v6_in, usable_v4, usable_v6};
+use super::http::{read_authority_list, read_http_service, TlsNames};
 use super::tcp::read_tcp;
 use super::topology::{check_v4, check_v6, read_v4_d, read_v6, Topology};
 use super::Names;
@@ -14,9 +15,10 @@ use crate::model::{
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const HOST_KEYS: [&str; 8] = [
+const HOST_KEYS: [&str; 9] = [
     "network",
     "resolver",
+    "trust",
     "ip",
     "ipv6",
     "gateway",
@@ -24,7 +26,9 @@ const HOST_KEYS: [&str; 8] = [
     "services",
     "tcp",
 ];
-const SERVICE_KEYS: [&str; 3] = ["port", "proto", "app"];
+const SERVICE_KEYS: [&str; 9] = [
+    "port", "proto", "app", "tls", "routes", "response", "upstream", "timeout", "delay",
+];
 
 /// A host as read, before addresses are assigned.
 struct Draft<'a> {
@@ -40,6 +44,7 @@ struct Draft<'a> {
     services: Vec<Service>,
     /// The lab's TCP settings with this host's `tcp:` applied.
     tcp: TcpSettings,
+    trust: Vec<usize>,
 }
 
 pub(crate) fn read_hosts(
@@ -48,12 +53,13 @@ pub(crate) fn read_hosts(
     topo: &Topology,
     routers: &[Router],
     lab_tcp: TcpSettings,
+    tls_names: &TlsNames,
     d: &mut Diags,
 ) -> Vec<Host> {
     let drafts: Vec<Draft> = entries
         .unwrap_or(&[])
         .iter()
-        .map(|(name, node)| read_host(name, node, names, topo, lab_tcp, d))
+        .map(|(name, node)| read_host(name, node, names, topo, lab_tcp, tls_names, d))
         .collect();
     let mut used = check_duplicate_addresses(&drafts, routers, d);
     // Where the search for a free address resumes, per network and family.
@@ -75,6 +81,7 @@ fn read_host<'a>(
     names: &Names,
     topo: &Topology,
     lab_tcp: TcpSettings,
+    tls_names: &TlsNames,
     d: &mut Diags,
 ) -> Draft<'a> {
     let mut draft = Draft {
@@ -88,6 +95,7 @@ fn read_host<'a>(
         security_groups: Vec::new(),
         services: Vec::new(),
         tcp: lab_tcp,
+        trust: Vec::new(),
     };
     let what = format!("host `{}`", name.value);
     let fields = match &node.value {
@@ -133,7 +141,10 @@ fn read_host<'a>(
     }
     draft.gateway = fields.get("gateway");
     draft.security_groups = read_group_list(&fields, names, d);
-    draft.services = read_services(&fields, d);
+    draft.services = read_services(&fields, names, tls_names, d);
+    if let Some(trust) = fields.get("trust") {
+        draft.trust = read_authority_list(trust, "`trust`", tls_names, d);
+    }
     if let Some(tcp) = fields.get("tcp") {
         draft.tcp = read_tcp(tcp, &what, d).apply_over(lab_tcp);
     }
@@ -168,7 +179,12 @@ fn read_group_list(fields: &Fields, names: &Names, d: &mut Diags) -> Vec<Securit
     groups
 }
 
-fn read_services(fields: &Fields, d: &mut Diags) -> Vec<Service> {
+fn read_services(
+    fields: &Fields,
+    names: &Names,
+    tls_names: &TlsNames,
+    d: &mut Diags,
+) -> Vec<Service> {
     let mut services: Vec<Service> = Vec::new();
     let Some(node) = fields.get("services") else {
         return services;
@@ -205,6 +221,7 @@ fn read_services(fields: &Fields, d: &mut Diags) -> Vec<Service> {
             .get("app")
             .and_then(|n| read::string(n, "`app`", d))
             .map(str::to_string);
+        let http = read_http_service(&fields, app.as_deref(), names, tls_names, d);
         let port_number = port_number as u16;
         if let Some(first) = services
             .iter()
@@ -224,6 +241,7 @@ fn read_services(fields: &Fields, d: &mut Diags) -> Vec<Service> {
             port: port_number,
             proto,
             app,
+            http,
             span: item.span,
         });
     }
@@ -302,6 +320,7 @@ fn assign(
         tcp: draft.tcp,
         resolvers: Vec::new(),
         resolver_written: false,
+        trust: draft.trust.clone(),
         span: draft.name.span,
     };
     let Some(network) = draft.network else {

@@ -12,6 +12,7 @@ mod dns;
 mod events;
 mod filters;
 mod hosts;
+mod http;
 mod tcp;
 mod topology;
 mod traffic;
@@ -22,7 +23,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const TOP_KEYS: [&str; 17] = [
+const TOP_KEYS: [&str; 18] = [
     "lab",
     "title",
     "description",
@@ -35,6 +36,7 @@ const TOP_KEYS: [&str; 17] = [
     "security_groups",
     "nacls",
     "dns",
+    "tls",
     "ssh",
     "traffic",
     "events",
@@ -167,7 +169,17 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         .get("tcp")
         .map(|n| tcp::read_tcp(n, "the lab", d).apply_over(TcpSettings::default()))
         .unwrap_or_default();
-    let mut hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, lab_tcp, d);
+    let tls_names = http::TlsNames::read(top.get("tls"));
+    let tls = http::read_tls(top.get("tls"), &tls_names, d);
+    let mut hosts = hosts::read_hosts(
+        sections.hosts,
+        &names,
+        &topo,
+        &routers,
+        lab_tcp,
+        &tls_names,
+        d,
+    );
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
     let events = events::read_events(
@@ -196,6 +208,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         traffic: traffic.entries.into_iter().flatten().collect(),
         events,
         dns,
+        tls,
     })
 }
 
