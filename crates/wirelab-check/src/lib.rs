@@ -9,6 +9,7 @@ pub mod diagram;
 pub mod dns;
 pub mod exchange;
 pub mod explain;
+pub mod http;
 pub mod report;
 pub mod runs;
 pub mod trace;
@@ -66,6 +67,9 @@ pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult 
     let seed = check_seed(net.lab.seed, index);
     if let Some(dns) = &check.dns {
         return dns::run_dns_check(sim, net, check, dns, seed);
+    }
+    if let Some(http) = &check.http {
+        return http::run_http_check(sim, net, check, http, seed);
     }
     if let wirelab_spec::CheckTarget::Name(name) = &check.to {
         return run_named_check(sim, net, check, name, seed);

@@ -67,6 +67,8 @@ pub(crate) enum Event {
     LabChange { index: u32 },
     /// A timer of a DNS resolver or stub (see `dns_apps`).
     DnsTimer { timer: u32 },
+    /// A timer of an HTTP exchange (see `http_apps`).
+    HttpTimer { timer: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -237,6 +239,8 @@ pub struct Sim<'n> {
     payloads: Vec<std::sync::Arc<[u8]>>,
     /// Stub lookups, resolvers and DNS exchanges of this run.
     pub(crate) dns: crate::dns_apps::DnsApps,
+    /// HTTP exchanges of this run.
+    pub(crate) http: crate::http_apps::HttpApps,
     /// Connections being woken by `tx_done` (see `IfaceState::waiting`).
     woken: Vec<u32>,
     /// Security groups and NACLs once an event has changed them.
@@ -277,6 +281,7 @@ impl<'n> Sim<'n> {
             captured: Vec::new(),
             payloads: Vec::new(),
             dns: Default::default(),
+            http: Default::default(),
             woken: Vec::new(),
             filters: None,
             links: Vec::new(),
@@ -321,6 +326,7 @@ impl<'n> Sim<'n> {
         self.captured.clear();
         self.payloads.clear();
         self.dns.clear();
+        self.http.clear();
         self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
@@ -430,6 +436,7 @@ impl<'n> Sim<'n> {
             Event::TcpThink { conn } => self.tcp_think_over(conn as usize),
             Event::TcpStart { flow } => self.tcp_workload_start(flow),
             Event::DnsTimer { timer } => self.dns_timer_fired(timer),
+            Event::HttpTimer { timer } => self.http_timer_fired(timer),
             Event::LabChange { index } => {
                 let action = self.net.lab.events[index as usize].action.clone();
                 self.apply(&action);

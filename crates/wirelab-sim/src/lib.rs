@@ -9,6 +9,7 @@
 pub mod conntrack;
 pub mod dns_apps;
 pub mod engine;
+pub mod http_apps;
 pub mod neigh;
 pub mod packet;
 pub mod pinger;

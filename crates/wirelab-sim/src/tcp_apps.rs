@@ -56,6 +56,11 @@ pub enum App {
     DnsClient { exchange: u32 },
     /// Reads one DNS query and writes its answer.
     DnsServer { exchange: u32 },
+    /// Sends one HTTP request (after the TLS handshake) and reads the
+    /// response (see `http_apps`).
+    HttpClient { exchange: u32 },
+    /// Reads the request, answers or forwards it.
+    HttpServer { exchange: u32 },
 }
 
 /// One TCP connection of a host.
@@ -374,12 +379,19 @@ impl<'n> Sim<'n> {
             self.dns_tcp_app(c, readable);
             return;
         }
+        if let App::HttpClient { .. } | App::HttpServer { .. } = conn.app {
+            self.http_tcp_app(c, readable);
+            return;
+        }
         let conn = &mut self.tcp.conns[c];
         let state = conn.socket.state();
         let open = matches!(state, State::Established | State::CloseWait);
         let opening = open || state == State::SynSent || state == State::SynReceived;
         match &mut conn.app {
-            App::DnsClient { .. } | App::DnsServer { .. } => unreachable!("handled above"),
+            App::DnsClient { .. }
+            | App::DnsServer { .. }
+            | App::HttpClient { .. }
+            | App::HttpServer { .. } => unreachable!("handled above"),
             App::Bulk { bytes, queued } => {
                 if *queued < *bytes && opening {
                     *queued += conn.socket.send(*bytes - *queued);

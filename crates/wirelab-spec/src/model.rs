@@ -899,10 +899,13 @@ pub enum HttpError {
     TlsExpired,
     /// curl 28: no response in time.
     Timeout,
+    /// curl 35/52: the server does not speak what the client does (TLS to
+    /// a plain port, HTTP to a database) and closes without an answer.
+    Protocol,
 }
 
 impl HttpError {
-    pub const ALL: [HttpError; 7] = [
+    pub const ALL: [HttpError; 8] = [
         HttpError::Resolve,
         HttpError::Refused,
         HttpError::Connect,
@@ -910,6 +913,7 @@ impl HttpError {
         HttpError::TlsIssuer,
         HttpError::TlsExpired,
         HttpError::Timeout,
+        HttpError::Protocol,
     ];
 
     pub fn code(self) -> &'static str {
@@ -921,6 +925,7 @@ impl HttpError {
             HttpError::TlsIssuer => "tls-issuer",
             HttpError::TlsExpired => "tls-expired",
             HttpError::Timeout => "timeout",
+            HttpError::Protocol => "protocol",
         }
     }
 }

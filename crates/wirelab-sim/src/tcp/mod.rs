@@ -507,6 +507,12 @@ impl Socket {
 
     /// Close our direction (RFC 9293 §3.10.4): a FIN goes out after the
     /// queued data.
+    /// TCP_NODELAY: Nagle's algorithm off for this socket (curl and
+    /// nginx set it on every connection), whatever the host's settings.
+    pub fn set_nodelay(&mut self) {
+        self.cfg.nagle = false;
+    }
+
     pub fn close(&mut self) {
         match self.state {
             State::Listen | State::SynSent => self.close_with(None),

@@ -110,9 +110,12 @@ fn read_check(
         .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
     // `to` may be a URL: its host is the target, its port the default.
     let url = fields.get("to").and_then(|n| match &n.value {
-        Value::Str(t) if t.starts_with("http://") || t.starts_with("https://") => {
-            Some((n, super::http::parse_url(t).map_err(|e| d.error(n.span, e)).ok()))
-        }
+        Value::Str(t) if t.starts_with("http://") || t.starts_with("https://") => Some((
+            n,
+            super::http::parse_url(t)
+                .map_err(|e| d.error(n.span, e))
+                .ok(),
+        )),
         _ => None,
     });
     let to = match &url {
@@ -449,7 +452,11 @@ fn target_of(node: &Node, host: &str, names: &Names, d: &mut Diags) -> Option<Ch
     if host.contains('.') {
         return read_domain(node, host, d).map(CheckTarget::Name);
     }
-    d.error_help(node.span, format!("unknown host `{host}` in the URL"), names.hosts.suggest(host));
+    d.error_help(
+        node.span,
+        format!("unknown host `{host}` in the URL"),
+        names.hosts.suggest(host),
+    );
     None
 }
 
@@ -502,8 +509,14 @@ fn read_web_check(
             if !hosts[from].resolver_written {
                 d.error_help(
                     url_node.span,
-                    format!("`{host}` is a DNS name, and host `{}` has no resolver to look it up", hosts[from].name.value),
-                    Some("give the host `resolver:`, or use a host name or an address in the URL".to_string()),
+                    format!(
+                        "`{host}` is a DNS name, and host `{}` has no resolver to look it up",
+                        hosts[from].name.value
+                    ),
+                    Some(
+                        "give the host `resolver:`, or use a host name or an address in the URL"
+                            .to_string(),
+                    ),
                 );
             }
             return None;

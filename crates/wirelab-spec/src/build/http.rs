@@ -13,7 +13,8 @@ use crate::yaml::{Node, Value};
 pub const TLS_KEYS: [&str; 4] = ["date", "authorities", "certificates", "trusted"];
 const CERTIFICATE_KEYS: [&str; 4] = ["names", "issuer", "not_before", "not_after"];
 /// The keys a service takes beside `port`, `proto` and `app`, for HTTP.
-pub const HTTP_SERVICE_KEYS: [&str; 6] = ["tls", "routes", "response", "upstream", "timeout", "delay"];
+pub const HTTP_SERVICE_KEYS: [&str; 6] =
+    ["tls", "routes", "response", "upstream", "timeout", "delay"];
 const SERVICE_TLS_KEYS: [&str; 2] = ["version", "certificate"];
 const ROUTE_KEYS: [&str; 5] = ["path", "status", "body", "text", "upstream"];
 const RESPONSE_KEYS: [&str; 3] = ["status", "body", "text"];
@@ -73,7 +74,20 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
         d.parse().map_err(|_| bad())?,
     );
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
         return Err(bad());
     }
@@ -152,7 +166,10 @@ fn read_certificate(
         if valid {
             dns_names.push(lower);
         } else {
-            d.error(item.span, format!("`{text}` is not a DNS name a certificate can hold"));
+            d.error(
+                item.span,
+                format!("`{text}` is not a DNS name a certificate can hold"),
+            );
         }
     }
     if dns_names.is_empty() {
@@ -169,10 +186,12 @@ fn read_certificate(
                 d.error_help(
                     n.span,
                     format!("unknown authority `{issuer}`"),
-                    names
-                        .authorities
-                        .suggest(issuer)
-                        .or_else(|| Some("declare it under `tls: { authorities: }`, or write `issuer: self`".into())),
+                    names.authorities.suggest(issuer).or_else(|| {
+                        Some(
+                            "declare it under `tls: { authorities: }`, or write `issuer: self`"
+                                .into(),
+                        )
+                    }),
                 );
             }
             id.map(Some)
@@ -239,7 +258,10 @@ pub(crate) fn read_http_service(
     if app != Some("http") && !https {
         for key in HTTP_SERVICE_KEYS {
             if let Some(span) = fields.key_span(key) {
-                d.error(span, format!("`{key}` is for `app: http` and `app: https` services"));
+                d.error(
+                    span,
+                    format!("`{key}` is for `app: http` and `app: https` services"),
+                );
             }
         }
         return None;
@@ -255,7 +277,9 @@ pub(crate) fn read_http_service(
                     match read::scalar_text(v, "`version`", d).as_deref() {
                         Some("1.3") => server.version = TlsVersion::V1_3,
                         Some("1.2") => server.version = TlsVersion::V1_2,
-                        Some(other) => d.error(v.span, format!("TLS version `{other}` must be 1.2 or 1.3")),
+                        Some(other) => {
+                            d.error(v.span, format!("TLS version `{other}` must be 1.2 or 1.3"))
+                        }
                         None => {}
                     }
                 }
@@ -284,7 +308,10 @@ pub(crate) fn read_http_service(
     if let Some(n) = fields.get("routes") {
         let items = read::seq(n, "`routes`", d).unwrap_or(&[]);
         if items.len() > ROUTES_MAX {
-            d.error(n.span, format!("too many routes (the limit is {ROUTES_MAX})"));
+            d.error(
+                n.span,
+                format!("too many routes (the limit is {ROUTES_MAX})"),
+            );
         }
         for item in items.iter().take(ROUTES_MAX) {
             if let Some(route) = read_route(item, names, d) {
@@ -296,7 +323,10 @@ pub(crate) fn read_http_service(
     let upstream = fields.get("upstream");
     let default = match (response, upstream) {
         (Some(r), Some(_)) => {
-            d.error(r.span, "a service answers with `response` or forwards to `upstream`, not both");
+            d.error(
+                r.span,
+                "a service answers with `response` or forwards to `upstream`, not both",
+            );
             None
         }
         (Some(r), None) => {
@@ -341,7 +371,10 @@ fn read_route(node: &Node, names: &Names, d: &mut Diags) -> Option<HttpRoute> {
         Some(u) => {
             for key in ["status", "body", "text"] {
                 if let Some(span) = fields.key_span(key) {
-                    d.error(span, format!("a route forwards to `upstream` or answers with `{key}`, not both"));
+                    d.error(
+                        span,
+                        format!("a route forwards to `upstream` or answers with `{key}`, not both"),
+                    );
                 }
             }
             read_upstream(u, names, d)
@@ -364,7 +397,12 @@ fn read_respond(fields: &Fields, d: &mut Diags) -> Option<HttpAction> {
         None => Some(None),
         Some(n) => read::string(n, "`text`", d).and_then(|t| {
             if t.len() > TEXT_BYTES_MAX {
-                d.error(n.span, format!("`text` is longer than {TEXT_BYTES_MAX} bytes; give `body:` a size instead"));
+                d.error(
+                    n.span,
+                    format!(
+                        "`text` is longer than {TEXT_BYTES_MAX} bytes; give `body:` a size instead"
+                    ),
+                );
                 return None;
             }
             Some(Some(t.to_string()))
@@ -372,7 +410,10 @@ fn read_respond(fields: &Fields, d: &mut Diags) -> Option<HttpAction> {
     };
     let body = match (fields.get("body"), &text) {
         (Some(n), Some(Some(_))) => {
-            d.error(n.span, "`body` is the size of a body without `text`; the text's length is the body's");
+            d.error(
+                n.span,
+                "`body` is the size of a body without `text`; the text's length is the body's",
+            );
             None
         }
         (Some(n), _) => super::tcp::read_size(n, "`body`", d),
@@ -390,7 +431,10 @@ fn read_respond(fields: &Fields, d: &mut Diags) -> Option<HttpAction> {
 fn read_upstream(node: &Node, names: &Names, d: &mut Diags) -> Option<HttpAction> {
     let text = read::string(node, "`upstream`", d)?;
     let Some((host, port)) = text.rsplit_once(':') else {
-        d.error(node.span, format!("`upstream` is HOST:PORT, e.g. app:8000; found `{text}`"));
+        d.error(
+            node.span,
+            format!("`upstream` is HOST:PORT, e.g. app:8000; found `{text}`"),
+        );
         return None;
     };
     let Ok(port) = port.parse::<u16>() else {
@@ -404,7 +448,11 @@ fn read_upstream(node: &Node, names: &Names, d: &mut Diags) -> Option<HttpAction
     match names.hosts.get(host) {
         Some(h) => Some(HttpAction::Proxy { host: h, port }),
         None => {
-            d.error_help(node.span, format!("unknown host `{host}` in `upstream`"), names.hosts.suggest(host));
+            d.error_help(
+                node.span,
+                format!("unknown host `{host}` in `upstream`"),
+                names.hosts.suggest(host),
+            );
             None
         }
     }
@@ -501,7 +549,8 @@ pub(crate) fn read_http_expect(node: &Node, check: &Fields, d: &mut Diags) -> Op
                 d.error_help(
                     n.span,
                     format!("unknown error `{code}`"),
-                    did_you_mean(code, codes.iter().copied()).or_else(|| Some(format!("errors: {}", codes.join(", ")))),
+                    did_you_mean(code, codes.iter().copied())
+                        .or_else(|| Some(format!("errors: {}", codes.join(", ")))),
                 );
             }
             found
@@ -509,7 +558,10 @@ pub(crate) fn read_http_expect(node: &Node, check: &Fields, d: &mut Diags) -> Op
         ok &= expect.error.is_some();
         for key in ["status", "body_at_least", "contains"] {
             if let Some(span) = fields.key_span(key) {
-                d.error(span, format!("a request that fails with an error has no `{key}`"));
+                d.error(
+                    span,
+                    format!("a request that fails with an error has no `{key}`"),
+                );
                 ok = false;
             }
         }
@@ -553,9 +605,15 @@ mod tests {
     #[test]
     fn urls_take_their_scheme_port_and_path() {
         let u = parse_url("https://Shop.Example.com/api/v1").unwrap();
-        assert_eq!((u.https, u.host.as_str(), u.port, u.path.as_str()), (true, "shop.example.com", 443, "/api/v1"));
+        assert_eq!(
+            (u.https, u.host.as_str(), u.port, u.path.as_str()),
+            (true, "shop.example.com", 443, "/api/v1")
+        );
         let u = parse_url("http://10.0.1.5:8080").unwrap();
-        assert_eq!((u.https, u.host.as_str(), u.port, u.path.as_str()), (false, "10.0.1.5", 8080, "/"));
+        assert_eq!(
+            (u.https, u.host.as_str(), u.port, u.path.as_str()),
+            (false, "10.0.1.5", 8080, "/")
+        );
         let u = parse_url("http://[2001:db8::1]:81/x").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("2001:db8::1", 81));
         assert!(parse_url("ftp://x").is_err());
