@@ -1,12 +1,13 @@
 //! The `wirelab` command: a thin layer over the library crates that reads
 //! arguments, prints, and decides exit codes (0 ok, 1 a check failed,
-//! 2 invalid input or usage).
+//! 2 invalid input or usage; `dig` adds dig's 9, no reply).
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod dig;
 mod run;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -72,6 +73,13 @@ enum Command {
     /// Run the lab's traffic and events over time; report every workload
     /// and link.
     Run(run::RunArgs),
+    /// Look a name up from a host, as `dig` would: the host's stub asks its
+    /// resolver in a fresh simulation. Exit 0 on an answer (any rcode), 9
+    /// when no server answered.
+    #[command(
+        after_help = "Examples:\n  wirelab dig LAB --from laptop shop.example.com +trace\n  wirelab dig LAB --from laptop example.com MX +short\n  wirelab dig LAB --from laptop www.example.com --repeat 2 --wait 30s"
+    )]
+    Dig(dig::DigArgs),
 }
 
 #[derive(Args)]
@@ -126,6 +134,7 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd_test(&args),
         Command::Trace(args) => cmd_trace(&args),
         Command::Run(args) => run::cmd_run(&args, load),
+        Command::Dig(args) => dig::cmd_dig(&args, load),
     };
     ExitCode::from(code)
 }
@@ -389,6 +398,35 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         }
     }
     0
+}
+
+/// The host `name` of `lab`, whose stub has a resolver to ask; otherwise
+/// what is wrong, said for a person.
+fn stub_host(lab: &wirelab_spec::Lab, name: &str) -> Result<usize, String> {
+    let Some(host) = lab.host_by_name(name) else {
+        return Err(format!(
+            "`{name}` is not a host of lab {}{}",
+            lab.lab.value,
+            suggest(lab, name)
+        ));
+    };
+    if lab.hosts[host].resolvers.is_empty() {
+        let with: Vec<&str> = lab
+            .hosts
+            .iter()
+            .filter(|h| !h.resolvers.is_empty())
+            .map(|h| h.name.value.as_str())
+            .collect();
+        let others = if with.is_empty() {
+            "no host of the lab has one".to_string()
+        } else {
+            format!("hosts that have one: {}", with.join(", "))
+        };
+        return Err(format!(
+            "host `{name}` has no `resolver:` to ask; give it one in the lab, or ask from another host ({others})"
+        ));
+    }
+    Ok(host)
 }
 
 fn suggest(lab: &wirelab_spec::Lab, name: &str) -> String {
