@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod dig;
+mod dns_serve;
 mod run;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -80,6 +81,13 @@ enum Command {
         after_help = "Examples:\n  wirelab dig LAB --from laptop shop.example.com +trace\n  wirelab dig LAB --from laptop example.com MX +short\n  wirelab dig LAB --from laptop www.example.com --repeat 2 --wait 30s"
     )]
     Dig(dig::DigArgs),
+    /// Serve real DNS on a local port (UDP and TCP) as a lab host would
+    /// answer: through its resolver in one long-lived simulation, or from
+    /// its zones if it is an authoritative server.
+    #[command(
+        after_help = "Examples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com"
+    )]
+    Dns(dns_serve::DnsArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +143,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => cmd_trace(&args),
         Command::Run(args) => run::cmd_run(&args, load),
         Command::Dig(args) => dig::cmd_dig(&args, load),
+        Command::Dns(args) => dns_serve::cmd_dns(&args, load),
     };
     ExitCode::from(code)
 }
