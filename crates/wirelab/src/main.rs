@@ -78,14 +78,14 @@ enum Command {
     /// resolver in a fresh simulation. Exit 0 on an answer (any rcode), 9
     /// when no server answered.
     #[command(
-        after_help = "Examples:\n  wirelab dig LAB --from laptop shop.example.com +trace\n  wirelab dig LAB --from laptop example.com MX +short\n  wirelab dig LAB --from laptop www.example.com --repeat 2 --wait 30s"
+        after_help = "Query time and WHEN are simulated; the lab's seed makes the output the same every time.\n\nExit status (as dig's): 0 an answer came, whatever its status (NXDOMAIN too); 9 no server answered; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab dig LAB --from laptop shop.example.com +trace\n  wirelab dig LAB --from laptop example.com MX +short\n  wirelab dig LAB --from laptop www.example.com --repeat 2 --wait 30s"
     )]
     Dig(dig::DigArgs),
     /// Serve real DNS on a local port (UDP and TCP) as a lab host would
     /// answer: through its resolver in one long-lived simulation, or from
     /// its zones if it is an authoritative server.
     #[command(
-        after_help = "Examples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com"
+        after_help = "Every query runs in ONE simulation that lives as long as the port: the resolver's cache stays warm, and simulated time moves only while a query runs (at most 60 s each; no answer by then is SERVFAIL), so the same queries in the same order get the same answers. After 10,000 queries a fresh simulation starts. Malformed messages get FORMERR, or nothing when no header can be read. Stop with Ctrl-C.\n\nExit status: 2 for a usage error, an invalid lab, or an address that cannot be listened on.\n\nExamples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com\n  dig @127.0.0.1 -p 5353 +tcp example.com MX"
     )]
     Dns(dns_serve::DnsArgs),
 }
