@@ -198,6 +198,21 @@ impl<'n> Sim<'n> {
         self.dns.external.get(id)?.as_deref()
     }
 
+    /// Runs every event due up to `until`, then moves the clock to `until`
+    /// even if nothing happens in between: the time a person waits before
+    /// asking again (`wirelab dig --repeat`), so that cached TTLs count
+    /// down by exactly that much. Returns false, leaving the clock where
+    /// it stopped, if the event limit was hit.
+    pub fn idle_until(&mut self, until: SimTime) -> bool {
+        if !self.run_until(until) {
+            return false;
+        }
+        // run_until ran every event at or before `until`, so nothing is
+        // skipped and time does not go backwards.
+        self.now = self.now.max(until);
+        true
+    }
+
     /// Every lookup started in this run.
     pub fn lookups(&self) -> &[Lookup] {
         &self.dns.lookups

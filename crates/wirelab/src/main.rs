@@ -1,12 +1,14 @@
 //! The `wirelab` command: a thin layer over the library crates that reads
 //! arguments, prints, and decides exit codes (0 ok, 1 a check failed,
-//! 2 invalid input or usage).
+//! 2 invalid input or usage; `dig` adds dig's 9, no reply).
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod dig;
+mod dns_serve;
 mod run;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -72,6 +74,20 @@ enum Command {
     /// Run the lab's traffic and events over time; report every workload
     /// and link.
     Run(run::RunArgs),
+    /// Look a name up from a host, as `dig` would: the host's stub asks its
+    /// resolver in a fresh simulation. Exit 0 on an answer (any rcode), 9
+    /// when no server answered.
+    #[command(
+        after_help = "Query time and WHEN are simulated; the lab's seed makes the output the same every time.\n\nExit status (as dig's): 0 an answer came, whatever its status (NXDOMAIN too); 9 no server answered; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab dig LAB --from laptop shop.example.com +trace\n  wirelab dig LAB --from laptop example.com MX +short\n  wirelab dig LAB --from laptop www.example.com --repeat 2 --wait 30s"
+    )]
+    Dig(dig::DigArgs),
+    /// Serve real DNS on a local port (UDP and TCP) as a lab host would
+    /// answer: through its resolver in one long-lived simulation, or from
+    /// its zones if it is an authoritative server.
+    #[command(
+        after_help = "Every query runs in ONE simulation that lives as long as the port: the resolver's cache stays warm, and simulated time moves only while a query runs (at most 60 s each; no answer by then is SERVFAIL), so the same queries in the same order get the same answers. After 10,000 queries a fresh simulation starts. Malformed messages get FORMERR, or nothing when no header can be read. Stop with Ctrl-C.\n\nExit status: 2 for a usage error, an invalid lab, or an address that cannot be listened on.\n\nExamples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com\n  dig @127.0.0.1 -p 5353 +tcp example.com MX"
+    )]
+    Dns(dns_serve::DnsArgs),
 }
 
 #[derive(Args)]
@@ -126,6 +142,8 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd_test(&args),
         Command::Trace(args) => cmd_trace(&args),
         Command::Run(args) => run::cmd_run(&args, load),
+        Command::Dig(args) => dig::cmd_dig(&args, load),
+        Command::Dns(args) => dns_serve::cmd_dns(&args, load),
     };
     ExitCode::from(code)
 }
@@ -389,6 +407,35 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         }
     }
     0
+}
+
+/// The host `name` of `lab`, whose stub has a resolver to ask; otherwise
+/// what is wrong, said for a person.
+fn stub_host(lab: &wirelab_spec::Lab, name: &str) -> Result<usize, String> {
+    let Some(host) = lab.host_by_name(name) else {
+        return Err(format!(
+            "`{name}` is not a host of lab {}{}",
+            lab.lab.value,
+            suggest(lab, name)
+        ));
+    };
+    if lab.hosts[host].resolvers.is_empty() {
+        let with: Vec<&str> = lab
+            .hosts
+            .iter()
+            .filter(|h| !h.resolvers.is_empty())
+            .map(|h| h.name.value.as_str())
+            .collect();
+        let others = if with.is_empty() {
+            "no host of the lab has one".to_string()
+        } else {
+            format!("hosts that have one: {}", with.join(", "))
+        };
+        return Err(format!(
+            "host `{name}` has no `resolver:` to ask; give it one in the lab, or ask from another host ({others})"
+        ));
+    }
+    Ok(host)
 }
 
 fn suggest(lab: &wirelab_spec::Lab, name: &str) -> String {

@@ -1,0 +1,242 @@
+//! `wirelab dig`: one host's stub resolver asks its resolver, in a fresh
+//! simulation of the lab, and the answer is printed as BIND's `dig` would
+//! print it (`wirelab_dns::dig`), on the simulated clock.
+//!
+//! Exit status, as dig's: 0 when an answer came (whatever its rcode), 9
+//! when no server answered ("no servers could be reached"), and 2 for
+//! usage errors and invalid labs.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use wirelab_dns::dig::{render, render_short, render_timeout, render_trace, DigQuery};
+use wirelab_dns::proto::rr::{Name, RecordType};
+use wirelab_dns::stub::StubOutcome;
+use wirelab_net::Network;
+use wirelab_sim::{Sim, SimTime, TraceLevel};
+
+/// dig's exit status when no reply came.
+pub const EXIT_NO_REPLY: u8 = 9;
+/// Most times one command asks; each is a lookup in the same simulation.
+const REPEAT_MAX: u32 = 100;
+
+#[derive(Args)]
+pub struct DigArgs {
+    lab: PathBuf,
+    /// The host whose stub resolver asks (it asks its first `resolver:`).
+    #[arg(long)]
+    from: String,
+    /// NAME, then TYPE (default A), and dig's options: +trace (the
+    /// resolver's walk, one server at a time), +short (only the data).
+    #[arg(value_name = "NAME [TYPE] [+OPTION]", required = true)]
+    query: Vec<String>,
+    /// Ask this many times in the same simulation: from the second time on
+    /// the answer comes from the resolver's cache, with lower TTLs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=REPEAT_MAX as i64))]
+    repeat: u32,
+    /// Simulated time between two repeats (e.g. 10s, 500ms, 2min).
+    #[arg(long, default_value = "10s", value_parser = parse_time)]
+    wait: u64,
+    /// Use this seed instead of the lab's.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn parse_time(text: &str) -> Result<u64, String> {
+    wirelab_spec::quantity::parse_time(text)
+}
+
+/// What dig was asked, from its words.
+#[derive(Debug, PartialEq, Eq)]
+struct Question {
+    name: Name,
+    qtype: RecordType,
+    trace: bool,
+    short: bool,
+}
+
+/// Types that people ask for, for "did you mean".
+const TYPES_COMMON: [&str; 12] = [
+    "A", "AAAA", "CNAME", "MX", "NS", "SOA", "TXT", "PTR", "SRV", "CAA", "HTTPS", "ANY",
+];
+
+/// Reads dig's words: `NAME [TYPE] [+option...]`, options anywhere.
+fn parse_question(words: &[String]) -> Result<Question, String> {
+    let (mut trace, mut short) = (false, false);
+    let mut positional = Vec::new();
+    for word in words {
+        match word.strip_prefix('+') {
+            Some("trace") => trace = true,
+            Some("short") => short = true,
+            Some("notrace") => trace = false,
+            Some("noshort") => short = false,
+            Some(option) if option.starts_with("norec") || option.starts_with("rec") => {
+                return Err(format!(
+                    "`{word}` is not supported: a lab's resolvers always recurse (RD=0 is treated as RD=1)"
+                ))
+            }
+            Some(_) => {
+                return Err(format!(
+                    "unknown dig option `{word}`; wirelab dig knows +trace and +short"
+                ))
+            }
+            None if word.starts_with('@') => {
+                return Err(format!(
+                    "`{word}`: wirelab dig asks the first resolver of --from's host; pick the host instead"
+                ))
+            }
+            None => positional.push(word.as_str()),
+        }
+    }
+    let (name, qtype) = match positional.as_slice() {
+        [name] => (*name, "A"),
+        [name, qtype] => (*name, *qtype),
+        _ => {
+            return Err(format!(
+                "expected NAME [TYPE], got {} words: {}",
+                positional.len(),
+                positional.join(" ")
+            ))
+        }
+    };
+    Ok(Question {
+        name: parse_name(name)?,
+        qtype: parse_type(qtype)?,
+        trace,
+        short,
+    })
+}
+
+fn parse_name(text: &str) -> Result<Name, String> {
+    let mut name =
+        Name::from_ascii(text).map_err(|e| format!("`{text}` is not a domain name: {e}"))?;
+    // dig asks for the name as given, from the root: `example.com` is
+    // `example.com.` (no search list).
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn parse_type(text: &str) -> Result<RecordType, String> {
+    let upper = text.to_ascii_uppercase();
+    match upper.parse::<RecordType>() {
+        Ok(RecordType::OPT | RecordType::AXFR | RecordType::IXFR) => Err(format!(
+            "`{text}` cannot be asked of a resolver (OPT is EDNS's pseudo-record; zone transfers go to a zone's server)"
+        )),
+        Ok(qtype) => Ok(qtype),
+        Err(_) => {
+            let best = TYPES_COMMON
+                .iter()
+                .map(|t| (strsim::levenshtein(t, &upper), *t))
+                .min();
+            let hint = match best {
+                Some((d, t)) if d <= 2 => format!(" (did you mean {t}?)"),
+                _ => format!("; common types: {}", TYPES_COMMON.join(", ")),
+            };
+            Err(format!("unknown record type `{text}`{hint}"))
+        }
+    }
+}
+
+pub fn cmd_dig(
+    args: &DigArgs,
+    load: impl Fn(&std::path::Path) -> Option<wirelab_spec::Loaded>,
+) -> u8 {
+    let question = match parse_question(&args.query) {
+        Ok(q) => q,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let Some(mut loaded) = load(&args.lab) else {
+        return 2;
+    };
+    if let Some(seed) = args.seed {
+        loaded.lab.seed = seed;
+    }
+    let lab = &loaded.lab;
+    let host = match crate::stub_host(lab, &args.from) {
+        Ok(h) => h,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let net = Network::compile(lab);
+    // Full trace: when no answer comes, the explanation names the drop.
+    let mut sim = Sim::new(&net, lab.seed, TraceLevel::Full);
+    let mut code = 0;
+    for round in 0..args.repeat {
+        if round > 0 && !sim.idle_until(sim.now() + SimTime(args.wait)) {
+            eprintln!("error: the simulation hit its event limit");
+            return 2;
+        }
+        let (text, answered) = ask(&net, &mut sim, host, &question);
+        crate::emit(&text);
+        if !answered {
+            code = EXIT_NO_REPLY;
+        }
+    }
+    code
+}
+
+/// One lookup, now: its text, and whether an answer came.
+fn ask(net: &Network, sim: &mut Sim<'_>, host: usize, q: &Question) -> (String, bool) {
+    let id = sim.start_lookup(host, q.name.clone(), q.qtype);
+    let until = sim.now() + wirelab_check::dns::LOOKUP_TIME_MAX;
+    sim.run_while(until, |s| s.lookups()[id].outcome.is_some());
+    let lookup = &sim.lookups()[id];
+    let Some(StubOutcome::Answer(answer)) = &lookup.outcome else {
+        // Why, on stderr: stdout stays what dig prints.
+        eprintln!("note: {}", wirelab_check::dns::lookup_text(net, sim, id));
+        return (render_timeout(&q.name, q.qtype), false);
+    };
+    if q.short {
+        return (render_short(&answer.message), true);
+    }
+    if q.trace {
+        let mut text = render_trace(&q.name, q.qtype, &lookup.walk);
+        if lookup.walk.is_empty() {
+            text.push_str(";; answered from the resolver's cache: no query left it\n\n");
+        }
+        return (text, true);
+    }
+    let finished = lookup.finished.unwrap_or(sim.now());
+    let query = DigQuery {
+        name: q.name.clone(),
+        qtype: q.qtype,
+        server: answer.server,
+        transport: answer.transport,
+        query_time_ns: answer.query_time_ns,
+        when_ns: finished.as_nanos(),
+        size_bytes: answer.size_bytes,
+    };
+    (render(&query, &answer.message), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn words_in_any_order() {
+        let q = parse_question(&words("+short example.com mx +trace")).unwrap();
+        assert_eq!(q.name.to_string(), "example.com.");
+        assert_eq!(q.qtype, RecordType::MX);
+        assert!(q.short && q.trace);
+        let q = parse_question(&words("www.example.com.")).unwrap();
+        assert_eq!(q.qtype, RecordType::A);
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let err = |text: &str| parse_question(&words(text)).unwrap_err();
+        assert_eq!(
+            err("example.com MXX"),
+            "unknown record type `MXX` (did you mean MX?)"
+        );
+        assert!(err("example.com +tcp").contains("knows +trace and +short"));
+        assert!(err("example.com +norecurse").contains("always recurse"));
+        assert!(err("a b c").contains("expected NAME [TYPE]"));
+        assert!(err("@1.1.1.1 example.com").contains("first resolver"));
+        assert!(err("example.com AXFR").contains("zone transfers"));
+    }
+}
