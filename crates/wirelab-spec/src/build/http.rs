@@ -197,13 +197,15 @@ fn read_certificate(
             id.map(Some)
         }),
     };
-    let not_before = match fields.get("not_before") {
-        None => Some(today - 30),
-        Some(n) => read_date(n, "`not_before`", d),
-    };
+    // Unwritten dates: valid for a year around today, or for the 397 days
+    // (the CA/Browser Forum's maximum) before a written `not_after`.
     let not_after = match fields.get("not_after") {
-        None => Some(today + 365),
+        None => Some(today + 335),
         Some(n) => read_date(n, "`not_after`", d),
+    };
+    let not_before = match fields.get("not_before") {
+        None => not_after.map(|after| (today - 30).min(after - 397)),
+        Some(n) => read_date(n, "`not_before`", d),
     };
     let (not_before, not_after) = (not_before?, not_after?);
     if not_after < not_before {
