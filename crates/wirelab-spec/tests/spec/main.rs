@@ -8,11 +8,13 @@
 //! - `traffic`: link jitter and state, TCP settings, workloads, events and
 //!   checks on workloads;
 //! - `dns`: zones inline and in master files, servers, private zones, the
-//!   synthesized hierarchy, resolvers, dns checks and names in `to:`.
+//!   synthesized hierarchy, resolvers, dns checks and names in `to:`;
+//! - `http`: HTTP and HTTPS services, certificates, http checks.
 
 mod acceptance;
 mod dns;
 mod hostile;
+mod http;
 mod mistakes;
 mod resolution;
 mod traffic;
