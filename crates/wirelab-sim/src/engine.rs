@@ -571,7 +571,9 @@ impl<'n> Sim<'n> {
             let packet = self.packets[pkt as usize];
             let payload = match packet.body {
                 Body::Ip(Ip { l4: L4::Udp(u), .. }) => self.payload(u.payload).cloned(),
-                Body::Ip(ip @ Ip { l4: L4::Tcp(t), .. }) => self.dns_tcp_bytes(packet.tag, &ip, &t),
+                Body::Ip(ip @ Ip { l4: L4::Tcp(t), .. }) => self
+                    .dns_tcp_bytes(packet.tag, &ip, &t)
+                    .or_else(|| self.http_tcp_bytes(packet.tag, &ip, &t)),
                 _ => None,
             };
             self.captured.push(CapturedFrame {

@@ -771,6 +771,50 @@ impl<'n> Sim<'n> {
     }
 }
 
+impl<'n> Sim<'n> {
+    /// The real bytes a TCP segment of a plain HTTP exchange carries, for
+    /// captures: its part of curl's request or of the server's response
+    /// (head, then the body's text or the payload pattern). HTTPS
+    /// segments keep the pattern: the TLS records are sized, not made.
+    pub(crate) fn http_tcp_bytes(
+        &self,
+        tag: crate::packet::Tag,
+        ip: &crate::packet::Ip,
+        t: &crate::packet::Tcp,
+    ) -> Option<std::sync::Arc<[u8]>> {
+        use crate::udp_source::FLOW_TAG;
+        if t.payload_len == 0 || tag & FLOW_TAG == 0 || tag & HTTP_FLOW == 0 || tag & (1 << 30) != 0
+        {
+            return None;
+        }
+        let x = self
+            .http
+            .exchanges
+            .get((tag & !(FLOW_TAG | HTTP_FLOW)) as usize)?;
+        if x.speech != Speech::Http {
+            return None;
+        }
+        let to_server = ip.dst == x.dst && t.dst_port == x.port;
+        let stream: Vec<u8> = if to_server {
+            request_text(&x.host_name, &x.path).into_bytes()
+        } else {
+            let r = x.response.as_ref()?;
+            let mut bytes = response_head(r.status, r.body_bytes).into_bytes();
+            match &r.text {
+                Some(text) => bytes.extend_from_slice(text.as_bytes()),
+                // A body without text: printable filler, so that a
+                // dissector sees text/plain of the right length.
+                None => bytes.extend((0..r.body_bytes).map(|i| b"wirelab "[(i % 8) as usize])),
+            }
+            bytes
+        };
+        let iss = self.tcp_iss(ip.src, t.src_port, ip.dst, t.dst_port)?;
+        let offset = t.seq.wrapping_sub(iss.wrapping_add(1)) as usize;
+        let bytes = stream.get(offset..offset + t.payload_len as usize)?;
+        Some(bytes.into())
+    }
+}
+
 /// RFC 6125 §6.4.3: `*.example.com` matches one whole left-most label.
 pub fn name_matches(pattern: &str, name: &str) -> bool {
     match pattern.strip_prefix("*.") {
