@@ -235,6 +235,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                 description: None,
                 seed: 1,
                 dns: Default::default(),
+                ssh: Default::default(),
                 networks: vec![Network {
                     name: sp("lan"),
                     ipv4: Some(Sp::new("10.0.0.0/16".parse().unwrap(), Span::default())),

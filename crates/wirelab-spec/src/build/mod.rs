@@ -3,8 +3,8 @@
 //!
 //! The sections are read in dependency order (names first, then NACLs,
 //! networks, links, routers, security groups, TCP settings, hosts, DNS,
-//! traffic, events, checks) whatever their order in the file; diagnostics are sorted
-//! by position at the end.
+//! SSH, traffic, events, checks) whatever their order in the file;
+//! diagnostics are sorted by position at the end.
 
 mod addr;
 mod checks;
@@ -12,6 +12,7 @@ mod dns;
 mod events;
 mod filters;
 mod hosts;
+mod ssh;
 mod tcp;
 mod topology;
 mod traffic;
@@ -41,7 +42,6 @@ const TOP_KEYS: [&str; 17] = [
     "tcp",
     "checks",
 ];
-const RESERVED_KEYS: [&str; 1] = ["ssh"];
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
 
@@ -114,11 +114,6 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
             return None;
         }
     };
-    for key in RESERVED_KEYS {
-        if let Some(span) = top.key_span(key) {
-            d.warning(span, format!("`{key}` is reserved for a later version of the lab format; this version ignores it"));
-        }
-    }
 
     let lab_id = read_lab_id(&top, d);
     let title = top
@@ -169,6 +164,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         .unwrap_or_default();
     let mut hosts = hosts::read_hosts(sections.hosts, &names, &topo, &routers, lab_tcp, d);
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
+    let ssh = ssh::read_ssh(top.get("ssh"), &names, &hosts, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
     let events = events::read_events(
         top.get("events"),
@@ -178,7 +174,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &nacls,
         d,
     );
-    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, d);
+    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, &ssh, d);
 
     Some(Lab {
         file: file.to_string(),
@@ -196,6 +192,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         traffic: traffic.entries.into_iter().flatten().collect(),
         events,
         dns,
+        ssh,
     })
 }
 

@@ -8,13 +8,16 @@
 //! - `traffic`: link jitter and state, TCP settings, workloads, events and
 //!   checks on workloads;
 //! - `dns`: zones inline and in master files, servers, private zones, the
-//!   synthesized hierarchy, resolvers, dns checks and names in `to:`.
+//!   synthesized hierarchy, resolvers, dns checks and names in `to:`;
+//! - `ssh`: users and their public keys, ssh hosts, ssh checks and their
+//!   jump chains.
 
 mod acceptance;
 mod dns;
 mod hostile;
 mod mistakes;
 mod resolution;
+mod ssh;
 mod traffic;
 
 use wirelab_spec::{parse_str, Diagnostic, Loaded, Severity};
