@@ -266,10 +266,15 @@ fn dns_table(reps: usize) {
         .iter()
         .position(|h| h.name.value == "laptop")
         .expect("lab 07 has a laptop");
-    let names: Vec<wirelab_dns::proto::rr::Name> = ["shop.example.com.", "www.example.com.", "nosuch.example.com.", "example.com."]
-        .iter()
-        .map(|n| wirelab_dns::proto::rr::Name::from_ascii(n).unwrap())
-        .collect();
+    let names: Vec<wirelab_dns::proto::rr::Name> = [
+        "shop.example.com.",
+        "www.example.com.",
+        "nosuch.example.com.",
+        "example.com.",
+    ]
+    .iter()
+    .map(|n| wirelab_dns::proto::rr::Name::from_ascii(n).unwrap())
+    .collect();
     let a = wirelab_dns::proto::rr::RecordType::A;
     const LOOKUPS: usize = 2_000;
     println!("## DNS in the simulator (lab 07, lookups by the laptop's stub)\n");
@@ -281,7 +286,9 @@ fn dns_table(reps: usize) {
         for i in 0..LOOKUPS {
             sim.reset(i as u64);
             let id = sim.start_lookup(laptop, names[i % names.len()].clone(), a);
-            sim.run_while(SimTime::from_secs(60), |s| s.lookups()[id].outcome.is_some());
+            sim.run_while(SimTime::from_secs(60), |s| {
+                s.lookups()[id].outcome.is_some()
+            });
             assert!(sim.lookups()[id].outcome.is_some());
             events += sim.counters.events;
         }
@@ -292,7 +299,9 @@ fn dns_table(reps: usize) {
         sim.reset(1);
         for name in &names {
             let id = sim.start_lookup(laptop, name.clone(), a);
-            sim.run_while(SimTime::from_secs(60), |s| s.lookups()[id].outcome.is_some());
+            sim.run_while(SimTime::from_secs(60), |s| {
+                s.lookups()[id].outcome.is_some()
+            });
         }
         let before = sim.counters.events;
         for i in 0..LOOKUPS {
