@@ -11,6 +11,7 @@ pub mod exchange;
 pub mod explain;
 pub mod report;
 pub mod runs;
+pub mod ssh;
 pub mod trace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,6 +67,9 @@ pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult 
     let seed = check_seed(net.lab.seed, index);
     if let Some(dns) = &check.dns {
         return dns::run_dns_check(sim, net, check, dns, seed);
+    }
+    if let Some(ssh) = &check.ssh {
+        return ssh::run_ssh_check(sim, net, check, ssh, seed);
     }
     if let wirelab_spec::CheckTarget::Name(name) = &check.to {
         return run_named_check(sim, net, check, name, seed);
