@@ -12,6 +12,7 @@ pub mod explain;
 pub mod http;
 pub mod report;
 pub mod runs;
+pub mod ssh;
 pub mod trace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -70,6 +71,9 @@ pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult 
     }
     if let Some(http) = &check.http {
         return http::run_http_check(sim, net, check, http, seed);
+    }
+    if let Some(ssh) = &check.ssh {
+        return ssh::run_ssh_check(sim, net, check, ssh, seed);
     }
     if let wirelab_spec::CheckTarget::Name(name) = &check.to {
         return run_named_check(sim, net, check, name, seed);

@@ -77,6 +77,8 @@ pub struct Lab {
     pub dns: Dns,
     /// Certificates and what clients trust (`tls:`).
     pub tls: Tls,
+    /// Users, their keys, and who may log in where (`ssh:`).
+    pub ssh: Ssh,
 }
 
 /// Physical properties of a segment, fully resolved (defaults applied).
@@ -412,10 +414,19 @@ pub enum Reason {
     Timeout,
     /// The name in `to` did not resolve to an address of the check's family.
     Dns,
+    /// `ssh` checks: a host of the chain has no `app: ssh` service.
+    NoSshd,
+    /// `ssh` checks: the user is not among the host's `ssh.hosts` users.
+    KeyNotAuthorized,
+    /// `ssh` checks: the user has no key, and no password login either.
+    NoKey,
+    /// `ssh` checks: only a password could log in, and the user or the
+    /// host does not allow password logins.
+    PasswordRefused,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Delivered,
         Reason::Refused,
         Reason::NoRoute,
@@ -428,6 +439,10 @@ impl Reason {
         Reason::NaclOutbound,
         Reason::Timeout,
         Reason::Dns,
+        Reason::NoSshd,
+        Reason::KeyNotAuthorized,
+        Reason::NoKey,
+        Reason::PasswordRefused,
     ];
 
     pub fn code(self) -> &'static str {
@@ -444,11 +459,23 @@ impl Reason {
             Reason::NaclOutbound => "nacl-outbound",
             Reason::Timeout => "timeout",
             Reason::Dns => "dns",
+            Reason::NoSshd => "no-sshd",
+            Reason::KeyNotAuthorized => "key-not-authorized",
+            Reason::NoKey => "no-key",
+            Reason::PasswordRefused => "password-refused",
         }
     }
 
     pub fn from_code(code: &str) -> Option<Reason> {
         Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The reasons only an `ssh` check can observe (logins, not packets).
+    pub fn is_ssh_only(self) -> bool {
+        matches!(
+            self,
+            Reason::NoSshd | Reason::KeyNotAuthorized | Reason::NoKey | Reason::PasswordRefused
+        )
     }
 }
 
@@ -494,6 +521,9 @@ pub struct Check {
     /// Set for an `http:` check: `to` is the URL's host, `proto` tcp,
     /// `port` the URL's and `expect` `Allow`.
     pub http: Option<HttpCheck>,
+    /// Set for an `ssh:` check: `to` is then the last host of the chain,
+    /// `proto` tcp and `port` its sshd's port.
+    pub ssh: Option<SshCheck>,
     pub span: Span,
 }
 
@@ -928,4 +958,113 @@ impl HttpError {
             HttpError::Protocol => "protocol",
         }
     }
+}
+pub type SshUserId = usize;
+
+/// `ssh:`: the people who log in, their public keys, and which hosts
+/// let whom in. Absent means an empty section: nobody may log in anywhere.
+#[derive(Clone, Debug, Default)]
+pub struct Ssh {
+    /// In file order.
+    pub users: Vec<SshUser>,
+    /// One per host of the lab, indexed by [`HostId`]: its sshd, if it has
+    /// an `app: ssh` service.
+    pub servers: Vec<Option<Sshd>>,
+}
+
+impl Ssh {
+    pub fn user_by_name(&self, name: &str) -> Option<SshUserId> {
+        self.users.iter().position(|u| u.name.value == name)
+    }
+
+    /// The sshd of a host, if it runs one.
+    pub fn sshd(&self, host: HostId) -> Option<&Sshd> {
+        self.servers.get(host).and_then(Option::as_ref)
+    }
+}
+
+/// A user of `ssh.users`.
+#[derive(Clone, Debug)]
+pub struct SshUser {
+    /// A login name: `[a-z_][a-z0-9_-]*`, at most 32 characters.
+    pub name: Sp<String>,
+    /// Her public keys; every one of them is in her `authorized_keys` on
+    /// every host that lists her.
+    pub keys: Vec<SshPublicKey>,
+    /// She has a password, and may use it where a host allows passwords.
+    pub password: bool,
+}
+
+/// A validated OpenSSH public key (`ssh-ed25519 AAAA... comment`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshPublicKey {
+    /// The algorithm name as OpenSSH shows it in `ssh-keygen -l`: `ED25519`,
+    /// `ECDSA`, `RSA`.
+    pub kind: &'static str,
+    /// Key size in bits (256 for ED25519, the curve size for ECDSA, the
+    /// modulus size for RSA).
+    pub bits: u32,
+    /// `SHA256:` and the unpadded base64 of the SHA-256 of the key blob,
+    /// exactly as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// The comment after the key (often `user@machine`); may be empty.
+    pub comment: String,
+    pub span: Span,
+}
+
+impl fmt::Display for SshPublicKey {
+    /// `ED25519 key SHA256:Lrkw...` as OpenSSH logs it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} key {}", self.kind, self.fingerprint)
+    }
+}
+
+/// The sshd of a host.
+#[derive(Clone, Debug)]
+pub struct Sshd {
+    /// The port of the host's `app: ssh` service.
+    pub port: u16,
+    /// Who may log in (`ssh.hosts.H.users`): accounts that exist on the
+    /// host, with their keys in `authorized_keys`. Empty when the host is
+    /// not under `ssh.hosts`.
+    pub users: Vec<SshUserId>,
+    /// `PasswordAuthentication yes` (`password_auth: true`); off by default.
+    pub password_auth: bool,
+}
+
+/// How a login may authenticate (`auth:` of an ssh check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SshAuth {
+    /// A key first, then a password, as OpenSSH's client tries them.
+    Any,
+    /// Keys only (`ssh -o PasswordAuthentication=no`).
+    Key,
+    /// A password only (`ssh -o PubkeyAuthentication=no`).
+    Password,
+}
+
+impl SshAuth {
+    pub fn code(self) -> &'static str {
+        match self {
+            SshAuth::Any => "any",
+            SshAuth::Key => "key",
+            SshAuth::Password => "password",
+        }
+    }
+}
+
+/// One login of an ssh check's chain: this user to this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SshHop {
+    pub user: SshUserId,
+    pub host: HostId,
+}
+
+/// What an `ssh:` check does: log in through every jump host in turn
+/// (ProxyJump), then to the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshCheck {
+    /// The jump hosts in order, then the target; never empty.
+    pub hops: Vec<SshHop>,
+    pub auth: SshAuth,
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 const EXERCISE: &str = "05-exercise-fix-the-vpc.yaml";
 
 /// The labs this suite expects to find (more may be added).
-const EXPECTED_LABS: [&str; 9] = [
+const EXPECTED_LABS: [&str; 10] = [
     "01-one-router.yaml",
     "02-static-routing.yaml",
     "03-vpc-security.yaml",
@@ -20,6 +20,7 @@ const EXPECTED_LABS: [&str; 9] = [
     "06-traffic-over-a-wan.yaml",
     "07-what-happens-when-you-type-a-url.yaml",
     "08-split-horizon-vpc.yaml",
+    "09-ssh-through-a-bastion.yaml",
     "10-https-three-tier.yaml",
 ];
 

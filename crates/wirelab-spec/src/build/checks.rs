@@ -3,24 +3,31 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::ssh::suggest_user;
 use super::traffic::{read_positive_time, TrafficTable};
 use super::Names;
 use crate::model::{
     Check, CheckProto, CheckTarget, DnsCheck, DnsExpect, Family, FlowCheck, Host, HostId, Outcome,
-    Reason, RouterId, Sp, Workload,
+    Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Workload,
 };
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const CHECK_KEYS: [&str; 16] = [
+const CHECK_KEYS: [&str; 19] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
-    "traffic", "dns", "type", "cached", "http",
+    "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth",
 ];
 /// Keys an `http` check does not take.
 const HTTP_FORBIDDEN_KEYS: [&str; 7] = ["to", "proto", "port", "reason", "via", "type", "cached"];
 /// Keys a `dns` check does not take.
-const DNS_FORBIDDEN_KEYS: [&str; 5] = ["to", "proto", "port", "reason", "via"];
+const DNS_FORBIDDEN_KEYS: [&str; 6] = ["to", "proto", "port", "reason", "via", "ssh"];
+/// Keys an `ssh` check does not take: its chain says where it goes.
+const SSH_FORBIDDEN_KEYS: [&str; 4] = ["to", "proto", "port", "via"];
+/// Keys only an `ssh` check takes.
+const SSH_ONLY_KEYS: [&str; 2] = ["jump", "auth"];
+/// Most jump hosts of one ssh check.
+const JUMPS_MAX: usize = 16;
 /// Keys only a `dns` check takes.
 const DNS_ONLY_KEYS: [&str; 2] = ["type", "cached"];
 const DNS_EXPECT_KEYS: [&str; 1] = ["answers"];
@@ -44,6 +51,7 @@ pub(crate) fn read_checks(
     names: &Names,
     hosts: &[Host],
     traffic: &TrafficTable,
+    ssh: &Ssh,
     d: &mut Diags,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -76,12 +84,21 @@ pub(crate) fn read_checks(
             }
             Some(Sp::new(name.to_string(), n.span))
         });
+        if fields.get("ssh").is_none() {
+            for key in SSH_ONLY_KEYS {
+                if let Some(span) = fields.key_span(key) {
+                    d.error(span, format!("`{key}` belongs to an `ssh:` check"));
+                }
+            }
+        }
         let check = if fields.get("traffic").is_some() {
             read_flow_check(&fields, name, traffic, d)
         } else if fields.get("dns").is_some() {
             read_dns_check(&fields, name, names, hosts, d)
         } else if fields.get("http").is_some() {
             read_web_check(&fields, name, names, hosts, d)
+        } else if fields.get("ssh").is_some() {
+            read_ssh_check(&fields, name, names, hosts, ssh, d)
         } else {
             for key in DNS_ONLY_KEYS {
                 if let Some(span) = fields.key_span(key) {
@@ -178,19 +195,7 @@ fn read_check(
                 None
             }
         });
-    let reason = match fields.get("reason") {
-        None => Some(None),
-        Some(n) => read::string(n, "`reason`", d).and_then(|code| match Reason::from_code(code) {
-            Some(reason) => Some(Some(reason)),
-            None => {
-                let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
-                let help = did_you_mean(code, codes.iter().copied())
-                    .or_else(|| Some(format!("reasons: {}", codes.join(", "))));
-                d.error_help(n.span, format!("unknown reason `{code}`"), help);
-                None
-            }
-        }),
-    };
+    let reason = read_reason(fields, false, d);
     let via = read_via(fields, names, d);
     let (points, hint) = read_points_hint(fields, d);
     let (from, to) = (from?, to?);
@@ -230,8 +235,36 @@ fn read_check(
         flow: None,
         dns: None,
         http: None,
+        ssh: None,
         span: fields.at,
     })
+}
+
+/// `reason:` as written; the login reasons (`no-sshd`, ...) only where
+/// `ssh` says the check is an ssh check.
+fn read_reason(fields: &Fields, ssh: bool, d: &mut Diags) -> Option<Option<Reason>> {
+    let Some(n) = fields.get("reason") else {
+        return Some(None);
+    };
+    let code = read::string(n, "`reason`", d)?;
+    match Reason::from_code(code) {
+        Some(reason) if reason.is_ssh_only() && !ssh => {
+            d.error_help(
+                n.span,
+                format!("reason `{code}` is a login's: only an `ssh:` check observes it"),
+                Some("write `ssh: USER@HOST` to check a login".to_string()),
+            );
+            None
+        }
+        Some(reason) => Some(Some(reason)),
+        None => {
+            let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+            let help = did_you_mean(code, codes.iter().copied())
+                .or_else(|| Some(format!("reasons: {}", codes.join(", "))));
+            d.error_help(n.span, format!("unknown reason `{code}`"), help);
+            None
+        }
+    }
 }
 
 fn read_points_hint(fields: &Fields, d: &mut Diags) -> (Option<u32>, Option<Option<String>>) {
@@ -307,6 +340,7 @@ fn read_flow_check(
         }),
         dns: None,
         http: None,
+        ssh: None,
         span: fields.at,
     })
 }
@@ -546,6 +580,7 @@ fn read_web_check(
         flow: None,
         dns: None,
         http: Some(http),
+        ssh: None,
         span: fields.at,
     })
 }
@@ -631,6 +666,7 @@ fn read_dns_check(
             cached: cached?,
         }),
         http: None,
+        ssh: None,
         span: fields.at,
     })
 }
@@ -770,6 +806,257 @@ pub(crate) fn resolve_family(
                     "host `{}` has no {} address, and this {what} is {}",
                     hosts[host].name.value,
                     label(family),
+                    family.code()
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(family)
+}
+
+/// An `ssh:` check: `ssh: USER@HOST`, optional `jump: [HOST | USER@HOST, ..]`
+/// (ProxyJump), optional `auth: key | password`.
+fn read_ssh_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    names: &Names,
+    hosts: &[Host],
+    ssh: &Ssh,
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "an ssh check";
+    for key in SSH_FORBIDDEN_KEYS {
+        if let Some(span) = fields.key_span(key) {
+            let help = match key {
+                "to" | "port" => {
+                    Some("`ssh: USER@HOST` names the host; the port is its sshd's".to_string())
+                }
+                "via" => Some("list the hosts to go through in `jump:`".to_string()),
+                _ => None,
+            };
+            d.error_help(span, format!("{what} takes no `{key}`"), help);
+        }
+    }
+    let from = fields
+        .require("from", what, d)
+        .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
+    let target = fields
+        .get("ssh")
+        .and_then(|n| read_login(n, None, names, ssh, d));
+    let jumps = read_jumps(fields, target.map(|(hop, _)| hop.user), names, ssh, d);
+    let auth = match fields.get("auth") {
+        None => Some(SshAuth::Any),
+        Some(n) => match read::string(n, "`auth`", d)? {
+            "key" | "publickey" => Some(SshAuth::Key),
+            "password" => Some(SshAuth::Password),
+            "any" => Some(SshAuth::Any),
+            other => {
+                d.error_help(
+                    n.span,
+                    format!("`auth` `{other}` must be key, password or any"),
+                    did_you_mean(other, ["key", "password", "any"]),
+                );
+                None
+            }
+        },
+    };
+    let expect =
+        fields
+            .require("expect", what, d)
+            .and_then(|n| match read::string(n, "`expect`", d)? {
+                "allow" => Some(Outcome::Allow),
+                "deny" => Some(Outcome::Deny),
+                "refused" => {
+                    d.error_help(
+                        n.span,
+                        "an ssh check expects allow or deny",
+                        Some("write `expect: deny` with `reason: refused`".to_string()),
+                    );
+                    None
+                }
+                other => {
+                    d.error_help(
+                        n.span,
+                        format!(
+                            "`{other}` is not an outcome of an ssh check: expected allow or deny"
+                        ),
+                        did_you_mean(other, ["allow", "deny"]),
+                    );
+                    None
+                }
+            });
+    let reason = read_reason(fields, true, d);
+    let family_written = read_family(fields, d);
+    let (points, hint) = read_points_hint(fields, d);
+    let (from, target, jumps) = (from?, target?, jumps?);
+    let mut hops = jumps;
+    hops.push(target);
+    let family = resolve_chain_family(fields, family_written, from, &hops, hosts, d)?;
+    let (last, _) = *hops.last()?;
+    let port = ssh.sshd(last.host).map_or(22, |s| s.port);
+    Some(Check {
+        name: name?,
+        from,
+        to: CheckTarget::Host(last.host),
+        proto: CheckProto::Tcp,
+        port: Some(port),
+        family,
+        expect: expect?,
+        reason: reason?,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: None,
+        dns: None,
+        http: None,
+        ssh: Some(SshCheck {
+            hops: hops.into_iter().map(|(hop, _)| hop).collect(),
+            auth: auth?,
+        }),
+        span: fields.at,
+    })
+}
+
+/// `USER@HOST`, or (where `default_user` is given, in `jump:`) `HOST`.
+fn read_login(
+    node: &Node,
+    default_user: Option<usize>,
+    names: &Names,
+    ssh: &Ssh,
+    d: &mut Diags,
+) -> Option<(SshHop, Span)> {
+    let text = read::string(node, "an ssh login", d)?;
+    let (user, host) = match (text.split_once('@'), default_user) {
+        (Some((user, host)), _) => (Some(user), host),
+        (None, Some(_)) => (None, text),
+        (None, None) => {
+            d.error_help(
+                node.span,
+                format!("`ssh` is `USER@HOST`, found `{text}`"),
+                ssh.users
+                    .first()
+                    .map(|u| format!("for example `{}@{text}`", u.name.value)),
+            );
+            return None;
+        }
+    };
+    let user = match user {
+        None => default_user,
+        Some(user) => {
+            let id = ssh.user_by_name(user);
+            if id.is_none() {
+                d.error_help(
+                    node.span,
+                    format!("unknown ssh user `{user}`"),
+                    suggest_user(ssh, user),
+                );
+            }
+            id
+        }
+    };
+    let host = if names.routers.get(host).is_some() {
+        d.error(
+            node.span,
+            format!("`{host}` is a router; only hosts run an sshd"),
+        );
+        None
+    } else if let Some(id) = names.hosts.get(host) {
+        Some(id)
+    } else {
+        d.error_help(
+            node.span,
+            format!("unknown host `{host}`"),
+            names.hosts.suggest(host),
+        );
+        None
+    };
+    Some((
+        SshHop {
+            user: user?,
+            host: host?,
+        },
+        node.span,
+    ))
+}
+
+/// `jump: bastion` or `jump: [bastion, ops@inner]`, in order. A jump host
+/// without `USER@` is logged in to as the target's user, as OpenSSH does.
+fn read_jumps(
+    fields: &Fields,
+    target_user: Option<usize>,
+    names: &Names,
+    ssh: &Ssh,
+    d: &mut Diags,
+) -> Option<Vec<(SshHop, Span)>> {
+    let Some(node) = fields.get("jump") else {
+        return Some(Vec::new());
+    };
+    let items: Vec<&Node> = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    if items.len() > JUMPS_MAX {
+        d.error(
+            node.span,
+            format!(
+                "too many jump hosts ({}; the limit is {JUMPS_MAX})",
+                items.len()
+            ),
+        );
+        return None;
+    }
+    // Without the target's user, a jump host without `USER@` cannot be
+    // read; its host is still checked (user 0 stands in).
+    let default = target_user.or(Some(0));
+    let mut hops = Vec::with_capacity(items.len());
+    let mut ok = target_user.is_some();
+    for item in items {
+        match read_login(item, default, names, ssh, d) {
+            Some(hop) => hops.push(hop),
+            None => ok = false,
+        }
+    }
+    ok.then_some(hops)
+}
+
+/// The written family, else ipv4 when `from` and every host of the chain
+/// have an IPv4 address, else ipv6. Every one of them must have an
+/// address of that family.
+fn resolve_chain_family(
+    fields: &Fields,
+    written: Option<Sp<Family>>,
+    from: HostId,
+    hops: &[(SshHop, Span)],
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Family> {
+    let from_span = fields.get("from").map_or(fields.at, |n| n.span);
+    let mut ends = vec![(from, from_span)];
+    ends.extend(hops.iter().map(|(hop, span)| (hop.host, *span)));
+    // A host with no address at all sits on a network already reported.
+    ends.retain(|(h, _)| hosts[*h].ipv4.is_some() || hosts[*h].ipv6.is_some());
+    let has = |h: HostId, family: Family| match family {
+        Family::Ipv4 => hosts[h].ipv4.is_some(),
+        Family::Ipv6 => hosts[h].ipv6.is_some(),
+    };
+    let family = match &written {
+        Some(w) => w.value,
+        None if ends.iter().all(|&(h, _)| has(h, Family::Ipv4)) => Family::Ipv4,
+        None => Family::Ipv6,
+    };
+    let mut ok = true;
+    for &(host, span) in &ends {
+        if !has(host, family) {
+            d.error(
+                span,
+                format!(
+                    "host `{}` has no {} address, and this ssh check is {}",
+                    hosts[host].name.value,
+                    match family {
+                        Family::Ipv4 => "IPv4",
+                        Family::Ipv6 => "IPv6",
+                    },
                     family.code()
                 ),
             );

@@ -3,8 +3,8 @@
 //!
 //! The sections are read in dependency order (names first, then NACLs,
 //! networks, links, routers, security groups, TCP settings, hosts, DNS,
-//! traffic, events, checks) whatever their order in the file; diagnostics are sorted
-//! by position at the end.
+//! SSH, traffic, events, checks) whatever their order in the file;
+//! diagnostics are sorted by position at the end.
 
 mod addr;
 mod checks;
@@ -13,6 +13,7 @@ mod events;
 mod filters;
 mod hosts;
 mod http;
+mod ssh;
 mod tcp;
 mod topology;
 mod traffic;
@@ -43,7 +44,6 @@ const TOP_KEYS: [&str; 18] = [
     "tcp",
     "checks",
 ];
-const RESERVED_KEYS: [&str; 1] = ["ssh"];
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
 
@@ -116,11 +116,6 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
             return None;
         }
     };
-    for key in RESERVED_KEYS {
-        if let Some(span) = top.key_span(key) {
-            d.warning(span, format!("`{key}` is reserved for a later version of the lab format; this version ignores it"));
-        }
-    }
 
     let lab_id = read_lab_id(&top, d);
     let title = top
@@ -181,6 +176,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         d,
     );
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
+    let ssh = ssh::read_ssh(top.get("ssh"), &names, &hosts, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
     let events = events::read_events(
         top.get("events"),
@@ -190,7 +186,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &nacls,
         d,
     );
-    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, d);
+    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, &ssh, d);
 
     Some(Lab {
         file: file.to_string(),
@@ -209,6 +205,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         events,
         dns,
         tls,
+        ssh,
     })
 }
 

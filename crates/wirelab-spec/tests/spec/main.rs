@@ -10,6 +10,8 @@
 //! - `dns`: zones inline and in master files, servers, private zones, the
 //!   synthesized hierarchy, resolvers, dns checks and names in `to:`;
 //! - `http`: HTTP and HTTPS services, certificates, http checks.
+//! - `ssh`: users and their public keys, ssh hosts, ssh checks and their
+//!   jump chains.
 
 mod acceptance;
 mod dns;
@@ -17,6 +19,7 @@ mod hostile;
 mod http;
 mod mistakes;
 mod resolution;
+mod ssh;
 mod traffic;
 
 use wirelab_spec::{parse_str, Diagnostic, Loaded, Severity};
