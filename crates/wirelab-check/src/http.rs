@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use wirelab_net::Network;
 use wirelab_sim::http_apps::{HttpExchange, Origin, Speech};
 use wirelab_sim::{Sim, SimTime, Step};
-use wirelab_spec::{Check, CheckTarget, Family, HttpCheck, HttpError, TlsVersion, TransportProto};
+use wirelab_spec::{
+    Check, CheckTarget, Family, HttpCheck, HttpError, TlsVersion, TransportProto, Url,
+};
 
 use crate::explain::{drop_text_as, endpoint_name};
 use crate::{verdict, CheckResult};
@@ -99,20 +101,28 @@ pub fn request(
             }
         }
     };
-    let speech = if http.url.https {
-        Speech::Https(server_tls(net, addr, http.url.port).unwrap_or(TlsVersion::V1_3))
+    request_to(sim, net, check.from, addr, &http.url, started)
+}
+
+/// Requests `url` from host `from` at `addr` (its host already looked
+/// up, since `started`) on `sim` as it is: caches, connections and the
+/// clock go on from where they are, as for a shell's `curl`.
+pub fn request_to(
+    sim: &mut Sim<'_>,
+    net: &Network,
+    from: usize,
+    addr: IpAddr,
+    url: &Url,
+    started: SimTime,
+) -> Outcome {
+    let namelookup = sim.now();
+    let speech = if url.https {
+        Speech::Https(server_tls(net, addr, url.port).unwrap_or(TlsVersion::V1_3))
     } else {
         Speech::Http
     };
-    let host_name = http.url.host.trim_end_matches('.').to_string();
-    let id = sim.start_http(
-        check.from,
-        addr,
-        http.url.port,
-        speech,
-        &host_name,
-        &http.url.path,
-    );
+    let host_name = url.host.trim_end_matches('.').to_string();
+    let id = sim.start_http(from, addr, url.port, speech, &host_name, &url.path);
     let until = sim.now() + REQUEST_TIME_MAX;
     sim.run_while(until, |s| s.http_exchange(id).result.is_some());
     let x = sim.http_exchange(id);

@@ -342,6 +342,15 @@ impl<'n> Sim<'n> {
         self.links.extend(self.net.segments.iter().map(|s| s.link));
     }
 
+    /// The neighbour cache of an interface (`ip neigh`), oldest entry
+    /// first.
+    pub fn neighbours(&self, iface: IfaceId) -> impl Iterator<Item = &Neigh> + '_ {
+        self.neigh
+            .entries()
+            .iter()
+            .filter(move |n| n.iface == iface)
+    }
+
     /// What an interface has sent so far.
     pub fn iface_stats(&self, iface: IfaceId) -> IfaceStats {
         self.ifaces[iface].stats

@@ -26,7 +26,7 @@ pub use dns_apps::Lookup;
 pub use engine::{CapturedFrame, Counters, IfaceStats, Limits, Sim};
 pub use packet::Packet;
 pub use pinger::Pinger;
-pub use probe::{Probe, ProbeKind, ProbeResult};
+pub use probe::{Probe, ProbeAnswer, ProbeKind, ProbeResult};
 pub use time::SimTime;
 pub use trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};
 pub use udp_source::UdpSource;

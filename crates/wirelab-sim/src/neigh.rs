@@ -128,6 +128,11 @@ impl NeighTable {
         &mut self.entries[id as usize]
     }
 
+    /// Every entry, in the order they were made.
+    pub fn entries(&self) -> &[Neigh] {
+        &self.entries
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();

@@ -51,6 +51,19 @@ enum ClientState {
     Done,
 }
 
+/// The first ICMP message that came back for a probe, as the sending
+/// socket sees it: `ping` prints the reply's TTL, `traceroute` the router
+/// that said "time exceeded".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeAnswer {
+    /// The source address of the message.
+    pub from: IpAddr,
+    /// Its TTL (hop limit) on arrival.
+    pub ttl: u8,
+    pub icmp: Icmp,
+    pub time: SimTime,
+}
+
 /// What a probe observed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProbeResult {
@@ -75,6 +88,13 @@ pub struct Probe {
     rcv_nxt: u32,
     state: ClientState,
     attempts: u8,
+    /// TTL (hop limit) of the requests it sends.
+    ttl: u8,
+    /// Tries before giving up, and the wait after the last one; `None` for
+    /// the defaults above.
+    tries: Option<(u8, SimTime)>,
+    /// The first ICMP message about the probe, or its echo reply.
+    pub answer: Option<ProbeAnswer>,
     /// The first packet the probe sent (its path is the request's path).
     pub first_request: Option<u32>,
     pub first_drop: Option<(NodeId, Drop)>,
@@ -93,9 +113,45 @@ impl Probe {
             rcv_nxt: 0,
             state: ClientState::Idle,
             attempts: 0,
+            ttl: DEFAULT_TTL,
+            tries: None,
+            answer: None,
             first_request: None,
             first_drop: None,
             result: None,
+        }
+    }
+
+    /// Sends with this TTL (hop limit) instead of the default 64, as
+    /// `traceroute` does.
+    pub fn with_ttl(mut self, ttl: u8) -> Probe {
+        assert!(ttl > 0, "a TTL of 0 is never sent");
+        self.ttl = ttl;
+        self
+    }
+
+    /// Tries `tries` times (one second apart for datagrams, the TCP
+    /// backoff for TCP) and gives up `wait` after the last try, as one
+    /// echo of `ping` or one probe of `traceroute` does.
+    pub fn with_tries(mut self, tries: u8, wait: SimTime) -> Probe {
+        assert!(tries > 0, "a probe tries at least once");
+        self.tries = Some((tries, wait));
+        self
+    }
+
+    fn tries_max(&self) -> u8 {
+        match (self.tries, self.kind) {
+            (Some((tries, _)), _) => tries,
+            (None, ProbeKind::Tcp { .. }) => TCP_SYN_TRIES,
+            (None, _) => DATAGRAM_TRIES,
+        }
+    }
+
+    /// How long after try `attempt` the probe tries again or gives up.
+    fn delay_after(&self, attempt: u8) -> SimTime {
+        match self.tries {
+            Some((tries, wait)) if attempt >= tries => wait,
+            _ => retry_delay(self.kind, attempt),
         }
     }
 }
@@ -157,7 +213,7 @@ impl<'n> Sim<'n> {
         let ip = Ip {
             src: p.src,
             dst: p.dst,
-            ttl: DEFAULT_TTL,
+            ttl: p.ttl,
             l4,
         };
         Packet {
@@ -220,9 +276,10 @@ impl<'n> Sim<'n> {
         p.first_request.get_or_insert(pkt.id);
         let attempt = p.attempts;
         let node = p.node;
+        let delay = p.delay_after(attempt);
         self.record(node, &pkt, crate::trace::Step::Send);
         self.schedule(
-            self.now + retry_delay(kind, attempt),
+            self.now + delay,
             Event::ProbeTimer {
                 probe: probe as u32,
                 attempt,
@@ -236,11 +293,7 @@ impl<'n> Sim<'n> {
         if p.result.is_some() || p.attempts != attempt {
             return;
         }
-        let tries = match p.kind {
-            ProbeKind::Tcp { .. } => TCP_SYN_TRIES,
-            _ => DATAGRAM_TRIES,
-        };
-        if attempt < tries {
+        if attempt < p.tries_max() {
             self.probe_send(probe);
         } else {
             self.decide_deny(probe);
@@ -323,6 +376,13 @@ impl<'n> Sim<'n> {
         let Some(i) = self.is_probe_host(pkt.tag, node, ip) else {
             return;
         };
+        let now = self.now;
+        self.probes[i].answer.get_or_insert(ProbeAnswer {
+            from: ip.src,
+            ttl: ip.ttl,
+            icmp,
+            time: now,
+        });
         match icmp {
             Icmp::EchoReply { id, .. }
                 if self.probes[i].kind == ProbeKind::Ping && id == self.probes[i].local_port =>
@@ -526,5 +586,76 @@ impl<'n> Sim<'n> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceLevel;
+    use wirelab_net::Network;
+
+    /// client — r1 — server, as lab 01.
+    fn one_router() -> Network {
+        let yaml = "lab: t\nnetworks: { a: { cidr: 10.0.1.0/24 }, b: { cidr: 10.0.2.0/24 } }\nrouters: { r1: { interfaces: { a: 10.0.1.1, b: 10.0.2.1 } } }\nhosts: { c: { network: a, ip: 10.0.1.10 }, s: { network: b, ip: 10.0.2.20 } }\n";
+        Network::compile(&wirelab_spec::parse_str("t.yaml", yaml).expect("valid").lab)
+    }
+
+    fn udp_probe(net: &Network, ttl: u8) -> Probe {
+        Probe::new(
+            net.host_node(0),
+            "10.0.1.10".parse().unwrap(),
+            "10.0.2.20".parse().unwrap(),
+            ProbeKind::Udp { port: 33434 },
+        )
+        .with_ttl(ttl)
+        .with_tries(1, SimTime::from_secs(5))
+    }
+
+    #[test]
+    fn a_probe_with_ttl_1_hears_time_exceeded_from_the_first_router() {
+        let net = one_router();
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        let id = sim.add_probe(udp_probe(&net, 1), SimTime::ZERO);
+        sim.run_probes(SimTime::from_secs(10));
+        let answer = sim.probe(id).answer.expect("an ICMP answer");
+        assert_eq!(answer.from, "10.0.1.1".parse::<IpAddr>().unwrap());
+        assert!(matches!(answer.icmp, Icmp::TimeExceeded { .. }));
+        assert_eq!(answer.ttl, DEFAULT_TTL);
+        assert_eq!(sim.probe_result(id).unwrap().outcome, Outcome::Deny);
+    }
+
+    #[test]
+    fn a_probe_with_ttl_2_reaches_the_server_whose_closed_port_answers() {
+        let net = one_router();
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        let id = sim.add_probe(udp_probe(&net, 2), SimTime::ZERO);
+        sim.run_probes(SimTime::from_secs(10));
+        let answer = sim.probe(id).answer.expect("an ICMP answer");
+        assert_eq!(answer.from, "10.0.2.20".parse::<IpAddr>().unwrap());
+        // The answer crossed r1 on its way back.
+        assert_eq!(answer.ttl, DEFAULT_TTL - 1);
+        assert_eq!(sim.probe_result(id).unwrap().outcome, Outcome::Refused);
+    }
+
+    #[test]
+    fn a_single_try_gives_up_after_its_wait() {
+        let net = one_router();
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        // Nobody has 10.0.2.99: r1 gives up on ARP after 3 s, but this
+        // echo waits only 2 s.
+        let probe = Probe::new(
+            net.host_node(0),
+            "10.0.1.10".parse().unwrap(),
+            "10.0.2.99".parse().unwrap(),
+            ProbeKind::Ping,
+        )
+        .with_tries(1, SimTime::from_secs(2));
+        let id = sim.add_probe(probe, SimTime::ZERO);
+        sim.run_probes(SimTime::from_secs(60));
+        let r = sim.probe_result(id).unwrap();
+        assert_eq!((r.outcome, r.reason), (Outcome::Deny, Reason::Timeout));
+        assert_eq!(r.time, SimTime::from_secs(2));
+        assert_eq!(sim.probe(id).attempts, 1);
     }
 }

@@ -11,6 +11,7 @@ pub mod quantity;
 mod read;
 mod yaml;
 
+pub use build::http::parse_url;
 pub use diag::{Diagnostic, Severity};
 pub use model::*;
 

@@ -48,11 +48,11 @@ fn parse_time(text: &str) -> Result<u64, String> {
 
 /// What dig was asked, from its words.
 #[derive(Debug, PartialEq, Eq)]
-struct Question {
-    name: Name,
-    qtype: RecordType,
-    trace: bool,
-    short: bool,
+pub(crate) struct Question {
+    pub name: Name,
+    pub qtype: RecordType,
+    pub trace: bool,
+    pub short: bool,
 }
 
 /// Types that people ask for, for "did you mean".
@@ -61,7 +61,7 @@ const TYPES_COMMON: [&str; 12] = [
 ];
 
 /// Reads dig's words: `NAME [TYPE] [+option...]`, options anywhere.
-fn parse_question(words: &[String]) -> Result<Question, String> {
+pub(crate) fn parse_question(words: &[String]) -> Result<Question, String> {
     let (mut trace, mut short) = (false, false);
     let mut positional = Vec::new();
     for word in words {
@@ -165,35 +165,41 @@ pub fn cmd_dig(
             eprintln!("error: the simulation hit its event limit");
             return 2;
         }
-        let (text, answered) = ask(&net, &mut sim, host, &question);
+        let (text, no_reply) = ask(&net, &mut sim, host, &question);
         crate::emit(&text);
-        if !answered {
+        if let Some(why) = no_reply {
+            // Why, on stderr: stdout stays what dig prints.
+            eprintln!("note: {why}");
             code = EXIT_NO_REPLY;
         }
     }
     code
 }
 
-/// One lookup, now: its text, and whether an answer came.
-fn ask(net: &Network, sim: &mut Sim<'_>, host: usize, q: &Question) -> (String, bool) {
+/// One lookup, now: its text, and why no answer came if none did.
+pub(crate) fn ask(
+    net: &Network,
+    sim: &mut Sim<'_>,
+    host: usize,
+    q: &Question,
+) -> (String, Option<String>) {
     let id = sim.start_lookup(host, q.name.clone(), q.qtype);
     let until = sim.now() + wirelab_check::dns::LOOKUP_TIME_MAX;
     sim.run_while(until, |s| s.lookups()[id].outcome.is_some());
     let lookup = &sim.lookups()[id];
     let Some(StubOutcome::Answer(answer)) = &lookup.outcome else {
-        // Why, on stderr: stdout stays what dig prints.
-        eprintln!("note: {}", wirelab_check::dns::lookup_text(net, sim, id));
-        return (render_timeout(&q.name, q.qtype), false);
+        let why = wirelab_check::dns::lookup_text(net, sim, id);
+        return (render_timeout(&q.name, q.qtype), Some(why));
     };
     if q.short {
-        return (render_short(&answer.message), true);
+        return (render_short(&answer.message), None);
     }
     if q.trace {
         let mut text = render_trace(&q.name, q.qtype, &lookup.walk);
         if lookup.walk.is_empty() {
             text.push_str(";; answered from the resolver's cache: no query left it\n\n");
         }
-        return (text, true);
+        return (text, None);
     }
     let finished = lookup.finished.unwrap_or(sim.now());
     let query = DigQuery {
@@ -205,7 +211,7 @@ fn ask(net: &Network, sim: &mut Sim<'_>, host: usize, q: &Question) -> (String, 
         when_ns: finished.as_nanos(),
         size_bytes: answer.size_bytes,
     };
-    (render(&query, &answer.message), true)
+    (render(&query, &answer.message), None)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod dig;
 mod dns_serve;
 mod run;
+mod shell;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
@@ -88,6 +89,13 @@ enum Command {
         after_help = "Every query runs in ONE simulation that lives as long as the port: the resolver's cache stays warm, and simulated time moves only while a query runs (at most 60 s each; no answer by then is SERVFAIL), so the same queries in the same order get the same answers. After 10,000 queries a fresh simulation starts. Malformed messages get FORMERR, or nothing when no header can be read. Stop with Ctrl-C.\n\nExit status: 2 for a usage error, an invalid lab, or an address that cannot be listened on.\n\nExamples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com\n  dig @127.0.0.1 -p 5353 +tcp example.com MX"
     )]
     Dns(dns_serve::DnsArgs),
+    /// Open a shell inside a host: ping, traceroute, dig, nslookup, curl,
+    /// nc, ip and ss, each printing what the real tool prints, in one
+    /// simulation that lives as long as the session.
+    #[command(
+        after_help = "The simulation starts when the shell does and lives until it ends: neighbour (ARP/ND) caches, the resolver's cache and connection tracking carry over from one command to the next, and each command moves the simulated clock on by as long as the real tool would take (`uptime` shows it). Lab host names work wherever a tool takes a host, as if /etc/hosts listed the lab; other names are looked up through the host's resolver. `ping` stops after 4 echoes unless -c says otherwise; `nc` prints what happened only with -v, as the real one. `ssh` is not available yet.\n\nWhen standard input is not a terminal, commands are read one per line and only their output is printed, so a script can be piped in.\n\nExit status: that of the last command, or `exit N`; 2 for a usage error or an invalid lab.\n\nExamples:\n  wirelab shell labs/01-one-router.yaml --host client\n  printf 'ping -c 2 server\\nip neigh\\n' | wirelab shell labs/01-one-router.yaml --host client"
+    )]
+    Shell(shell::repl::ShellArgs),
 }
 
 #[derive(Args)]
@@ -144,6 +152,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::cmd_run(&args, load),
         Command::Dig(args) => dig::cmd_dig(&args, load),
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
+        Command::Shell(args) => shell::repl::cmd_shell(&args, load),
     };
     ExitCode::from(code)
 }

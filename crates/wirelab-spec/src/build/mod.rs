@@ -12,7 +12,7 @@ mod dns;
 mod events;
 mod filters;
 mod hosts;
-mod http;
+pub(crate) mod http;
 mod ssh;
 mod tcp;
 mod topology;
