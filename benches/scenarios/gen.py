@@ -14,8 +14,10 @@ What is matched (ns-3 RESULTS.md §2):
   * TCP: SMSS 1448 payload bytes (MTU 1500, minus 20 IP, 20 TCP and 12 of
     timestamp option), initial window 10, delayed ACK every 2nd segment or
     200 ms, min RTO 1 s, SACK, timestamps, window scaling, 4 MiB buffers,
-    NewReno or CUBIC; window growth counted as ns-3 counts it (`increase`)
-    and ns-3's loss response (`recovery: ns3`);
+    NewReno or CUBIC; window growth counted as ns-3 counts it (`increase`),
+    ns-3's loss response (`recovery: ns3`) and, for CUBIC, ns-3.44's
+    TcpCubic (`cubic: ns3`: Linux's segment-counting update and the
+    original HyStart with ns-3's thresholds);
   * one access link per host (ns-3: a point-to-point link per sender and
     per receiver), so no two flows share an access queue;
   * random loss only on the data direction of the bottleneck: the bottleneck
@@ -79,6 +81,9 @@ def _tcp_block(cc):
     t = dict(TCP_NS3)
     t["congestion"] = cc.lower()
     if t["congestion"] == "cubic":
+        # ns-3.44's TcpCubic is a port of Linux's tcp_cubic.c (cnt, min RTT,
+        # the clamp of 20, tcp_friendliness) with its own HyStart thresholds.
+        t = {"congestion": "cubic", "cubic": "ns3", **{k: v for k, v in t.items() if k != "congestion"}}
         t["increase"] = "bytes"
     return ["tcp:"] + [f"  {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in t.items()]
 

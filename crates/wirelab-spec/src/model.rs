@@ -572,10 +572,28 @@ pub enum LossRecovery {
     Ns3,
 }
 
+/// Which CUBIC congestion avoidance (`tcp: { cubic: ... }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CubicVariant {
+    /// RFC 9438 as written: cwnd follows W_cubic(t + SRTT) in fractions of
+    /// a segment, the Reno-friendly W_est sets cwnd, HyStart++ (RFC 9406).
+    Rfc9438,
+    /// Linux's `tcp_cubic.c`: whole-segment targets from the minimum RTT,
+    /// one segment per `cnt` segments acknowledged, the clamp of 20 and
+    /// the Reno-friendly estimate that only bounds `cnt`, the original
+    /// HyStart (ACK train and delay).
+    Linux,
+    /// ns-3.44's `TcpCubic`, the port of Linux's: the same update, with
+    /// ns-3's HyStart thresholds and slow start.
+    Ns3,
+}
+
 /// TCP behaviour of a host. Defaults follow Linux.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TcpSettings {
     pub congestion: CongestionControl,
+    /// Which CUBIC, when `congestion` is CUBIC.
+    pub cubic: CubicVariant,
     /// How cwnd grows per ACK.
     pub increase: WindowIncrease,
     /// How the window is reduced on a loss.
@@ -601,6 +619,7 @@ impl Default for TcpSettings {
     fn default() -> Self {
         TcpSettings {
             congestion: CongestionControl::Cubic,
+            cubic: CubicVariant::Rfc9438,
             increase: WindowIncrease::Bytes,
             recovery: LossRecovery::Rfc,
             min_rto_ns: 200_000_000,

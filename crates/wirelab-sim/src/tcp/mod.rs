@@ -55,6 +55,9 @@
 //! - HyStart++ (RFC 9406) ends CUBIC's initial slow start when the RTT
 //!   rises (as Linux and ns-3 use HyStart with CUBIC; NewReno keeps
 //!   standard slow start). Later slow starts are standard (§4.3).
+//!   `cubic: linux` and `cubic: ns3` run their own, original HyStart
+//!   instead ([`congestion::cubic_linux`]), and grow cwnd on the ACK that
+//!   ends a recovery, as Linux and ns-3 do.
 //! - `recovery: ns3` replaces three of these choices with ns-3.44's (see
 //!   [`Socket::loss_flight`] and [`Socket::prr_delivered`]), for labs that
 //!   mirror ns-3 runs.
@@ -399,6 +402,7 @@ impl Socket {
             last_ack_sent: SeqNumber(0),
             cc: AnyController::new(
                 cfg.congestion,
+                cfg.cubic,
                 cfg.increase,
                 cfg.initial_window,
                 u64::from(mss),

@@ -86,6 +86,7 @@ impl Socket {
         // The initial window is counted in negotiated segments.
         self.cc = AnyController::new(
             self.cfg.congestion,
+            self.cfg.cubic,
             self.cfg.increase,
             self.cfg.initial_window,
             self.smss(),
@@ -378,6 +379,8 @@ impl Socket {
         if syn_acked && self.syn_retransmitted {
             self.rtt.after_syn_loss();
         }
+        let (now, high_data, smss) = (self.now, self.snd_max, self.smss());
+        self.cc.on_ack_sample(now, ack, high_data, rtt_ns, smss);
         self.congestion_on_ack(ack, u64::from(data_acked), rtt_ns);
         self.dup_acks = 0;
         self.limited_tx_bytes = 0;
@@ -442,6 +445,10 @@ impl Socket {
                 self.recovery = Recovery::None;
                 self.reno_sacked = 0;
                 self.rxt = Vec::new();
+                if self.cc.grows_on_recovery_exit() && data_acked > 0 {
+                    let srtt_ns = self.rtt.srtt_ns();
+                    self.cc.on_ack(self.now, data_acked, smss, srtt_ns);
+                }
             }
             // RFC 6582 partial acknowledgment: "retransmit the first
             // unacknowledged segment". The window is PRR's (no deflation).
@@ -461,8 +468,10 @@ impl Socket {
     fn hystart_on_ack(&mut self, ack: SeqNumber, acked: u64, rtt_ns: Option<u64>) -> u64 {
         use super::congestion::hystart::{Phase, CSS_GROWTH_DIVISOR};
         use super::congestion::ABC_LIMIT_SEGMENTS;
-        use wirelab_spec::model::{CongestionControl, WindowIncrease};
+        use wirelab_spec::model::{CongestionControl, CubicVariant, WindowIncrease};
+        // Linux's and ns-3's CUBIC run the original HyStart themselves.
         if self.cfg.congestion != CongestionControl::Cubic
+            || self.cfg.cubic != CubicVariant::Rfc9438
             || self.cc.ssthresh() != u64::MAX
             || self.cc.cwnd() >= self.cc.ssthresh()
         {

@@ -1,13 +1,14 @@
 //! `tcp:` settings, at the top level and per host (extension). A host's
 //! keys override the lab's, which override the built-in (Linux-like) ones.
 
-use crate::model::{CongestionControl, LossRecovery, TcpSettings, WindowIncrease};
+use crate::model::{CongestionControl, CubicVariant, LossRecovery, TcpSettings, WindowIncrease};
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const TCP_KEYS: [&str; 12] = [
+const TCP_KEYS: [&str; 13] = [
     "congestion",
+    "cubic",
     "increase",
     "recovery",
     "min_rto",
@@ -23,6 +24,7 @@ const TCP_KEYS: [&str; 12] = [
 const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
 const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
 const RECOVERY_NAMES: [&str; 2] = ["rfc", "ns3"];
+const CUBIC_NAMES: [&str; 3] = ["rfc9438", "linux", "ns3"];
 /// Bounds of `min_rto`: 1 ms ..= 60 s.
 const MIN_RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
 /// Longest delayed ACK (RFC 1122 §4.2.3.2: less than 0.5 s).
@@ -35,6 +37,7 @@ const BUFFER_BYTES: (u64, u64) = (1 << 10, 1 << 30);
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TcpDraft {
     congestion: Option<CongestionControl>,
+    cubic: Option<CubicVariant>,
     increase: Option<WindowIncrease>,
     recovery: Option<LossRecovery>,
     min_rto_ns: Option<u64>,
@@ -53,6 +56,7 @@ impl TcpDraft {
     pub(crate) fn apply_over(&self, base: TcpSettings) -> TcpSettings {
         TcpSettings {
             congestion: self.congestion.unwrap_or(base.congestion),
+            cubic: self.cubic.unwrap_or(base.cubic),
             increase: self.increase.unwrap_or(base.increase),
             recovery: self.recovery.unwrap_or(base.recovery),
             min_rto_ns: self.min_rto_ns.unwrap_or(base.min_rto_ns),
@@ -109,6 +113,23 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
                 d.error_help(
                     n.span,
                     format!("window increase `{other}` must be bytes or per-ack"),
+                    help,
+                );
+                None
+            }
+            None => None,
+        };
+    }
+    if let Some(n) = fields.get("cubic") {
+        tcp.cubic = match read::string(n, "`cubic`", d) {
+            Some("rfc9438") => Some(CubicVariant::Rfc9438),
+            Some("linux") => Some(CubicVariant::Linux),
+            Some("ns3") => Some(CubicVariant::Ns3),
+            Some(other) => {
+                let help = did_you_mean(&other.to_ascii_lowercase(), CUBIC_NAMES);
+                d.error_help(
+                    n.span,
+                    format!("CUBIC variant `{other}` must be rfc9438, linux or ns3"),
                     help,
                 );
                 None
@@ -238,5 +259,15 @@ mod tests {
         let (settings, errors) = read("{ recovery: linux }");
         assert!(errors);
         assert_eq!(settings.recovery, LossRecovery::Rfc);
+    }
+
+    #[test]
+    fn cubic_is_rfc9438_unless_a_lab_asks_for_linux_or_ns3() {
+        assert_eq!(read("{}").0.cubic, CubicVariant::Rfc9438);
+        assert_eq!(read("{ cubic: linux }").0.cubic, CubicVariant::Linux);
+        assert_eq!(read("{ cubic: ns3 }").0.cubic, CubicVariant::Ns3);
+        let (settings, errors) = read("{ cubic: bic }");
+        assert!(errors);
+        assert_eq!(settings.cubic, CubicVariant::Rfc9438);
     }
 }

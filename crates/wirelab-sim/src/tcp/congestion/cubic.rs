@@ -114,7 +114,7 @@ impl Cubic {
 }
 
 /// x^(1/3) for x ≥ 0 by Newton's method.
-fn cube_root(x: f64) -> f64 {
+pub(super) fn cube_root(x: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }

@@ -2,7 +2,8 @@
 //!
 //! Read: RFC 5681 (slow start, congestion avoidance, the loss window after
 //! a timeout), RFC 3465 (appropriate byte counting), RFC 6928 (initial
-//! window 10), RFC 9438 (CUBIC). Loss *recovery* — fast retransmit, the
+//! window 10), RFC 9438 (CUBIC; and Linux's and ns-3's CUBIC in
+//! [`cubic_linux`]). Loss *recovery* — fast retransmit, the
 //! RFC 6582 window inflation, RFC 6675's pipe — is the socket's, as in
 //! Linux, where a congestion module supplies the new ssthresh and the
 //! growth of cwnd and the recovery machinery is shared.
@@ -10,16 +11,19 @@
 //! Windows are in bytes. `ssthresh` starts at `u64::MAX` (RFC 5681 §3.1:
 //! "The initial value of ssthresh SHOULD be set arbitrarily high").
 
-use wirelab_spec::model::{CongestionControl, WindowIncrease};
+use wirelab_spec::model::{CongestionControl, CubicVariant, WindowIncrease};
 
+use crate::tcp::seq::SeqNumber;
 use crate::time::SimTime;
 
 pub mod cubic;
+pub mod cubic_linux;
 pub mod hystart;
 pub mod newreno;
 pub mod prr;
 
 pub use cubic::Cubic;
+pub use cubic_linux::CubicLinux;
 pub use newreno::NewReno;
 
 /// What a congestion controller is told and what it answers.
@@ -44,6 +48,26 @@ pub trait Controller {
     /// backed-off expirations that follow (RFC 5681 §3.1: ssthresh is
     /// reduced once, cwnd goes to the loss window each time).
     fn on_timeout(&mut self, now: SimTime, flight: u64, smss: u64, first: bool);
+    /// An ACK that acknowledged new data, in or out of loss recovery,
+    /// just before `on_ack` (Linux's `pkts_acked`, ns-3's `PktsAcked`):
+    /// `ack` is the new SND.UNA, `high_data` HighData, `rtt_ns` the ACK's
+    /// RTT sample if it has one. Linux's CUBIC keeps its minimum RTT and
+    /// runs HyStart here.
+    fn on_ack_sample(
+        &mut self,
+        _now: SimTime,
+        _ack: SeqNumber,
+        _high_data: SeqNumber,
+        _rtt_ns: Option<u64>,
+        _smss: u64,
+    ) {
+    }
+    /// Whether the ACK that ends a loss recovery is also passed to
+    /// `on_ack`, after cwnd is set to ssthresh (Linux and ns-3 grow on
+    /// it; RFC 6937 ends with "cwnd = ssthresh").
+    fn grows_on_recovery_exit(&self) -> bool {
+        false
+    }
 }
 
 /// One of the implemented controllers, chosen by the host's settings.
@@ -52,6 +76,7 @@ pub trait Controller {
 pub enum AnyController {
     NewReno(NewReno),
     Cubic(Cubic),
+    CubicLinux(CubicLinux),
 }
 
 impl AnyController {
@@ -59,6 +84,7 @@ impl AnyController {
     /// max(2*MSS, 14600))"; here `initial_window` segments of `smss`.
     pub fn new(
         kind: CongestionControl,
+        cubic: CubicVariant,
         increase: WindowIncrease,
         initial_window: u32,
         smss: u64,
@@ -69,7 +95,15 @@ impl AnyController {
             CongestionControl::NewReno => {
                 AnyController::NewReno(NewReno::new(iw).with_per_ack(per_ack))
             }
-            CongestionControl::Cubic => AnyController::Cubic(Cubic::new(iw).with_per_ack(per_ack)),
+            CongestionControl::Cubic => match cubic {
+                CubicVariant::Rfc9438 => AnyController::Cubic(Cubic::new(iw).with_per_ack(per_ack)),
+                CubicVariant::Linux => {
+                    AnyController::CubicLinux(CubicLinux::new(iw, cubic_linux::Variant::Linux))
+                }
+                CubicVariant::Ns3 => {
+                    AnyController::CubicLinux(CubicLinux::new(iw, cubic_linux::Variant::Ns3))
+                }
+            },
         }
     }
 
@@ -77,6 +111,7 @@ impl AnyController {
         match self {
             AnyController::NewReno(c) => c,
             AnyController::Cubic(c) => c,
+            AnyController::CubicLinux(c) => c,
         }
     }
 
@@ -84,6 +119,7 @@ impl AnyController {
         match self {
             AnyController::NewReno(c) => c,
             AnyController::Cubic(c) => c,
+            AnyController::CubicLinux(c) => c,
         }
     }
 }
@@ -109,6 +145,20 @@ impl Controller for AnyController {
     }
     fn on_timeout(&mut self, now: SimTime, flight: u64, smss: u64, first: bool) {
         self.inner_mut().on_timeout(now, flight, smss, first)
+    }
+    fn on_ack_sample(
+        &mut self,
+        now: SimTime,
+        ack: SeqNumber,
+        high_data: SeqNumber,
+        rtt_ns: Option<u64>,
+        smss: u64,
+    ) {
+        self.inner_mut()
+            .on_ack_sample(now, ack, high_data, rtt_ns, smss)
+    }
+    fn grows_on_recovery_exit(&self) -> bool {
+        self.inner().grows_on_recovery_exit()
     }
 }
 
