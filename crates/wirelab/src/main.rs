@@ -1,12 +1,14 @@
 //! The `wirelab` command: a thin layer over the library crates that reads
 //! arguments, prints, and decides exit codes (0 ok, 1 a check failed,
-//! 2 invalid input or usage; `dig` adds dig's 9, no reply).
+//! 2 invalid input or usage; `dig` adds dig's 9, no reply; `curl` curl's
+//! own: 6, 7, 22, 28, 35, 52, 60).
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod curl;
 mod dig;
 mod dns_serve;
 mod run;
@@ -88,6 +90,13 @@ enum Command {
         after_help = "Every query runs in ONE simulation that lives as long as the port: the resolver's cache stays warm, and simulated time moves only while a query runs (at most 60 s each; no answer by then is SERVFAIL), so the same queries in the same order get the same answers. After 10,000 queries a fresh simulation starts. Malformed messages get FORMERR, or nothing when no header can be read. Stop with Ctrl-C.\n\nExit status: 2 for a usage error, an invalid lab, or an address that cannot be listened on.\n\nExamples:\n  wirelab dns LAB --listen 127.0.0.1:5353 --as laptop\n  dig @127.0.0.1 -p 5353 shop.example.com\n  dig @127.0.0.1 -p 5353 +tcp example.com MX"
     )]
     Dns(dns_serve::DnsArgs),
+    /// Make an HTTP(S) request from a host, as `curl` would: the name
+    /// looked up through the host's resolver, TCP, TLS, the request and
+    /// the response (through any proxies), in a fresh simulation.
+    #[command(
+        after_help = "Times are simulated; the lab's seed makes the output the same every time. The body is the route's `text:`; a body the lab gives no text prints nothing on stdout and its size on stderr. -v marks what curl would not say with (simulated): the lab, and the hosts a proxy chain went through.\n\nExit status (as curl's): 0 a response came, whatever its status; 6 could not resolve the host; 7 connection refused; 22 with -f, a status of 400 or more; 28 no connection or no response within 30 s; 35 the TLS handshake broke off; 52 empty reply; 60 a certificate curl refuses (name, issuer, dates); 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab curl LAB --from laptop https://shop.example.com/\n  wirelab curl LAB --from laptop https://shop.example.com/ -v\n  wirelab curl LAB --from laptop https://shop.example.com/health -i\n  wirelab curl LAB --from laptop https://shop.example.com/ -w '%{http_code} %{time_total}\\n'\n  wirelab curl LAB --from laptop http://10.0.1.10:8000/ --timing"
+    )]
+    Curl(curl::CurlArgs),
 }
 
 #[derive(Args)]
@@ -144,6 +153,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::cmd_run(&args, load),
         Command::Dig(args) => dig::cmd_dig(&args, load),
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
+        Command::Curl(args) => curl::cmd_curl(&args, load),
     };
     ExitCode::from(code)
 }
