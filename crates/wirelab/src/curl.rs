@@ -350,17 +350,7 @@ pub fn cmd_curl(
         && response
             .as_ref()
             .is_some_and(|r| r.status >= STATUS_FAIL_MIN);
-    let (code, message) = match (&o.message, &response) {
-        (Some(m), _) => (o.curl_code.unwrap_or(1), Some(m.clone())),
-        (None, Some(r)) if failed => (
-            EXIT_HTTP_ERROR,
-            Some(format!(
-                "curl: ({EXIT_HTTP_ERROR}) The requested URL returned error: {}",
-                r.status
-            )),
-        ),
-        (None, _) => (0, None),
-    };
+    let (code, message) = ending(&o, response.as_ref(), failed);
     let story = Story {
         net: &net,
         sim: &sim,
@@ -373,20 +363,10 @@ pub fn cmd_curl(
     if args.verbose {
         eprint!("{}", story.verbose(message.as_deref()));
     }
-    let mut out = String::new();
-    if let Some(r) = response.as_ref().filter(|_| !failed) {
-        if args.include {
-            out.push_str(&response_head(r.status, r.body_bytes));
-        }
-        match &r.text {
-            Some(text) => out.push_str(text),
-            // Said on stderr, so that stdout holds only bytes the lab knows.
-            None if r.body_bytes > 0 => {
-                eprintln!("[{} bytes of body; the lab gives it no text]", r.body_bytes)
-            }
-            None => {}
-        }
-    }
+    let mut out = match response.as_ref().filter(|_| !failed) {
+        Some(r) => body(r, args.include),
+        None => String::new(),
+    };
     if let Some(pieces) = &write_out {
         if args.timing && !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
@@ -408,6 +388,40 @@ pub fn cmd_curl(
         }
     }
     code
+}
+
+/// The exit status and curl's error line: the request's error, or with
+/// `-f` (`failed`) a status of 400 or more.
+fn ending(o: &Outcome, response: Option<&Response>, failed: bool) -> (u8, Option<String>) {
+    match (&o.message, response) {
+        (Some(m), _) => (o.curl_code.unwrap_or(1), Some(m.clone())),
+        (None, Some(r)) if failed => (
+            EXIT_HTTP_ERROR,
+            Some(format!(
+                "curl: ({EXIT_HTTP_ERROR}) The requested URL returned error: {}",
+                r.status
+            )),
+        ),
+        (None, _) => (0, None),
+    }
+}
+
+/// What stdout gets of a response: with `-i` the head the server wrote,
+/// then the body's text. A body without text is only a size, said on
+/// stderr, so that stdout holds only bytes the lab knows.
+fn body(r: &Response, include: bool) -> String {
+    let mut out = String::new();
+    if include {
+        out.push_str(&response_head(r.status, r.body_bytes));
+    }
+    match &r.text {
+        Some(text) => out.push_str(text),
+        None if r.body_bytes > 0 => {
+            eprintln!("[{} bytes of body; the lab gives it no text]", r.body_bytes)
+        }
+        None => {}
+    }
+    out
 }
 
 /// One request's facts, for `-v` and `-w`.
@@ -484,6 +498,13 @@ impl Story<'_> {
             v.push("* Closing connection".to_string());
             return lines(v);
         }
+        self.verbose_http(&mut v, x, error);
+        v.push("* Closing connection".to_string());
+        lines(v)
+    }
+
+    /// The request's lines and the response's, or what ended it.
+    fn verbose_http(&self, v: &mut Vec<String>, x: &HttpExchange, error: Option<&str>) {
         for line in request_text(&x.host_name, &x.path).split("\r\n") {
             v.push(format!("> {line}").trim_end().to_string());
         }
@@ -506,8 +527,6 @@ impl Story<'_> {
                 }
             }
         }
-        v.push("* Closing connection".to_string());
-        lines(v)
     }
 
     /// The handshake's lines: the version, the certificate, its check.
@@ -522,11 +541,8 @@ impl Story<'_> {
             wirelab_spec::TlsVersion::V1_2 => "TLSv1.2",
         };
         // A handshake that broke off before a certificate came.
-        if self.o.error == Some(HttpError::Protocol) {
-            v.push(format!(
-                "* {}",
-                x.tls_problem.as_deref().unwrap_or_default()
-            ));
+        if let (Some(HttpError::Protocol), Some(problem)) = (self.o.error, &x.tls_problem) {
+            v.push(format!("* {problem}"));
             return;
         }
         v.push(format!("* SSL connection using {version}"));

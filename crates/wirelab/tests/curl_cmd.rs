@@ -211,6 +211,33 @@ mod output {
     }
 
     #[test]
+    fn verbose_says_why_a_handshake_failed() {
+        let (_, err, code) = curl("laptop", &["-v", "https://shop.example.com:9443/"]);
+        assert_eq!(code, Some(60));
+        assert!(
+            err.contains("*  expire date: Jan  1 00:00:00 2025 GMT\n"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "* SSL certificate problem: certificate has expired\n* Closing connection\n"
+            ),
+            "{err}"
+        );
+        assert!(
+            !err.contains("> GET"),
+            "no request after a refused certificate: {err}"
+        );
+        let (_, err, code) = curl("laptop", &["-v", "https://shop.example.com:9000/"]);
+        assert_eq!(code, Some(35));
+        assert!(
+            err.contains("* error:0A00010B:SSL routines::wrong version number\n"),
+            "{err}"
+        );
+        assert!(!err.contains("SSL connection using"), "{err}");
+    }
+
+    #[test]
     fn a_lab_host_name_or_an_address_works_without_dns() {
         // `kiosk` has no resolver; host names and addresses need none.
         let (_, err, code) = curl("kiosk", &["-v", "http://nginx:9443/"]);
