@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release -p wirelab-bench --bin bench-report [-- --reps N]`
 //!
-//! (`WIRELAB_BENCH_ONLY=dns` runs only the DNS table.)
+//! (`WIRELAB_BENCH_ONLY=dns` runs only the DNS table, `=http` only the
+//! HTTP table.)
 //!
 //! Each measurement runs `reps` times (default 5) with `Instant`; the
 //! tables give the best and the median run. The wall clock is read only
@@ -16,7 +17,9 @@ use std::time::{Duration, Instant};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use wirelab_bench::{add_storm, big_lab_yaml, compile, run_storm, storm_lab_yaml, Storm};
 use wirelab_net::Network;
+use wirelab_sim::http_apps::Speech;
 use wirelab_sim::{Sim, SimTime, TraceLevel};
+use wirelab_spec::TlsVersion;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -32,9 +35,16 @@ const STORM_INTERVAL: SimTime = SimTime::from_millis(1);
 fn main() {
     let reps = parse_reps();
     print_machine(reps);
-    if std::env::var("WIRELAB_BENCH_ONLY").as_deref() == Ok("dns") {
-        dns_table(reps);
-        return;
+    match std::env::var("WIRELAB_BENCH_ONLY").as_deref() {
+        Ok("dns") => {
+            dns_table(reps);
+            return;
+        }
+        Ok("http") => {
+            http_table(reps);
+            return;
+        }
+        _ => {}
     }
     let yaml = big_lab_yaml();
     parse_table(&yaml, reps);
@@ -43,6 +53,7 @@ fn main() {
     let net = compile("big.yaml", &yaml);
     checks_table(&net, reps);
     dns_table(reps);
+    http_table(reps);
 }
 
 fn parse_reps() -> usize {
@@ -320,6 +331,154 @@ fn row(what: &str, lookups: usize, events: u64, best: Duration, med: Duration) {
     let n = lookups as u64;
     println!(
         "| {what} | {} | {:.0} | {:.1} | {:.1} | {} | {} |",
+        thousands(n as f64),
+        events as f64 / n as f64,
+        ms(best),
+        ms(med),
+        thousands(per_s(n, best)),
+        thousands(per_s(n, med)),
+    );
+}
+
+/// A three-tier lab for the HTTP table: a laptop on the internet; nginx
+/// in a public subnet serving https (TLS 1.3, a trusted certificate) and
+/// forwarding to app:8000, which asks db:5432; and a plain http server
+/// that answers itself. Security groups on every server, as a VPC has.
+const HTTP_LAB: &str = r#"
+lab: http-bench
+networks:
+  internet: { cidr: 198.51.100.0/24, link: { delay: 10ms } }
+  public: { cidr: 10.0.1.0/24 }
+  private: { cidr: 10.0.2.0/24 }
+routers:
+  igw: { interfaces: { internet: 198.51.100.1, public: 10.0.1.1, private: 10.0.2.1 } }
+hosts:
+  laptop: { network: internet, ip: 198.51.100.20 }
+  nginx:
+    network: public
+    ip: 10.0.1.10
+    security_groups: [web-sg]
+    services: [{ port: 443, app: https, tls: { certificate: shop }, upstream: "app:8000" }]
+  static: { network: public, ip: 10.0.1.11, security_groups: [web-sg], services: [{ port: 80, app: http, response: { text: "hello" } }] }
+  app: { network: private, ip: 10.0.2.10, security_groups: [app-sg], services: [{ port: 8000, app: http, upstream: "db:5432", delay: 5ms }] }
+  db: { network: private, ip: 10.0.2.20, security_groups: [db-sg], services: [{ port: 5432, app: postgres }] }
+security_groups:
+  web-sg: { inbound: [{ proto: tcp, port: 80, from: 0.0.0.0/0 }, { proto: tcp, port: 443, from: 0.0.0.0/0 }] }
+  app-sg: { inbound: [{ proto: tcp, port: 8000, from: web-sg }] }
+  db-sg: { inbound: [{ proto: tcp, port: 5432, from: app-sg }] }
+tls:
+  date: 2026-11-30
+  authorities: { public-ca: {} }
+  certificates: { shop: { names: [shop.example.com], issuer: public-ca } }
+  trusted: [public-ca]
+"#;
+
+/// One request of the HTTP table: where to and how.
+struct HttpCase {
+    what: &'static str,
+    dst: std::net::IpAddr,
+    port: u16,
+    speech: Speech,
+    /// The status that must come back (it proves the chain was walked).
+    status: u16,
+}
+
+/// Simulated HTTP requests per wall-clock second (the issue's "simulated
+/// HTTP requests per second through a three-tier chain"), made with
+/// `Sim::start_http` as an `http` check makes them once the name is known
+/// (no DNS here: the DNS table measures lookups). Fresh: each request in a
+/// fresh network (`Sim::reset`: ARP included); one network: sequential
+/// requests in one simulation (neighbours known, each request a new
+/// connection, as curl makes it).
+fn http_table(reps: usize) {
+    let net = compile("http-bench.yaml", HTTP_LAB);
+    let laptop = net
+        .lab
+        .host_by_name("laptop")
+        .expect("the lab has a laptop");
+    let cases = [
+        HttpCase {
+            what: "(a) http, the server answers itself",
+            dst: "10.0.1.11".parse().unwrap(),
+            port: 80,
+            speech: Speech::Http,
+            status: 200,
+        },
+        HttpCase {
+            what: "(b) https, nginx → app → db",
+            dst: "10.0.1.10".parse().unwrap(),
+            port: 443,
+            speech: Speech::Https(TlsVersion::V1_3),
+            status: 200,
+        },
+    ];
+    const REQUESTS: usize = 2_000;
+    println!("## HTTP in the simulator (a laptop's requests, no DNS)\n");
+    println!("| request | network | requests | events per request | best wall ms | median wall ms | requests/s (best) | requests/s (median) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+    for case in &cases {
+        let (best, med, events) = time(reps, || {
+            let mut events = 0;
+            for i in 0..REQUESTS {
+                sim.reset(i as u64);
+                http_request(&mut sim, laptop, case);
+                events += sim.counters.events;
+            }
+            events
+        });
+        http_row(case.what, "fresh each", events, best, med, REQUESTS);
+        // Two lengths: if a request's cost grew with the requests before
+        // it in the same network, the longer run would be slower per
+        // request.
+        for requests in [REQUESTS / 4, REQUESTS] {
+            let (best, med, events) = time(reps, || {
+                sim.reset(1);
+                // A first request learns the neighbours; the rest are
+                // measured.
+                http_request(&mut sim, laptop, case);
+                let before = sim.counters.events;
+                for _ in 0..requests {
+                    http_request(&mut sim, laptop, case);
+                }
+                sim.counters.events - before
+            });
+            http_row(case.what, "one, sequential", events, best, med, requests);
+        }
+    }
+    println!();
+}
+
+/// One request from `laptop`, run to its end; panics unless it got
+/// `case.status`.
+fn http_request(sim: &mut Sim<'_>, laptop: usize, case: &HttpCase) {
+    let id = sim.start_http(
+        laptop,
+        case.dst,
+        case.port,
+        case.speech,
+        "shop.example.com",
+        "/",
+    );
+    let until = sim.now() + SimTime::from_secs(30);
+    sim.run_while(until, |s| s.http_exchange(id).result.is_some());
+    match &sim.http_exchange(id).result {
+        Some(Ok(r)) if r.status == case.status => {}
+        other => panic!("{}: {other:?}", case.what),
+    }
+}
+
+fn http_row(
+    what: &str,
+    network: &str,
+    events: u64,
+    best: Duration,
+    med: Duration,
+    requests: usize,
+) {
+    let n = requests as u64;
+    println!(
+        "| {what} | {network} | {} | {:.0} | {:.1} | {:.1} | {} | {} |",
         thousands(n as f64),
         events as f64 / n as f64,
         ms(best),

@@ -26,6 +26,8 @@ pub struct Outcome {
     pub error: Option<HttpError>,
     /// curl's message for an error (`curl: (60) SSL: ...`).
     pub message: Option<String>,
+    /// curl's exit code for the error (6, 7, 28, 35, 52, 60).
+    pub curl_code: Option<u8>,
     /// When the name lookup ended (the start, for an address).
     pub namelookup: SimTime,
     pub started: SimTime,
@@ -96,6 +98,7 @@ pub fn request(
                     "curl: (6) Could not resolve host: {}; {why}",
                     http.url.host.trim_end_matches('.')
                 )),
+                curl_code: Some(6),
                 namelookup,
                 started,
             }
@@ -132,31 +135,36 @@ pub fn request_to(
         None if x.timing.connected.is_none() => Some(HttpError::Connect),
         None => Some(HttpError::Timeout),
     };
-    let message = error.map(|e| {
-        let (code, words) = curl_error(e);
-        // A handshake that broke off is curl's 35, a certificate it
-        // refused 60.
-        let code = if e == HttpError::Protocol && x.tls_problem.is_some() {
-            35
-        } else {
-            code
-        };
-        match &x.tls_problem {
-            Some(p) => format!("curl: ({code}) {p}"),
-            None => format!("curl: ({code}) {words}"),
+    let (curl_code, message) = match error {
+        None => (None, None),
+        Some(e) => {
+            let (code, words) = curl_error(e);
+            // A handshake that broke off is curl's 35, a certificate it
+            // refused 60.
+            let code = if e == HttpError::Protocol && x.tls_problem.is_some() {
+                35
+            } else {
+                code
+            };
+            let message = match &x.tls_problem {
+                Some(p) => format!("curl: ({code}) {p}"),
+                None => format!("curl: ({code}) {words}"),
+            };
+            (Some(code), Some(message))
         }
-    });
+    };
     Outcome {
         exchange: Some(id),
         error,
         message,
+        curl_code,
         namelookup,
         started,
     }
 }
 
-/// Seconds, as curl's `-w` prints them.
-fn secs(t: SimTime, from: SimTime) -> String {
+/// Seconds from `from` to `t`, as curl's `-w` prints them.
+pub fn secs(t: SimTime, from: SimTime) -> String {
     format!(
         "{:.6}",
         (t.as_nanos().saturating_sub(from.as_nanos())) as f64 / 1e9
@@ -188,7 +196,7 @@ pub fn timing_text(o: &Outcome, x: Option<&HttpExchange>) -> String {
 
 /// The hosts a request went through: the server, and the upstreams its
 /// proxy asked, in order.
-fn chain(net: &Network, sim: &Sim<'_>, id: usize) -> Vec<String> {
+pub fn chain(net: &Network, sim: &Sim<'_>, id: usize) -> Vec<String> {
     let mut names = Vec::new();
     let mut current = Some(id);
     // Bounded by the number of exchanges (each has at most one child).
@@ -204,8 +212,9 @@ fn chain(net: &Network, sim: &Sim<'_>, id: usize) -> Vec<String> {
     names
 }
 
-/// The first drop of an HTTP packet in the trace, in a sentence.
-fn first_drop(net: &Network, sim: &Sim<'_>) -> Option<String> {
+/// The first drop of an HTTP packet in the trace, in a sentence (the
+/// trace must be [`wirelab_sim::TraceLevel::Full`]).
+pub fn first_drop(net: &Network, sim: &Sim<'_>) -> Option<String> {
     sim.trace().iter().find_map(|e| match e.step {
         Step::Drop(cause) if e.packet.tag & (1 << 31) != 0 && e.packet.tag & (1 << 29) != 0 => {
             Some(drop_text_as(

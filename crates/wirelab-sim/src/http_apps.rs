@@ -148,12 +148,12 @@ fn tls_overhead(version: TlsVersion, bytes: u64) -> u64 {
 }
 
 /// The request curl sends: `GET PATH HTTP/1.1`, Host, User-Agent, Accept.
-fn request_text(host: &str, path: &str) -> String {
+pub fn request_text(host: &str, path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n")
 }
 
 /// The status line and headers a server writes before `body` bytes.
-fn response_head(status: u16, body: u64) -> String {
+pub fn response_head(status: u16, body: u64) -> String {
     format!(
         "HTTP/1.1 {status} {}\r\nServer: wirelab\r\nContent-Type: text/plain\r\nContent-Length: {body}\r\nConnection: close\r\n\r\n",
         reason_phrase(status)

@@ -1,12 +1,14 @@
 //! The `wirelab` command: a thin layer over the library crates that reads
 //! arguments, prints, and decides exit codes (0 ok, 1 a check failed,
-//! 2 invalid input or usage; `dig` adds dig's 9, no reply).
+//! 2 invalid input or usage; `dig` adds dig's 9, no reply; `curl` curl's
+//! own: 6, 7, 22, 28, 35, 52, 60).
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod curl;
 mod dig;
 mod dns_serve;
 mod run;
@@ -96,6 +98,13 @@ enum Command {
         after_help = "The simulation starts when the shell does and lives until it ends: neighbour (ARP/ND) caches, the resolver's cache and connection tracking carry over from one command to the next, and each command moves the simulated clock on by as long as the real tool would take (`uptime` shows it). Lab host names work wherever a tool takes a host, as if /etc/hosts listed the lab; other names are looked up through the host's resolver. `ping` stops after 4 echoes unless -c says otherwise; `nc` prints what happened only with -v, as the real one. `ssh` is not available yet.\n\nWhen standard input is not a terminal, commands are read one per line and only their output is printed, so a script can be piped in.\n\nExit status: that of the last command, or `exit N`; 2 for a usage error or an invalid lab.\n\nExamples:\n  wirelab shell labs/01-one-router.yaml --host client\n  printf 'ping -c 2 server\\nip neigh\\n' | wirelab shell labs/01-one-router.yaml --host client"
     )]
     Shell(shell::repl::ShellArgs),
+    /// Make an HTTP(S) request from a host, as `curl` would: the name
+    /// looked up through the host's resolver, TCP, TLS, the request and
+    /// the response (through any proxies), in a fresh simulation.
+    #[command(
+        after_help = "Times are simulated; the lab's seed makes the output the same every time. The body is the route's `text:`; a body the lab gives no text prints nothing on stdout and its size on stderr. -v marks what curl would not say with (simulated): the lab, and the hosts a proxy chain went through.\n\nExit status (as curl's): 0 a response came, whatever its status; 6 could not resolve the host; 7 connection refused; 22 with -f, a status of 400 or more; 28 no connection or no response within 30 s; 35 the TLS handshake broke off; 52 empty reply; 60 a certificate curl refuses (name, issuer, dates); 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab curl LAB --from laptop https://shop.example.com/\n  wirelab curl LAB --from laptop https://shop.example.com/ -v\n  wirelab curl LAB --from laptop https://shop.example.com/health -i\n  wirelab curl LAB --from laptop https://shop.example.com/ -w '%{http_code} %{time_total}\\n'\n  wirelab curl LAB --from laptop http://10.0.1.10:8000/ --timing"
+    )]
+    Curl(curl::CurlArgs),
 }
 
 #[derive(Args)]
@@ -153,6 +162,7 @@ fn main() -> ExitCode {
         Command::Dig(args) => dig::cmd_dig(&args, load),
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
         Command::Shell(args) => shell::repl::cmd_shell(&args, load),
+        Command::Curl(args) => curl::cmd_curl(&args, load),
     };
     ExitCode::from(code)
 }
