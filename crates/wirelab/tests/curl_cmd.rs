@@ -74,7 +74,11 @@ fn lab() -> String {
     // Every test writes the same bytes: a race between two writers is
     // harmless.
     if std::fs::read_to_string(&path).ok().as_deref() != Some(LAB) {
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        // Tests run as threads of one process: each writer needs its own
+        // temporary name.
+        static WRITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("{}.{n}.tmp", std::process::id()));
         std::fs::write(&tmp, LAB).expect("the temp dir is writable");
         std::fs::rename(&tmp, &path).expect("rename in the temp dir");
     }
