@@ -8,6 +8,7 @@
 //! (AWS security-group connection tracking; Linux conntrack ESTABLISHED and
 //! RELATED). Idle timeouts come with the full TCP.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::packet::{Icmp, Ip, Quoted, L4};
@@ -110,23 +111,23 @@ impl Entry {
     }
 }
 
-/// One host's tracked flows. Hosts track few flows at once, so a vector
-/// scanned linearly beats hashing.
+/// One host's tracked flows, by key. (A server in a long run tracks
+/// thousands: TCP flows stay five days. Nothing iterates the map, so its
+/// order never shows.)
 #[derive(Clone, Debug, Default)]
 pub struct Conntrack {
-    flows: Vec<Entry>,
+    flows: HashMap<FlowKey, Entry>,
 }
 
 impl Conntrack {
     /// Whether a packet belongs to a tracked flow that has not timed out;
     /// if so, the flow's idle timer restarts. An expired flow is forgotten.
     pub fn refresh(&mut self, key: &FlowKey, now: SimTime, outbound: bool) -> bool {
-        let Some(i) = self.flows.iter().position(|e| e.key == *key) else {
+        let Some(e) = self.flows.get_mut(key) else {
             return false;
         };
-        let e = &mut self.flows[i];
         if e.expired(now) {
-            self.flows.swap_remove(i);
+            self.flows.remove(key);
             return false;
         }
         e.last_seen = now;
@@ -137,18 +138,21 @@ impl Conntrack {
     /// Whether a flow is tracked and alive (for ICMP errors about it,
     /// which do not keep it alive).
     pub fn tracks(&self, key: &FlowKey, now: SimTime) -> bool {
-        self.flows.iter().any(|e| e.key == *key && !e.expired(now))
+        self.flows.get(key).is_some_and(|e| !e.expired(now))
     }
 
     /// Starts tracking a flow that a rule allowed.
     pub fn insert(&mut self, key: FlowKey, now: SimTime, outbound: bool) {
         if !self.refresh(&key, now, outbound) {
-            self.flows.push(Entry {
+            self.flows.insert(
                 key,
-                last_seen: now,
-                opened_outbound: outbound,
-                both_ways: false,
-            });
+                Entry {
+                    key,
+                    last_seen: now,
+                    opened_outbound: outbound,
+                    both_ways: false,
+                },
+            );
         }
     }
 
