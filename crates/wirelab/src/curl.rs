@@ -182,55 +182,15 @@ fn unknown_var(name: &str) -> String {
     format!("unknown -w variable %{{{name}}}{hint}")
 }
 
-/// Reads a URL as curl would take it: `http://` or `https://`, or no
-/// scheme (http). The same rules as an `http` check's URL.
+/// Reads a URL as curl would take it: `http://` or `https://` (any case),
+/// or no scheme (http); otherwise the rules of an `http` check's URL.
 fn parse_url(text: &str) -> Result<Url, String> {
-    let bad = |why: &str| format!("`{text}` is not a URL wirelab curl can ask: {why}");
-    let (https, rest) = match text.split_once("://") {
-        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-            "https" => (true, rest),
-            "http" => (false, rest),
-            _ => return Err(bad(&format!("the scheme `{scheme}` is not http or https"))),
-        },
-        None => (false, text),
-    };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    if authority.contains('@') {
-        return Err(bad("user names in URLs are not supported"));
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some((addr, after)) = v6.split_once(']') else {
-            return Err(bad("an IPv6 address in brackets is missing its `]`"));
-        };
-        (addr, after.strip_prefix(':'))
+    if text.contains("://") {
+        wirelab_spec::parse_url(text)
     } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
+        wirelab_spec::parse_url(&format!("http://{text}"))
     }
-    let port = match port {
-        None if https => 443,
-        None => 80,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p > 0)
-            .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
-    };
-    Ok(Url {
-        https,
-        host: host.to_ascii_lowercase(),
-        port,
-        path,
-    })
+    .map_err(|e| e.replace("this lab can ask", "wirelab curl can ask"))
 }
 
 /// Where the URL's host points, and the family to ask in (an `http`

@@ -463,16 +463,19 @@ fn read_upstream(node: &Node, names: &Names, d: &mut Diags) -> Option<HttpAction
 /// `http://host[:port]/path` or `https://...`.
 pub fn parse_url(text: &str) -> Result<Url, String> {
     let bad = |why: &str| format!("`{text}` is not a URL this lab can ask: {why}");
-    let (https, rest) = if let Some(r) = text.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = text.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad("it must start with http:// or https://"));
+    let (https, rest) = match text.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+        Some((scheme, _)) => {
+            return Err(bad(&format!("the scheme `{scheme}` is not http or https")))
+        }
+        None => return Err(bad("it must start with http:// or https://")),
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    // A query right after the host (`http://x?q`) has the path `/`.
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
     };
     if authority.contains('@') {
         return Err(bad("user names in URLs are not supported"));
@@ -510,7 +513,7 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
         https,
         host: host.to_ascii_lowercase(),
         port,
-        path: path.to_string(),
+        path,
     })
 }
 
