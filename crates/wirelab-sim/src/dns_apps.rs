@@ -178,18 +178,11 @@ impl<'n> Sim<'n> {
         transport: Transport,
         query: Vec<u8>,
     ) -> Option<usize> {
-        let src = self.source_address(host, server)?;
+        // No address of the server's family: no query, and no id.
+        self.source_address(host, server)?;
         let id = self.dns.external.len();
         self.dns.external.push(None);
-        let owner = PortOwner::External(id);
-        match transport {
-            Transport::Udp => {
-                let port = self.bind_port(host, owner);
-                let node = self.net.host_node(host);
-                self.dns_send(node, src, port, server, DNS_PORT, query);
-            }
-            Transport::Tcp => self.dns_tcp_query(host, src, server, query, owner),
-        }
+        self.dns_query(host, server, transport, query, PortOwner::External(id));
         Some(id)
     }
 
@@ -352,21 +345,7 @@ impl<'n> Sim<'n> {
                     to,
                     transport,
                     bytes,
-                } => {
-                    let Some(src) = self.source_address(host, to) else {
-                        continue;
-                    };
-                    match transport {
-                        Transport::Udp => {
-                            let port = self.bind_port(host, PortOwner::Resolver(token));
-                            let node = self.net.host_node(host);
-                            self.dns_send(node, src, port, to, DNS_PORT, bytes);
-                        }
-                        Transport::Tcp => {
-                            self.dns_tcp_query(host, src, to, bytes, PortOwner::Resolver(token))
-                        }
-                    }
-                }
+                } => self.dns_query(host, to, transport, bytes, PortOwner::Resolver(token)),
                 Action::SetTimer { token, at_ns } => {
                     self.dns_timer(
                         at_ns,
@@ -411,21 +390,7 @@ impl<'n> Sim<'n> {
                     to,
                     transport,
                     bytes,
-                } => {
-                    let Some(src) = self.source_address(host, to) else {
-                        continue;
-                    };
-                    match transport {
-                        Transport::Udp => {
-                            let port = self.bind_port(host, PortOwner::Stub(token));
-                            let node = self.net.host_node(host);
-                            self.dns_send(node, src, port, to, DNS_PORT, bytes);
-                        }
-                        Transport::Tcp => {
-                            self.dns_tcp_query(host, src, to, bytes, PortOwner::Stub(token))
-                        }
-                    }
-                }
+                } => self.dns_query(host, to, transport, bytes, PortOwner::Stub(token)),
                 StubAction::SetTimer { token, at_ns } => {
                     self.dns_timer(
                         at_ns,
@@ -459,6 +424,29 @@ impl<'n> Sim<'n> {
     fn stub_heard_walk(&mut self, host: usize, local: (IpAddr, u16)) {
         if let Some(walk) = self.dns.walks.remove(&local) {
             self.dns.stub_walks.entry(host).or_default().extend(walk);
+        }
+    }
+
+    /// Sends a query of `owner` from `host` to `to`:53 over `transport`
+    /// (dropped when `host` has no address of `to`'s family).
+    fn dns_query(
+        &mut self,
+        host: usize,
+        to: IpAddr,
+        transport: Transport,
+        bytes: Vec<u8>,
+        owner: PortOwner,
+    ) {
+        let Some(src) = self.source_address(host, to) else {
+            return;
+        };
+        match transport {
+            Transport::Udp => {
+                let port = self.bind_port(host, owner);
+                let node = self.net.host_node(host);
+                self.dns_send(node, src, port, to, DNS_PORT, bytes);
+            }
+            Transport::Tcp => self.dns_tcp_query(host, src, to, bytes, owner),
         }
     }
 
