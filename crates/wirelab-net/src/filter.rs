@@ -139,6 +139,9 @@ pub struct HostFirewall {
     inbound: Vec<CompiledSgRule>,
     /// `None`: some group omits `outbound`, so everything may go out.
     outbound: Option<Vec<CompiledSgRule>>,
+    /// Some inbound and some outbound rule admit every address: only then
+    /// can a flow be untracked, so most packets skip the search.
+    may_untrack: bool,
 }
 
 impl HostFirewall {
@@ -151,7 +154,7 @@ impl HostFirewall {
     /// they are now, so removing one of those rules cuts it at once.
     /// Returns the verdict that lets this packet through.
     pub fn untracked(&self, dir: Direction, h: &Header, src_port: u16) -> Option<SgVerdict> {
-        if !matches!(h.proto, 6 | 17) {
+        if !self.may_untrack || !matches!(h.proto, 6 | 17) {
             return None;
         }
         let back = Header {
@@ -333,10 +336,17 @@ pub fn compile_firewalls(lab: &Lab) -> Vec<Option<HostFirewall>> {
                     (Some(_), None) => {}
                 }
             }
+            let everyone = |rules: &[CompiledSgRule]| {
+                rules
+                    .iter()
+                    .any(|r| matches!(r.peer, PeerMatch::Cidr(net) if net.prefix_len() == 0))
+            };
+            let may_untrack = everyone(&inbound) && outbound.as_deref().is_none_or(everyone);
             Some(HostFirewall {
                 groups: host.security_groups.clone(),
                 inbound,
                 outbound,
+                may_untrack,
             })
         })
         .collect()
