@@ -29,6 +29,93 @@ struct HopFailure {
     text: String,
 }
 
+/// What a chain of logins came to.
+pub struct Chain {
+    /// One line per hop that succeeded.
+    pub done: Vec<String>,
+    /// Why the chain stopped: the reason, where, and a sentence.
+    pub failure: Option<(Reason, Option<String>, String)>,
+    /// The routers every hop's connection crossed.
+    pub path: Vec<String>,
+}
+
+/// Logs `ssh`'s user in from `from` through every hop, on the state `sim`
+/// is in (each hop's TCP handshake runs now, one after the other). `Err`
+/// when a hop cannot even be planned (no address of the family).
+pub fn log_in(
+    sim: &mut Sim<'_>,
+    net: &Network,
+    from: usize,
+    ssh: &SshCheck,
+    family: wirelab_spec::Family,
+) -> Result<Chain, String> {
+    let lab = &net.lab;
+    let mut source = from;
+    let mut chain = Chain {
+        done: Vec::new(),
+        failure: None,
+        path: Vec::new(),
+    };
+    for hop in &ssh.hops {
+        let (src, dst) = (
+            &lab.hosts[source].name.value,
+            &lab.hosts[hop.host].name.value,
+        );
+        let user = &lab.ssh.users[hop.user];
+        let Some(sshd) = lab.ssh.sshd(hop.host) else {
+            chain.failure = Some((
+                Reason::NoSshd,
+                Some(dst.clone()),
+                format!(
+                    "{src} → {dst}: {dst} runs no sshd (it has no `app: ssh` service), so there is nothing to log in to"
+                ),
+            ));
+            break;
+        };
+        let label = format!("{src} → {dst}:{}", sshd.port);
+        let target = CheckTarget::Host(hop.host);
+        let plan = Plan::new(
+            net,
+            source,
+            &target,
+            CheckProto::Tcp,
+            Some(sshd.port),
+            family,
+        )
+        .map_err(|e| e.to_string())?;
+        let trace_start = sim.trace().len();
+        let ex = run_exchange_now(sim, plan);
+        chain
+            .path
+            .extend(ex.path.iter().map(|&n| net.nodes[n].name.clone()));
+        if ex.result.outcome != Outcome::Allow {
+            let text = explain::explain(net, &ex, &sim.trace()[trace_start..]);
+            chain.failure = Some((
+                ex.result.reason,
+                ex.result.node.map(|n| net.nodes[n].name.clone()),
+                format!("{label}: {text}"),
+            ));
+            break;
+        }
+        match login(hop.user, user, dst, sshd, ssh.auth, &user_names(net, sshd)) {
+            Ok(how) => chain.done.push(format!(
+                "{label} ok, {} logged in with {how}",
+                user.name.value
+            )),
+            Err((reason, why)) => {
+                chain.failure = Some((
+                    reason,
+                    Some(dst.clone()),
+                    format!("{label}: the TCP handshake completed, but {why}"),
+                ));
+                break;
+            }
+        }
+        source = hop.host;
+    }
+    Ok(chain)
+}
+
 /// Runs an `ssh:` check on `sim` (reset first) and grades it.
 pub fn run_ssh_check(
     sim: &mut Sim<'_>,
@@ -39,67 +126,16 @@ pub fn run_ssh_check(
 ) -> CheckResult {
     sim.reset(seed);
     let lab = &net.lab;
-    let mut source = check.from;
-    let mut done: Vec<String> = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let mut failure: Option<HopFailure> = None;
-    for hop in &ssh.hops {
-        let (src, dst) = (
-            &lab.hosts[source].name.value,
-            &lab.hosts[hop.host].name.value,
-        );
-        let user = &lab.ssh.users[hop.user];
-        let Some(sshd) = lab.ssh.sshd(hop.host) else {
-            failure = Some(HopFailure {
-                reason: Reason::NoSshd,
-                at: Some(dst.clone()),
-                text: format!(
-                    "{src} → {dst}: {dst} runs no sshd (it has no `app: ssh` service), so there is nothing to log in to"
-                ),
-            });
-            break;
-        };
-        let label = format!("{src} → {dst}:{}", sshd.port);
-        let target = CheckTarget::Host(hop.host);
-        let plan = match Plan::new(
-            net,
-            source,
-            &target,
-            CheckProto::Tcp,
-            Some(sshd.port),
-            check.family,
-        ) {
-            Ok(plan) => plan,
-            Err(e) => return crate::unrunnable(check, e.to_string()),
-        };
-        let trace_start = sim.trace().len();
-        let ex = run_exchange_now(sim, plan);
-        path.extend(ex.path.iter().map(|&n| net.nodes[n].name.clone()));
-        if ex.result.outcome != Outcome::Allow {
-            let text = explain::explain(net, &ex, &sim.trace()[trace_start..]);
-            failure = Some(HopFailure {
-                reason: ex.result.reason,
-                at: ex.result.node.map(|n| net.nodes[n].name.clone()),
-                text: format!("{label}: {text}"),
-            });
-            break;
-        }
-        match login(hop.user, user, dst, sshd, ssh.auth, &user_names(net, sshd)) {
-            Ok(how) => done.push(format!(
-                "{label} ok, {} logged in with {how}",
-                user.name.value
-            )),
-            Err((reason, why)) => {
-                failure = Some(HopFailure {
-                    reason,
-                    at: Some(dst.clone()),
-                    text: format!("{label}: the TCP handshake completed, but {why}"),
-                });
-                break;
-            }
-        }
-        source = hop.host;
-    }
+    let chain = match log_in(sim, net, check.from, ssh, check.family) {
+        Ok(chain) => chain,
+        Err(e) => return crate::unrunnable(check, e),
+    };
+    let Chain {
+        done,
+        failure,
+        path,
+    } = chain;
+    let failure = failure.map(|(reason, at, text)| HopFailure { reason, at, text });
     let (outcome, reason, at) = match &failure {
         None => (
             Outcome::Allow,

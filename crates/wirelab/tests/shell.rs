@@ -416,11 +416,10 @@ mod piped {
             "client",
             "pnig server\necho $?\nssh server\nhelp\nexit 3\nping server\n",
         );
-        assert!(out.starts_with("client: command not found: pnig\ndid you mean `ping`?\n127\nssh: not available in this shell yet\n"), "{out}");
+        // Lab 01 declares no ssh users: ssh says whom it could log in as.
+        assert!(out.starts_with("client: command not found: pnig\ndid you mean `ping`?\n127\nssh: say who logs in: USER@server (the lab's users: none)\n"), "{out}");
         assert!(
-            out.contains(
-                "ssh                                         not available in this shell yet\n"
-            ),
+            out.contains("ssh [-J [USER@]JUMP,...] USER@HOST          log in to another host"),
             "{out}"
         );
         assert!(!out.contains("PING"), "nothing runs after exit: {out}");
@@ -587,5 +586,60 @@ mod pty {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+mod ssh {
+    use super::*;
+
+    #[test]
+    fn ssh_logs_in_through_the_bastion_and_exit_comes_back() {
+        let (out, status) = run_each(
+            "09-ssh-through-a-bastion.yaml",
+            "alice-laptop",
+            &[
+                "ssh alice@db1",
+                "ssh -J bastion alice@db1",
+                "ip -4 addr",
+                "exit",
+                "ip -4 addr",
+                "ssh -J bastion bob@db1",
+                "ssh -J bastion alice@metrics1",
+                "ssh db1",
+                "ssh alice@nosuch",
+            ],
+        );
+        // Straight to db1: its security group admits only the bastion.
+        assert_eq!(
+            out[0],
+            "ssh: connect to host db1 port 22: Connection timed out\n"
+        );
+        assert_eq!(
+            out[1],
+            "(simulated) alice logged in to db1 through bastion; `exit` comes back\n"
+        );
+        // Inside db1 now: its address, then back on the laptop.
+        assert!(out[2].contains("inet 10.0.2.20/24"), "{}", out[2]);
+        assert_eq!(out[3], "logout\nConnection to db1 closed.\n");
+        assert!(!out[4].contains("10.0.2.20"), "{}", out[4]);
+        assert_eq!(out[5], "bob@db1: Permission denied (publickey).\n");
+        // The bastion connects to metrics1, which runs no sshd: the
+        // forwarding channel fails, as OpenSSH reports it.
+        assert!(
+            out[6].starts_with("channel 0: open failed: connect failed: Connection refused\n"),
+            "{}",
+            out[6]
+        );
+        assert!(
+            out[7].starts_with("ssh: say who logs in: USER@db1"),
+            "{}",
+            out[7]
+        );
+        assert!(
+            out[8].contains("Could not resolve hostname nosuch"),
+            "{}",
+            out[8]
+        );
+        assert_eq!(status, [255, 0, 0, 0, 0, 255, 255, 255, 255]);
     }
 }

@@ -24,6 +24,7 @@ mod ip;
 mod nc;
 mod ping;
 pub mod repl;
+mod ssh;
 mod words;
 
 /// Exit statuses of the shell itself (bash's).
@@ -77,7 +78,7 @@ const COMMANDS: [(&str, &str); 14] = [
     ),
     (
         "ssh",
-        "ssh                                         not available in this shell yet",
+        "ssh [-J [USER@]JUMP,...] USER@HOST          log in to another host (exit comes back)",
     ),
     (
         "help",
@@ -139,6 +140,8 @@ pub struct Shell<'n> {
     /// Set by `exit`.
     exit: Option<u8>,
     lines: u64,
+    /// The hosts `ssh` left, innermost last: `exit` goes back to them.
+    outer: Vec<usize>,
 }
 
 impl<'n> Shell<'n> {
@@ -155,6 +158,7 @@ impl<'n> Shell<'n> {
             status: 0,
             exit: None,
             lines: 0,
+            outer: Vec::new(),
         }
     }
 
@@ -229,7 +233,7 @@ impl<'n> Shell<'n> {
             "help" => Done::ok(help()),
             // The ANSI sequence `clear` writes: home, erase the screen.
             "clear" => Done::ok("\x1b[H\x1b[2J".into()),
-            "ssh" => Done::with("ssh: not available in this shell yet\n".into(), 255),
+            "ssh" => ssh::ssh(self, args),
             "exit" | "logout" => self.exit_with(args),
             other => self.not_found(other),
         }
@@ -241,7 +245,20 @@ impl<'n> Shell<'n> {
         words.join(" ")
     }
 
+    /// Moves the shell into `host` (a successful `ssh`).
+    pub(crate) fn enter(&mut self, host: usize) {
+        self.outer.push(self.host);
+        self.host = host;
+        self.node = self.net.host_node(host);
+    }
+
     fn exit_with(&mut self, args: &[String]) -> Done {
+        if let Some(outer) = self.outer.pop() {
+            let left = self.host_name().to_string();
+            self.host = outer;
+            self.node = self.net.host_node(outer);
+            return Done::ok(format!("logout\nConnection to {left} closed.\n"));
+        }
         let status = match args {
             [] => self.status,
             [n] => match n.parse::<i64>() {
