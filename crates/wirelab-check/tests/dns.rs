@@ -162,3 +162,29 @@ fn dns_reports_are_the_same_on_every_run_and_thread_count() {
     assert_eq!(two, again);
     assert!(one.contains("a-root"), "the walk is in the report");
 }
+
+#[test]
+fn a_long_run_keeps_no_port_open_after_its_answers() {
+    let lab = wirelab_spec::load(std::path::Path::new(
+        "../../labs/07-what-happens-when-you-type-a-url.yaml",
+    ))
+    .unwrap_or_else(|d| panic!("{d:#?}"))
+    .lab;
+    let net = Network::compile(&lab);
+    let laptop = net
+        .lab
+        .hosts
+        .iter()
+        .position(|h| h.name.value == "laptop")
+        .unwrap();
+    let mut sim = wirelab_sim::Sim::new(&net, 1, wirelab_sim::TraceLevel::Off);
+    let name = wirelab_dns::proto::rr::Name::from_ascii("www.example.com.").unwrap();
+    // More lookups than a host has ephemeral ports (16,384).
+    for _ in 0..20_000 {
+        let id = sim.start_lookup(laptop, name.clone(), wirelab_dns::proto::rr::RecordType::A);
+        let until = sim.now() + wirelab_sim::SimTime::from_secs(60);
+        sim.run_while(until, |s| s.lookups()[id].outcome.is_some());
+        assert!(sim.lookups()[id].outcome.is_some());
+    }
+    assert_eq!(sim.dns_ports_open(), 0);
+}

@@ -206,6 +206,12 @@ impl<'n> Sim<'n> {
         true
     }
 
+    /// How many UDP ports DNS queries hold open now (the queries waiting
+    /// for their answer).
+    pub fn dns_ports_open(&self) -> usize {
+        self.dns.ports.len()
+    }
+
     /// Every lookup started in this run.
     pub fn lookups(&self) -> &[Lookup] {
         &self.dns.lookups
@@ -235,7 +241,10 @@ impl<'n> Sim<'n> {
         let Some(bytes) = self.payload(u.payload).cloned() else {
             return false;
         };
-        if let Some(&owner) = self.dns.ports.get(&(host, u.dst_port)) {
+        // A query's port takes one answer, then closes (as a resolver's
+        // or the stub's socket does): the table stays as small as the
+        // queries in flight, however long the run.
+        if let Some(owner) = self.dns.ports.remove(&(host, u.dst_port)) {
             if let PortOwner::Stub(_) = owner {
                 self.stub_heard_walk(host, (ip.dst, u.dst_port));
             }
