@@ -43,7 +43,7 @@ use wirelab_sim::{Sim, SimTime, TraceLevel};
 pub const ANSWER_TIME_MAX: SimTime = SimTime::from_secs(60);
 /// Queries one simulation answers before the port starts a fresh one (a
 /// cold cache, time zero). The simulation keeps every datagram's bytes
-/// and never frees an ephemeral port (16,384 per host), so it must not
+/// (and its TCP connections' records) for the whole run, so it must not
 /// live for ever.
 pub const QUERIES_PER_SIMULATION_MAX: u64 = 10_000;
 /// Most TCP connections open at once; more are closed at once.
