@@ -117,6 +117,16 @@ struct Capture {
 }
 
 impl Capture {
+    /// Writes `frames` of `net` as `TEST.pcapng` in the test's temp dir.
+    fn written(test: &str, net: Network, frames: Vec<CapturedFrame>) -> Capture {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{test}.pcapng"));
+        let out = std::fs::File::create(&file).unwrap();
+        wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
+        Capture { file, frames, net }
+    }
+
     /// Runs the lab's check `check` as `wirelab trace` does (the exchange,
     /// then one more second so the close is seen) with capture on.
     fn run(test: &str, check: &str) -> Capture {
@@ -141,12 +151,7 @@ impl Capture {
             sim.captured().to_vec()
         };
         assert!(!frames.is_empty(), "{check}: nothing captured");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{test}.pcapng"));
-        let out = std::fs::File::create(&file).unwrap();
-        wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
-        Capture { file, frames, net }
+        Capture::written(test, net, frames)
     }
 
     /// tshark's output for `args` after `-r FILE` and the checksum prefs.
@@ -985,12 +990,7 @@ fn hand_built_capture(test: &str) -> Capture {
             payload: None,
         })
         .collect();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{test}.pcapng"));
-    let out = std::fs::File::create(&file).unwrap();
-    wirelab_wire::write_capture(&net, &frames, out).unwrap();
-    Capture { file, frames, net }
+    Capture::written(test, net, frames)
 }
 
 #[test]
@@ -1099,12 +1099,7 @@ impl Capture {
             sim.run_until(done + SimTime::from_secs(1));
             sim.captured().to_vec()
         };
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{test}.pcapng"));
-        let out = std::fs::File::create(&file).unwrap();
-        wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
-        Capture { file, frames, net }
+        Capture::written(test, net, frames)
     }
 }
 
@@ -1264,12 +1259,7 @@ impl Capture {
             sim.run_until(done + SimTime::from_secs(1));
             sim.captured().to_vec()
         };
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{test}.pcapng"));
-        let out = std::fs::File::create(&file).unwrap();
-        wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
-        Capture { file, frames, net }
+        Capture::written(test, net, frames)
     }
 }
 

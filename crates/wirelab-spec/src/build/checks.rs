@@ -199,25 +199,9 @@ fn read_check(
     let via = read_via(fields, names, d);
     let (points, hint) = read_points_hint(fields, d);
     let (from, to) = (from?, to?);
-    if let CheckTarget::Name(qname) = &to {
-        if hosts[from].resolvers.is_empty() {
-            if hosts[from].resolver_written {
-                return None;
-            }
-            let span = fields.get("to").map_or(fields.at, |n| n.span);
-            d.error_help(
-                span,
-                format!(
-                    "`{qname}` is a DNS name, and host `{}` has no resolver to look it up",
-                    hosts[from].name.value
-                ),
-                Some(
-                    "give the host `resolver: ADDRESS`, or write a host name or an address"
-                        .to_string(),
-                ),
-            );
-            return None;
-        }
+    let span = fields.get("to").map_or(fields.at, |n| n.span);
+    if !can_look_up(&to, from, hosts, span, d) {
+        return None;
     }
     let family = resolve_family("check", fields, family_written, from, &to, hosts, d)?;
     Some(Check {
@@ -475,6 +459,29 @@ pub(crate) fn read_target(
     read_host_ref(node, "`to`", kind, names, d).map(CheckTarget::Host)
 }
 
+/// A DNS name in `to` (or a URL) needs a resolver on `from`; says so once
+/// (not again when the host's own `resolver:` was already reported).
+fn can_look_up(to: &CheckTarget, from: HostId, hosts: &[Host], span: Span, d: &mut Diags) -> bool {
+    let CheckTarget::Name(name) = to else {
+        return true;
+    };
+    let host = &hosts[from];
+    if !host.resolvers.is_empty() {
+        return true;
+    }
+    if !host.resolver_written {
+        d.error_help(
+            span,
+            format!(
+                "`{name}` is a DNS name, and host `{}` has no resolver to look it up",
+                host.name.value
+            ),
+            Some("give the host `resolver:`, or write a host name or an address".to_string()),
+        );
+    }
+    false
+}
+
 /// The target a URL's host names: an address, a host, or a DNS name.
 fn target_of(node: &Node, host: &str, names: &Names, d: &mut Diags) -> Option<CheckTarget> {
     if let Ok(address) = host.parse::<IpAddr>() {
@@ -533,37 +540,10 @@ fn read_web_check(
     let family_written = read_family(fields, d);
     let (points, hint) = read_points_hint(fields, d);
     let (from, http) = (from?, http?);
-    let host = &http.url.host;
-    let to = if let Ok(address) = host.parse::<IpAddr>() {
-        CheckTarget::Address(address)
-    } else if let Some(h) = names.hosts.get(host) {
-        CheckTarget::Host(h)
-    } else if host.contains('.') {
-        if hosts[from].resolvers.is_empty() {
-            if !hosts[from].resolver_written {
-                d.error_help(
-                    url_node.span,
-                    format!(
-                        "`{host}` is a DNS name, and host `{}` has no resolver to look it up",
-                        hosts[from].name.value
-                    ),
-                    Some(
-                        "give the host `resolver:`, or use a host name or an address in the URL"
-                            .to_string(),
-                    ),
-                );
-            }
-            return None;
-        }
-        CheckTarget::Name(read_domain(url_node, host, d)?)
-    } else {
-        d.error_help(
-            url_node.span,
-            format!("unknown host `{host}` in the URL"),
-            names.hosts.suggest(host),
-        );
+    let to = target_of(url_node, &http.url.host, names, d)?;
+    if !can_look_up(&to, from, hosts, url_node.span, d) {
         return None;
-    };
+    }
     let family = resolve_family("check", fields, family_written, from, &to, hosts, d)?;
     Some(Check {
         name: name?,
