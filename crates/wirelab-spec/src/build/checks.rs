@@ -100,11 +100,9 @@ pub(crate) fn read_checks(
         } else if fields.get("ssh").is_some() {
             read_ssh_check(&fields, name, names, hosts, ssh, d)
         } else {
-            for key in DNS_ONLY_KEYS {
-                if let Some(span) = fields.key_span(key) {
-                    d.error(span, format!("`{key}` belongs to a `dns:` check"));
-                }
-            }
+            reject_keys(&fields, &DNS_ONLY_KEYS, d, |key| {
+                format!("`{key}` belongs to a `dns:` check")
+            });
             read_check(&fields, name, names, hosts, d)
         };
         if let Some(check) = check {
@@ -272,14 +270,9 @@ fn read_flow_check(
     d: &mut Diags,
 ) -> Option<Check> {
     let what = "a check on a workload";
-    for key in FLOW_FORBIDDEN_KEYS {
-        if let Some(span) = fields.key_span(key) {
-            d.error(
-                span,
-                format!("{what} takes `{key}` from the workload; remove it here"),
-            );
-        }
-    }
+    reject_keys(fields, &FLOW_FORBIDDEN_KEYS, d, |key| {
+        format!("{what} takes `{key}` from the workload; remove it here")
+    });
     let id = fields.get("traffic").and_then(|n| {
         let workload = read::string(n, "`traffic`", d)?;
         let id = traffic.names.get(workload);
@@ -527,11 +520,9 @@ fn read_web_check(
     d: &mut Diags,
 ) -> Option<Check> {
     let what = "an http check";
-    for key in HTTP_FORBIDDEN_KEYS {
-        if let Some(span) = fields.key_span(key) {
-            d.error(span, format!("{what} takes no `{key}`: the URL says where"));
-        }
-    }
+    reject_keys(fields, &HTTP_FORBIDDEN_KEYS, d, |key| {
+        format!("{what} takes no `{key}`: the URL says where")
+    });
     let from = fields
         .require("from", what, d)
         .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
@@ -565,6 +556,15 @@ fn read_web_check(
     })
 }
 
+/// An error at each of `keys` that the check has, worded by `message`.
+fn reject_keys(fields: &Fields, keys: &[&str], d: &mut Diags, message: impl Fn(&str) -> String) {
+    for key in keys {
+        if let Some(span) = fields.key_span(key) {
+            d.error(span, message(key));
+        }
+    }
+}
+
 /// A `dns:` check: look NAME up from a host through its resolver.
 fn read_dns_check(
     fields: &Fields,
@@ -574,11 +574,9 @@ fn read_dns_check(
     d: &mut Diags,
 ) -> Option<Check> {
     let what = "a dns check";
-    for key in DNS_FORBIDDEN_KEYS {
-        if let Some(span) = fields.key_span(key) {
-            d.error(span, format!("{what} takes no `{key}`"));
-        }
-    }
+    reject_keys(fields, &DNS_FORBIDDEN_KEYS, d, |key| {
+        format!("{what} takes no `{key}`")
+    });
     let from = fields
         .require("from", what, d)
         .and_then(|n| read_host_ref(n, "`from`", "checks", names, d));
