@@ -130,6 +130,17 @@ struct TcpExchange {
 /// [`DNS_TAG`], so its segments are recognised as DNS.
 const TCP_FLOW: u32 = 1 << 30;
 
+impl PortOwner {
+    /// Its index in [`crate::counters::DNS_ROLES`].
+    fn role(self) -> usize {
+        match self {
+            PortOwner::Stub(_) => 0,
+            PortOwner::Resolver(_) => 1,
+            PortOwner::External(_) => 2,
+        }
+    }
+}
+
 impl DnsApps {
     pub(crate) fn clear(&mut self) {
         *self = DnsApps::default();
@@ -372,6 +383,7 @@ impl<'n> Sim<'n> {
                     let Some(c) = self.dns.clients.remove(&(host, client.0)) else {
                         continue;
                     };
+                    self.count_cache_use(&bytes, walk.is_empty());
                     self.dns.walks.insert((c.addr, c.port), walk);
                     match c.tcp {
                         Some((conn, exchange)) => self.dns_tcp_answer(conn, exchange, bytes),
@@ -385,6 +397,22 @@ impl<'n> Sim<'n> {
             }
         }
         panic!("a resolver asked for more than 100000 actions at once");
+    }
+
+    /// Counts a resolver's answer to a client: from its cache when it asked
+    /// no one. Errors about the query itself (FORMERR, NOTIMP, REFUSED)
+    /// are neither a hit nor a miss.
+    fn count_cache_use(&mut self, answer: &[u8], asked_no_one: bool) {
+        const FORMERR: u8 = 1;
+        const NOTIMP: u8 = 4;
+        const REFUSED: u8 = 5;
+        let rcode = answer.get(3).map_or(0, |b| b & 0x0f);
+        let dns = &mut self.run_counters.dns;
+        if !asked_no_one {
+            dns.cache_misses += 1;
+        } else if !matches!(rcode, FORMERR | NOTIMP | REFUSED) {
+            dns.cache_hits += 1;
+        }
     }
 
     /// Carries out what `host`'s stub wants done.
@@ -449,6 +477,7 @@ impl<'n> Sim<'n> {
         let Some(src) = self.source_address(host, to) else {
             return;
         };
+        self.count_dns_query(owner.role(), transport == Transport::Tcp);
         match transport {
             Transport::Udp => {
                 let port = self.bind_port(host, owner);
@@ -718,6 +747,7 @@ impl<'n> Sim<'n> {
         bytes: &[u8],
     ) {
         let now = self.now.as_nanos();
+        self.count_dns_answer(owner.role(), transport == Transport::Tcp);
         match owner {
             PortOwner::Resolver(token) => {
                 if let Some(r) = self.dns.resolvers.get_mut(&host) {

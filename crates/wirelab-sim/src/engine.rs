@@ -21,6 +21,7 @@ use wirelab_net::{
 use wirelab_spec::{EventAction, NaclAction, TransportProto};
 
 use crate::conntrack::{Conntrack, FlowKey};
+use crate::counters::{drop_index, RuleSlots, RuleTable, RunCounters};
 use crate::neigh::{Neigh, NeighId, NeighState, NeighTable, PENDING_MAX};
 use crate::packet::{
     tcp_flags, Arp, ArpOp, Body, Icmp, Ip, Packet, Quoted, Tag, Tcp, Udp, Unreachable, L4,
@@ -103,10 +104,13 @@ struct DynFilters {
     lab: wirelab_spec::Lab,
     firewalls: Vec<Option<HostFirewall>>,
     nacls: Vec<CompiledNacl>,
+    /// Where the rules in force now count their hits.
+    slots: RuleSlots,
 }
 
 impl DynFilters {
-    fn change(&mut self, action: &EventAction) {
+    fn change(&mut self, action: &EventAction, table: &RuleTable) {
+        self.slots.change(action, table, &self.lab);
         let lab = &mut self.lab;
         match action {
             EventAction::SgRuleAdd {
@@ -172,11 +176,17 @@ fn nacl_rules(nacl: &mut wirelab_spec::Nacl, inbound: bool) -> &mut Vec<wirelab_
     }
 }
 
-/// What one interface sent, for link utilisation and drop reports.
+/// What one interface sent (and received), for link utilisation, drop
+/// reports and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IfaceStats {
+    /// Frames and bytes (whole frames on the wire) it started sending.
     pub frames: u64,
     pub bytes: u64,
+    /// Frames and bytes that arrived and that it accepted: addressed to
+    /// its MAC address, broadcast or multicast.
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
     /// Time spent serializing frames.
     pub busy_ns: u64,
     pub drops_queue: u64,
@@ -250,6 +260,8 @@ pub struct Sim<'n> {
     rng_jitter: ChaCha8Rng,
     next_packet_id: u32,
     pub counters: Counters,
+    /// What metrics report (see `counters`).
+    pub(crate) run_counters: RunCounters,
     limits: Limits,
 }
 
@@ -288,6 +300,7 @@ impl<'n> Sim<'n> {
             rng_jitter: ChaCha8Rng::seed_from_u64(0),
             next_packet_id: 1,
             counters: Counters::default(),
+            run_counters: RunCounters::new(&net.lab),
             limits: Limits::default(),
         };
         sim.reset(seed);
@@ -330,6 +343,7 @@ impl<'n> Sim<'n> {
         self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
+        self.run_counters.clear();
         // One stream per purpose, so that adding randomness to one (say,
         // ports) never shifts the other (loss).
         self.rng_loss = ChaCha8Rng::seed_from_u64(seed);
@@ -500,6 +514,7 @@ impl<'n> Sim<'n> {
 
     fn drop_packet(&mut self, node: NodeId, packet: &Packet, cause: DropCause) {
         self.counters.drops += 1;
+        self.run_counters.drops[drop_index(&cause)] += 1;
         self.record(node, packet, Step::Drop(cause));
         if packet.tag & crate::dns_apps::DNS_TAG != 0 {
             self.dns_saw_drop(Drop {
@@ -735,6 +750,10 @@ impl<'n> Sim<'n> {
         if pkt.dst_mac != my_mac && pkt.dst_mac != Mac::BROADCAST && pkt.dst_mac.0[0] & 0x01 == 0 {
             return;
         }
+        self.touch_iface(iface);
+        let stats = &mut self.ifaces[iface].stats;
+        stats.rx_frames += 1;
+        stats.rx_bytes += u64::from(pkt.wire_len());
         match pkt.body {
             Body::Arp(arp) => self.arp_input(iface, &pkt, arp),
             Body::Ip(ip) => {
@@ -1199,10 +1218,15 @@ impl<'n> Sim<'n> {
         let Some(nacl) = self.net.segments[segment].nacl else {
             return true;
         };
-        let verdict = match &self.filters {
-            Some(f) => f.nacls[nacl].evaluate(dir, &ip.header()),
-            None => self.net.nacls[nacl].evaluate(dir, &ip.header()),
+        let (verdict, slots) = match &self.filters {
+            Some(f) => (f.nacls[nacl].evaluate(dir, &ip.header()), &f.slots),
+            None => (
+                self.net.nacls[nacl].evaluate(dir, &ip.header()),
+                &self.run_counters.rules.initial,
+            ),
         };
+        let slot = slots.nacl_slot(nacl, dir, verdict.rule, verdict.span);
+        self.run_counters.hit(slot);
         match (verdict.action, verdict.rule, verdict.span) {
             (NaclAction::Allow, Some(rule), Some(span)) => {
                 self.record(
@@ -1476,9 +1500,10 @@ impl<'n> Sim<'n> {
                         lab: self.net.lab.clone(),
                         firewalls: Vec::new(),
                         nacls: Vec::new(),
+                        slots: self.run_counters.rules.initial.clone(),
                     })
                 });
-                f.change(filter_change);
+                f.change(filter_change, &self.run_counters.rules);
                 self.filters = Some(f);
             }
         }
@@ -1500,6 +1525,8 @@ impl<'n> Sim<'n> {
         }
         let outbound = direction == Direction::Outbound;
         if let Some(how) = self.sg_untracked(host, direction, ip) {
+            // Untracked: every packet is decided by the rules.
+            self.count_sg_pass(host, direction, how);
             self.record(node, pkt, Step::SgPass { direction, how });
             return true;
         }
@@ -1509,6 +1536,7 @@ impl<'n> Sim<'n> {
             FlowKey::inbound(ip)
         };
         if self.conntrack[host].refresh(&key, self.now, outbound) {
+            self.count_sg_pass(host, direction, SgPass::Established);
             self.record(
                 node,
                 pkt,
@@ -1527,6 +1555,7 @@ impl<'n> Sim<'n> {
                 FlowKey::outbound_quoted(&q)
             };
             if self.conntrack[host].tracks(&about, self.now) {
+                self.count_sg_pass(host, direction, SgPass::Related);
                 self.record(
                     node,
                     pkt,
@@ -1554,8 +1583,32 @@ impl<'n> Sim<'n> {
         };
         self.touch_host(host);
         self.conntrack[host].insert(key, self.now, outbound);
+        self.count_sg_pass(host, direction, how);
         self.record(node, pkt, Step::SgPass { direction, how });
         true
+    }
+
+    /// Counts how a host's security groups let a packet pass: the rule
+    /// that decided (for a new flow, or any packet of an untracked one),
+    /// or connection tracking.
+    fn count_sg_pass(&mut self, host: usize, direction: Direction, how: SgPass) {
+        let d = usize::from(direction == Direction::Outbound);
+        match how {
+            SgPass::Rule(r) => {
+                let slot = match &self.filters {
+                    Some(f) => f.slots.sg_slot(r.group, r.direction, r.index),
+                    None => self
+                        .run_counters
+                        .rules
+                        .initial
+                        .sg_slot(r.group, r.direction, r.index),
+                };
+                self.run_counters.hit(slot);
+            }
+            SgPass::OutboundDefault => self.run_counters.sg_tracked[host].default_outbound[d] += 1,
+            SgPass::Established => self.run_counters.sg_tracked[host].established[d] += 1,
+            SgPass::Related => self.run_counters.sg_tracked[host].related[d] += 1,
+        }
     }
 
     // ----- probes (defined in probe.rs) ----------------------------------

@@ -7,6 +7,7 @@
 //! the lab's seed. Nothing here touches the wall clock, threads or I/O.
 
 pub mod conntrack;
+pub mod counters;
 pub mod dns_apps;
 pub mod engine;
 pub mod http_apps;
@@ -22,6 +23,7 @@ pub mod time;
 pub mod trace;
 pub mod udp_source;
 
+pub use counters::{RuleInfo, RuleOwner, RunCounters};
 pub use dns_apps::Lookup;
 pub use engine::{CapturedFrame, Counters, IfaceStats, Limits, Sim};
 pub use packet::Packet;

@@ -105,6 +105,8 @@ pub struct RunReport {
     pub links: Vec<LinkReport>,
     /// Every frame put on a network, when the run captured them.
     pub frames: Vec<CapturedFrame>,
+    /// What the simulator counted, for metrics.
+    pub counters: crate::counters::RunCounters,
 }
 
 /// How a run is bounded, and whether it captures frames.
@@ -214,6 +216,7 @@ pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)
             .collect(),
         links: link_reports(&sim, net, time_ns),
         frames: sim.captured().to_vec(),
+        counters: sim.counters_now(),
     }
 }
 

@@ -118,6 +118,11 @@ struct TestArgs {
     /// Use this seed instead of the lab's.
     #[arg(long)]
     seed: Option<u64>,
+    /// Also write the check results as Prometheus metrics (text format
+    /// 0.0.4) to this file; `-` writes them to stdout instead of the
+    /// report.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -256,7 +261,21 @@ fn cmd_test(args: &TestArgs) -> u8 {
         ReportFormat::Junit => Format::Junit,
         ReportFormat::Tap => Format::Tap,
     };
-    emit(&render(&report, format));
+    let metrics_to_stdout = args
+        .metrics
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-");
+    if let Some(path) = &args.metrics {
+        // Check results only: the checks run in many short simulations
+        // on worker threads (docs/metrics.md).
+        let text = wirelab_metrics::render(&net.lab.lab.value, &net, None, Some(&report));
+        if !run::write_metrics(path, &text) {
+            return 2;
+        }
+    }
+    if !metrics_to_stdout {
+        emit(&render(&report, format));
+    }
     if report.all_passed() {
         0
     } else {

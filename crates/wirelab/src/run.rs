@@ -32,6 +32,27 @@ pub struct RunArgs {
     /// Use this seed instead of the lab's.
     #[arg(long)]
     seed: Option<u64>,
+    /// After the run, write its counters as Prometheus metrics (text
+    /// format 0.0.4) to this file; `-` writes them to stdout instead of
+    /// the run's report.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
+}
+
+/// Writes a metrics exposition to `path` (`-`: stdout). Returns false,
+/// having said why, when the file cannot be written.
+pub fn write_metrics(path: &std::path::Path, text: &str) -> bool {
+    if path.as_os_str() == "-" {
+        crate::emit(text);
+        return true;
+    }
+    match std::fs::write(path, text) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: cannot write the metrics to {}: {e}", path.display());
+            false
+        }
+    }
 }
 
 fn parse_time(text: &str) -> Result<u64, String> {
@@ -116,11 +137,23 @@ pub fn cmd_run(
         }
         eprintln!("wrote {} frames to {}", report.frames.len(), file.display());
     }
-    let out = match args.format {
-        RunFormat::Text => wirelab_check::runs::text(&net, &report),
-        RunFormat::Json => wirelab_check::runs::json(&net, &report),
-    };
-    crate::emit(&out);
+    let metrics_to_stdout = args
+        .metrics
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-");
+    if let Some(path) = &args.metrics {
+        let text = wirelab_metrics::render(&net.lab.lab.value, &net, Some(&report.counters), None);
+        if !write_metrics(path, &text) {
+            return 2;
+        }
+    }
+    if !metrics_to_stdout {
+        let out = match args.format {
+            RunFormat::Text => wirelab_check::runs::text(&net, &report),
+            RunFormat::Json => wirelab_check::runs::json(&net, &report),
+        };
+        crate::emit(&out);
+    }
     match report.end {
         RunEnd::EventLimit => {
             eprintln!("note: the run stopped at --max-events {}", args.max_events);

@@ -205,6 +205,9 @@ pub struct Stats {
     pub srtt_ns: u64,
     pub rttvar_ns: u64,
     pub rto_ns: u64,
+    /// When the socket was created: for an active open, when its first
+    /// SYN was handed to the network.
+    pub opened_at: SimTime,
     pub established_at: Option<SimTime>,
     pub closed_at: Option<SimTime>,
 }
@@ -426,7 +429,10 @@ impl Socket {
             probe_backoff: 0,
             probe_now: false,
             pending_rst: None,
-            stats: Stats::default(),
+            stats: Stats {
+                opened_at: now,
+                ..Stats::default()
+            },
         };
         socket.sync_stats();
         socket
@@ -566,6 +572,11 @@ impl Socket {
 
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Whether this connection was opened with `connect` (active open).
+    pub fn is_active_open(&self) -> bool {
+        self.opened == Opened::Active
     }
 
     pub fn stats(&self) -> &Stats {
