@@ -241,7 +241,7 @@ dns:
     let client = net.lab.host_by_name("client").unwrap();
     let mut sim = wirelab_sim::Sim::new(&net, 1, wirelab_sim::TraceLevel::Off);
     let name = wirelab_dns::proto::rr::Name::from_ascii("www.example.com.").unwrap();
-    let mut lookup = |sim: &mut wirelab_sim::Sim<'_>| {
+    let lookup = |sim: &mut wirelab_sim::Sim<'_>| {
         let id = sim.start_lookup(client, name.clone(), wirelab_dns::proto::rr::RecordType::A);
         let until = sim.now() + SimTime::from_secs(30);
         sim.run_while(until, |s| s.lookups()[id].outcome.is_some());
