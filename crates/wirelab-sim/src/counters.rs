@@ -452,11 +452,15 @@ impl RunCounters {
         }
     }
 
-    /// Back to zero, keeping the arrays.
-    pub(crate) fn clear(&mut self) {
+    /// Back to zero, keeping the arrays. Of the per-host counters, only
+    /// those of `touched_hosts` can be non-zero: a lab of a thousand hosts
+    /// is reset before every check, and the others are not cleared.
+    pub(crate) fn clear(&mut self, touched_hosts: &[usize]) {
         self.rule_hits.fill(0);
         self.drops = Default::default();
-        self.sg_tracked.fill(SgTracked::default());
+        for &h in touched_hosts {
+            self.sg_tracked[h] = SgTracked::default();
+        }
         self.tcp = TcpCounters::default();
         self.dns = DnsCounters::default();
     }
@@ -478,48 +482,6 @@ impl RunCounters {
 
     pub fn drops_by_code(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         DROP_CODES.iter().copied().zip(self.drops.iter().copied())
-    }
-
-    /// Adds another run's counters of the same lab (for totals over many
-    /// runs).
-    pub fn add(&mut self, other: &RunCounters) {
-        let add_all = |a: &mut [u64], b: &[u64]| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-        add_all(&mut self.rule_hits, &other.rule_hits);
-        add_all(&mut self.drops, &other.drops);
-        for (a, b) in self.sg_tracked.iter_mut().zip(&other.sg_tracked) {
-            add_all(&mut a.established, &b.established);
-            add_all(&mut a.related, &b.related);
-            add_all(&mut a.default_outbound, &b.default_outbound);
-        }
-        if self.ifaces.len() < other.ifaces.len() {
-            self.ifaces
-                .resize(other.ifaces.len(), IfaceStats::default());
-        }
-        for (a, b) in self.ifaces.iter_mut().zip(&other.ifaces) {
-            a.frames += b.frames;
-            a.bytes += b.bytes;
-            a.rx_frames += b.rx_frames;
-            a.rx_bytes += b.rx_bytes;
-            a.busy_ns += b.busy_ns;
-            a.drops_queue += b.drops_queue;
-            a.drops_lost += b.drops_lost;
-            a.drops_down += b.drops_down;
-            a.drops_too_big += b.drops_too_big;
-        }
-        let (t, o) = (&mut self.tcp, &other.tcp);
-        t.opened_active += o.opened_active;
-        t.opened_passive += o.opened_passive;
-        t.retransmitted_segments += o.retransmitted_segments;
-        t.handshakes += o.handshakes;
-        t.handshake_ns_sum += o.handshake_ns_sum;
-        add_all(&mut t.handshake_buckets, &o.handshake_buckets);
-        for r in 0..DNS_ROLES.len() {
-            add_all(&mut self.dns.queries[r], &other.dns.queries[r]);
-            add_all(&mut self.dns.answers[r], &other.dns.answers[r]);
-        }
-        self.dns.cache_hits += other.dns.cache_hits;
-        self.dns.cache_misses += other.dns.cache_misses;
-        self.time_ns += other.time_ns;
     }
 }
 
@@ -555,5 +517,66 @@ impl<'n> Sim<'n> {
 
     pub(crate) fn count_dns_answer(&mut self, role: usize, tcp: bool) {
         self.run_counters.dns.answers[role][usize::from(tcp)] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipnet::IpNet;
+
+    #[test]
+    fn every_drop_cause_has_its_code_at_its_index() {
+        let any = "10.0.0.0/8".parse::<IpNet>().unwrap();
+        let causes = [
+            DropCause::NoRoute,
+            DropCause::Blackhole {
+                prefix: any,
+                span: Span::default(),
+            },
+            DropCause::TtlExceeded,
+            DropCause::HostUnreachable {
+                next_hop: any.addr(),
+            },
+            DropCause::SgInbound { groups_len: 1 },
+            DropCause::SgOutbound { groups_len: 1 },
+            DropCause::NaclInbound {
+                nacl: 0,
+                segment: 0,
+                rule: None,
+                span: None,
+            },
+            DropCause::NaclOutbound {
+                nacl: 0,
+                segment: 0,
+                rule: None,
+                span: None,
+            },
+            DropCause::Lost { segment: 0 },
+            DropCause::QueueFull { iface: 0 },
+            DropCause::LinkDown { segment: 0 },
+            DropCause::TooBig { mtu: 1500 },
+            DropCause::Broadcast { addr: any.addr() },
+        ];
+        let mut seen = [false; DROP_CODES.len()];
+        for cause in causes {
+            let i = drop_index(&cause);
+            assert_eq!(DROP_CODES[i], cause.code(), "{cause:?}");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "every index is some cause's");
+    }
+
+    #[test]
+    fn a_handshake_time_falls_in_the_first_bucket_that_holds_it() {
+        let mut t = TcpCounters::default();
+        for ns in [100_000, 100_001, 10_000_000_000, 10_000_000_001] {
+            t.observe_handshake(ns);
+        }
+        assert_eq!(t.handshakes, 4);
+        assert_eq!(t.handshake_buckets[0], 1);
+        assert_eq!(t.handshake_buckets[1], 1);
+        assert_eq!(t.handshake_buckets[HANDSHAKE_BUCKETS_NS.len() - 1], 1);
+        assert_eq!(t.handshake_buckets.iter().sum::<u64>(), 3, "one above 10 s");
     }
 }

@@ -321,6 +321,7 @@ impl<'n> Sim<'n> {
             s.stats = IfaceStats::default();
         }
         self.neigh.clear();
+        self.run_counters.clear(&self.touched_hosts);
         for h in self.touched_hosts.drain(..) {
             self.conntrack[h].clear();
             self.host_touched[h] = false;
@@ -343,7 +344,6 @@ impl<'n> Sim<'n> {
         self.filters = None;
         self.next_packet_id = 1;
         self.counters = Counters::default();
-        self.run_counters.clear();
         // One stream per purpose, so that adding randomness to one (say,
         // ports) never shifts the other (loss).
         self.rng_loss = ChaCha8Rng::seed_from_u64(seed);
@@ -1592,6 +1592,8 @@ impl<'n> Sim<'n> {
     /// that decided (for a new flow, or any packet of an untracked one),
     /// or connection tracking.
     fn count_sg_pass(&mut self, host: usize, direction: Direction, how: SgPass) {
+        // The host's counters are cleared at reset with its flow table.
+        self.touch_host(host);
         let d = usize::from(direction == Direction::Outbound);
         match how {
             SgPass::Rule(r) => {

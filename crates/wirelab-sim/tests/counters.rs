@@ -337,9 +337,12 @@ fn the_same_lab_and_seed_count_the_same_and_a_reset_clears_the_counters() {
     );
     sim.add_pinger(p, SimTime::ZERO);
     sim.run_until(SimTime::from_secs(1));
-    assert!(sim.counters_now().rule_hits.iter().sum::<u64>() > 0);
+    let counted = sim.counters_now();
+    assert!(counted.rule_hits.iter().sum::<u64>() > 0);
+    assert!(counted.sg_tracked.iter().any(|t| t.established != [0, 0]));
     sim.reset(1);
     let cleared = sim.counters_now();
+    assert!(cleared.sg_tracked.iter().all(|t| *t == Default::default()));
     assert!(cleared.rule_hits.iter().all(|&n| n == 0));
     assert!(cleared.ifaces.iter().all(|s| *s == Default::default()));
     assert!(cleared.drops.iter().all(|&n| n == 0));
