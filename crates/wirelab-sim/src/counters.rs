@@ -422,7 +422,7 @@ pub struct DnsCounters {
 }
 
 /// Everything a run counted, as plain arrays indexed by ids of the lab.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct RunCounters {
     /// The rule slots `rule_hits` is indexed by.
     pub rules: Arc<RuleTable>,
@@ -439,13 +439,34 @@ pub struct RunCounters {
     pub dns: DnsCounters,
     /// Simulated time when the counters were read.
     pub time_ns: u64,
+    /// The slots hit since the last reset, each once: a reset clears
+    /// those only (a check crosses a few rules of a lab of thousands).
+    /// Its capacity is the number of slots, so it never grows.
+    slots_hit: Vec<u32>,
 }
+
+impl PartialEq for RunCounters {
+    /// Equal counts (the bookkeeping of what a reset must clear aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.rules == other.rules
+            && self.rule_hits == other.rule_hits
+            && self.drops == other.drops
+            && self.sg_tracked == other.sg_tracked
+            && self.ifaces == other.ifaces
+            && self.tcp == other.tcp
+            && self.dns == other.dns
+            && self.time_ns == other.time_ns
+    }
+}
+
+impl Eq for RunCounters {}
 
 impl RunCounters {
     pub(crate) fn new(lab: &Lab) -> RunCounters {
         let rules = Arc::new(RuleTable::new(lab));
         RunCounters {
             rule_hits: vec![0; rules.infos.len()],
+            slots_hit: Vec::with_capacity(rules.infos.len()),
             rules,
             sg_tracked: vec![SgTracked::default(); lab.hosts.len()],
             ..RunCounters::default()
@@ -456,7 +477,10 @@ impl RunCounters {
     /// those of `touched_hosts` can be non-zero: a lab of a thousand hosts
     /// is reset before every check, and the others are not cleared.
     pub(crate) fn clear(&mut self, touched_hosts: &[usize]) {
-        self.rule_hits.fill(0);
+        for &slot in &self.slots_hit {
+            self.rule_hits[slot as usize] = 0;
+        }
+        self.slots_hit.clear();
         self.drops = Default::default();
         for &h in touched_hosts {
             self.sg_tracked[h] = SgTracked::default();
@@ -468,6 +492,9 @@ impl RunCounters {
     #[inline]
     pub(crate) fn hit(&mut self, slot: u32) {
         if let Some(n) = self.rule_hits.get_mut(slot as usize) {
+            if *n == 0 {
+                self.slots_hit.push(slot);
+            }
             *n += 1;
         }
     }
@@ -492,6 +519,7 @@ impl<'n> Sim<'n> {
     /// path for them.
     pub fn counters_now(&self) -> RunCounters {
         let mut c = self.run_counters.clone();
+        c.slots_hit = Vec::new();
         c.ifaces = (0..self.net.ifaces.len())
             .map(|i: IfaceId| self.iface_stats(i))
             .collect();
