@@ -4,7 +4,6 @@
 //! own: 6, 7, 22, 28, 35, 52, 60).
 
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +16,7 @@ mod shell;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
-use wirelab_spec::{CheckProto, CheckTarget, Diagnostic, Family, Loaded};
+use wirelab_spec::{CheckProto, Diagnostic, Family, Loaded};
 
 #[derive(Parser)]
 #[command(
@@ -279,49 +278,24 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         loaded.lab.seed = seed;
     }
     let lab = &loaded.lab;
-    let Some(from_id) = lab.host_by_name(from) else {
-        return usage_error(&format!(
-            "`{from}` is not a host of lab {}{}",
-            lab.lab.value,
-            suggest(lab, from)
-        ));
-    };
-    let target = match to.parse::<IpAddr>() {
-        Ok(addr) => CheckTarget::Address(addr),
-        Err(_) => match lab.host_by_name(to) {
-            Some(h) => CheckTarget::Host(h),
-            None => {
-                return usage_error(&format!(
-                    "`{to}` is neither an address nor a host of lab {}{}",
-                    lab.lab.value,
-                    suggest(lab, to)
-                ))
-            }
+    let query = wirelab_check::query::TraceQuery {
+        from,
+        to,
+        proto: match args.proto {
+            ProtoArg::Tcp => CheckProto::Tcp,
+            ProtoArg::Udp => CheckProto::Udp,
+            ProtoArg::Icmp => CheckProto::Icmp,
         },
+        port,
+        family: args.family.map(|f| match f {
+            FamilyArg::Ipv4 => Family::Ipv4,
+            FamilyArg::Ipv6 => Family::Ipv6,
+        }),
     };
-    let proto = match args.proto {
-        ProtoArg::Tcp => CheckProto::Tcp,
-        ProtoArg::Udp => CheckProto::Udp,
-        ProtoArg::Icmp => CheckProto::Icmp,
+    let (from_id, target, proto, family) = match wirelab_check::query::resolve(lab, &query) {
+        Ok(r) => (r.from, r.target, query.proto, r.family),
+        Err(e) => return usage_error(&e),
     };
-    if proto != CheckProto::Icmp && port.is_none() {
-        return usage_error(&format!("--proto {} needs --port", proto.code()));
-    }
-    let family = match (args.family, &target) {
-        (Some(FamilyArg::Ipv4), _) => Family::Ipv4,
-        (Some(FamilyArg::Ipv6), _) => Family::Ipv6,
-        (None, CheckTarget::Address(a)) if a.is_ipv6() => Family::Ipv6,
-        (None, CheckTarget::Address(_)) => Family::Ipv4,
-        (None, CheckTarget::Host(h)) if lab.hosts[*h].ipv4.is_some() => Family::Ipv4,
-        (None, CheckTarget::Host(_)) => Family::Ipv6,
-        // `trace` takes hosts and addresses only.
-        (None, CheckTarget::Name(_)) => Family::Ipv4,
-    };
-    if let CheckTarget::Address(a) = target {
-        if a.is_ipv6() != (family == Family::Ipv6) {
-            return usage_error(&format!("{a} is not an {} address", family.code()));
-        }
-    }
     let net = Network::compile(lab);
     let plan = match Plan::new(&net, from_id, &target, proto, port, family) {
         Ok(p) => p,
@@ -377,20 +351,7 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
             ));
         }
         TraceFormat::Json => {
-            let doc = serde_json::json!({
-                "lab": lab.lab.value,
-                "from": from,
-                "to": to,
-                "src": plan.src.to_string(),
-                "dst": plan.dst.to_string(),
-                "what": wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6()),
-                "outcome": r.outcome.code(),
-                "reason": r.reason.code(),
-                "at": at,
-                "path": ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect::<Vec<_>>(),
-                "explanation": explanation,
-                "steps": lines,
-            });
+            let doc = wirelab_check::query::json(&net, &query, &plan, &ex, sim.trace());
             emit(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).expect("json")
