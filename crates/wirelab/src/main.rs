@@ -11,6 +11,7 @@ mod curl;
 mod dig;
 mod dns_serve;
 mod run;
+mod serve;
 mod shell;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -104,6 +105,13 @@ enum Command {
         after_help = "Times are simulated; the lab's seed makes the output the same every time. The body is the route's `text:`; a body the lab gives no text prints nothing on stdout and its size on stderr. -v marks what curl would not say with (simulated): the lab, and the hosts a proxy chain went through.\n\nExit status (as curl's): 0 a response came, whatever its status; 6 could not resolve the host; 7 connection refused; 22 with -f, a status of 400 or more; 28 no connection or no response within 30 s; 35 the TLS handshake broke off; 52 empty reply; 60 a certificate curl refuses (name, issuer, dates); 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab curl LAB --from laptop https://shop.example.com/\n  wirelab curl LAB --from laptop https://shop.example.com/ -v\n  wirelab curl LAB --from laptop https://shop.example.com/health -i\n  wirelab curl LAB --from laptop https://shop.example.com/ -w '%{http_code} %{time_total}\\n'\n  wirelab curl LAB --from laptop http://10.0.1.10:8000/ --timing"
     )]
     Curl(curl::CurlArgs),
+    /// Serve labs over HTTP: a REST API under /api/v1 (JSON, problem
+    /// details, Server-Sent Events) with each lab's traffic and events on a
+    /// simulated clock paced against wall time.
+    #[command(
+        after_help = "Each LAB file is served with the id of its file name without .yaml (03-vpc-security.yaml is /api/v1/labs/03-vpc-security); PUT /api/v1/labs/{id} adds more. --speed 1x makes simulated time follow wall time, 10x ten times faster, max as fast as the machine goes; --paused starts every clock paused (POST /api/v1/labs/{id}/clock resumes, pauses, steps). The API's data is in simulated time. docs/api.md describes every endpoint; the OpenAPI document is at /api/v1/openapi.json.\n\nStops on Ctrl-C. Exit status: 0 after Ctrl-C, 2 for an invalid lab or an address it cannot listen on.\n\nExamples:\n  wirelab serve labs/06-traffic-over-a-wan.yaml\n  wirelab serve labs/*.yaml --listen 127.0.0.1:9000 --speed 10x\n  curl -N localhost:8080/api/v1/labs/06-traffic-over-a-wan/events"
+    )]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -162,6 +170,7 @@ fn main() -> ExitCode {
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
         Command::Shell(args) => shell::repl::cmd_shell(&args, load),
         Command::Curl(args) => curl::cmd_curl(&args, load),
+        Command::Serve(args) => serve::cmd_serve(&args, load),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,68 @@
+//! `wirelab serve`: the labs behind the HTTP API of wirelab-server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use wirelab_server::{Config, LabSource, Speed};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Lab files to serve (more can be PUT).
+    labs: Vec<PathBuf>,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// How fast simulated time goes: 1x (wall time), 10x, 0.5x, max.
+    #[arg(long, default_value = "1x", value_parser = Speed::parse)]
+    speed: Speed,
+    /// Start every lab's clock paused.
+    #[arg(long)]
+    paused: bool,
+}
+
+pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::Loaded>) -> u8 {
+    let mut labs = Vec::new();
+    for path in &args.labs {
+        // Prints the diagnostics as the other commands do.
+        if load(path).is_none() {
+            return 2;
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: cannot read the file: {e}", path.display());
+                return 2;
+            }
+        };
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        labs.push(LabSource {
+            id,
+            file: path.display().to_string(),
+            text,
+        });
+    }
+    let config = Config {
+        listen: args.listen,
+        speed: args.speed,
+        paused: args.paused,
+        ..Config::default()
+    };
+    let count = labs.len();
+    let result = wirelab_server::serve_blocking(config, labs, |addr| {
+        eprintln!(
+            "serving {count} lab{} on http://{addr}/api/v1/labs (Ctrl-C stops)",
+            if count == 1 { "" } else { "s" }
+        );
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
