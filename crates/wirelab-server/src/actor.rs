@@ -113,13 +113,14 @@ impl Clock {
 /// waits for a subscriber.
 pub struct Hub {
     inner: Mutex<HubInner>,
-    tx: broadcast::Sender<Arc<EventView>>,
     pub subscribers: AtomicUsize,
 }
 
 struct HubInner {
     next_id: u64,
     history: VecDeque<Arc<EventView>>,
+    /// `None` once the lab is gone: streams end.
+    tx: Option<broadcast::Sender<Arc<EventView>>>,
 }
 
 impl Hub {
@@ -128,8 +129,8 @@ impl Hub {
             inner: Mutex::new(HubInner {
                 next_id: 1,
                 history: VecDeque::new(),
+                tx: Some(broadcast::channel(SUBSCRIBER_BUFFER).0),
             }),
-            tx: broadcast::channel(SUBSCRIBER_BUFFER).0,
             subscribers: AtomicUsize::new(0),
         }
     }
@@ -144,8 +145,21 @@ impl Hub {
             inner.history.pop_front();
         }
         inner.history.push_back(event.clone());
-        // No receiver is not an error.
-        let _ = self.tx.send(event);
+        if let Some(tx) = &inner.tx {
+            // No receiver is not an error.
+            let _ = tx.send(event);
+        }
+    }
+
+    /// The lab was deleted or replaced: a last `lab-closed` event, then
+    /// every stream ends.
+    pub fn close(&self, time_ns: u64) {
+        self.publish(event(
+            "lab-closed",
+            time_ns,
+            "the lab was deleted or replaced".to_string(),
+        ));
+        self.inner.lock().expect("hub lock").tx = None;
     }
 
     /// The kept events after `after` and a receiver of the ones to come,
@@ -161,7 +175,12 @@ impl Hub {
             .filter(|e| e.id > after)
             .cloned()
             .collect();
-        (past, self.tx.subscribe())
+        let rx = match &inner.tx {
+            Some(tx) => tx.subscribe(),
+            // A receiver whose sender is gone: the stream ends after the past.
+            None => broadcast::channel(1).1,
+        };
+        (past, rx)
     }
 }
 
@@ -301,6 +320,8 @@ impl Drop for LabActor {
         // The lab thread ends when its last command sender goes: the
         // pacer's goes with the pacer.
         self.pacer.abort();
+        let now = self.clock.lock().map(|c| c.time_ns).unwrap_or(0);
+        self.hub.close(now);
     }
 }
 

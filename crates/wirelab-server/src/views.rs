@@ -310,7 +310,8 @@ pub struct EventView {
     pub id: u64,
     /// `flow-started`, `flow-finished`, `link-down`, `link-up`,
     /// `link-changed`, `rule-changed`, `check-result`, `run-finished`,
-    /// `clock`, `dropped`.
+    /// `clock`, `dropped`, `lab-closed` (the lab was deleted or
+    /// replaced; the stream ends).
     #[serde(rename = "type")]
     pub kind: String,
     /// Simulated time of the lab when it happened.

@@ -625,6 +625,25 @@ fn events_stream_what_happens_at_max_speed() {
 }
 
 #[test]
+fn a_deleted_lab_ends_its_streams() {
+    let s = start(config(Speed::Max, true), vec![source("01", LAB01)]);
+    let r = s
+        .agent
+        .get(format!("{}/labs/01/events", s.base))
+        .call()
+        .expect("an answer");
+    assert_eq!(s.delete("/labs/01").status, 204);
+    let text = r.into_body().read_to_string().expect("the stream ends");
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("events");
+    let last: Value = serde_json::from_str(last).expect("json");
+    assert_eq!(last["type"], "lab-closed");
+}
+
+#[test]
 fn subscribers_are_bounded() {
     let mut c = config(Speed::Max, true);
     c.limits.subscribers_max = 1;

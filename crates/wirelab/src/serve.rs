@@ -13,12 +13,22 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// How fast simulated time goes: 1x (wall time), 10x, 0.5x, max.
-    #[arg(long, default_value = "1x", value_parser = Speed::parse)]
-    speed: Speed,
-    /// Start every lab's clock paused.
+    /// How fast simulated time goes: 1x (wall time), 10x, 0.5x, max; or
+    /// paused (at 1x once resumed).
+    #[arg(long, default_value = "1x", value_parser = parse_speed)]
+    speed: (Speed, bool),
+    /// Start every lab's clock paused (step or resume it with POST
+    /// /api/v1/labs/{id}/clock).
     #[arg(long)]
     paused: bool,
+}
+
+/// A speed, and whether it says `paused`.
+fn parse_speed(text: &str) -> Result<(Speed, bool), String> {
+    if text.trim().eq_ignore_ascii_case("paused") {
+        return Ok((Speed::Factor(1.0), true));
+    }
+    Speed::parse(text).map(|s| (s, false))
 }
 
 pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::Loaded>) -> u8 {
@@ -47,8 +57,8 @@ pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::
     }
     let config = Config {
         listen: args.listen,
-        speed: args.speed,
-        paused: args.paused,
+        speed: args.speed.0,
+        paused: args.paused || args.speed.1,
         ..Config::default()
     };
     let count = labs.len();
