@@ -883,3 +883,45 @@ async fn openapi_doc() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::SUBSCRIBER_BUFFER;
+
+    /// A subscriber that does not read while the lab publishes more than
+    /// its buffer misses the oldest events and is told how many; the lab
+    /// never waited for it.
+    #[test]
+    fn a_slow_subscriber_misses_events_and_is_told() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let hub = Arc::new(Hub::new());
+        let (past, rx) = hub.subscribe(0);
+        hub.subscribers.fetch_add(1, Ordering::SeqCst);
+        let stream = sse_stream(past, rx, Subscriber(hub.clone()));
+        let extra = 44;
+        for i in 0..SUBSCRIBER_BUFFER + extra {
+            hub.publish(event("clock", i as u64, String::new()));
+        }
+        hub.close(0);
+        let frames: Vec<SseEvent> =
+            runtime.block_on(stream.map(|e| e.expect("infallible")).collect());
+        let texts: Vec<String> = frames.iter().map(|f| format!("{f:?}")).collect();
+        assert!(
+            texts[0].contains("dropped")
+                && texts[0].contains(&format!("missed {} events", extra + 1)),
+            "{}",
+            texts[0]
+        );
+        // The rest arrive in order, the last being lab-closed.
+        assert_eq!(frames.len(), 1 + SUBSCRIBER_BUFFER);
+        assert!(texts.last().is_some_and(|t| t.contains("lab-closed")));
+        assert_eq!(
+            hub.subscribers.load(Ordering::SeqCst),
+            0,
+            "the guard went with the stream"
+        );
+    }
+}
