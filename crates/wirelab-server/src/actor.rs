@@ -242,13 +242,17 @@ impl LabActor {
         }));
         let hub = Arc::new(Hub::new());
         let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready) = mpsc::channel();
         {
             let (net, clock, hub) = (net.clone(), clock.clone(), hub.clone());
             std::thread::Builder::new()
                 .name(format!("lab {}", net.lab.lab.value))
-                .spawn(move || lab_thread(&net, &clock, &hub, &rx))
+                .spawn(move || lab_thread(&net, &clock, &hub, &rx, &ready_tx))
                 .expect("a thread for the lab");
         }
+        // The state at time 0 is settled before the lab is shown (a lab
+        // with nothing to do is `finished` from its first answer on).
+        let _ = ready.recv();
         let wake = Arc::new(Notify::new());
         let pacer = tokio::spawn(pace(clock.clone(), tx.clone(), wake.clone()));
         LabActor {
@@ -375,7 +379,13 @@ struct Seen {
     rate_bps: f64,
 }
 
-fn lab_thread(net: &Network, clock: &Mutex<Clock>, hub: &Hub, commands: &mpsc::Receiver<Command>) {
+fn lab_thread(
+    net: &Network,
+    clock: &Mutex<Clock>,
+    hub: &Hub,
+    commands: &mpsc::Receiver<Command>,
+    ready: &mpsc::Sender<()>,
+) {
     let options = RunOptions {
         until: SimTime(UNTIL_NS),
         events_max: EVENTS_MAX,
@@ -394,6 +404,7 @@ fn lab_thread(net: &Network, clock: &Mutex<Clock>, hub: &Hub, commands: &mpsc::R
         &mut lab_events,
         0,
     );
+    let _ = ready.send(());
     while let Ok(command) = commands.recv() {
         match command {
             Command::Advance(target, done) => {

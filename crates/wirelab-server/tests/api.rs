@@ -514,7 +514,17 @@ fn a_paused_clock_steps_and_resumes() {
         );
     }
 
-    // Reset: from time 0 again.
+    // Reset: from time 0 again, paused as it was.
+    let paused = s
+        .post(
+            "/labs/06/clock",
+            Some(serde_json::json!({ "action": "pause" })),
+        )
+        .json();
+    assert_eq!(
+        paused["state"], "finished",
+        "a finished clock stays finished"
+    );
     let reset = s
         .post(
             "/labs/06/clock",
@@ -522,6 +532,7 @@ fn a_paused_clock_steps_and_resumes() {
         )
         .json();
     assert_eq!(reset["speed"], "1x");
+    assert_eq!(reset["state"], "running", "a finished lab runs again");
     let paused = s
         .post(
             "/labs/06/clock",
@@ -529,9 +540,15 @@ fn a_paused_clock_steps_and_resumes() {
         )
         .json();
     assert_eq!(paused["state"], "paused");
-    assert!(paused["time_ns"]
-        .as_u64()
-        .is_some_and(|t| t < report.time_ns));
+    let reset = s
+        .post(
+            "/labs/06/clock",
+            Some(serde_json::json!({ "action": "reset" })),
+        )
+        .json();
+    assert_eq!(reset["state"], "paused");
+    assert_eq!(reset["time_ns"], 0);
+    assert_eq!(s.get("/labs/06/flows").json()["flows"][0]["bytes"], 0);
 }
 
 /// Reads SSE frames until `stop` says so; returns every event's data.

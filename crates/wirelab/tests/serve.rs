@@ -182,6 +182,8 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
             "--no-color",
         ])
         .env("SCHEMATHESIS_HOOKS", "")
+        // Its cache (.schemathesis/) goes there, not into the source tree.
+        .current_dir(std::env::temp_dir())
         .output()
         .expect("schemathesis runs");
     let report = format!(
