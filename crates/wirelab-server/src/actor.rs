@@ -221,7 +221,12 @@ pub struct LabActor {
 pub enum ActorError {
     #[error("the lab's simulation thread has stopped")]
     Gone,
+    #[error("the lab's simulation is busy with a long step")]
+    Busy,
 }
+
+/// How long a request waits for the lab's thread (behind a long step).
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl LabActor {
     /// Starts the lab's thread and its pacer (on the current tokio
@@ -271,7 +276,10 @@ impl LabActor {
     ) -> Result<T, ActorError> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(make(tx)).map_err(|_| ActorError::Gone)?;
-        rx.await.map_err(|_| ActorError::Gone)
+        match tokio::time::timeout(ASK_TIMEOUT, rx).await {
+            Ok(answer) => answer.map_err(|_| ActorError::Gone),
+            Err(_) => Err(ActorError::Busy),
+        }
     }
 
     pub async fn flows(&self) -> Result<Flows, ActorError> {

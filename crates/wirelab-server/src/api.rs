@@ -231,13 +231,17 @@ fn find_valid(state: &State, id: &str, uri: &Uri) -> Result<Arc<LabEntry>, Probl
     Ok(entry)
 }
 
-fn gone(uri: &Uri) -> ProblemResponse {
-    problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "lab-stopped",
-        uri,
-        "the lab's simulation stopped (it was replaced or deleted meanwhile)",
-    )
+fn gone(uri: &Uri, error: &crate::actor::ActorError) -> ProblemResponse {
+    let detail = match error {
+        crate::actor::ActorError::Gone => {
+            "the lab's simulation stopped (it was replaced or deleted meanwhile)".to_string()
+        }
+        crate::actor::ActorError::Busy => format!(
+            "the lab's simulation did not answer within {} s (a long step is running); try again",
+            crate::actor::ASK_TIMEOUT.as_secs()
+        ),
+    };
+    problem(StatusCode::SERVICE_UNAVAILABLE, "lab-stopped", uri, detail)
 }
 
 // ----- handlers -----------------------------------------------------------
@@ -575,7 +579,7 @@ async fn flows(
         .actor
         .flows()
         .await
-        .map_err(|_| gone(&uri))?;
+        .map_err(|e| gone(&uri, &e))?;
     Ok(json(StatusCode::OK, &flows))
 }
 
@@ -604,7 +608,7 @@ async fn counters(
         .actor
         .counters()
         .await
-        .map_err(|_| gone(&uri))?;
+        .map_err(|e| gone(&uri, &e))?;
     Ok(json(StatusCode::OK, &counters))
 }
 
@@ -854,14 +858,14 @@ async fn clock(
             if speed.is_some() {
                 actor.set(None, speed);
             }
-            actor.step(step_ns).await.map_err(|_| gone(&uri))?;
+            actor.step(step_ns).await.map_err(|e| gone(&uri, &e))?;
             published("stepped")
         }
         ClockAction::Reset => {
             if speed.is_some() {
                 actor.set(None, speed);
             }
-            actor.reset().await.map_err(|_| gone(&uri))?;
+            actor.reset().await.map_err(|e| gone(&uri, &e))?;
             actor.clock.lock().expect("clock lock").view()
         }
         ClockAction::Speed => {
