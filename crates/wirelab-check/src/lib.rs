@@ -10,6 +10,7 @@ pub mod dns;
 pub mod exchange;
 pub mod explain;
 pub mod http;
+pub mod query;
 pub mod report;
 pub mod runs;
 pub mod ssh;

@@ -156,67 +156,165 @@ enum Handle {
 /// left to happen, `until`, or the event limit. `progress` is called now
 /// and then with the simulated time, for a progress bar.
 pub fn run(net: &Network, options: RunOptions, progress: &mut dyn FnMut(SimTime)) -> RunReport {
-    let RunOptions {
-        until,
-        events_max,
-        capture,
-    } = options;
-    let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Off);
-    sim.set_capture(capture);
-    sim.set_limits(Limits { events_max });
-    let handles: Vec<Handle> = net
-        .lab
-        .traffic
-        .iter()
-        .enumerate()
-        .map(|(i, t)| start(&mut sim, net, i, t))
-        .collect();
-    for (i, e) in net.lab.events.iter().enumerate() {
-        sim.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
-    }
-    let mut since_progress = 0u32;
-    // Workloads that could not start count as finished from the start.
-    sim.workloads_done = handles.iter().filter(|h| matches!(h, Handle::None)).count() as u32;
-    let total = handles.len() as u32;
-    let within_limit = sim.run_while(until, |s| {
-        if total > 0 && s.workloads_done >= total {
-            // Every workload is over: what is left (TIME-WAIT timers,
-            // later events) changes no result.
-            return true;
-        }
-        since_progress += 1;
-        if since_progress >= 65_536 {
-            since_progress = 0;
-            progress(s.now());
-        }
-        false
-    });
-    let end = if !within_limit {
-        RunEnd::EventLimit
-    } else if sim.queue.is_empty() || (total > 0 && sim.workloads_done >= total) {
-        RunEnd::Quiet
-    } else {
-        RunEnd::Until
-    };
-    let time_ns = if end == RunEnd::Until {
-        until.0
-    } else {
-        sim.now().0
-    };
-    RunReport {
-        end,
-        time_ns,
-        events: sim.counters.events,
-        flows: net
+    let mut scenario = Scenario::new(net, options);
+    scenario.advance(options.until, progress);
+    scenario.report()
+}
+
+/// How far a [`Scenario`] got after [`Scenario::advance`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advance {
+    /// Work is still pending after the target time.
+    Pending,
+    /// The run is over: nothing left, every workload finished, `until`
+    /// passed with work pending, or the event limit hit.
+    Over(RunEnd),
+}
+
+/// A lab's traffic and events in a simulation that can be moved on in
+/// steps and looked at in between. [`run`] is one [`Scenario::advance`] to
+/// `until`; several smaller steps reach the same state, since events are
+/// taken in the same order whatever the step.
+pub struct Scenario<'n> {
+    net: &'n Network,
+    sim: Sim<'n>,
+    handles: Vec<Handle>,
+    options: RunOptions,
+    /// How far the run was moved (at least the time of the last event).
+    reached: SimTime,
+    end: Option<RunEnd>,
+}
+
+impl<'n> Scenario<'n> {
+    /// The lab's workloads and events scheduled on a fresh simulation at
+    /// time zero; nothing has run yet.
+    pub fn new(net: &'n Network, options: RunOptions) -> Scenario<'n> {
+        let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Off);
+        sim.set_capture(options.capture);
+        sim.set_limits(Limits {
+            events_max: options.events_max,
+        });
+        let handles: Vec<Handle> = net
             .lab
             .traffic
             .iter()
-            .zip(&handles)
-            .map(|(t, h)| flow_report(&sim, net, t, *h))
-            .collect(),
-        links: link_reports(&sim, net, time_ns),
-        frames: sim.captured().to_vec(),
-        counters: sim.counters_now(),
+            .enumerate()
+            .map(|(i, t)| start(&mut sim, net, i, t))
+            .collect();
+        for (i, e) in net.lab.events.iter().enumerate() {
+            sim.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
+        }
+        // Workloads that could not start count as finished from the start.
+        sim.workloads_done = handles.iter().filter(|h| matches!(h, Handle::None)).count() as u32;
+        Scenario {
+            net,
+            sim,
+            handles,
+            options,
+            reached: SimTime(0),
+            end: None,
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        let total = self.handles.len() as u32;
+        total > 0 && self.sim.workloads_done >= total
+    }
+
+    /// Runs events up to `target` (at most `until`). Returns whether the
+    /// run is over; once over, further calls do nothing.
+    pub fn advance(&mut self, target: SimTime, progress: &mut dyn FnMut(SimTime)) -> Advance {
+        if let Some(end) = self.end {
+            return Advance::Over(end);
+        }
+        let until = self.options.until;
+        let target = target.min(until);
+        let total = self.handles.len() as u32;
+        let mut since_progress = 0u32;
+        let within_limit = self.sim.run_while(target, |s| {
+            if total > 0 && s.workloads_done >= total {
+                // Every workload is over: what is left (TIME-WAIT timers,
+                // later events) changes no result.
+                return true;
+            }
+            since_progress += 1;
+            if since_progress >= 65_536 {
+                since_progress = 0;
+                progress(s.now());
+            }
+            false
+        });
+        self.reached = self.reached.max(target).max(self.sim.now());
+        let end = if !within_limit {
+            Some(RunEnd::EventLimit)
+        } else if self.sim.queue.is_empty() || self.all_done() {
+            Some(RunEnd::Quiet)
+        } else if target >= until {
+            Some(RunEnd::Until)
+        } else {
+            None
+        };
+        self.end = end;
+        match end {
+            Some(end) => Advance::Over(end),
+            None => Advance::Pending,
+        }
+    }
+
+    /// The simulation underneath (read only).
+    pub fn sim(&self) -> &Sim<'n> {
+        &self.sim
+    }
+
+    /// How far the run was moved: the last target reached, or the time of
+    /// the last event when the run ended before it.
+    pub fn reached(&self) -> SimTime {
+        self.reached
+    }
+
+    /// Why the run is over, once it is.
+    pub fn end(&self) -> Option<RunEnd> {
+        self.end
+    }
+
+    /// The time of the run's report: `until` when it stopped there, the
+    /// time of the last event when it is over otherwise, and how far it
+    /// was moved while it is still going.
+    pub fn time_ns(&self) -> u64 {
+        match self.end {
+            Some(RunEnd::Until) => self.options.until.0,
+            Some(_) => self.sim.now().0,
+            None => self.reached.0,
+        }
+    }
+
+    /// Each workload as it stands now, in `traffic:` order.
+    pub fn flows(&self) -> Vec<FlowReport> {
+        self.net
+            .lab
+            .traffic
+            .iter()
+            .zip(&self.handles)
+            .map(|(t, h)| flow_report(&self.sim, self.net, t, *h))
+            .collect()
+    }
+
+    /// Every interface that sent something, up to now.
+    pub fn links(&self) -> Vec<LinkReport> {
+        link_reports(&self.sim, self.net, self.time_ns())
+    }
+
+    /// The report of the run as it stands (the whole run once over).
+    pub fn report(&self) -> RunReport {
+        RunReport {
+            end: self.end.unwrap_or(RunEnd::Until),
+            time_ns: self.time_ns(),
+            events: self.sim.counters.events,
+            flows: self.flows(),
+            links: self.links(),
+            frames: self.sim.captured().to_vec(),
+            counters: self.sim.counters_now(),
+        }
     }
 }
 
@@ -392,5 +490,37 @@ fn tcp_report(sim: &Sim<'_>, t: &Traffic, flow: u32, r: &mut FlowReport) {
             ),
             (None, Some(_)) => format!("still running (state {})", client.socket.state().as_str()),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> Network {
+        let text = include_str!("../../../labs/06-traffic-over-a-wan.yaml");
+        let loaded = wirelab_spec::parse_str("06.yaml", text).expect("a valid lab");
+        Network::compile(&loaded.lab)
+    }
+
+    #[test]
+    fn many_small_steps_end_where_one_run_does() {
+        let net = lab();
+        let options = RunOptions {
+            until: SimTime(60_000_000_000),
+            events_max: 200_000_000,
+            capture: false,
+        };
+        let whole = run(&net, options, &mut |_| {});
+        let mut scenario = Scenario::new(&net, options);
+        let mut target = SimTime(0);
+        let mut steps = 0;
+        while scenario.advance(target, &mut |_| {}) == Advance::Pending {
+            assert_eq!(scenario.reached(), target);
+            target = target + SimTime(37_000_000);
+            steps += 1;
+        }
+        assert!(steps > 10, "the lab runs for longer than a few steps");
+        assert_eq!(scenario.report(), whole);
     }
 }

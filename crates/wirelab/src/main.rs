@@ -4,7 +4,6 @@
 //! own: 6, 7, 22, 28, 35, 52, 60).
 
 use std::io::{IsTerminal, Write};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,12 +11,13 @@ mod curl;
 mod dig;
 mod dns_serve;
 mod run;
+mod serve;
 mod shell;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
-use wirelab_spec::{CheckProto, CheckTarget, Diagnostic, Family, Loaded};
+use wirelab_spec::{CheckProto, Diagnostic, Family, Loaded};
 
 #[derive(Parser)]
 #[command(
@@ -105,6 +105,13 @@ enum Command {
         after_help = "Times are simulated; the lab's seed makes the output the same every time. The body is the route's `text:`; a body the lab gives no text prints nothing on stdout and its size on stderr. -v marks what curl would not say with (simulated): the lab, and the hosts a proxy chain went through.\n\nExit status (as curl's): 0 a response came, whatever its status; 6 could not resolve the host; 7 connection refused; 22 with -f, a status of 400 or more; 28 no connection or no response within 30 s; 35 the TLS handshake broke off; 52 empty reply; 60 a certificate curl refuses (name, issuer, dates); 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab curl LAB --from laptop https://shop.example.com/\n  wirelab curl LAB --from laptop https://shop.example.com/ -v\n  wirelab curl LAB --from laptop https://shop.example.com/health -i\n  wirelab curl LAB --from laptop https://shop.example.com/ -w '%{http_code} %{time_total}\\n'\n  wirelab curl LAB --from laptop http://10.0.1.10:8000/ --timing"
     )]
     Curl(curl::CurlArgs),
+    /// Serve labs over HTTP: a REST API under /api/v1 (JSON, problem
+    /// details, Server-Sent Events) with each lab's traffic and events on a
+    /// simulated clock paced against wall time.
+    #[command(
+        after_help = "Each LAB file is served with the id of its file name without .yaml (03-vpc-security.yaml is /api/v1/labs/03-vpc-security); PUT /api/v1/labs/{id} adds more. --speed 1x makes simulated time follow wall time, 10x ten times faster, max as fast as the machine goes; --speed paused (or --paused with a speed) starts every clock paused (POST /api/v1/labs/{id}/clock resumes, pauses, steps). The API's data is in simulated time. docs/api.md describes every endpoint; the OpenAPI document is at /api/v1/openapi.json.\n\nStops on Ctrl-C. Exit status: 0 after Ctrl-C, 2 for an invalid lab or an address it cannot listen on.\n\nExamples:\n  wirelab serve labs/06-traffic-over-a-wan.yaml\n  wirelab serve labs/*.yaml --listen 127.0.0.1:9000 --speed 10x\n  curl -N localhost:8080/api/v1/labs/06-traffic-over-a-wan/events"
+    )]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -168,6 +175,7 @@ fn main() -> ExitCode {
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
         Command::Shell(args) => shell::repl::cmd_shell(&args, load),
         Command::Curl(args) => curl::cmd_curl(&args, load),
+        Command::Serve(args) => serve::cmd_serve(&args, load),
     };
     ExitCode::from(code)
 }
@@ -298,49 +306,24 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         loaded.lab.seed = seed;
     }
     let lab = &loaded.lab;
-    let Some(from_id) = lab.host_by_name(from) else {
-        return usage_error(&format!(
-            "`{from}` is not a host of lab {}{}",
-            lab.lab.value,
-            suggest(lab, from)
-        ));
-    };
-    let target = match to.parse::<IpAddr>() {
-        Ok(addr) => CheckTarget::Address(addr),
-        Err(_) => match lab.host_by_name(to) {
-            Some(h) => CheckTarget::Host(h),
-            None => {
-                return usage_error(&format!(
-                    "`{to}` is neither an address nor a host of lab {}{}",
-                    lab.lab.value,
-                    suggest(lab, to)
-                ))
-            }
+    let query = wirelab_check::query::TraceQuery {
+        from,
+        to,
+        proto: match args.proto {
+            ProtoArg::Tcp => CheckProto::Tcp,
+            ProtoArg::Udp => CheckProto::Udp,
+            ProtoArg::Icmp => CheckProto::Icmp,
         },
+        port,
+        family: args.family.map(|f| match f {
+            FamilyArg::Ipv4 => Family::Ipv4,
+            FamilyArg::Ipv6 => Family::Ipv6,
+        }),
     };
-    let proto = match args.proto {
-        ProtoArg::Tcp => CheckProto::Tcp,
-        ProtoArg::Udp => CheckProto::Udp,
-        ProtoArg::Icmp => CheckProto::Icmp,
+    let (from_id, target, proto, family) = match wirelab_check::query::resolve(lab, &query) {
+        Ok(r) => (r.from, r.target, query.proto, r.family),
+        Err(e) => return usage_error(&e),
     };
-    if proto != CheckProto::Icmp && port.is_none() {
-        return usage_error(&format!("--proto {} needs --port", proto.code()));
-    }
-    let family = match (args.family, &target) {
-        (Some(FamilyArg::Ipv4), _) => Family::Ipv4,
-        (Some(FamilyArg::Ipv6), _) => Family::Ipv6,
-        (None, CheckTarget::Address(a)) if a.is_ipv6() => Family::Ipv6,
-        (None, CheckTarget::Address(_)) => Family::Ipv4,
-        (None, CheckTarget::Host(h)) if lab.hosts[*h].ipv4.is_some() => Family::Ipv4,
-        (None, CheckTarget::Host(_)) => Family::Ipv6,
-        // `trace` takes hosts and addresses only.
-        (None, CheckTarget::Name(_)) => Family::Ipv4,
-    };
-    if let CheckTarget::Address(a) = target {
-        if a.is_ipv6() != (family == Family::Ipv6) {
-            return usage_error(&format!("{a} is not an {} address", family.code()));
-        }
-    }
     let net = Network::compile(lab);
     let plan = match Plan::new(&net, from_id, &target, proto, port, family) {
         Ok(p) => p,
@@ -396,20 +379,7 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
             ));
         }
         TraceFormat::Json => {
-            let doc = serde_json::json!({
-                "lab": lab.lab.value,
-                "from": from,
-                "to": to,
-                "src": plan.src.to_string(),
-                "dst": plan.dst.to_string(),
-                "what": wirelab_check::explain::what(plan.kind, plan.dst.is_ipv6()),
-                "outcome": r.outcome.code(),
-                "reason": r.reason.code(),
-                "at": at,
-                "path": ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect::<Vec<_>>(),
-                "explanation": explanation,
-                "steps": lines,
-            });
+            let doc = wirelab_check::query::json(&net, &query, &plan, &ex, sim.trace());
             emit(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).expect("json")
