@@ -73,6 +73,63 @@ pub fn sg_rule_text(net: &Network, r: &SgRuleRef) -> String {
     }
 }
 
+/// A rule counted by the simulator, in words: `tcp 443 from 0.0.0.0/0`
+/// for a security-group rule, `100 allow tcp 5432 10.0.2.0/24` for a NACL
+/// rule, `* deny all` for a NACL's final rule.
+pub fn counted_rule_text(net: &Network, info: &wirelab_sim::counters::RuleInfo) -> String {
+    use wirelab_sim::counters::RuleOwner;
+    let lab = &net.lab;
+    match info.owner {
+        RuleOwner::SecurityGroup(g) => {
+            let sg = &lab.security_groups[g];
+            let list = match info.direction {
+                Direction::Inbound => sg.inbound.as_slice(),
+                Direction::Outbound => sg.outbound.as_deref().unwrap_or(&[]),
+            };
+            // An `events:` rule is not in the list as written: find it by
+            // its place in the file.
+            let rule = match info.rule {
+                Some(n) => list.get(n as usize - 1),
+                None => None,
+            };
+            match rule {
+                Some(r) => rule_body(net, r, info.direction),
+                None => match info.event {
+                    Some(e) => format!("the rule added by event {}", e + 1),
+                    None => "a rule".to_string(),
+                },
+            }
+        }
+        RuleOwner::Nacl(n) => {
+            let nacl = &lab.nacls[n];
+            let list = match info.direction {
+                Direction::Inbound => &nacl.inbound,
+                Direction::Outbound => &nacl.outbound,
+            };
+            let Some(number) = info.rule else {
+                return "* deny all".to_string();
+            };
+            match list.iter().find(|r| u32::from(r.number) == number) {
+                Some(r) => {
+                    let action = match r.action {
+                        wirelab_spec::NaclAction::Allow => "allow",
+                        wirelab_spec::NaclAction::Deny => "deny",
+                    };
+                    let mut s = format!("{number} {action} {}", r.proto);
+                    if let Some(p) = r.ports {
+                        s.push_str(&format!(" {p}"));
+                    }
+                    if let Some(t) = r.icmp_type {
+                        s.push_str(&format!(" type {t}"));
+                    }
+                    format!("{s} {}", r.cidr)
+                }
+                None => format!("rule {number}"),
+            }
+        }
+    }
+}
+
 /// What a host's groups do admit in one direction, so a student sees what
 /// is there next to what is missing.
 fn admitted(net: &Network, node: NodeId, direction: Direction) -> String {

@@ -107,6 +107,24 @@ pub fn json(
     trace: &[TraceEvent],
 ) -> serde_json::Value {
     let lines = crate::trace::lines(net, ex, trace);
+    let frames = crate::diagram::frames(net, trace);
+    let isns = crate::diagram::Isns::from_frames(&frames);
+    // One entry per frame on a wire, for sequence diagrams (the dashboard
+    // draws them): who sent it to whom, and where a packet ended.
+    let frames: Vec<serde_json::Value> = frames
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "number": f.number,
+                "time_ns": f.time.0,
+                "from": net.nodes[f.from].name,
+                "to": f.to.map(|n| net.nodes[n].name.clone()),
+                "network": net.segments[f.segment].name,
+                "label": crate::diagram::label(&f.packet, &isns),
+                "dropped": f.dropped.as_ref().map(|d| d.code()),
+            })
+        })
+        .collect();
     let explanation = crate::explain::explain(net, ex, trace);
     let r = &ex.result;
     let at = r.node.map(|n| net.nodes[n].name.clone());
@@ -123,5 +141,6 @@ pub fn json(
         "path": ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect::<Vec<_>>(),
         "explanation": explanation,
         "steps": lines,
+        "frames": frames,
     })
 }

@@ -61,18 +61,54 @@ pub fn render_openmetrics(
     out
 }
 
+/// One lab's part of an exposition that covers several (`wirelab serve`).
+pub struct LabMetrics<'a> {
+    pub lab: &'a str,
+    pub net: &'a Network,
+    pub counters: Option<&'a RunCounters>,
+    pub checks: Option<&'a Report>,
+}
+
+/// The Prometheus text format of several labs at once: each metric family
+/// once (one HELP and TYPE), its samples lab after lab in the order given.
+pub fn render_labs(labs: &[LabMetrics<'_>]) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut out, &registry_of(labs))
+        .expect("writing to a String cannot fail");
+    out
+}
+
 fn registry(
     lab: &str,
     net: &Network,
     counters: Option<&RunCounters>,
     checks: Option<&Report>,
 ) -> Registry {
-    let mut families = Vec::new();
-    if let Some(c) = counters {
-        run_families(lab, net, c, &mut families);
-    }
-    if let Some(r) = checks {
-        check_families(lab, r, &mut families);
+    registry_of(&[LabMetrics {
+        lab,
+        net,
+        counters,
+        checks,
+    }])
+}
+
+fn registry_of(labs: &[LabMetrics<'_>]) -> Registry {
+    let mut families: Vec<Family> = Vec::new();
+    for m in labs {
+        let mut mine = Vec::new();
+        if let Some(c) = m.counters {
+            run_families(m.lab, m.net, c, &mut mine);
+        }
+        if let Some(r) = m.checks {
+            check_families(m.lab, r, &mut mine);
+        }
+        // Families keep the order in which a lab first brings them.
+        for f in mine {
+            match families.iter_mut().find(|g| g.name == f.name) {
+                Some(g) => g.samples.extend(f.samples),
+                None => families.push(f),
+            }
+        }
     }
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Families(families)));

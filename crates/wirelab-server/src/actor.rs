@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot, Notify};
 use wirelab_net::Network;
+use wirelab_sim::counters::{RuleOwner, RunCounters};
 use wirelab_sim::scenario::{Advance, FlowReport, RunEnd, RunOptions, Scenario};
 use wirelab_sim::SimTime;
 use wirelab_spec::EventAction;
 
 use crate::views::{
-    ClockView, Counters, EventView, FlowView, Flows, InterfaceCounters, NetworkState,
+    ClockView, Counters, EventView, FlowView, Flows, InterfaceCounters, NetworkState, RuleHits,
 };
 
 /// Events kept for subscribers that connect later (and for reconnects with
@@ -204,6 +205,8 @@ enum Command {
     Reset(oneshot::Sender<()>),
     Flows(oneshot::Sender<Flows>),
     Counters(oneshot::Sender<Counters>),
+    /// What the simulator counted, for `/metrics`.
+    RunCounters(oneshot::Sender<RunCounters>),
 }
 
 /// The handle the API holds on a running lab.
@@ -288,6 +291,10 @@ impl LabActor {
 
     pub async fn counters(&self) -> Result<Counters, ActorError> {
         self.ask(Command::Counters).await
+    }
+
+    pub async fn run_counters(&self) -> Result<RunCounters, ActorError> {
+        self.ask(Command::RunCounters).await
     }
 
     /// Pauses the clock and moves it on by `step_ns`.
@@ -460,6 +467,9 @@ fn lab_thread(
             }
             Command::Counters(reply) => {
                 let _ = reply.send(counters(net, &scenario));
+            }
+            Command::RunCounters(reply) => {
+                let _ = reply.send(scenario.sim().counters_now());
             }
         }
     }
@@ -686,10 +696,32 @@ fn counters(net: &Network, scenario: &Scenario<'_>) -> Counters {
             }
         })
         .collect();
+    let rules = sim
+        .counters_now()
+        .rule_hits()
+        .map(|(info, hits)| {
+            let (kind, filter) = match info.owner {
+                RuleOwner::SecurityGroup(g) => {
+                    ("security-group", &net.lab.security_groups[g].name.value)
+                }
+                RuleOwner::Nacl(n) => ("nacl", &net.lab.nacls[n].name.value),
+            };
+            RuleHits {
+                kind: kind.to_string(),
+                filter: filter.clone(),
+                direction: info.direction.code().to_string(),
+                rule: info.rule,
+                text: wirelab_check::explain::counted_rule_text(net, info),
+                line: info.span.line,
+                hits,
+            }
+        })
+        .collect();
     Counters {
         time_ns: now,
         events: sim.counters.events,
         interfaces,
         networks,
+        rules,
     }
 }

@@ -65,9 +65,11 @@ type St = AxState<Arc<State>>;
         Counters,
         InterfaceCounters,
         NetworkState,
+        RuleHits,
         EventView,
         TraceRequest,
         TraceStep,
+        TraceFrame,
         TraceView,
         CheckView,
         RunView
@@ -96,6 +98,10 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/v1/labs/{id}/trace", post(trace))
         .route("/api/v1/labs/{id}/clock", post(clock))
         .route("/api/v1/openapi.json", get(openapi_doc))
+        .route("/metrics", get(metrics))
+        .route("/", get(web_index))
+        .route("/app.js", get(web_script))
+        .route("/style.css", get(web_style))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -460,6 +466,7 @@ async fn run_checks(
         wirelab_check::run_checks(&net, threads)
     })
     .await?;
+    *valid.last_report.lock().expect("report lock") = Some(Arc::new(report.clone()));
     let hub: &Hub = &valid.actor.hub;
     let now = valid.actor.clock.lock().expect("clock lock").time_ns;
     for c in &report.checks {
@@ -610,6 +617,79 @@ async fn counters(
         .await
         .map_err(|e| gone(&uri, &e))?;
     Ok(json(StatusCode::OK, &counters))
+}
+
+/// Prometheus metrics of every valid lab (text format 0.0.4): what its
+/// simulation counted since the clock's time 0, and the results of its
+/// last run of checks. docs/metrics.md lists them.
+async fn metrics(AxState(state): St) -> Response {
+    let entries: Vec<Arc<LabEntry>> = state
+        .labs
+        .lock()
+        .expect("labs lock")
+        .values()
+        .cloned()
+        .collect();
+    let mut parts = Vec::new();
+    for entry in &entries {
+        let Some(valid) = entry.valid.as_ref() else {
+            continue;
+        };
+        // A lab busy with a long step is left out of this scrape.
+        let Ok(counters) = valid.actor.run_counters().await else {
+            continue;
+        };
+        let report = valid.last_report.lock().expect("report lock").clone();
+        parts.push((entry.id.clone(), valid.actor.net.clone(), counters, report));
+    }
+    let labs: Vec<wirelab_metrics::LabMetrics<'_>> = parts
+        .iter()
+        .map(|(id, net, counters, report)| wirelab_metrics::LabMetrics {
+            lab: id,
+            net,
+            counters: Some(counters),
+            checks: report.as_deref(),
+        })
+        .collect();
+    let text = wirelab_metrics::render_labs(&labs);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, wirelab_metrics::CONTENT_TYPE)],
+        text,
+    )
+        .into_response()
+}
+
+// ----- the web UI -----------------------------------------------------------
+
+/// The dashboard (web/ of the repository, built into the binary: no CDN,
+/// no other file to serve).
+const WEB_INDEX: &str = include_str!("../../../web/index.html");
+const WEB_SCRIPT: &str = include_str!("../../../web/app.js");
+const WEB_STYLE: &str = include_str!("../../../web/style.css");
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn web_index() -> Response {
+    asset("text/html; charset=utf-8", WEB_INDEX)
+}
+
+async fn web_script() -> Response {
+    asset("text/javascript; charset=utf-8", WEB_SCRIPT)
+}
+
+async fn web_style() -> Response {
+    asset("text/css; charset=utf-8", WEB_STYLE)
 }
 
 /// Server-Sent Events of what happens in the lab: the kept history first

@@ -49,6 +49,8 @@ pub struct LabEntry {
 pub struct ValidLab {
     pub topology: Topology,
     pub actor: LabActor,
+    /// The report of the last `POST /runs`, for `/metrics`.
+    pub last_report: Mutex<Option<Arc<wirelab_check::Report>>>,
 }
 
 impl LabEntry {
@@ -200,7 +202,11 @@ impl State {
             format,
             source,
             diagnostics: loaded.warnings,
-            valid: Some(ValidLab { topology, actor }),
+            valid: Some(ValidLab {
+                topology,
+                actor,
+                last_report: Mutex::new(None),
+            }),
         }
     }
 

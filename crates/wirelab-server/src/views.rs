@@ -268,13 +268,39 @@ pub struct FlowView {
     pub error: Option<String>,
 }
 
-/// `GET /labs/{id}/counters`: every interface, and each network's state.
+/// `GET /labs/{id}/counters`: every interface, each network's state, and
+/// the hits of every security-group and NACL rule.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Counters {
     pub time_ns: u64,
     pub events: u64,
     pub interfaces: Vec<InterfaceCounters>,
     pub networks: Vec<NetworkState>,
+    /// In the order the lab writes them (docs/metrics.md says what counts
+    /// as a hit).
+    pub rules: Vec<RuleHits>,
+}
+
+/// One rule and how often it decided, since the clock's time 0.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RuleHits {
+    /// `security-group` or `nacl`.
+    pub kind: String,
+    /// The group's or NACL's name.
+    pub filter: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// A security-group rule's position in its list (1-based), a NACL
+    /// rule's number; none for a NACL's final `*` rule and for rules that
+    /// `events:` add to a security group.
+    #[serde(default)]
+    pub rule: Option<u32>,
+    /// The rule in words: `tcp 443 from 0.0.0.0/0`, `100 allow tcp 5432
+    /// 10.0.2.0/24`, `* deny all`.
+    pub text: String,
+    /// The line of the lab file (0 for a NACL's `*` rule).
+    pub line: u32,
+    pub hits: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -380,6 +406,27 @@ pub struct TraceView {
     pub path: Vec<String>,
     pub explanation: String,
     pub steps: Vec<TraceStep>,
+    /// Every frame put on a wire, in order: a sequence diagram's arrows.
+    pub frames: Vec<TraceFrame>,
+}
+
+/// One frame of an exchange, from one node to a neighbour.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TraceFrame {
+    /// 1-based, in the order of the trace.
+    pub number: usize,
+    pub time_ns: u64,
+    pub from: String,
+    /// The receiving node; none when nobody on the network has the
+    /// address.
+    #[serde(default)]
+    pub to: Option<String>,
+    pub network: String,
+    /// `SYN seq=0`, `ARP who-has 10.0.2.1`, `echo request seq=1`...
+    pub label: String,
+    /// The drop code when the packet ended here (`sg-inbound`, `lost`...).
+    #[serde(default)]
+    pub dropped: Option<String>,
 }
 
 /// One graded check of a run.

@@ -197,3 +197,104 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     );
     assert!(report.contains("passed"), "{report}");
 }
+
+/// `/metrics` covers every lab: what each simulation counted and the last
+/// run of each lab's checks; promtool accepts the exposition.
+#[test]
+fn metrics_cover_every_lab_and_promtool_accepts_them() {
+    let vpc = lab("03-vpc-security.yaml");
+    let wan = lab("06-traffic-over-a-wan.yaml");
+    let s = serve(&[
+        vpc.to_str().expect("UTF-8"),
+        wan.to_str().expect("UTF-8"),
+        "--speed",
+        "max",
+    ]);
+    let a = agent();
+    let run = a
+        .post(format!("{}/labs/03-vpc-security/runs", s.base))
+        .send_empty()
+        .expect("an answer");
+    assert_eq!(run.status(), 200);
+    // The WAN lab's traffic runs to its end at --speed max; wait for it.
+    let mut finished = false;
+    for _ in 0..600 {
+        let mut lab = a
+            .get(format!("{}/labs/06-traffic-over-a-wan", s.base))
+            .call()
+            .expect("an answer");
+        let v: serde_json::Value =
+            serde_json::from_str(&lab.body_mut().read_to_string().expect("text")).expect("json");
+        if v["clock"]["state"] == "finished" {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(finished, "the WAN lab's run ends");
+    let root = s.base.trim_end_matches("/api/v1");
+    let mut m = a.get(format!("{root}/metrics")).call().expect("an answer");
+    assert_eq!(m.status(), 200);
+    let ctype = m
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    let text = m.body_mut().read_to_string().expect("text");
+    // One HELP per family although two labs report.
+    assert_eq!(
+        text.matches("# HELP wirelab_interface_bytes_total ")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains(r#"wirelab_checks{lab="03-vpc-security",result="pass"} 21"#));
+    let sent = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(r#"wirelab_interface_bytes_total{lab="06-traffic-over-a-wan""#)
+                && l.contains(r#"direction="tx""#)
+        })
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .unwrap_or("0")
+                .parse::<u64>()
+                .unwrap_or(0)
+        })
+        .sum::<u64>();
+    assert!(sent > 2_000_000, "the backup's 2 MB crossed: {sent}");
+
+    let promtool = Command::new("promtool").arg("--version").output().is_ok();
+    if !promtool {
+        assert!(
+            std::env::var_os("WIRELAB_REQUIRE_PROMTOOL").is_none(),
+            "promtool is not installed, and WIRELAB_REQUIRE_PROMTOOL=1 requires it"
+        );
+        eprintln!("promtool not installed: the exposition was not checked by it");
+        return;
+    }
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    use std::io::Write;
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("written");
+    let out = check.wait_with_output().expect("promtool ends");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
