@@ -373,14 +373,16 @@ function drawSequence(t) {
   const frames = t.frames || [];
   const names = [];
   for (const f of frames) for (const n of [f.from, f.to]) if (n && !names.includes(n)) names.push(n);
-  const gap = 150;
+  const gap = 200;
   const rowH = 34;
-  const width = 60 + gap * Math.max(1, names.length - 1) + 60;
+  const left = 80;
+  const width = left + gap * Math.max(1, names.length - 1) + 80;
   const height = 60 + rowH * frames.length + 20;
   const svg = $("sequence");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("height", Math.min(height, 2000));
-  const xOf = (n) => 60 + gap * names.indexOf(n);
+  // As wide as the pane (a few lifelines are drawn larger); its height
+  // follows.
+  const xOf = (n) => left + gap * names.indexOf(n);
   const parts = names.map((n) => el("g", {},
     el("text", { x: xOf(n), y: 20, "text-anchor": "middle", class: "name" }, n),
     el("line", { class: "lifeline", x1: xOf(n), y1: 28, x2: xOf(n), y2: height - 10 })));
