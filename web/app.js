@@ -43,8 +43,22 @@ function setHash(key, value) {
   history.replaceState(null, "", "#" + p.toString());
 }
 
+// A server started with --token wants it on every request that changes or
+// runs something; the page asks once and keeps it for the tab's life.
+const TOKEN_KEY = "wirelab-token";
+
 async function api(path, options = {}) {
-  const res = await fetch(API + path, options);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = { ...(options.headers || {}) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(API + path, { ...options, headers });
+  if (res.status === 401 && !options.retried) {
+    const given = prompt("This server was started with --token. Its token:");
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given.trim());
+      return api(path, { ...options, retried: true });
+    }
+  }
   const type = res.headers.get("content-type") || "";
   const body = type.includes("json") ? await res.json() : await res.text();
   if (!res.ok) {

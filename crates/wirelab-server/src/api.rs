@@ -104,7 +104,58 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/style.css", get(web_style))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
         .with_state(state)
+}
+
+/// With `--token`, a request that changes or runs something (any method
+/// but GET and HEAD) must carry `Authorization: Bearer TOKEN`; reading
+/// stays open.
+async fn require_token(
+    AxState(state): St,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = state.config.token.as_deref() else {
+        return next.run(request).await;
+    };
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if same_secret(given.as_bytes(), token.as_bytes()) {
+        return next.run(request).await;
+    }
+    let detail = if given.is_empty() {
+        "this server was started with --token: send `Authorization: Bearer TOKEN` with requests that change or run something"
+    } else {
+        "the bearer token is not this server's"
+    };
+    let mut r = problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        request.uri(),
+        detail,
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"wirelab\""),
+    );
+    r
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ----- problems -----------------------------------------------------------

@@ -280,7 +280,7 @@ impl State {
 /// and positions then refer to that form.
 fn parse(file: &str, format: SourceFormat, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
     match format {
-        SourceFormat::Yaml => wirelab_spec::parse_str(file, text),
+        SourceFormat::Yaml => wirelab_spec::parse_str_without_files(file, text),
         SourceFormat::Json => {
             let value: serde_json::Value = match serde_json::from_str(text) {
                 Ok(v) => v,
@@ -307,10 +307,10 @@ fn parse(file: &str, format: SourceFormat, text: &str) -> Result<Loaded, Vec<Dia
                 }]);
             }
             if !text.contains('\t') {
-                return wirelab_spec::parse_str(file, text);
+                return wirelab_spec::parse_str_without_files(file, text);
             }
             let pretty = serde_json::to_string_pretty(&value).expect("a value serializes");
-            wirelab_spec::parse_str(file, &pretty)
+            wirelab_spec::parse_str_without_files(file, &pretty)
         }
     }
 }

@@ -62,6 +62,10 @@ pub struct Config {
     /// Whether clocks start paused.
     pub paused: bool,
     pub limits: Limits,
+    /// When set, every request that is not a GET (PUT, DELETE, POST) must
+    /// carry `Authorization: Bearer TOKEN`. Required to listen on an
+    /// address other than loopback.
+    pub token: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             speed: Speed::Factor(1.0),
             paused: false,
             limits: Limits::default(),
+            token: None,
         }
     }
 }

@@ -68,6 +68,7 @@ fn config(speed: Speed, paused: bool) -> Config {
             check_threads: 2,
             ..Limits::default()
         },
+        token: None,
     }
 }
 
@@ -718,4 +719,75 @@ fn the_openapi_document_matches_its_snapshot() {
         committed == doc.text,
         "the API changed: review it, then WIRELAB_UPDATE_OPENAPI=1 cargo test -p wirelab-server rewrites {snapshot}"
     );
+}
+
+const TOKEN: &str = "0123456789abcdef0123";
+
+#[test]
+fn with_a_token_only_reading_is_open() {
+    let mut c = config(Speed::Max, true);
+    c.token = Some(TOKEN.to_string());
+    let s = start(c, vec![source("one", LAB01)]);
+    // Reading needs no token.
+    assert_eq!(s.get("/labs").status, 200);
+    assert_eq!(s.get("/labs/one/topology").status, 200);
+    // Changing or running something does.
+    let p = s.put("/labs/mine", "application/yaml", LAB01).problem(401);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Authorization: Bearer"),
+        "{p}"
+    );
+    s.post("/labs/one/runs", None).problem(401);
+    s.delete("/labs/one").problem(401);
+    let wrong = answer(
+        s.agent
+            .post(format!("{}/labs/one/runs", s.base))
+            .header("authorization", "Bearer 0123456789abcdef0124")
+            .send_empty(),
+    );
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        Some("Bearer realm=\"wirelab\"")
+    );
+    wrong.problem(401);
+    assert_eq!(
+        s.get("/labs").json()["labs"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // With it, they work.
+    let run = answer(
+        s.agent
+            .post(format!("{}/labs/one/runs", s.base))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .send_empty(),
+    );
+    assert_eq!(run.status, 200, "{}", run.text);
+    let put = answer(
+        s.agent
+            .put(format!("{}/labs/mine", s.base))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/yaml")
+            .send(LAB01),
+    );
+    assert_eq!(put.status, 201, "{}", put.text);
+}
+
+#[test]
+fn an_uploaded_lab_cannot_read_the_servers_files() {
+    let s = start(config(Speed::Max, true), vec![]);
+    for file in ["zones/example.com.zone", "/etc/passwd", "../../etc/passwd"] {
+        let lab = format!(
+            "lab: files\nnetworks:\n  lan: {{ cidr: 10.0.0.0/24 }}\nhosts:\n  ns: {{ network: lan, services: [{{ port: 53, app: dns }}] }}\n\
+             dns:\n  zones:\n    - {{ name: example.com, servers: [ns], file: {file} }}\n"
+        );
+        let p = s.put("/labs/files", "application/yaml", &lab).problem(422);
+        let errors = p["errors"].to_string();
+        assert!(
+            errors.contains("a lab sent to the server cannot read files"),
+            "{file}: {errors}"
+        );
+    }
 }

@@ -35,6 +35,17 @@ pub fn load(path: &std::path::Path) -> Result<Loaded, Vec<Diagnostic>> {
 
 /// Validates lab text; `file` is the name used in diagnostics.
 pub fn parse_str(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    parse_text(file, text, true)
+}
+
+/// Validates lab text that did not come from a file (a lab uploaded to
+/// `wirelab serve`): it has no folder, so a reference to another file (a
+/// zone's `file:`) is an error instead of a read.
+pub fn parse_str_without_files(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    parse_text(file, text, false)
+}
+
+fn parse_text(file: &str, text: &str, files_allowed: bool) -> Result<Loaded, Vec<Diagnostic>> {
     if text.len() as u64 > FILE_BYTES_MAX {
         return Err(vec![whole_file(file, too_large(text.len() as u64))]);
     }
@@ -57,6 +68,7 @@ pub fn parse_str(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
         }
     };
     let mut d = read::Diags::new(file);
+    d.files_allowed = files_allowed;
     let lab = build::build(&root, file, &mut d);
     match lab {
         Some(lab) if !d.has_errors() => Ok(Loaded {

@@ -11,6 +11,10 @@ use crate::yaml::{Node, Value};
 pub struct Diags {
     file: String,
     pub list: Vec<Diagnostic>,
+    /// The lab may name other files (zone files). Off for labs that come
+    /// from elsewhere than a file (`wirelab serve`'s PUT): they have no
+    /// folder, and must not read the server's files.
+    pub files_allowed: bool,
 }
 
 impl Diags {
@@ -18,6 +22,7 @@ impl Diags {
         Diags {
             file: file.to_string(),
             list: Vec::new(),
+            files_allowed: true,
         }
     }
 

@@ -21,7 +21,15 @@ pub struct ServeArgs {
     /// /api/v1/labs/{id}/clock).
     #[arg(long)]
     paused: bool,
+    /// Requests that change or run something (PUT, DELETE, POST) must
+    /// carry `Authorization: Bearer TOKEN`. Needed to listen on an
+    /// address other than loopback. Also read from WIRELAB_TOKEN.
+    #[arg(long)]
+    token: Option<String>,
 }
+
+/// Shortest token accepted: a guessable one protects nothing.
+const TOKEN_CHARS_MIN: usize = 16;
 
 /// A speed, and whether it says `paused`.
 fn parse_speed(text: &str) -> Result<(Speed, bool), String> {
@@ -32,6 +40,26 @@ fn parse_speed(text: &str) -> Result<(Speed, bool), String> {
 }
 
 pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::Loaded>) -> u8 {
+    let token = args
+        .token
+        .clone()
+        .or_else(|| std::env::var("WIRELAB_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &token {
+        if t.chars().count() < TOKEN_CHARS_MIN
+            || t.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return crate::usage_error(&format!(
+                "--token must be at least {TOKEN_CHARS_MIN} characters without spaces (e.g. from `openssl rand -hex 16`)"
+            ));
+        }
+    }
+    if !args.listen.ip().is_loopback() && token.is_none() {
+        return crate::usage_error(&format!(
+            "--listen {} is not a loopback address: anyone who reaches it could replace, delete and run labs, so give a token with --token TOKEN (or WIRELAB_TOKEN); requests that change something must then carry `Authorization: Bearer TOKEN`",
+            args.listen
+        ));
+    }
     let mut labs = Vec::new();
     for path in &args.labs {
         // Prints the diagnostics as the other commands do.
@@ -59,6 +87,7 @@ pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::
         listen: args.listen,
         speed: args.speed.0,
         paused: args.paused || args.speed.1,
+        token,
         ..Config::default()
     };
     let count = labs.len();

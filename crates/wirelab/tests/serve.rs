@@ -298,3 +298,23 @@ fn metrics_cover_every_lab_and_promtool_accepts_them() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn listening_beyond_loopback_needs_a_token() {
+    let path = lab("01-one-router.yaml");
+    let path = path.to_str().expect("UTF-8");
+    for (args, says) in [
+        (vec!["--listen", "0.0.0.0:0"], "not a loopback address"),
+        (vec!["--token", "short"], "at least 16 characters"),
+    ] {
+        let out = Command::new(bin())
+            .args(["serve", path])
+            .args(&args)
+            .env_remove("WIRELAB_TOKEN")
+            .output()
+            .expect("wirelab runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

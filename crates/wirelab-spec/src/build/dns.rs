@@ -412,6 +412,13 @@ fn read_private(node: Option<&Node>, names: &Names, d: &mut Diags) -> Vec<Networ
 /// A zone file path: relative to the lab's folder and inside it.
 fn zone_path(node: &Node, lab_dir: &Path, d: &mut Diags) -> Option<(PathBuf, String)> {
     let text = read::string(node, "`file`", d)?;
+    if !d.files_allowed {
+        d.error(
+            node.span,
+            format!("zone file `{text}`: a lab sent to the server cannot read files; write the zone's records inline (`records:`)"),
+        );
+        return None;
+    }
     let relative = Path::new(text);
     let leaves = relative.is_absolute()
         || relative.components().any(|c| {
