@@ -14,6 +14,9 @@ mod dns_serve;
 mod run;
 mod shell;
 
+// The shell's helpers, which `dig` and `curl` share with it.
+use wirelab_shell::{stub_host, suggest};
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
@@ -426,46 +429,4 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         }
     }
     0
-}
-
-/// The host `name` of `lab`, whose stub has a resolver to ask; otherwise
-/// what is wrong, said for a person.
-fn stub_host(lab: &wirelab_spec::Lab, name: &str) -> Result<usize, String> {
-    let Some(host) = lab.host_by_name(name) else {
-        return Err(format!(
-            "`{name}` is not a host of lab {}{}",
-            lab.lab.value,
-            suggest(lab, name)
-        ));
-    };
-    if lab.hosts[host].resolvers.is_empty() {
-        let with: Vec<&str> = lab
-            .hosts
-            .iter()
-            .filter(|h| !h.resolvers.is_empty())
-            .map(|h| h.name.value.as_str())
-            .collect();
-        let others = if with.is_empty() {
-            "no host of the lab has one".to_string()
-        } else {
-            format!("hosts that have one: {}", with.join(", "))
-        };
-        return Err(format!(
-            "host `{name}` has no `resolver:` to ask; give it one in the lab, or ask from another host ({others})"
-        ));
-    }
-    Ok(host)
-}
-
-fn suggest(lab: &wirelab_spec::Lab, name: &str) -> String {
-    let best = lab
-        .hosts
-        .iter()
-        .map(|h| h.name.value.as_str())
-        .map(|n| (strsim::levenshtein(n, name), n))
-        .min();
-    match best {
-        Some((d, n)) if d <= 3 => format!(" (did you mean `{n}`?)"),
-        _ => String::new(),
-    }
 }
