@@ -168,6 +168,11 @@ impl<'n> Shell<'n> {
         &self.net.lab.hosts[self.host].name.value
     }
 
+    /// The lab's name.
+    pub fn lab_name(&self) -> &str {
+        &self.net.lab.lab.value
+    }
+
     /// `H:~$ `.
     pub fn prompt(&self) -> String {
         format!("{}:~$ ", self.host_name())

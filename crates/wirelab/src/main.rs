@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod curl;
 mod dig;
 mod dns_serve;
+mod gateway;
 mod run;
 mod shell;
 
@@ -108,6 +109,12 @@ enum Command {
         after_help = "Times are simulated; the lab's seed makes the output the same every time. The body is the route's `text:`; a body the lab gives no text prints nothing on stdout and its size on stderr. -v marks what curl would not say with (simulated): the lab, and the hosts a proxy chain went through.\n\nExit status (as curl's): 0 a response came, whatever its status; 6 could not resolve the host; 7 connection refused; 22 with -f, a status of 400 or more; 28 no connection or no response within 30 s; 35 the TLS handshake broke off; 52 empty reply; 60 a certificate curl refuses (name, issuer, dates); 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab curl LAB --from laptop https://shop.example.com/\n  wirelab curl LAB --from laptop https://shop.example.com/ -v\n  wirelab curl LAB --from laptop https://shop.example.com/health -i\n  wirelab curl LAB --from laptop https://shop.example.com/ -w '%{http_code} %{time_total}\\n'\n  wirelab curl LAB --from laptop http://10.0.1.10:8000/ --timing"
     )]
     Curl(curl::CurlArgs),
+    /// Serve real SSH: log in with OpenSSH as USER+HOST and land in that
+    /// lab host's shell, when the lab lets USER in from the entry host.
+    #[command(
+        after_help = "The SSH user name names the lab user and the host: `ssh -p 2222 alice+bastion@127.0.0.1`; through jump hosts, `alice+bastion+db1`. A login is let in when the key is one of the user's keys in the lab's `ssh:` section and the lab lets the user in from the entry host through every hop (TCP to each sshd through the simulated network, then each host's users), as an `ssh` check decides. Public keys only. A refusal says why on the client's standard error. The entry host is `--from`, else the lab's `ssh: { gateway: { from: HOST } }`.\n\nThe host key is made once and kept in $WIRELAB_STATE_DIR, else $XDG_STATE_HOME/wirelab, else ~/.local/state/wirelab (ssh_host_ed25519_key, mode 0600). Limits: 256 connections and 256 sessions at once, 4 sessions a connection, 6 authentication requests a connection, 10 refused logins a minute per client address, 30 s to log in, 15 min of silence. See docs/gateway.md.\n\nExit status: 2 for a usage error, an invalid lab, a host key that cannot be used, or an address that cannot be listened on.\n\nExamples:\n  wirelab ssh-gateway LAB --from laptop\n  ssh -p 2222 alice+bastion@127.0.0.1\n  ssh -p 2222 alice+bastion+db1@127.0.0.1 'ip addr; ping -c 2 web1'"
+    )]
+    SshGateway(gateway::GatewayArgs),
 }
 
 #[derive(Args)]
@@ -166,6 +173,7 @@ fn main() -> ExitCode {
         Command::Dns(args) => dns_serve::cmd_dns(&args, load),
         Command::Shell(args) => shell::repl::cmd_shell(&args, load),
         Command::Curl(args) => curl::cmd_curl(&args, load),
+        Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
     };
     ExitCode::from(code)
 }
