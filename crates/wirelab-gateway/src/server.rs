@@ -11,15 +11,22 @@
 //! once and never reads what follows. So the refusal is sent in answer to
 //! a request the client expects to continue from: the `none` request
 //! (which OpenSSH always sends first; the failure lists `publickey`, so it
-//! goes on), or the query whether a key would do (answered "yes, sign"),
-//! and the disconnect follows in the same breath. Nothing is ever let in
+//! goes on), or the query whether a key would do (answered "yes, sign",
+//! also when the refusal was sent at `none` and the query came first),
+//! and the disconnect follows; OpenSSH reads it while it signs. For the
+//! disconnect to come before any other answer, the connection stops
+//! reading from the client the moment a refusal is decided
+//! ([`HeldStream`]): the client's next request is never read, so the
+//! disconnect is the only thing left for russh to do. Nothing is ever let in
 //! that way: a signed request after a refusal is rejected, and so is any
 //! key that is not the user's or a login the lab does not allow.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use russh::keys::{HashAlg, PrivateKey, PublicKey};
@@ -115,6 +122,10 @@ async fn connection(
     let handler = Conn::new(shared, peer);
     let slot = handler.handle.clone();
     let authenticated = handler.authenticated.clone();
+    let socket = HeldStream {
+        inner: socket,
+        hold: handler.hold.clone(),
+    };
     // A client that sends nothing, or garbage, or stops in the middle of
     // the handshake is dropped here (russh reads a bounded identification
     // line and fails on anything that is not SSH).
@@ -145,6 +156,45 @@ async fn connection(
     grace.abort();
 }
 
+/// The client's socket, whose reading stops for good once `hold` is set
+/// (see the module's comment); writing goes on.
+struct HeldStream {
+    inner: tokio::net::TcpStream,
+    hold: Arc<AtomicBool>,
+}
+
+impl tokio::io::AsyncRead for HeldStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.hold.load(Ordering::SeqCst) {
+            // Never woken: the session ends with the disconnect.
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for HeldStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// One session channel.
 #[derive(Default)]
 struct ChannelState {
@@ -167,6 +217,8 @@ struct Conn {
     /// get no session). Set as soon as russh has started the session.
     handle: Arc<OnceLock<Handle>>,
     authenticated: Arc<AtomicBool>,
+    /// Stops reading from the client (set with a refusal).
+    hold: Arc<AtomicBool>,
     attempts: u32,
     /// A refusal was sent: everything after is refused.
     refused: bool,
@@ -181,6 +233,7 @@ impl Conn {
             peer,
             handle: Arc::new(OnceLock::new()),
             authenticated: Arc::new(AtomicBool::new(false)),
+            hold: Arc::new(AtomicBool::new(false)),
             attempts: 0,
             refused: false,
             passed: None,
@@ -222,6 +275,7 @@ impl Conn {
             self.peer
         );
         if let Some(handle) = self.handle.get() {
+            self.hold.store(true, Ordering::SeqCst);
             let _ = handle
                 .disconnect(
                     Disconnect::NoMoreAuthMethodsAvailable,
@@ -390,8 +444,10 @@ impl russh::server::Handler for Conn {
         user: &str,
         key: &PublicKey,
     ) -> Result<Auth, Self::Error> {
+        // Refused already (at `none`): "sign" keeps the client listening
+        // while the refusal reaches it; the signed request is rejected.
         if self.refused {
-            return Ok(Auth::reject());
+            return Ok(Auth::Accept);
         }
         match self.check_key(user, key).await {
             Ok(login) => {
