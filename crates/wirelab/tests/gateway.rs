@@ -360,6 +360,37 @@ mod openssh {
                 assert!(err.contains(w), "{user}: `{w}` not in: {err}");
             }
         }
+        // No key at all: the only method offered is publickey (never a
+        // password), and OpenSSH lists what the server offers.
+        let mut cmd = Command::new("ssh");
+        cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args([
+                "-o",
+                "PubkeyAuthentication=no",
+                "-o",
+                "PasswordAuthentication=yes",
+            ])
+            .args([
+                "-o",
+                "KbdInteractiveAuthentication=yes",
+                "-p",
+                &port.to_string(),
+            ])
+            .args(["alice+bastion@127.0.0.1", "ip addr"])
+            .env_remove("SSH_AUTH_SOCK");
+        let o = run(cmd, "");
+        assert_eq!(o.status.code(), Some(255));
+        assert!(
+            text(&o.stderr).contains("alice+bastion@127.0.0.1: Permission denied (publickey)."),
+            "{}",
+            text(&o.stderr)
+        );
         // A key that is someone's, for a user who is not its owner.
         let o = ssh(port, &s.bob, "alice+bastion", Some("ip addr"));
         assert_eq!(o.status.code(), Some(255));
