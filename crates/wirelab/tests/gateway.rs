@@ -301,6 +301,27 @@ mod openssh {
             text(&o.stdout),
             " 00:00:00 up 0 min,  1 user,  load average: 0.00, 0.00, 0.00\n0\n"
         );
+        // OpenSSH with a pseudo-terminal (-tt): the prompt, the echo, CR LF,
+        // and `exit 5`'s status. What is typed comes in one piece here.
+        let mut cmd = Command::new("ssh");
+        cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-tt"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i"])
+            .arg(&s.alice)
+            .args(["-p", &port.to_string(), "alice+bastion+db1@127.0.0.1"])
+            .env_remove("SSH_AUTH_SOCK");
+        let o = run(cmd, "uptime\rexit 5\r");
+        let out = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(5), "{out}{}", text(&o.stderr));
+        assert!(
+            out.contains("db1:~$ uptime\r\n 00:00:00 up 0 min,  1 user,  load average: 0.00, 0.00, 0.00\r\ndb1:~$ exit 5\r\n"),
+            "{out:?}"
+        );
         assert!(s
             .gateway
             .log()
