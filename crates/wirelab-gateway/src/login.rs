@@ -82,7 +82,10 @@ impl fmt::Display for Refusal {
                 write!(f, "wirelab: {user} may not log in to {host}: {why}")
             }
             Refusal::UnknownKey { user, key } => {
-                write!(f, "wirelab: this key ({key}) is not one of {user}'s keys in the lab")
+                write!(
+                    f,
+                    "wirelab: this key ({key}) is not one of {user}'s keys in the lab; the first key offered decides, so name hers: ssh -o IdentitiesOnly=yes -i KEY"
+                )
             }
             Refusal::RateLimited {
                 addr,
