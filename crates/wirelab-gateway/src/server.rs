@@ -352,6 +352,10 @@ impl Conn {
             net: self.shared.net.clone(),
             host: passed.login.target(),
             seed: self.shared.seed,
+            user: self.shared.net.lab.ssh.users[passed.login.user]
+                .name
+                .value
+                .clone(),
         };
         let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (output_tx, output_rx) = mpsc::channel(OUTPUT_QUEUE);

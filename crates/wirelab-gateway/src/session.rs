@@ -55,12 +55,15 @@ pub struct Place {
     pub net: Arc<Network>,
     pub host: usize,
     pub seed: u64,
+    /// The lab user logged in: the shell's `ssh HOST` logs in as her.
+    pub user: String,
 }
 
 /// Runs a session to its end (blocking: call it on the session's thread).
 pub fn run(place: Place, mode: Mode, input: Receiver<Input>, output: Sender<Output>) {
     let net = place.net.clone();
     let mut shell = Shell::new(&net, place.host, place.seed);
+    shell.set_user(&place.user);
     let mut io = Io { input, output };
     let status = match mode {
         Mode::Exec { command, pty } => exec(&mut shell, &command, pty, &mut io),

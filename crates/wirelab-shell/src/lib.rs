@@ -143,6 +143,9 @@ pub struct Shell<'n> {
     lines: u64,
     /// The hosts `ssh` left, innermost last: `exit` goes back to them.
     outer: Vec<usize>,
+    /// Who is logged in (the SSH gateway's user): `ssh HOST` logs in as
+    /// this user, as OpenSSH logs in as the local user.
+    user: Option<String>,
 }
 
 impl<'n> Shell<'n> {
@@ -160,7 +163,13 @@ impl<'n> Shell<'n> {
             exit: None,
             lines: 0,
             outer: Vec::new(),
+            user: None,
         }
+    }
+
+    /// Says who is logged in: `ssh HOST` without `USER@` logs in as them.
+    pub fn set_user(&mut self, user: &str) {
+        self.user = Some(user.to_string());
     }
 
     /// The host's name, as the prompt shows it.

@@ -283,6 +283,16 @@ mod openssh {
         assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
         assert!(out.contains("inet 10.0.2.10/24"), "{out}");
 
+        // `ssh` inside the session logs in as alice and moves the shell.
+        let o = ssh(port, &s.alice, "alice+bastion", Some("ssh db1; ip -4 addr"));
+        let out = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert!(
+            out.starts_with("(simulated) alice logged in to db1"),
+            "{out}"
+        );
+        assert!(out.contains("inet 10.0.2.10/24"), "{out}");
+
         // Commands piped to a shell without a terminal: no prompt.
         let mut cmd = Command::new("ssh");
         cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes", "-T"])
