@@ -989,6 +989,9 @@ pub struct Ssh {
     /// One per host of the lab, indexed by [`HostId`]: its sshd, if it has
     /// an `app: ssh` service.
     pub servers: Vec<Option<Sshd>>,
+    /// `ssh.gateway.from`: the host where `wirelab ssh-gateway`'s
+    /// connections enter the simulated network, if the lab names one.
+    pub gateway_from: Option<HostId>,
 }
 
 impl Ssh {

@@ -10,9 +10,13 @@ use std::process::ExitCode;
 mod curl;
 mod dig;
 mod dns_serve;
+mod gateway;
 mod run;
 mod serve;
 mod shell;
+
+// The shell's helpers, which `dig` and `curl` share with it.
+use wirelab_shell::{stub_host, suggest};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
@@ -112,6 +116,12 @@ enum Command {
         after_help = "Each LAB file is served with the id of its file name without .yaml (03-vpc-security.yaml is /api/v1/labs/03-vpc-security); PUT /api/v1/labs/{id} adds more. --speed 1x makes simulated time follow wall time, 10x ten times faster, max as fast as the machine goes; --speed paused (or --paused with a speed) starts every clock paused (POST /api/v1/labs/{id}/clock resumes, pauses, steps). The API's data is in simulated time. docs/api.md describes every endpoint; the OpenAPI document is at /api/v1/openapi.json.\n\nStops on Ctrl-C. Exit status: 0 after Ctrl-C, 2 for an invalid lab or an address it cannot listen on.\n\nExamples:\n  wirelab serve labs/06-traffic-over-a-wan.yaml\n  wirelab serve labs/*.yaml --listen 127.0.0.1:9000 --speed 10x\n  curl -N localhost:8080/api/v1/labs/06-traffic-over-a-wan/events"
     )]
     Serve(serve::ServeArgs),
+    /// Serve real SSH: log in with OpenSSH as USER+HOST and land in that
+    /// lab host's shell, when the lab lets USER in from the entry host.
+    #[command(
+        after_help = "The SSH user name names the lab user and the host: `ssh -p 2222 alice+bastion@127.0.0.1`; through jump hosts, `alice+bastion+db1`. A login is let in when the key is one of the user's keys in the lab's `ssh:` section and the lab lets the user in from the entry host through every hop (TCP to each sshd through the simulated network, then each host's users), as an `ssh` check decides. Public keys only. A refusal says why on the client's standard error. The entry host is `--from`, else the lab's `ssh: { gateway: { from: HOST } }`.\n\nThe host key is made once and kept in $WIRELAB_STATE_DIR, else $XDG_STATE_HOME/wirelab, else ~/.local/state/wirelab (ssh_host_ed25519_key, mode 0600). Limits: 256 connections and 256 sessions at once, 4 sessions a connection, 6 authentication requests a connection, 10 refused logins a minute per client address, 30 s to log in, 15 min of silence. See docs/gateway.md.\n\nExit status: 2 for a usage error, an invalid lab, a host key that cannot be used, or an address that cannot be listened on.\n\nExamples:\n  wirelab ssh-gateway LAB --from laptop\n  ssh -p 2222 alice+bastion@127.0.0.1\n  ssh -p 2222 alice+bastion+db1@127.0.0.1 'ip addr; ping -c 2 web1'"
+    )]
+    SshGateway(gateway::GatewayArgs),
 }
 
 #[derive(Args)]
@@ -176,6 +186,7 @@ fn main() -> ExitCode {
         Command::Shell(args) => shell::repl::cmd_shell(&args, load),
         Command::Curl(args) => curl::cmd_curl(&args, load),
         Command::Serve(args) => serve::cmd_serve(&args, load),
+        Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
     };
     ExitCode::from(code)
 }
@@ -415,46 +426,4 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
         }
     }
     0
-}
-
-/// The host `name` of `lab`, whose stub has a resolver to ask; otherwise
-/// what is wrong, said for a person.
-fn stub_host(lab: &wirelab_spec::Lab, name: &str) -> Result<usize, String> {
-    let Some(host) = lab.host_by_name(name) else {
-        return Err(format!(
-            "`{name}` is not a host of lab {}{}",
-            lab.lab.value,
-            suggest(lab, name)
-        ));
-    };
-    if lab.hosts[host].resolvers.is_empty() {
-        let with: Vec<&str> = lab
-            .hosts
-            .iter()
-            .filter(|h| !h.resolvers.is_empty())
-            .map(|h| h.name.value.as_str())
-            .collect();
-        let others = if with.is_empty() {
-            "no host of the lab has one".to_string()
-        } else {
-            format!("hosts that have one: {}", with.join(", "))
-        };
-        return Err(format!(
-            "host `{name}` has no `resolver:` to ask; give it one in the lab, or ask from another host ({others})"
-        ));
-    }
-    Ok(host)
-}
-
-fn suggest(lab: &wirelab_spec::Lab, name: &str) -> String {
-    let best = lab
-        .hosts
-        .iter()
-        .map(|h| h.name.value.as_str())
-        .map(|n| (strsim::levenshtein(n, name), n))
-        .min();
-    match best {
-        Some((d, n)) if d <= 3 => format!(" (did you mean `{n}`?)"),
-        _ => String::new(),
-    }
 }

@@ -18,7 +18,8 @@ use crate::model::{Host, Span, Ssh, SshPublicKey, SshUser, Sshd, TransportProto}
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const SSH_KEYS: [&str; 2] = ["users", "hosts"];
+const SSH_KEYS: [&str; 3] = ["users", "hosts", "gateway"];
+const GATEWAY_KEYS: [&str; 1] = ["from"];
 const USER_KEYS: [&str; 2] = ["keys", "password"];
 const HOST_KEYS: [&str; 2] = ["users", "password_auth"];
 /// The `app` of a service that makes it an sshd.
@@ -46,6 +47,7 @@ pub(crate) fn read_ssh(node: Option<&Node>, names: &Names, hosts: &[Host], d: &m
     let mut ssh = Ssh {
         users: Vec::new(),
         servers: hosts.iter().map(sshd_of).collect(),
+        gateway_from: None,
     };
     let Some(node) = node else { return ssh };
     if let Value::Null = node.value {
@@ -65,7 +67,41 @@ pub(crate) fn read_ssh(node: Option<&Node>, names: &Names, hosts: &[Host], d: &m
             read_host(name, node, names, hosts, &mut ssh, d);
         }
     }
+    if let Some(gateway) = fields.get("gateway") {
+        ssh.gateway_from = read_gateway(gateway, names, d);
+    }
     ssh
+}
+
+/// `gateway: { from: HOST }`: where `wirelab ssh-gateway`'s connections
+/// enter the simulated network (the client's host of its first hop).
+fn read_gateway(node: &Node, names: &Names, d: &mut Diags) -> Option<usize> {
+    let fields = read::fields(node, &GATEWAY_KEYS, "`ssh.gateway`", node.span, d)?;
+    let Some(from) = fields.get("from") else {
+        d.error_help(
+            node.span,
+            "`ssh.gateway` needs `from`: the host where the gateway's logins start",
+            Some("e.g. `gateway: { from: laptop }`".to_string()),
+        );
+        return None;
+    };
+    let name = read::string(from, "a host name", d)?;
+    let host = names.hosts.get(name);
+    if host.is_none() {
+        let help = if names.routers.get(name).is_some() {
+            Some(format!(
+                "`{name}` is a router; the gateway's logins start at a host"
+            ))
+        } else {
+            names.hosts.suggest(name)
+        };
+        d.error_help(
+            from.span,
+            format!("unknown host `{name}` in `ssh.gateway.from`"),
+            help,
+        );
+    }
+    host
 }
 
 /// The sshd a host runs: its first `app: ssh` service, whatever else the
@@ -509,5 +545,37 @@ mod tests {
         assert!(err(&format!("from=\"10.0.0.0/8\" {ED25519}")).contains("options"));
         assert!(err("ssh-dss AAAA").contains("DSA"));
         assert!(err("-----BEGIN OPENSSH PRIVATE KEY-----").contains("private key"));
+    }
+
+    /// A lab with two hosts and `ssh.gateway` as given.
+    fn lab_with_gateway(gateway: &str) -> Result<crate::Loaded, Vec<crate::Diagnostic>> {
+        let text = format!(
+            "lab: gw\nnetworks:\n  net: {{ cidr: 10.0.0.0/24 }}\nrouters:\n  r1: {{ interfaces: {{ net: 10.0.0.1 }} }}\nhosts:\n  laptop: {{ network: net, ip: 10.0.0.10 }}\n  bastion: {{ network: net, ip: 10.0.0.20, services: [{{ port: 22, app: ssh }}] }}\nssh:\n  gateway: {gateway}\n"
+        );
+        crate::parse_str("lab.yaml", &text)
+    }
+
+    #[test]
+    fn the_gateway_entry_is_a_host() {
+        let loaded = lab_with_gateway("{ from: laptop }").unwrap();
+        assert_eq!(loaded.lab.ssh.gateway_from, Some(0));
+        let errors = |gateway: &str| {
+            lab_with_gateway(gateway)
+                .unwrap_err()
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let e = errors("{ from: laptp }");
+        assert!(
+            e.contains("lab.yaml:10:")
+                && e.contains("unknown host `laptp` in `ssh.gateway.from`")
+                && e.contains("laptop"),
+            "{e}"
+        );
+        assert!(errors("{ from: r1 }").contains("is a router"));
+        assert!(errors("{}").contains("needs `from`"));
+        assert!(errors("{ from: laptop, to: bastion }").contains("`to`"));
     }
 }

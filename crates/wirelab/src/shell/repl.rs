@@ -10,7 +10,7 @@ use clap::Args;
 use rustyline::error::ReadlineError;
 use wirelab_net::Network;
 
-use super::Shell;
+use wirelab_shell::Shell;
 
 /// Longest line read from a pipe; longer ones are refused.
 const LINE_BYTES_MAX: u64 = 64 * 1024;

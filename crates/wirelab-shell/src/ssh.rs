@@ -3,7 +3,8 @@
 //! network (a TCP connection to each sshd, now, in this session's
 //! simulation) and to the lab's `ssh:` section (who may log in where, with
 //! which key). On success the shell moves into the target host; `exit`
-//! comes back. Failures print what OpenSSH prints.
+//! comes back. `USER@` may be left out when the shell knows who is logged
+//! in (a session of the SSH gateway). Failures print what OpenSSH prints.
 
 use wirelab_spec::{Family, Reason, SshAuth, SshCheck, SshHop};
 
@@ -107,7 +108,8 @@ pub(crate) fn ssh(shell: &mut Shell<'_>, args: &[String]) -> Done {
     let Some(target) = target else {
         return Done::with(USAGE.into(), STATUS_FAILED);
     };
-    let last = match destination(shell, target, None) {
+    let user = shell.user.clone();
+    let last = match destination(shell, target, user.as_deref()) {
         Ok(hop) => hop,
         Err(e) => return Done::with(e, STATUS_FAILED),
     };
