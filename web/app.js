@@ -299,7 +299,8 @@ function showRules(rules) {
         return el("tr", { class: never ? "never-hit" : null },
           el("td", {}, r.direction),
           el("td", {}, r.text ?? r.rule),
-          el("td", { class: "num" }, r.line ?? ""),
+          // The implicit final rule of a NACL has no line of its own (0).
+          el("td", { class: "num" }, r.line || ""),
           el("td", { class: "num" }, never ? el("span", { class: "never" }, "never hit") : r.hits));
       }))));
   }
