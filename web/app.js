@@ -15,6 +15,7 @@ const state = {
   events: null, // the EventSource of the lab shown
   timer: null,
   paused: false,
+  trace: null, // the trace drawn, to draw it again at a new width
 };
 
 const $ = (id) => document.getElementById(id);
@@ -134,6 +135,10 @@ async function openLab(id) {
   $("checks").replaceChildren();
   $("score").textContent = "";
   $("events").replaceChildren();
+  $("trace-verdict").className = "verdict";
+  $("trace-verdict").textContent = "";
+  $("sequence").replaceChildren();
+  state.trace = null;
   if (hashParams().get("live") !== "0") listen(id);
   await refresh();
   const p = hashParams();
@@ -308,7 +313,8 @@ function showRules(rules) {
         return el("tr", { class: never ? "never-hit" : null },
           el("td", {}, r.direction),
           el("td", {}, r.text ?? r.rule),
-          el("td", { class: "num" }, r.line ?? ""),
+          // The implicit final rule of a NACL has no line of its own (0).
+          el("td", { class: "num" }, r.line || ""),
           el("td", { class: "num" }, never ? el("span", { class: "never" }, "never hit") : r.hits));
       }))));
   }
@@ -377,6 +383,7 @@ async function trace() {
   } catch (err) {
     verdict.className = "verdict deny";
     verdict.textContent = err.message;
+    state.trace = null;
     $("sequence").replaceChildren();
   }
 }
@@ -384,18 +391,29 @@ async function trace() {
 // One lifeline per node, in the order they first appear; one arrow per
 // frame, sloped by its time on the wire. A dropped frame ends in a cross.
 function drawSequence(t) {
+  state.trace = t;
   const frames = t.frames || [];
   const names = [];
   for (const f of frames) for (const n of [f.from, f.to]) if (n && !names.includes(n)) names.push(n);
-  const gap = 200;
   const rowH = 34;
   const left = 80;
-  const width = left + gap * Math.max(1, names.length - 1) + 80;
-  const height = 60 + rowH * frames.length + 20;
+  const right = 80;
+  const spans = Math.max(1, names.length - 1);
   const svg = $("sequence");
+  // Drawn at the page's scale, so its text has the size of the page's
+  // whatever the number of lifelines: they spread over the pane's width,
+  // and when they do not fit at 120 px apart the diagram is wider than the
+  // pane, which scrolls. In a hidden pane (no width yet) it is scaled to
+  // fit, and drawn again when the Trace tab opens.
+  const pane = svg.parentElement;
+  const style = getComputedStyle(pane);
+  const avail = pane.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const gap = avail > 0 ? Math.max(120, (avail - left - right) / spans) : 200;
+  const width = left + gap * spans + right;
+  const height = 60 + rowH * frames.length + 20;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  // As wide as the pane (a few lifelines are drawn larger); its height
-  // follows.
+  svg.style.width = avail > 0 ? `${width}px` : "";
+  svg.style.height = avail > 0 ? `${height}px` : "";
   const xOf = (n) => left + gap * names.indexOf(n);
   const parts = names.map((n) => el("g", {},
     el("text", { x: xOf(n), y: 20, "text-anchor": "middle", class: "name" }, n),
@@ -441,9 +459,17 @@ function listen(id) {
     let data = {};
     try { data = JSON.parse(e.data); } catch (_) { data = { text: e.data }; }
     if (kind === "clock") {
-      $("clock").textContent = seconds(data.time_ns);
-      if (data.state) setPaused(data.state === "paused");
-      return;
+      // The clock was paused, reset, sped up or finished, maybe by someone
+      // else: show its state as it is now (the replayed history of the
+      // stream is older), and list the change with the other events.
+      api(`/labs/${encodeURIComponent(id)}`)
+        .then((lab) => {
+          if (state.lab !== id || !lab.clock) return;
+          showClock(lab.clock);
+          refresh(); // a reset starts the flows again: show them now
+        })
+        .catch(() => {});
+      if (!data.message) return;
     }
     const text = data.message || data.text || JSON.stringify(data);
     const item = el("li", {}, el("span", { class: "t" }, data.time_ns !== undefined ? seconds(data.time_ns) : ""), `${kind}: ${text}`);
@@ -487,6 +513,7 @@ function selectTab(name) {
   for (const b of document.querySelectorAll("nav button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${name}`;
   setHash("tab", name);
+  if (name === "trace" && state.trace) drawSequence(state.trace);
 }
 
 // An error of the page itself is shown, not only logged to a console the
@@ -501,12 +528,19 @@ window.addEventListener("unhandledrejection", (e) => reportPageError(e.reason &&
 
 function main() {
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
-  $("lab").addEventListener("change", (e) => openLab(e.target.value));
+  // Another lab: what the address says about the last one's trace and run
+  // is not about this one.
+  $("lab").addEventListener("change", (e) => {
+    setHash("trace", null);
+    setHash("run", null);
+    openLab(e.target.value);
+  });
   $("run").addEventListener("click", runChecks);
   $("trace-form").addEventListener("submit", (e) => { e.preventDefault(); trace(); });
   $("pause").addEventListener("click", () => clock(state.paused ? "resume" : "pause"));
   $("step").addEventListener("click", () => clock("step", { step: "100ms" }));
   selectTab(hashParams().get("tab") || "checks");
+  window.addEventListener("resize", () => { if (state.trace && !$("tab-trace").hidden) drawSequence(state.trace); });
   state.timer = setInterval(refresh, POLL_MS);
   loadLabs().catch((err) => showError($("checks"), err));
 }
