@@ -346,15 +346,21 @@ impl Drop for LabActor {
 
 /// How long the pacer waits between two moves of a running clock.
 const TICK: Duration = Duration::from_millis(20);
-/// At `max`, the simulated time moved per command.
-const MAX_CHUNK_NS: u64 = 1_000_000_000;
+/// At `max`, the simulated time moved per command adapts so that one
+/// command takes about this much wall time: requests queue behind the
+/// command in progress, so this bounds their wait.
+const MAX_CHUNK_WALL: Duration = Duration::from_millis(10);
+/// Bounds of that simulated time per command.
+const MAX_CHUNK_NS_MIN: u64 = 100_000;
+const MAX_CHUNK_NS_MAX: u64 = 1_000_000_000;
 
 async fn pace(clock: Arc<Mutex<Clock>>, commands: mpsc::Sender<Command>, wake: Arc<Notify>) {
+    let mut chunk_ns: u64 = 10_000_000;
     loop {
         let (state, speed, target) = {
             let c = clock.lock().expect("clock lock");
             let target = match c.speed {
-                Speed::Max => c.time_ns.saturating_add(MAX_CHUNK_NS),
+                Speed::Max => c.time_ns.saturating_add(chunk_ns),
                 Speed::Factor(f) => {
                     let wall = c.anchor.0.elapsed().as_nanos() as f64;
                     let sim = c.anchor.1 as f64 + wall * f;
@@ -371,10 +377,18 @@ async fn pace(clock: Arc<Mutex<Clock>>, commands: mpsc::Sender<Command>, wake: A
             continue;
         }
         let (tx, rx) = oneshot::channel();
+        let started = Instant::now();
         if commands.send(Command::Advance(target, tx)).is_err() || rx.await.is_err() {
             return;
         }
         if speed == Speed::Max {
+            // Scale the next chunk toward MAX_CHUNK_WALL (at most doubling
+            // or halving at once). Only the pacing depends on this: any
+            // sequence of chunks ends in the same simulation.
+            let took = started.elapsed().as_nanos().max(1) as f64;
+            let factor = (MAX_CHUNK_WALL.as_nanos() as f64 / took).clamp(0.5, 2.0);
+            chunk_ns =
+                ((chunk_ns as f64 * factor) as u64).clamp(MAX_CHUNK_NS_MIN, MAX_CHUNK_NS_MAX);
             tokio::task::yield_now().await;
         } else {
             tokio::select! {
