@@ -155,11 +155,12 @@ impl Hub {
     /// The lab was deleted or replaced: a last `lab-closed` event, then
     /// every stream ends.
     pub fn close(&self, time_ns: u64) {
-        self.publish(event(
-            "lab-closed",
-            time_ns,
-            "the lab was deleted or replaced".to_string(),
-        ));
+        self.close_because(time_ns, "the lab was deleted or replaced");
+    }
+
+    /// Sends `lab-closed` with `why` and ends every stream of the lab.
+    pub fn close_because(&self, time_ns: u64, why: &str) {
+        self.publish(event("lab-closed", time_ns, why.to_string()));
         self.inner.lock().expect("hub lock").tx = None;
     }
 

@@ -135,6 +135,19 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        let state = self.state.clone();
+        // A graceful shutdown waits for open requests, and an event stream
+        // never ends by itself: end them all once the signal comes.
+        let shutdown = async move {
+            shutdown.await;
+            let labs = state.labs.lock().expect("labs lock");
+            for entry in labs.values() {
+                if let Some(valid) = &entry.valid {
+                    let now = valid.actor.clock.lock().map(|c| c.time_ns).unwrap_or(0);
+                    valid.actor.hub.close_because(now, "the server is stopping");
+                }
+            }
+        };
         let app = api::router(self.state);
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

@@ -318,3 +318,30 @@ fn listening_beyond_loopback_needs_a_token() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// SIGTERM and SIGINT (Ctrl-C) stop the server gracefully: exit status 0,
+/// and an open event stream ends instead of hanging.
+#[test]
+fn sigterm_and_sigint_stop_the_server_gracefully() {
+    let wan = lab("06-traffic-over-a-wan.yaml");
+    for signal in ["-TERM", "-INT"] {
+        let mut s = serve(&[wan.to_str().expect("UTF-8"), "--speed", "1x"]);
+        let url = format!("{}/labs/06-traffic-over-a-wan/events", s.base);
+        // A subscriber in the middle of its stream.
+        let reader = std::thread::spawn(move || {
+            let mut r = agent().get(url).call().expect("the stream opens");
+            r.body_mut().read_to_string().map(|t| t.len())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(s.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let code = s.child.wait().expect("the server ends");
+        assert_eq!(code.code(), Some(0), "after kill {signal}");
+        let read = reader.join().expect("the reader ends");
+        assert!(read.is_ok(), "the stream ended cleanly: {read:?}");
+    }
+}
