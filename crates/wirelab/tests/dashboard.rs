@@ -8,13 +8,8 @@
 //! idle) can end. Needs `chromium`; WIRELAB_REQUIRE_CHROMIUM=1 turns a
 //! missing browser into a failure (scripts/test-all installs it).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_wirelab")
-}
+use std::process::{Command, Stdio};
 
 fn lab(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,39 +34,15 @@ fn chromium() -> Option<&'static str> {
     found
 }
 
-/// A `wirelab serve` on a free port of 127.0.0.1; killed when dropped.
-struct Served {
-    child: Child,
-    root: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Served;
 
 fn serve(labs: &[&Path], speed: &str) -> Served {
-    let mut child = Command::new(bin())
-        .arg("serve")
-        .args(labs)
-        .args(["--listen", "127.0.0.1:0", "--speed", speed])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wirelab serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut line = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut line)
-        .expect("the first line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    let root = url.trim_end_matches("/api/v1/labs").to_string();
-    Served { child, root }
+    common::serve(
+        labs.iter()
+            .map(|p| p.as_os_str().to_owned())
+            .chain(["--speed".into(), speed.into()]),
+    )
 }
 
 /// The document the page built, after its requests settled.

@@ -9,9 +9,8 @@
 //! WIRELAB_REQUIRE_PLAYWRIGHT=1 (scripts/test-all installs them and sets
 //! it), which makes it fail.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -41,39 +40,15 @@ fn tools() -> Result<PathBuf, String> {
     Ok(browser)
 }
 
-/// A `wirelab serve` on a free port of 127.0.0.1; killed when dropped.
-struct Served {
-    child: Child,
-    root: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Served;
 
 fn serve(labs: &[&str], speed: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .arg("serve")
-        .args(labs.iter().map(|l| repo().join("labs").join(l)))
-        .args(["--listen", "127.0.0.1:0", "--speed", speed])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wirelab serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut line = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut line)
-        .expect("the first line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    let root = url.trim_end_matches("/api/v1/labs").to_string();
-    Served { child, root }
+    common::serve(
+        labs.iter()
+            .map(|l| repo().join("labs").join(l).into_os_string())
+            .chain(["--speed".into(), speed.into()]),
+    )
 }
 
 const SHOTS: [&str; 8] = [

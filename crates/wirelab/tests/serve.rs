@@ -2,9 +2,8 @@
 //! `wirelab trace` print, and a schema-based fuzzer (schemathesis) finds
 //! neither a 5xx nor an answer that breaks the OpenAPI document.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn bin() -> &'static str {
@@ -17,41 +16,8 @@ fn lab(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A `wirelab serve` on a free port of 127.0.0.1; killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Served {
-    let mut child = Command::new(bin())
-        .arg("serve")
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wirelab serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut line = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut line)
-        .expect("the first line");
-    // "serving N labs on http://127.0.0.1:PORT/api/v1/labs (Ctrl-C stops)"
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    let base = url.trim_end_matches("/labs").to_string();
-    Served { child, base }
-}
+mod common;
+use common::serve;
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -73,7 +39,7 @@ fn cli(args: &[&str]) -> String {
 fn runs_and_traces_answer_what_the_commands_print() {
     let path = lab("03-vpc-security.yaml");
     let path = path.to_str().expect("a UTF-8 path");
-    let s = serve(&[path, "--speed", "max"]);
+    let s = serve([path, "--speed", "max"]);
     let a = agent();
     let mut run = a
         .post(format!("{}/labs/03-vpc-security/runs", s.base))
@@ -204,7 +170,7 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
 fn metrics_cover_every_lab_and_promtool_accepts_them() {
     let vpc = lab("03-vpc-security.yaml");
     let wan = lab("06-traffic-over-a-wan.yaml");
-    let s = serve(&[
+    let s = serve([
         vpc.to_str().expect("UTF-8"),
         wan.to_str().expect("UTF-8"),
         "--speed",
@@ -325,7 +291,7 @@ fn listening_beyond_loopback_needs_a_token() {
 fn sigterm_and_sigint_stop_the_server_gracefully() {
     let wan = lab("06-traffic-over-a-wan.yaml");
     for signal in ["-TERM", "-INT"] {
-        let mut s = serve(&[wan.to_str().expect("UTF-8"), "--speed", "1x"]);
+        let mut s = serve([wan.to_str().expect("UTF-8"), "--speed", "1x"]);
         let url = format!("{}/labs/06-traffic-over-a-wan/events", s.base);
         // A subscriber in the middle of its stream.
         let reader = std::thread::spawn(move || {

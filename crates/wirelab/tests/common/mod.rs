@@ -1,0 +1,53 @@
+//! What the tests of `wirelab serve` share: a server on a free port of
+//! 127.0.0.1, killed when the test drops it. (Each test binary uses part
+//! of it.)
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub struct Served {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT` (the dashboard, `/metrics`).
+    pub root: String,
+    /// `http://127.0.0.1:PORT/api/v1`.
+    pub base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wirelab serve ARGS... --listen 127.0.0.1:0`, once it listens (its
+/// first line on stderr says where).
+pub fn serve<I, S>(args: I) -> Served
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wirelab serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut line = String::new();
+    BufReader::new(stderr)
+        .read_line(&mut line)
+        .expect("the first line");
+    // "serving N labs on http://127.0.0.1:PORT/api/v1/labs (Ctrl-C stops)"
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let base = url.trim_end_matches("/labs").to_string();
+    let root = base.trim_end_matches("/api/v1").to_string();
+    Served { child, root, base }
+}
