@@ -10,7 +10,7 @@ use wirelab_analyze::{Analyzer, Proto};
 use wirelab_check::{run_exchange, Plan};
 use wirelab_net::Network;
 use wirelab_sim::{Sim, TraceLevel};
-use wirelab_spec::{CheckProto, CheckTarget, Family, Outcome, TransportProto};
+use wirelab_spec::{CheckProto, CheckTarget, Outcome, TransportProto};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
