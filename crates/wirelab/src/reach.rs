@@ -216,10 +216,21 @@ fn render_text(
         out.push_str(&format!("{a} → {b}: no address family in common\n"));
     }
     for fam in &reach.families {
-        let path = if fam.path.is_empty() {
-            "(same network or no route)".to_string()
-        } else {
-            fam.path.join(" → ")
+        let routed = fam.protos.iter().all(|p| {
+            !p.blocks.iter().any(|b| {
+                matches!(
+                    b,
+                    Block::Route {
+                        leg: Leg::Request,
+                        ..
+                    }
+                )
+            })
+        });
+        let path = match (routed, fam.path.is_empty()) {
+            (false, _) => "none (routing fails)".to_string(),
+            (true, true) => "direct (same network)".to_string(),
+            (true, false) => fam.path.join(" → "),
         };
         out.push_str(&format!(
             "{a} → {b} {} {} → {}  path: {path}\n",
