@@ -11,6 +11,7 @@ mod curl;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod reach;
 mod run;
 mod serve;
 mod shell;
@@ -122,6 +123,13 @@ enum Command {
         after_help = "The SSH user name names the lab user and the host: `ssh -p 2222 alice+bastion@127.0.0.1`; through jump hosts, `alice+bastion+db1`. A login is let in when the key is one of the user's keys in the lab's `ssh:` section and the lab lets the user in from the entry host through every hop (TCP to each sshd through the simulated network, then each host's users), as an `ssh` check decides. Public keys only. A refusal says why on the client's standard error. The entry host is `--from`, else the lab's `ssh: { gateway: { from: HOST } }`.\n\nThe host key is made once and kept in $WIRELAB_STATE_DIR, else $XDG_STATE_HOME/wirelab, else ~/.local/state/wirelab (ssh_host_ed25519_key, mode 0600). Limits: 256 connections and 256 sessions at once, 4 sessions a connection, 6 authentication requests a connection, 10 refused logins a minute per client address, 30 s to log in, 15 min of silence. See docs/gateway.md.\n\nExit status: 2 for a usage error, an invalid lab, a host key that cannot be used, or an address that cannot be listened on.\n\nExamples:\n  wirelab ssh-gateway LAB --from laptop\n  ssh -p 2222 alice+bastion@127.0.0.1\n  ssh -p 2222 alice+bastion+db1@127.0.0.1 'ip addr; ping -c 2 web1'"
     )]
     SshGateway(gateway::GatewayArgs),
+    /// What one host can reach on another, from the configuration alone
+    /// (routes, NACLs, security groups; no simulation): exact port ranges
+    /// per protocol, the path, and every component that blocks the rest.
+    #[command(
+        after_help = "--from A --to B: what A reaches on B; --from A alone: everything A reaches; --to B alone: every host that reaches B. A TCP or UDP port counts when the request is delivered and its reply gets back through every NACL for every ephemeral port (49152-65535); ICMP means echo. See docs/analysis.md.\n\nExit status: 0 something asked for is reachable (with --port: that port, for some pair); 1 nothing is; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab reach labs/03-vpc-security.yaml --from web --to db\n  wirelab reach labs/03-vpc-security.yaml --to db --proto tcp --port 5432\n  wirelab reach labs/03-vpc-security.yaml --from web --format json"
+    )]
+    Reach(reach::ReachArgs),
 }
 
 #[derive(Args)]
@@ -187,6 +195,7 @@ fn main() -> ExitCode {
         Command::Curl(args) => curl::cmd_curl(&args, load),
         Command::Serve(args) => serve::cmd_serve(&args, load),
         Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
+        Command::Reach(args) => reach::cmd_reach(&args, load),
     };
     ExitCode::from(code)
 }

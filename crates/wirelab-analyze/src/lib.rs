@@ -1,0 +1,712 @@
+//! wirelab-analyze: what the lab's configuration lets through, computed
+//! from the compiled network alone (no simulation, no sampling).
+//!
+//! [`reach`] answers "which packets from host A does host B get, and does
+//! the reply come back?" per address family and protocol, as exact port
+//! sets. The port space is cut into *atoms*: the ranges between every
+//! boundary any security-group or NACL rule of the lab names. Every rule
+//! matches either all of an atom or none of it, so evaluating one port per
+//! atom with wirelab-net's own matchers decides the whole atom — the
+//! answer is exact and costs (number of atoms × filters on the path).
+//!
+//! The semantics follow docs/semantics.md: hosts route by their default
+//! gateway, routers by longest-prefix match; a router applies the NACL of
+//! the network a packet leaves (outbound rules) and of the network it
+//! enters (inbound rules); the source host's security groups decide the
+//! new flow going out and the destination's coming in; replies of an
+//! allowed flow pass both hosts' security groups (connection tracking) but
+//! cross every NACL on their way back like any other packet, addressed to
+//! the client's ephemeral port ([`EPHEMERAL`]).
+
+mod portset;
+
+pub use portset::PortSet;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use wirelab_net::{Direction, Header, NaclVerdict, Network, NextHop, NodeId, SegmentId};
+use wirelab_spec::{Family, HostId, NaclAction, Peer, RuleProto, SgRule};
+
+/// The source ports the simulator's clients take (wirelab-sim draws them
+/// from 49152..=65535, the IANA dynamic range, RFC 6335 §6). A reply must
+/// pass the NACLs on its way back for every one of them.
+pub const EPHEMERAL: (u16, u16) = (49152, 65535);
+
+/// Routers a packet may cross before the analysis calls it a loop (the
+/// simulator's hosts send with TTL 64).
+const MAX_HOPS: usize = 64;
+
+/// The protocols analysed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    /// ICMP echo (ICMPv6 echo over IPv6): a ping and its reply.
+    Icmp,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 3] = [Proto::Tcp, Proto::Udp, Proto::Icmp];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+        }
+    }
+
+    fn number(self, family: Family) -> u8 {
+        match (self, family) {
+            (Proto::Tcp, _) => 6,
+            (Proto::Udp, _) => 17,
+            (Proto::Icmp, Family::Ipv4) => 1,
+            (Proto::Icmp, Family::Ipv6) => 58,
+        }
+    }
+
+    /// Echo request and echo reply types of the family.
+    fn echo(family: Family) -> (u8, u8) {
+        match family {
+            Family::Ipv4 => (8, 0),
+            Family::Ipv6 => (128, 129),
+        }
+    }
+}
+
+/// Which way a packet goes in the exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leg {
+    Request,
+    Reply,
+}
+
+impl Leg {
+    pub fn code(self) -> &'static str {
+        match self {
+            Leg::Request => "request",
+            Leg::Reply => "reply",
+        }
+    }
+}
+
+/// Why routing does not get a packet to its destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteBlock {
+    /// `node` has no route to the destination.
+    NoRoute { node: String, dst: IpAddr },
+    /// `node` routes the destination into a blackhole.
+    Blackhole {
+        node: String,
+        prefix: String,
+        line: Option<u32>,
+    },
+    /// The next hop is no address on the link (nothing answers ARP/ND), or
+    /// it is a host, which does not forward.
+    NextHopUnreachable { node: String, next_hop: IpAddr },
+    /// The packet comes back to a router it already crossed on the same
+    /// interface, or crosses more than 64 routers.
+    Loop { routers: Vec<String> },
+}
+
+impl RouteBlock {
+    /// The explanation word of `wirelab check`/`trace`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RouteBlock::NoRoute { .. } => "no-route",
+            RouteBlock::Blackhole { .. } => "blackhole",
+            RouteBlock::NextHopUnreachable { .. } => "host-unreachable",
+            RouteBlock::Loop { .. } => "ttl-exceeded",
+        }
+    }
+}
+
+impl std::fmt::Display for RouteBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteBlock::NoRoute { node, dst } => write!(f, "{node} has no route to {dst}"),
+            RouteBlock::Blackhole { node, prefix, line } => {
+                write!(f, "{node} routes {prefix} into a blackhole")?;
+                if let Some(l) = line {
+                    write!(f, " (line {l})")?;
+                }
+                Ok(())
+            }
+            RouteBlock::NextHopUnreachable { node, next_hop } => write!(
+                f,
+                "{node}'s next hop {next_hop} is no router on its network"
+            ),
+            RouteBlock::Loop { routers } => {
+                write!(f, "routing loop through {}", routers.join(" → "))
+            }
+        }
+    }
+}
+
+/// One component that drops some of the packets (or replies).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Routing fails: nothing of the protocol gets through.
+    Route { leg: Leg, why: RouteBlock },
+    /// A host's security groups admit no new flow for these ports.
+    SecurityGroup {
+        direction: Direction,
+        host: String,
+        /// The host's groups, by name.
+        groups: Vec<String>,
+        /// What the groups allow in that direction, one rule a line
+        /// (`tcp 5432 from app-sg`).
+        allows: Vec<String>,
+        ports: PortSet,
+    },
+    /// A NACL rule (or its final `*` rule) denies these ports. On the
+    /// reply leg the ports are the client's ephemeral ports.
+    Nacl {
+        leg: Leg,
+        direction: Direction,
+        nacl: String,
+        network: String,
+        /// `None`: no rule matched (the `*` rule).
+        rule: Option<u16>,
+        line: Option<u32>,
+        ports: PortSet,
+    },
+}
+
+impl Block {
+    /// The explanation word of `wirelab check`/`trace` for this drop.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Block::Route { why, .. } => why.code(),
+            Block::SecurityGroup { direction, .. } => match direction {
+                Direction::Inbound => "sg-inbound",
+                Direction::Outbound => "sg-outbound",
+            },
+            Block::Nacl { direction, .. } => match direction {
+                Direction::Inbound => "nacl-inbound",
+                Direction::Outbound => "nacl-outbound",
+            },
+        }
+    }
+}
+
+/// One protocol's answer for one family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtoReach {
+    pub proto: Proto,
+    /// Destination ports (TCP, UDP) whose request is delivered and whose
+    /// reply gets back. For ICMP: the echo request type when a ping and
+    /// its reply get through, else empty.
+    pub reachable: PortSet,
+    /// Destination ports whose request is delivered, reply or not.
+    pub delivered: PortSet,
+    /// Every component that drops something, request leg first.
+    pub blocks: Vec<Block>,
+}
+
+/// The answer for one address family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyReach {
+    pub family: Family,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Routers the request crosses, in order (empty when routing fails or
+    /// both hosts share a network).
+    pub path: Vec<String>,
+    /// Routers the reply crosses, in order.
+    pub reply_path: Vec<String>,
+    pub protos: Vec<ProtoReach>,
+}
+
+/// Everything host `from` can get to host `to`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reach {
+    pub from: HostId,
+    pub to: HostId,
+    /// One entry per family both hosts have an address of (IPv4 first).
+    pub families: Vec<FamilyReach>,
+}
+
+impl Reach {
+    /// The union over families of what `proto` reaches.
+    pub fn reachable(&self, proto: Proto) -> PortSet {
+        self.families
+            .iter()
+            .flat_map(|f| f.protos.iter())
+            .filter(|p| p.proto == proto)
+            .fold(PortSet::empty(), |acc, p| acc.union(&p.reachable))
+    }
+
+    pub fn anything(&self) -> bool {
+        Proto::ALL.iter().any(|&p| !self.reachable(p).is_empty())
+    }
+}
+
+/// The analysis of one lab: the compiled network and the atoms of its
+/// port space.
+pub struct Analyzer<'n> {
+    net: &'n Network,
+    /// Sorted starts of the atoms (the first is 0).
+    atoms: Vec<u16>,
+}
+
+/// A walk of routing from a host to an address.
+struct Walk {
+    routers: Vec<NodeId>,
+    /// The NACL crossings in order: the network and which of its lists.
+    crossings: Vec<(SegmentId, Direction)>,
+}
+
+impl<'n> Analyzer<'n> {
+    pub fn new(net: &'n Network) -> Analyzer<'n> {
+        let lab = &net.lab;
+        let mut cuts: BTreeSet<u16> = BTreeSet::new();
+        cuts.insert(0);
+        cuts.insert(EPHEMERAL.0);
+        let mut add = |ports: Option<wirelab_spec::PortRange>| {
+            if let Some(r) = ports {
+                cuts.insert(r.first);
+                if let Some(next) = r.last.checked_add(1) {
+                    cuts.insert(next);
+                }
+            }
+        };
+        for g in &lab.security_groups {
+            for r in g.inbound.iter().chain(g.outbound.iter().flatten()) {
+                add(r.ports);
+            }
+        }
+        for n in &lab.nacls {
+            for r in n.inbound.iter().chain(&n.outbound) {
+                add(r.ports);
+            }
+        }
+        Analyzer {
+            net,
+            atoms: cuts.into_iter().collect(),
+        }
+    }
+
+    pub fn network(&self) -> &'n Network {
+        self.net
+    }
+
+    /// The atoms as `(first, last)` ranges.
+    fn atom_ranges(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        self.atoms.iter().enumerate().map(|(i, &a)| {
+            let last = self.atoms.get(i + 1).map_or(u16::MAX, |&n| n - 1);
+            (a, last)
+        })
+    }
+
+    /// Everything `from` can get to `to`, every family and protocol.
+    pub fn reach(&self, from: HostId, to: HostId) -> Reach {
+        let lab = &self.net.lab;
+        let (a, b) = (&lab.hosts[from], &lab.hosts[to]);
+        let mut families = Vec::new();
+        let pairs = [
+            (Family::Ipv4, a.ipv4.map(IpAddr::V4), b.ipv4.map(IpAddr::V4)),
+            (Family::Ipv6, a.ipv6.map(IpAddr::V6), b.ipv6.map(IpAddr::V6)),
+        ];
+        for (family, src, dst) in pairs {
+            if let (Some(src), Some(dst)) = (src, dst) {
+                families.push(self.family(from, to, family, src, dst));
+            }
+        }
+        Reach { from, to, families }
+    }
+
+    fn family(
+        &self,
+        from: HostId,
+        to: HostId,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> FamilyReach {
+        let there = self.walk(self.net.host_node(from), dst);
+        let back = self.walk(self.net.host_node(to), src);
+        let names = |w: &Result<Walk, RouteBlock>| match w {
+            Ok(w) => w
+                .routers
+                .iter()
+                .map(|&n| self.net.nodes[n].name.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let protos = Proto::ALL
+            .iter()
+            .map(|&proto| self.proto(from, to, family, src, dst, proto, &there, &back))
+            .collect();
+        FamilyReach {
+            family,
+            src,
+            dst,
+            path: names(&there),
+            reply_path: names(&back),
+            protos,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn proto(
+        &self,
+        from: HostId,
+        to: HostId,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: Proto,
+        there: &Result<Walk, RouteBlock>,
+        back: &Result<Walk, RouteBlock>,
+    ) -> ProtoReach {
+        let number = proto.number(family);
+        let (echo_request, echo_reply) = Proto::echo(family);
+        let request = |port: u16| Header {
+            src,
+            dst,
+            proto: number,
+            dst_port: if proto == Proto::Icmp { 0 } else { port },
+            icmp_type: if proto == Proto::Icmp {
+                echo_request
+            } else {
+                0
+            },
+            icmp_code: 0,
+        };
+        let reply = |port: u16| Header {
+            src: dst,
+            dst: src,
+            proto: number,
+            dst_port: if proto == Proto::Icmp { 0 } else { port },
+            icmp_type: if proto == Proto::Icmp { echo_reply } else { 0 },
+            icmp_code: 0,
+        };
+        // The request space: every destination port, or the one echo type
+        // for ICMP (carried as a one-port set).
+        let request_space = match proto {
+            Proto::Icmp => PortSet::single(u16::from(echo_request)),
+            _ => PortSet::full(),
+        };
+        let reply_space = match proto {
+            Proto::Icmp => PortSet::single(u16::from(echo_reply)),
+            _ => PortSet::range(EPHEMERAL.0, EPHEMERAL.1),
+        };
+        let mut blocks = Vec::new();
+        let mut delivered = request_space.clone();
+
+        // The request: source security groups, NACLs on the way, the
+        // destination's security groups.
+        if let Some(fw) = &self.net.firewalls[from] {
+            let denied = self.denied_by(&request_space, &request, |h| {
+                !matches!(
+                    fw.evaluate(Direction::Outbound, h),
+                    wirelab_net::SgVerdict::Denied
+                )
+            });
+            if !denied.is_empty() {
+                blocks.push(self.sg_block(
+                    from,
+                    Direction::Outbound,
+                    proto,
+                    family,
+                    denied.clone(),
+                ));
+                delivered = delivered.difference(&denied);
+            }
+        }
+        match there {
+            Err(why) => {
+                blocks.push(Block::Route {
+                    leg: Leg::Request,
+                    why: why.clone(),
+                });
+                delivered = PortSet::empty();
+            }
+            Ok(walk) => {
+                for &(seg, dir) in &walk.crossings {
+                    let lost = self.nacl_blocks(
+                        seg,
+                        dir,
+                        Leg::Request,
+                        &request_space,
+                        &request,
+                        &mut blocks,
+                    );
+                    delivered = delivered.difference(&lost);
+                }
+            }
+        }
+        if let Some(fw) = &self.net.firewalls[to] {
+            let denied = self.denied_by(&request_space, &request, |h| {
+                !matches!(
+                    fw.evaluate(Direction::Inbound, h),
+                    wirelab_net::SgVerdict::Denied
+                )
+            });
+            if !denied.is_empty() {
+                blocks.push(self.sg_block(to, Direction::Inbound, proto, family, denied.clone()));
+                delivered = delivered.difference(&denied);
+            }
+        }
+
+        // The reply: tracked by both hosts' groups, but every NACL on its
+        // way back must let it through, for every ephemeral port.
+        let mut reply_ok = true;
+        match back {
+            Err(why) => {
+                blocks.push(Block::Route {
+                    leg: Leg::Reply,
+                    why: why.clone(),
+                });
+                reply_ok = false;
+            }
+            Ok(walk) => {
+                for &(seg, dir) in &walk.crossings {
+                    let lost =
+                        self.nacl_blocks(seg, dir, Leg::Reply, &reply_space, &reply, &mut blocks);
+                    if !lost.is_empty() {
+                        reply_ok = false;
+                    }
+                }
+            }
+        }
+        let reachable = if reply_ok {
+            delivered.clone()
+        } else {
+            PortSet::empty()
+        };
+        ProtoReach {
+            proto,
+            reachable,
+            delivered,
+            blocks,
+        }
+    }
+
+    /// The ports of `space` that `allows` refuses, atom by atom.
+    fn denied_by(
+        &self,
+        space: &PortSet,
+        header: &dyn Fn(u16) -> Header,
+        allows: impl Fn(&Header) -> bool,
+    ) -> PortSet {
+        let mut denied = Vec::new();
+        for (a, b) in self.atom_ranges() {
+            let part = space.intersect(&PortSet::range(a, b));
+            if let Some(&(first, _)) = part.ranges().first() {
+                if !allows(&header(first)) {
+                    denied.extend(part.ranges().iter().copied());
+                }
+            }
+        }
+        PortSet::from_ranges(denied)
+    }
+
+    /// Evaluates one NACL crossing over `space`; pushes one block per rule
+    /// that denies something and returns every port denied.
+    fn nacl_blocks(
+        &self,
+        seg: SegmentId,
+        dir: Direction,
+        leg: Leg,
+        space: &PortSet,
+        header: &dyn Fn(u16) -> Header,
+        blocks: &mut Vec<Block>,
+    ) -> PortSet {
+        let Some(nacl_id) = self.net.segments[seg].nacl else {
+            return PortSet::empty();
+        };
+        let nacl = &self.net.nacls[nacl_id];
+        // Denied ports grouped by the rule that decided, in rule order.
+        let mut by_rule: Vec<(NaclVerdict, Vec<(u16, u16)>)> = Vec::new();
+        for (a, b) in self.atom_ranges() {
+            let part = space.intersect(&PortSet::range(a, b));
+            let Some(&(first, _)) = part.ranges().first() else {
+                continue;
+            };
+            let v = nacl.evaluate(dir, &header(first));
+            if v.action == NaclAction::Deny {
+                match by_rule.iter_mut().find(|(r, _)| r.rule == v.rule) {
+                    Some((_, ports)) => ports.extend(part.ranges().iter().copied()),
+                    None => by_rule.push((v, part.ranges().to_vec())),
+                }
+            }
+        }
+        // Numbered rules first, the `*` rule last.
+        by_rule.sort_by_key(|(v, _)| v.rule.unwrap_or(u16::MAX));
+        let mut all = PortSet::empty();
+        for (v, ports) in by_rule {
+            let ports = PortSet::from_ranges(ports);
+            all = all.union(&ports);
+            blocks.push(Block::Nacl {
+                leg,
+                direction: dir,
+                nacl: self.net.lab.nacls[nacl_id].name.value.clone(),
+                network: self.net.segments[seg].name.clone(),
+                rule: v.rule,
+                line: v.span.map(|s| s.line),
+                ports,
+            });
+        }
+        all
+    }
+
+    fn sg_block(
+        &self,
+        host: HostId,
+        direction: Direction,
+        proto: Proto,
+        family: Family,
+        ports: PortSet,
+    ) -> Block {
+        let lab = &self.net.lab;
+        let h = &lab.hosts[host];
+        let mut allows = Vec::new();
+        for &g in &h.security_groups {
+            let sg = &lab.security_groups[g];
+            let rules: Option<&[SgRule]> = match direction {
+                Direction::Inbound => Some(&sg.inbound),
+                Direction::Outbound => sg.outbound.as_deref(),
+            };
+            let Some(rules) = rules else {
+                allows.push(format!("{}: everything (no outbound list)", sg.name.value));
+                continue;
+            };
+            for r in rules {
+                if rule_speaks(r.proto, proto, family) {
+                    allows.push(format!(
+                        "{}: {}",
+                        sg.name.value,
+                        describe_rule(lab, r, direction)
+                    ));
+                }
+            }
+        }
+        Block::SecurityGroup {
+            direction,
+            host: h.name.value.clone(),
+            groups: h
+                .security_groups
+                .iter()
+                .map(|&g| lab.security_groups[g].name.value.clone())
+                .collect(),
+            allows,
+            ports,
+        }
+    }
+
+    /// Follows the routes from `node` to `dst`.
+    fn walk(&self, start: NodeId, dst: IpAddr) -> Result<Walk, RouteBlock> {
+        let net = self.net;
+        let mut walk = Walk {
+            routers: Vec::new(),
+            crossings: Vec::new(),
+        };
+        let mut node = start;
+        // The segment the packet came in on, at a router.
+        let mut came_in: Option<SegmentId> = None;
+        let mut seen: BTreeSet<(NodeId, SegmentId)> = BTreeSet::new();
+        loop {
+            let name = || net.nodes[node].name.clone();
+            if let Some(seg) = came_in {
+                if !seen.insert((node, seg)) || walk.routers.len() >= MAX_HOPS {
+                    walk.routers.push(node);
+                    return Err(RouteBlock::Loop {
+                        routers: walk
+                            .routers
+                            .iter()
+                            .map(|&n| net.nodes[n].name.clone())
+                            .collect(),
+                    });
+                }
+                walk.routers.push(node);
+                walk.crossings.push((seg, Direction::Outbound));
+            }
+            let Some(route) = net.nodes[node].routes.lookup(dst) else {
+                return Err(RouteBlock::NoRoute { node: name(), dst });
+            };
+            let target = match route.next_hop {
+                NextHop::Blackhole => {
+                    return Err(RouteBlock::Blackhole {
+                        node: name(),
+                        prefix: route.prefix.to_string(),
+                        line: match route.origin {
+                            wirelab_net::RouteOrigin::Static(s) => Some(s.line),
+                            _ => None,
+                        },
+                    })
+                }
+                NextHop::Connected => dst,
+                NextHop::Gateway(gw) => gw,
+            };
+            let Some(out) = route.iface else {
+                return Err(RouteBlock::NoRoute { node: name(), dst });
+            };
+            let out_seg = net.ifaces[out].segment;
+            if came_in.is_some() {
+                walk.crossings.push((out_seg, Direction::Inbound));
+            }
+            let next = net
+                .owner(target)
+                .filter(|&i| net.ifaces[i].segment == out_seg)
+                .map(|i| net.ifaces[i].node);
+            match next {
+                Some(n) if target == dst && net.ifaces[net.owner(dst).unwrap_or(out)].node == n => {
+                    if net.nodes[n].is_router() {
+                        // The destination is a router's own address; the
+                        // analysis asks about hosts only.
+                        return Err(RouteBlock::NextHopUnreachable {
+                            node: name(),
+                            next_hop: target,
+                        });
+                    }
+                    return Ok(walk);
+                }
+                Some(n) if net.nodes[n].is_router() => {
+                    node = n;
+                    came_in = Some(out_seg);
+                }
+                _ => {
+                    return Err(RouteBlock::NextHopUnreachable {
+                        node: name(),
+                        next_hop: target,
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Whether a rule of protocol `rule` can concern `proto` of `family`.
+fn rule_speaks(rule: RuleProto, proto: Proto, family: Family) -> bool {
+    match rule.number() {
+        None => true,
+        Some(n) => n == proto.number(family),
+    }
+}
+
+/// `tcp 5432 from app-sg`, `all to 0.0.0.0/0`, `icmp type 8 from 10.0.0.0/8`.
+fn describe_rule(lab: &wirelab_spec::Lab, r: &SgRule, direction: Direction) -> String {
+    let mut s = r.proto.to_string();
+    if let Some(p) = r.ports {
+        s.push_str(&format!(" {p}"));
+    }
+    if let Some(t) = r.icmp_type {
+        s.push_str(&format!(" type {t}"));
+    }
+    if let Some(c) = r.icmp_code {
+        s.push_str(&format!(" code {c}"));
+    }
+    s.push_str(match direction {
+        Direction::Inbound => " from ",
+        Direction::Outbound => " to ",
+    });
+    match &r.peer {
+        Peer::Cidr(n) => s.push_str(&n.to_string()),
+        Peer::Group(g) => s.push_str(&lab.security_groups[*g].name.value),
+    }
+    s.push_str(&format!(" (line {})", r.span.line));
+    s
+}

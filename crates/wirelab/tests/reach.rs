@@ -1,0 +1,415 @@
+//! `wirelab reach` and the analysis behind it: agreement with the
+//! simulator on every example lab, and the command's output and exit
+//! statuses.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use proptest::prelude::*;
+use wirelab_analyze::{Analyzer, Block, Leg, Proto};
+use wirelab_check::{run_exchange, Plan};
+use wirelab_net::Network;
+use wirelab_sim::{Sim, TraceLevel};
+use wirelab_spec::{CheckProto, CheckTarget, Outcome, TransportProto};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn labs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("labs"))
+        .expect("labs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every port a rule names (both ends of each range), every service port,
+/// and a few usual ones.
+fn ports_of(lab: &wirelab_spec::Lab) -> BTreeSet<u16> {
+    let mut ports: BTreeSet<u16> = [1, 22, 80, 443, 5432, 65535].into_iter().collect();
+    let mut add = |r: Option<wirelab_spec::PortRange>| {
+        if let Some(r) = r {
+            ports.insert(r.first);
+            ports.insert(r.last);
+        }
+    };
+    for g in &lab.security_groups {
+        for r in g.inbound.iter().chain(g.outbound.iter().flatten()) {
+            add(r.ports);
+        }
+    }
+    for n in &lab.nacls {
+        for r in n.inbound.iter().chain(&n.outbound) {
+            add(r.ports);
+        }
+    }
+    for h in &lab.hosts {
+        ports.extend(h.services.iter().map(|s| s.port));
+    }
+    ports
+}
+
+/// The analysis and the simulator agree, for every example lab, every
+/// ordered pair of hosts, both families, TCP and UDP on every port of
+/// `ports_of` and ping. "Reachable" at the network level: TCP — the
+/// simulator's `allow` (handshake) or `refused` (a reset from a closed
+/// port came back) ⇔ the analysis' `reachable`. UDP to a listening port —
+/// the simulator decides `allow` on delivery ⇔ the analysis' `delivered`;
+/// UDP to a closed port — `refused` (the port unreachable came back)
+/// implies `delivered` (the ICMP error's own return path is not analysed).
+/// ICMP — the ping's `allow` ⇔ the analysis' echo.
+#[test]
+fn the_analysis_agrees_with_the_simulator_on_every_example_lab() {
+    let mut compared = 0usize;
+    let mut disagreements = Vec::new();
+    for path in labs() {
+        let loaded = wirelab_spec::load(&path).expect("example labs are valid");
+        let ports = ports_of(&loaded.lab);
+        compared += compare(
+            &path.display().to_string(),
+            &loaded.lab,
+            &ports,
+            false,
+            &mut disagreements,
+        );
+    }
+    eprintln!("compared {compared} exchanges");
+    assert!(compared > 1000, "only {compared} exchanges compared");
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}
+
+/// Compares the analysis with the simulator on every ordered pair of
+/// hosts of `lab` (the mapping is described above); returns how many
+/// exchanges were compared. With `skip_partial`, a protocol whose reply
+/// NACLs let back only part of the ephemeral range is not compared: the
+/// simulator's one source port decides it by the seed.
+fn compare(
+    name: &str,
+    lab: &wirelab_spec::Lab,
+    ports: &BTreeSet<u16>,
+    skip_partial: bool,
+    disagreements: &mut Vec<String>,
+) -> usize {
+    let mut compared = 0usize;
+    let net = Network::compile(lab);
+    let analyzer = Analyzer::new(&net);
+    let mut sim = Sim::new(&net, lab.seed, TraceLevel::Off);
+    for from in 0..lab.hosts.len() {
+        for to in 0..lab.hosts.len() {
+            if from == to {
+                continue;
+            }
+            let reach = analyzer.reach(from, to);
+            for fam in &reach.families {
+                let family = fam.family;
+                let proto_of = |p: Proto| {
+                    fam.protos
+                        .iter()
+                        .find(|x| x.proto == p)
+                        .expect("every protocol is analysed")
+                };
+                let partial = |p: Proto| {
+                    skip_partial
+                        && proto_of(p).blocks.iter().any(|b| {
+                            matches!(b, Block::Nacl { leg: Leg::Reply, ports, .. }
+                                if ports.len() < 16384)
+                        })
+                };
+                let mut sim_says = |proto: CheckProto, port: Option<u16>| {
+                    let plan = Plan::new(&net, from, &CheckTarget::Host(to), proto, port, family)
+                        .expect("both hosts have the family");
+                    run_exchange(&mut sim, plan, lab.seed).result
+                };
+                let mut differ = |what: String, sim: &wirelab_sim::ProbeResult, ours: bool| {
+                    disagreements.push(format!(
+                        "{name}: {} → {} {} {what}: simulator {} ({}), analysis {}",
+                        lab.hosts[from].name.value,
+                        lab.hosts[to].name.value,
+                        family.code(),
+                        sim.outcome.code(),
+                        sim.reason.code(),
+                        if ours { "reachable" } else { "blocked" }
+                    ))
+                };
+                let ping = sim_says(CheckProto::Icmp, None);
+                let ours = !proto_of(Proto::Icmp).reachable.is_empty();
+                compared += 1;
+                if (ping.outcome == Outcome::Allow) != ours {
+                    differ("ping".into(), &ping, ours);
+                }
+                for &port in ports {
+                    if !partial(Proto::Tcp) {
+                        let tcp = sim_says(CheckProto::Tcp, Some(port));
+                        let ours = proto_of(Proto::Tcp).reachable.contains(port);
+                        let theirs = matches!(tcp.outcome, Outcome::Allow | Outcome::Refused);
+                        compared += 1;
+                        if theirs != ours {
+                            differ(format!("tcp {port}"), &tcp, ours);
+                        }
+                    }
+                    let udp = sim_says(CheckProto::Udp, Some(port));
+                    let ours = proto_of(Proto::Udp).delivered.contains(port);
+                    let listening = net.service(to, TransportProto::Udp, port).is_some();
+                    compared += 1;
+                    let agree = if listening {
+                        (udp.outcome == Outcome::Allow) == ours
+                    } else {
+                        udp.outcome != Outcome::Refused || ours
+                    };
+                    if !agree {
+                        differ(format!("udp {port}"), &udp, ours);
+                    }
+                }
+            }
+        }
+    }
+    compared
+}
+
+/// A random small lab: three networks on one router (sometimes a
+/// blackhole route), four hosts, two security groups and a NACL, with
+/// rules drawn from a few protocols, port ranges and peers.
+fn random_lab() -> impl Strategy<Value = String> {
+    let proto = prop_oneof![Just("tcp"), Just("udp"), Just("icmp"), Just("all")];
+    let ports = prop_oneof![
+        Just("22"),
+        Just("80"),
+        Just("1-1023"),
+        Just("53"),
+        Just("49152-65535"),
+        Just("50000-65535"),
+        Just("0-65535"),
+    ];
+    let peer = prop_oneof![
+        Just("0.0.0.0/0"),
+        Just("10.0.0.0/16"),
+        Just("10.0.1.0/24"),
+        Just("10.0.2.0/24"),
+        Just("10.0.0.10/32"),
+        Just("sg0"),
+        Just("sg1"),
+    ];
+    let sg_rule = (proto.clone(), ports.clone(), peer.clone());
+    let cidr = prop_oneof![
+        Just("0.0.0.0/0"),
+        Just("10.0.0.0/16"),
+        Just("10.0.1.0/24"),
+        Just("10.0.0.10/32")
+    ];
+    let nacl_rule = (any::<bool>(), proto, ports, cidr);
+    let host = (
+        0usize..3,
+        prop::sample::subsequence(vec![0usize, 1], 0..=2),
+        prop::sample::subsequence(vec![22u16, 53, 80], 0..=3),
+    );
+    (
+        prop::collection::vec(host, 4),
+        prop::collection::vec(
+            (
+                prop::collection::vec(sg_rule.clone(), 0..3),
+                prop::option::of(prop::collection::vec(sg_rule, 0..3)),
+            ),
+            2,
+        ),
+        (
+            prop::collection::vec(nacl_rule.clone(), 0..4),
+            prop::collection::vec(nacl_rule, 0..4),
+            prop::sample::subsequence(vec![0usize, 1, 2], 0..=3),
+        ),
+        any::<bool>(),
+    )
+        .prop_map(|(hosts, sgs, (nin, nout, with_nacl), blackhole)| {
+            let mut y = String::from("lab: random\nseed: 7\nnetworks:\n");
+            for n in 0..3 {
+                let nacl = if with_nacl.contains(&n) { ", nacl: nacl0" } else { "" };
+                y.push_str(&format!("  n{n}: {{ cidr: 10.0.{n}.0/24{nacl} }}\n"));
+            }
+            y.push_str("routers:\n  r1:\n    interfaces:\n");
+            for n in 0..3 {
+                y.push_str(&format!("      n{n}: 10.0.{n}.1\n"));
+            }
+            if blackhole {
+                y.push_str("    routes:\n      - { to: 10.0.2.128/25, blackhole: true }\n");
+            }
+            y.push_str("hosts:\n");
+            for (i, (net, groups, services)) in hosts.iter().enumerate() {
+                let groups: Vec<String> = groups.iter().map(|g| format!("sg{g}")).collect();
+                let services: Vec<String> = services
+                    .iter()
+                    .map(|&p| match p {
+                        53 => "{ port: 53, proto: udp }".to_string(),
+                        p => format!("{{ port: {p} }}"),
+                    })
+                    .collect();
+                // .10 and .130 of a network: the second is behind the
+                // blackhole on n2.
+                let ip = format!("10.0.{net}.{}", if i % 2 == 0 { 10 + i } else { 130 + i });
+                y.push_str(&format!(
+                    "  h{i}: {{ network: n{net}, ip: {ip}, security_groups: [{}], services: [{}] }}\n",
+                    groups.join(", "),
+                    services.join(", ")
+                ));
+            }
+            let rule = |(proto, ports, peer): &(&str, &str, &str), dir: &str| {
+                let ports = match *proto {
+                    "tcp" | "udp" => format!(", ports: {ports}"),
+                    _ => String::new(),
+                };
+                format!("      - {{ proto: {proto}{ports}, {dir}: {peer} }}\n")
+            };
+            y.push_str("security_groups:\n");
+            for (g, (inbound, outbound)) in sgs.iter().enumerate() {
+                y.push_str(&format!("  sg{g}:\n    inbound:\n"));
+                if inbound.is_empty() {
+                    y.truncate(y.len() - 1);
+                    y.push_str(" []\n");
+                }
+                for r in inbound {
+                    y.push_str(&rule(r, "from"));
+                }
+                if let Some(out) = outbound {
+                    y.push_str("    outbound:");
+                    if out.is_empty() {
+                        y.push_str(" []");
+                    }
+                    y.push('\n');
+                    for r in out {
+                        y.push_str(&rule(r, "to"));
+                    }
+                }
+            }
+            let nrule = |i: usize, (allow, proto, ports, cidr): &(bool, &str, &str, &str)| {
+                let ports = match *proto {
+                    "tcp" | "udp" => format!(", ports: {ports}"),
+                    _ => String::new(),
+                };
+                let action = if *allow { "allow" } else { "deny" };
+                format!(
+                    "      - {{ rule: {}, action: {action}, proto: {proto}{ports}, cidr: {cidr} }}\n",
+                    (i + 1) * 10
+                )
+            };
+            y.push_str("nacls:\n  nacl0:\n    inbound:");
+            y.push_str(if nin.is_empty() { " []\n" } else { "\n" });
+            for (i, r) in nin.iter().enumerate() {
+                y.push_str(&nrule(i, r));
+            }
+            y.push_str("    outbound:");
+            y.push_str(if nout.is_empty() { " []\n" } else { "\n" });
+            for (i, r) in nout.iter().enumerate() {
+                y.push_str(&nrule(i, r));
+            }
+            y
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The same agreement on random small labs.
+    #[test]
+    fn the_analysis_agrees_with_the_simulator_on_random_labs(text in random_lab()) {
+        let loaded = match wirelab_spec::parse_str("random.yaml", &text) {
+            Ok(l) => l,
+            Err(d) => panic!("the generator wrote an invalid lab: {d:?}\n{text}"),
+        };
+        let ports: BTreeSet<u16> = [0, 1, 22, 53, 80, 1023, 1024, 49152, 65535].into_iter().collect();
+        let mut disagreements = Vec::new();
+        compare("random", &loaded.lab, &ports, true, &mut disagreements);
+        prop_assert!(disagreements.is_empty(), "{}\n{}", disagreements.join("\n"), text);
+    }
+}
+
+fn wirelab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("wirelab runs");
+    (
+        out.status.code().expect("an exit status"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const VPC: &str = "labs/03-vpc-security.yaml";
+
+#[test]
+fn reach_prints_the_minimal_ranges_and_the_path() {
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "app1", "--to", "db1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("path: vpc"), "{out}");
+    assert!(out.contains("  tcp: 5432\n"), "{out}");
+    assert!(out.contains("  udp: nothing\n"), "{out}");
+}
+
+#[test]
+fn a_blocked_port_names_every_component_that_blocks_it() {
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--from", "web1", "--to", "db1", "--proto", "tcp", "--port", "5432",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("  tcp: nothing"), "{out}");
+    // The NACL of the data network and db1's group, both named.
+    assert!(
+        out.contains("nacl-inbound: NACL data-nacl of network data, inbound rule *"),
+        "{out}"
+    );
+    assert!(out.contains("sg-inbound: tcp 0-65535 of db1"), "{out}");
+    assert!(out.contains("db-sg: tcp 5432 from app-sg (line"), "{out}");
+}
+
+#[test]
+fn the_reply_path_counts() {
+    // The data network's NACL lets ping in from nowhere and the echo
+    // reply out to nowhere: both legs are reported.
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--from", "bastion", "--to", "db1", "--proto", "icmp",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("denies icmp echo"), "{out}");
+    assert!(out.contains("denies the echo reply"), "{out}");
+}
+
+#[test]
+fn to_alone_lists_every_host_that_reaches_it() {
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--to", "db1", "--proto", "tcp", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let froms: BTreeSet<&str> = v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| p["from"].as_str().expect("from"))
+        .collect();
+    assert!(
+        froms.contains("app1") && froms.contains("bastion"),
+        "{froms:?}"
+    );
+    assert!(
+        !froms.contains("web1") && !froms.contains("client"),
+        "{froms:?}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "web"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `web1`"), "{err}");
+    let (code, _, err) = wirelab(&["reach", VPC]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--from, --to or both"), "{err}");
+}
