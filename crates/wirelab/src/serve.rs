@@ -36,7 +36,9 @@ fn parse_speed(text: &str) -> Result<(Speed, bool), String> {
     if text.trim().eq_ignore_ascii_case("paused") {
         return Ok((Speed::Factor(1.0), true));
     }
-    Speed::parse(text).map(|s| (s, false))
+    Speed::parse(text)
+        .map(|s| (s, false))
+        .map_err(|e| format!("{e}, or paused"))
 }
 
 pub fn cmd_serve(args: &ServeArgs, load: impl Fn(&Path) -> Option<wirelab_spec::Loaded>) -> u8 {
