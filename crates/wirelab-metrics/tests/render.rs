@@ -213,3 +213,26 @@ fn promtool_accepts_the_exposition_and_rejects_a_broken_one() {
     let (ok, _) = promtool(&broken).unwrap();
     assert!(!ok);
 }
+
+#[test]
+fn a_check_name_with_quotes_and_a_backslash_is_escaped() {
+    let yaml = r#"
+lab: names
+networks:
+  a: { cidr: 10.0.1.0/24 }
+hosts:
+  c: { network: a, ip: 10.0.1.10 }
+  s: { network: a, ip: 10.0.1.20 }
+checks:
+  - { name: 'the "web" \ check', from: c, to: s, proto: icmp, expect: allow }
+"#;
+    let lab = wirelab_spec::parse_str("names.yaml", yaml).unwrap_or_else(|d| panic!("{d:#?}"));
+    let net = Network::compile(&lab.lab);
+    let checks = wirelab_check::run_checks(&net, 1);
+    let text = wirelab_metrics::render("names", &net, None, Some(&checks));
+    let series = r#"wirelab_check_passed{lab="names",check="the \"web\" \\ check"}"#;
+    assert_eq!(value(&text, series), 1.0, "{text}");
+    if let Some((ok, said)) = promtool(&text) {
+        assert!(ok, "promtool: {said}\n{text}");
+    }
+}
