@@ -157,6 +157,19 @@ impl Family {
         }
     }
 
+    /// A family of one sample.
+    fn one(
+        name: &'static str,
+        kind: MetricType,
+        help: &'static str,
+        labels: Labels,
+        value: Value,
+    ) -> Family {
+        let mut f = Family::new(name, kind, help);
+        f.push(labels, value);
+        f
+    }
+
     fn push(&mut self, labels: Labels, value: Value) {
         self.samples.push((labels, value));
     }
@@ -195,13 +208,13 @@ fn dir_code(d: Direction) -> &'static str {
 
 fn run_families(lab: &str, net: &Network, c: &RunCounters, out: &mut Vec<Family>) {
     let l = LabLabels(lab);
-    let mut time = Family::new(
+    out.push(Family::one(
         "wirelab_simulated_seconds",
         MetricType::Gauge,
         "Simulated time of the run when the counters were read.",
-    );
-    time.push(l.with(&[]), Value::Gauge(c.time_ns as f64 / 1e9));
-    out.push(time);
+        l.with(&[]),
+        Value::Gauge(c.time_ns as f64 / 1e9),
+    ));
 
     let mut packets = Family::new(
         "wirelab_interface_packets",
@@ -350,13 +363,12 @@ fn tcp_families(c: &RunCounters, l: &LabLabels<'_>, out: &mut Vec<Family>) {
         Value::Counter(t.opened_passive),
     );
     out.push(opened);
-    let mut rexmit = Family::new(
+    out.push(Family::one(
         "wirelab_tcp_retransmitted_segments",
         MetricType::Counter,
         "TCP segments sent again, for any reason (timeout, fast retransmit, SACK recovery, SYN and FIN).",
-    );
-    rexmit.push(l.with(&[]), Value::Counter(t.retransmitted_segments));
-    out.push(rexmit);
+        l.with(&[]), Value::Counter(t.retransmitted_segments),
+    ));
     let mut hist = Family::new(
         "wirelab_tcp_handshake_seconds",
         MetricType::Histogram,
@@ -400,20 +412,20 @@ fn dns_families(c: &RunCounters, l: &LabLabels<'_>, out: &mut Vec<Family>) {
     }
     out.push(queries);
     out.push(answers);
-    let mut hits = Family::new(
+    out.push(Family::one(
         "wirelab_dns_cache_hits",
         MetricType::Counter,
         "Client queries a recursive resolver answered from its cache, asking no other server.",
-    );
-    hits.push(l.with(&[]), Value::Counter(d.cache_hits));
-    out.push(hits);
-    let mut misses = Family::new(
+        l.with(&[]),
+        Value::Counter(d.cache_hits),
+    ));
+    out.push(Family::one(
         "wirelab_dns_cache_misses",
         MetricType::Counter,
         "Client queries a recursive resolver answered after asking other servers.",
-    );
-    misses.push(l.with(&[]), Value::Counter(d.cache_misses));
-    out.push(misses);
+        l.with(&[]),
+        Value::Counter(d.cache_misses),
+    ));
 }
 
 fn check_families(lab: &str, r: &Report, out: &mut Vec<Family>) {
@@ -442,24 +454,18 @@ fn check_families(lab: &str, r: &Report, out: &mut Vec<Family>) {
         );
     }
     out.push(passed);
-    let mut score = Family::new(
+    out.push(Family::one(
         "wirelab_check_score",
         MetricType::Gauge,
         "Points the passed checks earned.",
-    );
-    score.push(
         vec![("lab", lab.to_string())],
         Value::Gauge(f64::from(r.score)),
-    );
-    out.push(score);
-    let mut max = Family::new(
+    ));
+    out.push(Family::one(
         "wirelab_check_score_max",
         MetricType::Gauge,
         "Points all checks together are worth.",
-    );
-    max.push(
         vec![("lab", lab.to_string())],
         Value::Gauge(f64::from(r.max_score)),
-    );
-    out.push(max);
+    ));
 }
