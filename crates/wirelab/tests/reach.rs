@@ -413,3 +413,241 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("--from, --to or both"), "{err}");
 }
+
+const WAY_OUT: &str = "crates/wirelab/tests/reach/way-out.yaml";
+
+fn json_of(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).expect("JSON")
+}
+
+/// The (sources, reachable tcp text) of every pair of a JSON answer.
+fn tcp_by_sources(v: &serde_json::Value) -> Vec<(Vec<String>, String)> {
+    v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            let sources = p["sources"]
+                .as_array()
+                .expect("sources")
+                .iter()
+                .map(|s| s.as_str().expect("a prefix").to_string())
+                .collect();
+            let tcp = p["families"][0]["protocols"]
+                .as_array()
+                .expect("protocols")
+                .iter()
+                .find(|x| x["proto"] == "tcp")
+                .map(|x| x["text"].as_str().expect("text").to_string())
+                .unwrap_or_default();
+            (sources, tcp)
+        })
+        .collect()
+}
+
+#[test]
+fn the_outside_comes_in_where_the_routes_lead_out() {
+    // vpc's default route goes to 203.0.113.254, which no node of the lab
+    // has: addresses outside the lab come in on the internet network.
+    let (code, out, _) = wirelab(&[
+        "reach", WAY_OUT, "--from", "outside", "--to", "web1", "--proto", "tcp", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v = json_of(&out);
+    let pairs = v["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{out}");
+    assert_eq!(pairs[0]["entry"], "internet");
+    assert_eq!(pairs[0]["families"][0]["path"], serde_json::json!(["vpc"]));
+    let (sources, tcp) = &tcp_by_sources(&v)[0];
+    assert_eq!(tcp, "80, 443");
+    assert!(sources.contains(&"0.0.0.0/5".to_string()), "{sources:?}");
+    // No source block overlaps a network of the lab.
+    for s in sources {
+        let n: ipnet::Ipv4Net = s.parse().expect("an IPv4 prefix");
+        for lab_net in [
+            "203.0.113.0/24",
+            "10.0.1.0/24",
+            "10.0.2.0/24",
+            "10.0.3.0/24",
+        ] {
+            let l: ipnet::Ipv4Net = lab_net.parse().expect("prefix");
+            assert!(
+                !n.contains(&l.network()) && !l.contains(&n.network()),
+                "{s} overlaps {lab_net}"
+            );
+        }
+    }
+    // In text: where they come in.
+    let (_, text, _) = wirelab(&["reach", WAY_OUT, "--from", "outside", "--to", "web1"]);
+    assert!(text.contains("enters by: internet  path: vpc"), "{text}");
+}
+
+#[test]
+fn without_a_way_out_the_outside_has_no_way_in() {
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "8.8.8.8", "--to", "web1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("8.8.8.8/32 (outside the lab) → web1"),
+        "{out}"
+    );
+    assert!(out.contains("so they have no way in"), "{out}");
+    assert!(
+        out.contains("no-route (reply): vpc has no route to 8.8.8.8"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_prefix_is_split_by_network_and_by_answer() {
+    // Who in 10.0.0.0/8 reaches db1:5432? Only app1's address: db-sg
+    // admits app-sg's members, and the data NACL admits the app network.
+    let (code, out, _) = wirelab(&[
+        "reach",
+        VPC,
+        "--from",
+        "10.0.0.0/8",
+        "--to",
+        "db1",
+        "--proto",
+        "tcp",
+        "--port",
+        "5432",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let reaching: Vec<_> = tcp_by_sources(&json_of(&out))
+        .into_iter()
+        .filter(|(_, tcp)| tcp != "nothing")
+        .collect();
+    assert_eq!(
+        reaching,
+        vec![(vec!["10.0.2.10/32".to_string()], "5432".to_string())],
+        "{out}"
+    );
+}
+
+#[test]
+fn an_address_of_a_host_is_that_host_and_a_network_its_hosts() {
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "10.0.2.10", "--to", "db1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("app1 → db1 ipv4"), "{out}");
+    let (_, out, _) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "data"]);
+    assert!(out.contains("bastion → db1 ipv4"), "{out}");
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.9.9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no host of lab"), "{err}");
+}
+
+/// A network's addresses as a source mean what a host with no security
+/// group at such an address gets: add that host (a "probe") to every
+/// network of every example lab, at an unused address, and require the
+/// two answers to be equal, family by family.
+#[test]
+fn a_network_source_answers_like_a_host_without_groups_at_that_address() {
+    let mut checked = 0;
+    for path in labs() {
+        let loaded = wirelab_spec::load(&path).expect("the example labs are valid");
+        for seg in 0..loaded.lab.networks.len() {
+            let Some(model) = loaded.lab.hosts.iter().find(|h| h.network == seg) else {
+                continue;
+            };
+            let Some(prefix) = loaded.lab.networks[seg].ipv4.as_ref().map(|p| p.value) else {
+                continue;
+            };
+            // The last usable address is free in every example lab.
+            let probe_addr = std::net::Ipv4Addr::from(u32::from(prefix.broadcast()) - 1);
+            if loaded.lab.hosts.iter().any(|h| h.ipv4 == Some(probe_addr)) {
+                continue;
+            }
+            let mut lab = loaded.lab.clone();
+            let mut probe = model.clone();
+            probe.name.value = "probe".into();
+            probe.ipv4 = Some(probe_addr);
+            probe.ipv6 = None;
+            probe.security_groups.clear();
+            probe.services.clear();
+            lab.hosts.push(probe);
+            let probe_id = lab.hosts.len() - 1;
+            let net = Network::compile(&lab);
+            let analyzer = Analyzer::new(&net);
+            for to in 0..probe_id {
+                let as_host = analyzer.reach(probe_id, to);
+                let as_space = analyzer.reach_from(
+                    wirelab_analyze::Origin::Network(seg),
+                    Some(ipnet::IpNet::from(std::net::IpAddr::V4(probe_addr))),
+                    to,
+                );
+                let host_v4 = as_host
+                    .families
+                    .iter()
+                    .find(|f| f.family == wirelab_spec::Family::Ipv4);
+                let Some(host_v4) = host_v4 else {
+                    continue;
+                };
+                assert_eq!(as_space.len(), 1, "{}: one group", path.display());
+                for proto in Proto::ALL {
+                    let of = |f: &wirelab_analyze::FamilyReach| {
+                        let p = f.protos.iter().find(|p| p.proto == proto).expect("proto");
+                        (p.reachable.clone(), p.delivered.clone())
+                    };
+                    assert_eq!(
+                        of(host_v4),
+                        of(&as_space[0].reach),
+                        "{}: network {} → {} {}",
+                        path.display(),
+                        lab.networks[seg].name.value,
+                        lab.hosts[to].name.value,
+                        proto.code()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} comparisons");
+}
+
+#[test]
+fn public_exposure_lists_what_public_addresses_reach_through_the_whole_path() {
+    let loaded = wirelab_spec::load(&root().join(WAY_OUT)).expect("valid");
+    let net = Network::compile(&loaded.lab);
+    let analyzer = Analyzer::new(&net);
+    let exposure = |name: &str| -> Vec<String> {
+        let h = loaded.lab.host_by_name(name).expect("host");
+        analyzer
+            .public_exposure(h)
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} from {} by {}",
+                    e.family.code(),
+                    e.proto.code(),
+                    e.ports,
+                    e.sources.join(" "),
+                    e.entry
+                )
+            })
+            .collect()
+    };
+    let web = exposure("web1");
+    assert!(
+        web.contains(&"ipv4 tcp 80, 443 from 203.0.113.0/24 by internet".to_string()),
+        "{web:?}"
+    );
+    assert!(
+        web.iter().any(|e| e.starts_with(
+            "ipv4 tcp 80, 443 from 1.0.0.0/8 2.0.0.0/7 4.0.0.0/6 8.0.0.0/7 11.0.0.0/8 "
+        ) && !e.contains(" 10.0.")
+            && e.ends_with("by internet")),
+        "{web:?}"
+    );
+    assert_eq!(web.len(), 2, "{web:?}");
+    // The admin laptop's /32 is the only public source of bastion's ssh.
+    assert_eq!(
+        exposure("bastion"),
+        vec!["ipv4 tcp 22 from 203.0.113.10/32 by internet".to_string()]
+    );
+    // Nothing public gets to the database: db-sg and the data NACL.
+    assert_eq!(exposure("db1"), Vec::<String>::new());
+}
