@@ -17,14 +17,16 @@ use ipnet::IpNet;
 use wirelab_net::{Network, NodeId, SegmentId};
 use wirelab_spec::{Family, HostId, Peer};
 
-use crate::addrs::{self, bounds, family_max, to_addr, to_cidrs};
+use crate::addrs::{self, bounds, family_max, to_addr, to_cidrs, to_int};
 use crate::{Analyzer, Arrive, FamilyReach, PortSet, Proto, RouteBlock, Walk};
 
 /// Where the packets of an address source come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// Addresses of a network, sent by a machine with no security group
-    /// (a new or unmanaged device on it) through the network's gateway.
+    /// Addresses of a network. A host's address sends as that host (its
+    /// groups, its gateway); any other address as a machine with no
+    /// security group (a new or unmanaged device) through the network's
+    /// gateway.
     Network(SegmentId),
     /// Addresses outside every network of the lab. They come in where the
     /// lab's routes lead out: at the router whose next hop toward the
@@ -228,8 +230,11 @@ impl Analyzer<'_> {
             return Vec::new();
         };
         let cuts = &self.addr_cuts[matches!(family, Family::Ipv6) as usize];
+        // The destination does not send to itself.
+        let own = to_int(dst);
+        let space = addrs::difference(space, &[(own, own)]);
         let mut groups: Vec<Group> = Vec::new();
-        for &(lo, hi) in space {
+        for &(lo, hi) in &space {
             let first = cuts.partition_point(|&c| c <= lo);
             let mut starts = vec![lo];
             starts.extend(cuts[first..].iter().take_while(|&&c| c <= hi).copied());
@@ -273,6 +278,18 @@ impl Analyzer<'_> {
         to: HostId,
         dst: IpAddr,
     ) -> FamilyReach {
+        // An address of a host sends as that host: its groups and its
+        // own gateway (a security group named as a peer matches its
+        // members, never an unmanaged device that borrows the address).
+        if let Some(h) = self
+            .net
+            .owner(src)
+            .and_then(|i| self.net.host_of(self.net.ifaces[i].node))
+        {
+            let mut reach = self.family(h, to, family, src, dst);
+            reach.entry = None;
+            return reach;
+        }
         let to_node = self.net.host_node(to);
         let (there, back, entry) = match origin {
             Origin::Network(seg) => {
