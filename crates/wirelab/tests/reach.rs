@@ -657,3 +657,98 @@ fn public_exposure_lists_what_public_addresses_reach_through_the_whole_path() {
     // Nothing public gets to the database: db-sg and the data NACL.
     assert_eq!(exposure("db1"), Vec::<String>::new());
 }
+
+/// (status, failure) of every check of a `wirelab test --format json` run.
+fn graded(lab: &str) -> Vec<(String, String, String)> {
+    let (_, out, err) = wirelab(&["test", lab, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().expect("name").to_string(),
+                c["status"].as_str().expect("status").to_string(),
+                c["failure"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exhaustive_checks_require_every_listed_source_and_nothing_else() {
+    let results = graded("crates/wirelab/tests/reach/exhaustive.yaml");
+    let get = |name: &str| {
+        results
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("no check {name}: {results:?}"))
+            .clone()
+    };
+    assert_eq!(get("only the app tier reaches the database").1, "pass");
+    assert_eq!(get("only the admin reaches the bastion").1, "pass");
+    assert_eq!(get("the web answers the internet").1, "pass");
+    // app2 is in app-sg but the data NACL admits app1 only.
+    let (_, status, why) = get("the app group is not all through");
+    assert_eq!(
+        (status.as_str(), why.as_str()),
+        ("fail", "not reached from app2 (app-sg) (nacl-inbound)")
+    );
+    // Both ways wrong: the listed source is blocked, another gets in.
+    let (_, status, why) = get("ssh to the web server is not the admin's");
+    assert_eq!(status, "fail");
+    assert_eq!(
+        why,
+        "not reached from admin (sg-inbound); also reached from bastion"
+    );
+    // `nothing_else` alone: nothing may reach; a host and the unmanaged
+    // addresses of db1's own network do.
+    let (_, status, why) = get("nothing pings the database from afar");
+    assert_eq!(status, "fail");
+    assert!(
+        why.starts_with("also reached from cache1, network data addresses 10.0.3.0/29"),
+        "{why}"
+    );
+}
+
+#[test]
+fn exhaustive_checks_with_mistakes_get_every_diagnostic() {
+    let dir = std::env::temp_dir().join(format!("wirelab-exhaustive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = std::fs::read_to_string(root().join("crates/wirelab/tests/reach/exhaustive.yaml"))
+        .expect("lab");
+    let body = &src[..src.find("\nchecks:").expect("checks")];
+    let bad = format!(
+        "{body}\nchecks:\n  - name: a\n    from: app1\n    to: db1\n    port: 5432\n    expect: {{ reachable_from: [app-sgg], nothing_else: true }}\n  - name: b\n    to: db1\n    port: 5432\n    expect: {{ nothing_else: false }}\n  - name: c\n    to: db1\n    port: 5432\n    expect: {{ reachable_from: [internet], nothing_else: yes-please }}\n"
+    );
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, &bad).expect("write");
+    let lines = bad.lines().count();
+    let (code, _, err) = wirelab(&["check", path.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{err}");
+    let at = |needle: &str| {
+        err.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {err}"))
+            .to_string()
+    };
+    assert!(
+        at("has no `from`").contains(&format!("bad.yaml:{}:", lines - 11)),
+        "{err}"
+    );
+    assert!(
+        at("`app-sgg` is no host, security group or network").contains("did you mean `app-sg`"),
+        "{err}"
+    );
+    assert!(
+        at("asks nothing").contains(&format!("bad.yaml:{}:", lines - 4)),
+        "{err}"
+    );
+    assert!(
+        at("`nothing_else`").contains(&format!("bad.yaml:{}:", lines)),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
