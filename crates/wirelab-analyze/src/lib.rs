@@ -19,6 +19,7 @@
 //! the client's ephemeral port ([`EPHEMERAL`]).
 
 pub mod addrs;
+mod fast;
 mod matrix;
 mod portset;
 mod space;
