@@ -344,7 +344,7 @@ fn rule_lines(text: &str) -> (Vec<usize>, Vec<(usize, bool, bool)>) {
     let mut headers = Vec::new();
     let mut section = "";
     let mut list: Vec<usize> = Vec::new();
-    let mut flush = |list: &mut Vec<usize>, removable: &mut Vec<usize>| {
+    let flush = |list: &mut Vec<usize>, removable: &mut Vec<usize>| {
         if list.len() >= 2 {
             removable.extend(list.iter().copied());
         }
