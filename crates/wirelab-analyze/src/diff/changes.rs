@@ -716,3 +716,102 @@ pub fn config_changes(old: &Lab, new: &Lab) -> Vec<ConfigChange> {
     b.nacls();
     b.out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAB: &str = "lab: t
+networks:
+  a: { cidr: 10.0.1.0/24 }
+  b: { cidr: 10.0.2.0/24, nacl: n }
+routers:
+  r:
+    interfaces: { a: 10.0.1.1, b: 10.0.2.1 }
+hosts:
+  h1: { network: a, ip: 10.0.1.10, security_groups: [g] }
+  h2: { network: b, ip: 10.0.2.10 }
+security_groups:
+  g:
+    inbound:
+      - { proto: tcp, port: 22, from: 10.0.0.0/16 }
+      - { proto: tcp, port: 80, from: 0.0.0.0/0, description: web }
+nacls:
+  n:
+    inbound:
+      - { rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }
+    outbound:
+      - { rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }
+";
+
+    fn changes(new_text: &str) -> Vec<String> {
+        let old = wirelab_spec::parse_str("old.yaml", LAB).expect("valid").lab;
+        let new = wirelab_spec::parse_str("new.yaml", new_text)
+            .expect("valid")
+            .lab;
+        config_changes(&old, &new)
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn order_descriptions_and_host_bits_are_no_change() {
+        let new = LAB
+            .replace(
+                "      - { proto: tcp, port: 22, from: 10.0.0.0/16 }\n      - { proto: tcp, port: 80, from: 0.0.0.0/0, description: web }\n",
+                "      - { proto: tcp, port: 80, from: 0.0.0.0/0 }\n      - { proto: tcp, port: 22, from: 10.0.0.7/16 }\n",
+            );
+        assert_ne!(new, LAB);
+        assert_eq!(changes(&new), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_rule_of_the_same_protocol_and_peer_is_changed_not_replaced() {
+        let new = LAB.replace(
+            "port: 22, from: 10.0.0.0/16",
+            "port: 2222, from: 10.0.0.0/16",
+        );
+        assert_eq!(
+            changes(&new),
+            ["g: inbound rule `tcp 22 from 10.0.0.0/16` changed to `tcp 2222 from 10.0.0.0/16` (OLD:14, NEW:14)"]
+        );
+        // Another peer: one removed, one added.
+        let new = LAB.replace("port: 22, from: 10.0.0.0/16", "port: 22, from: 10.0.1.0/24");
+        assert_eq!(
+            changes(&new),
+            [
+                "g: inbound rule `tcp 22 from 10.0.0.0/16` removed (OLD:14)",
+                "g: inbound rule `tcp 22 from 10.0.1.0/24` added (NEW:14)"
+            ]
+        );
+    }
+
+    #[test]
+    fn nacl_rules_by_number_associations_routes_and_hosts() {
+        let new = LAB
+            .replace(
+                "      - { rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }\n    outbound:",
+                "      - { rule: 100, action: deny, proto: all, cidr: 0.0.0.0/0 }\n    outbound:",
+            )
+            .replace("b: { cidr: 10.0.2.0/24, nacl: n }", "b: { cidr: 10.0.2.0/24 }")
+            .replace(
+                "interfaces: { a: 10.0.1.1, b: 10.0.2.1 }",
+                "interfaces: { a: 10.0.1.1, b: 10.0.2.1 }\n    routes:\n      - { to: 10.9.0.0/16, blackhole: true }",
+            )
+            .replace(
+                "h2: { network: b, ip: 10.0.2.10 }",
+                "h2: { network: b, ip: 10.0.2.11, security_groups: [g] }",
+            );
+        assert_eq!(
+            changes(&new),
+            [
+                "network b: NACL n → none (OLD:4, NEW:4)",
+                "r: route 10.9.0.0/16 blackhole added (NEW:9)",
+                "h2: ipv4 10.0.2.10 → 10.0.2.11 (OLD:10, NEW:12)",
+                "h2: joined security group g (NEW:12)",
+                "n: inbound rule 100 `allow all 0.0.0.0/0` changed to `deny all 0.0.0.0/0` (OLD:19, NEW:21)",
+            ]
+        );
+    }
+}
