@@ -465,6 +465,9 @@ fn pair_changes(
                             routers.insert(node.clone());
                         }
                         RouteBlock::Loop { routers: r } => routers.extend(r.iter().cloned()),
+                        // No router on the network (its interfaces are
+                        // matched below), or a source outside the lab.
+                        RouteBlock::NoGateway { .. } | RouteBlock::NoWayIn => {}
                     }
                 }
             }
@@ -571,9 +574,14 @@ fn causes(labs: &Labs, changes: &[ConfigChange], flow: &Flow) -> Vec<usize> {
                     && flow.routers.contains(router)
                     && route_concerns(labs, router, *old, *new, flow)
             }
-            Subject::RouterInterface { router, .. } | Subject::Router { router } => {
-                flow.routing_matters && flow.routers.contains(router)
+            Subject::RouterInterface { router, network } => {
+                flow.routing_matters
+                    && (flow.routers.contains(router)
+                        || flow.blocks.iter().any(|b| {
+                            matches!(b, Block::Route { why: RouteBlock::NoGateway { network: n }, .. } if n == network)
+                        }))
             }
+            Subject::Router { router } => flow.routing_matters && flow.routers.contains(router),
             Subject::HostAdded { .. } | Subject::HostRemoved { .. } => false,
             Subject::NaclAssociation { network } => flow
                 .blocks
