@@ -223,6 +223,36 @@ no effect on reachability:
 }
 
 #[test]
+fn dual_stack_labs_say_the_family() {
+    // labs/04 with db-sg admitting IPv4 ping: a change of one family.
+    let text = std::fs::read_to_string(root().join("labs/04-dual-stack.yaml")).expect("labs/04");
+    let needle = "      - { proto: tcp, port: 5432, from: web-sg }\n";
+    assert!(text.contains(needle));
+    let dir = std::env::temp_dir().join(format!("wirelab-diff-v6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let new = dir.join("04.yaml");
+    std::fs::write(
+        &new,
+        text.replace(
+            needle,
+            &format!("{needle}      - {{ proto: icmp, from: 0.0.0.0/0 }}\n"),
+        ),
+    )
+    .expect("write");
+    let (code, out, _) = wirelab(&[
+        "diff",
+        "labs/04-dual-stack.yaml",
+        &new.display().to_string(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("\nlaptop, old-laptop, web1 → legacy-db\n  newly allowed icmp echo (ipv4)\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn json_mirrors_the_text() {
     let (code, out, _) = diff_of("moved-group", &["--format", "json"]);
     assert_eq!(code, 1, "{out}");
