@@ -19,6 +19,7 @@
 //! the client's ephemeral port ([`EPHEMERAL`]).
 
 pub mod addrs;
+pub mod diff;
 mod fast;
 mod matrix;
 mod portset;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod curl;
+mod diff;
 mod dig;
 mod dns_serve;
 mod gateway;
@@ -130,6 +131,13 @@ enum Command {
         after_help = "--from A --to B: what A reaches on B; --from A alone: everything A reaches; --to B alone: every host that reaches B. A TCP or UDP port counts when the request is delivered and its reply gets back through every NACL for every ephemeral port (49152-65535); ICMP means echo. See docs/analysis.md.\n\nExit status: 0 something asked for is reachable (with --port: that port, for some pair); 1 nothing is; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab reach labs/03-vpc-security.yaml --from web --to db\n  wirelab reach labs/03-vpc-security.yaml --to db --proto tcp --port 5432\n  wirelab reach labs/03-vpc-security.yaml --from web --format json"
     )]
     Reach(reach::ReachArgs),
+    /// What two versions of a lab let through differently (from the
+    /// configuration alone), with the configuration changes that explain
+    /// each difference.
+    #[command(
+        after_help = "Hosts are matched by name. For every ordered pair of hosts both labs have, every family and protocol (TCP, UDP, ICMP echo): newly allowed = what NEW reaches minus what OLD reaches, newly denied = the reverse, as port ranges, each with the blocks that dropped it (OLD's for newly allowed, NEW's for newly denied) and the configuration changes that explain it, as OLD:LINE / NEW:LINE. Hosts only one lab has are listed with what they reach; changes that alter no reachability are listed last. See docs/analysis.md.\n\nExit status, like diff(1): 0 no reachability difference (among what is asked); 1 differences; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab diff labs/05-exercise-fix-the-vpc.yaml labs/solutions/05-exercise-fix-the-vpc.yaml\n  wirelab diff old.yaml new.yaml --to db1 --proto tcp --port 5432\n  wirelab diff old.yaml new.yaml --format json"
+    )]
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Args)]
@@ -196,6 +204,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::cmd_serve(&args, load),
         Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
         Command::Reach(args) => reach::cmd_reach(&args, load),
+        Command::Diff(args) => diff::cmd_diff(&args, load),
     };
     ExitCode::from(code)
 }
