@@ -51,6 +51,17 @@ pub(crate) struct Fast<'a, 'n> {
     route_class: Vec<usize>,
     /// Walks by (route class of the start, destination host, family).
     walk_memo: Vec<Option<Walked>>,
+    /// With the matrix's classes: each host's group set and class, and
+    /// the security-group masks by (direction, family) then (group set of
+    /// the filtering host, class of the peer host).
+    sg_memo: Option<SgMemo>,
+}
+
+struct SgMemo {
+    group_set: Vec<usize>,
+    class_of: Vec<usize>,
+    classes: usize,
+    tables: [Vec<Option<[Mask; 3]>>; 4],
 }
 
 /// The NACL crossings of a walk, or `None` when routing fails.
@@ -97,6 +108,7 @@ impl<'a, 'n> Fast<'a, 'n> {
             nacl_memo: Vec::new(),
             route_class: Vec::new(),
             walk_memo: Vec::new(),
+            sg_memo: None,
         };
         let net = an.net;
         let mut route_classes: HashMap<
@@ -187,6 +199,58 @@ impl<'a, 'n> Fast<'a, 'n> {
                     .fold(0, |m, i| m | 1 << i)
             }
         })
+    }
+
+    /// Shares security-group verdicts between pairs: what a host's groups
+    /// allow with a peer host depends only on the host's set of groups
+    /// and the peer's class (its address piece and its groups).
+    pub(crate) fn share_by_classes(&mut self, class_of: &[usize], classes: usize) {
+        let mut sets: HashMap<Vec<usize>, usize> = HashMap::new();
+        let group_set = self
+            .an
+            .net
+            .lab
+            .hosts
+            .iter()
+            .map(|h| {
+                let mut g = h.security_groups.clone();
+                g.sort_unstable();
+                g.dedup();
+                let next = sets.len();
+                *sets.entry(g).or_insert(next)
+            })
+            .collect();
+        let size = sets.len() * classes;
+        self.sg_memo = Some(SgMemo {
+            group_set,
+            class_of: class_of.to_vec(),
+            classes,
+            tables: std::array::from_fn(|_| vec![None; size]),
+        });
+    }
+
+    /// [`Fast::sg_allowed`] through the shared table when there is one.
+    fn sg_shared(
+        &mut self,
+        host: HostId,
+        dir: Direction,
+        family: Family,
+        peer_host: HostId,
+        peer: IpAddr,
+    ) -> [Mask; 3] {
+        let Some(memo) = &self.sg_memo else {
+            return self.sg_allowed(host, dir, family, peer);
+        };
+        let table = usize::from(matches!(dir, Direction::Outbound)) * 2 + fam_index(family);
+        let slot = memo.group_set[host] * memo.classes + memo.class_of[peer_host];
+        if let Some(m) = memo.tables[table][slot] {
+            return m;
+        }
+        let m = self.sg_allowed(host, dir, family, peer);
+        if let Some(memo) = &mut self.sg_memo {
+            memo.tables[table][slot] = Some(m);
+        }
+        m
     }
 
     /// What a host's groups allow with a peer, per protocol.
@@ -287,8 +351,8 @@ impl<'a, 'n> Fast<'a, 'n> {
         let (src_piece, dst_piece) = (self.pieces[from][f], self.pieces[to][f]);
         let request_space = [self.full, self.full, 1];
         let mut delivered = request_space;
-        let out = self.sg_allowed(from, Direction::Outbound, family, dst);
-        let inn = self.sg_allowed(to, Direction::Inbound, family, src);
+        let out = self.sg_shared(from, Direction::Outbound, family, to, dst);
+        let inn = self.sg_shared(to, Direction::Inbound, family, from, src);
         for p in 0..3 {
             delivered[p] &= out[p] & inn[p];
         }

@@ -194,6 +194,7 @@ impl Analyzer<'_> {
         };
         let answers = match Fast::new(self) {
             Some(mut fast) => {
+                fast.share_by_classes(&class_of, n);
                 let cells = pairs
                     .map(|(a, b)| {
                         rep(a, b).map(|(from, to)| {
