@@ -18,6 +18,7 @@
 //! cross every NACL on their way back like any other packet, addressed to
 //! the client's ephemeral port ([`EPHEMERAL`]).
 
+pub mod lint;
 mod portset;
 
 pub use portset::PortSet;

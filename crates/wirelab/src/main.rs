@@ -11,6 +11,7 @@ mod curl;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod lint;
 mod reach;
 mod run;
 mod serve;
@@ -130,6 +131,14 @@ enum Command {
         after_help = "--from A --to B: what A reaches on B; --from A alone: everything A reaches; --to B alone: every host that reaches B. A TCP or UDP port counts when the request is delivered and its reply gets back through every NACL for every ephemeral port (49152-65535); ICMP means echo. See docs/analysis.md.\n\nExit status: 0 something asked for is reachable (with --port: that port, for some pair); 1 nothing is; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab reach labs/03-vpc-security.yaml --from web --to db\n  wirelab reach labs/03-vpc-security.yaml --to db --proto tcp --port 5432\n  wirelab reach labs/03-vpc-security.yaml --from web --format json"
     )]
     Reach(reach::ReachArgs),
+    /// Find suspicious filter rules from the configuration alone:
+    /// redundant and shadowed rules, rules that match nothing, IPv4
+    /// openings without their IPv6 twin, NACLs that drop replies, admin
+    /// ports open to the world.
+    #[command(
+        after_help = "Every finding is printed as FILE:LINE:COLUMN: severity[code]: message, then an indented `fix:` line, sorted by line, column and code; docs/analysis.md lists the codes.\n\nExit status: 1 when a finding is at or above --deny (default: error); 0 otherwise; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab lint labs/03-vpc-security.yaml\n  wirelab lint labs/05-exercise-fix-the-vpc.yaml --deny warning\n  wirelab lint labs/04-dual-stack.yaml --format json"
+    )]
+    Lint(lint::LintArgs),
 }
 
 #[derive(Args)]
@@ -196,6 +205,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::cmd_serve(&args, load),
         Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
         Command::Reach(args) => reach::cmd_reach(&args, load),
+        Command::Lint(args) => lint::cmd_lint(&args, load),
     };
     ExitCode::from(code)
 }
