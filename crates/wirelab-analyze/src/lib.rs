@@ -18,10 +18,13 @@
 //! cross every NACL on their way back like any other packet, addressed to
 //! the client's ephemeral port ([`EPHEMERAL`]).
 
+pub mod addrs;
 pub mod lint;
 mod portset;
+mod space;
 
 pub use portset::PortSet;
+pub use space::{Exposure, Origin, SourceReach};
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -109,6 +112,12 @@ pub enum RouteBlock {
     /// The packet comes back to a router it already crossed on the same
     /// interface, or crosses more than 64 routers.
     Loop { routers: Vec<String> },
+    /// A network's addresses have no router to send through: no host of
+    /// it names a gateway and it has no single router.
+    NoGateway { network: String },
+    /// No route of the lab leads outside toward the source, so the lab
+    /// has no way in for it (and no way back).
+    NoWayIn,
 }
 
 impl RouteBlock {
@@ -119,6 +128,7 @@ impl RouteBlock {
             RouteBlock::Blackhole { .. } => "blackhole",
             RouteBlock::NextHopUnreachable { .. } => "host-unreachable",
             RouteBlock::Loop { .. } => "ttl-exceeded",
+            RouteBlock::NoGateway { .. } | RouteBlock::NoWayIn => "no-route",
         }
     }
 }
@@ -141,6 +151,13 @@ impl std::fmt::Display for RouteBlock {
             RouteBlock::Loop { routers } => {
                 write!(f, "routing loop through {}", routers.join(" → "))
             }
+            RouteBlock::NoGateway { network } => {
+                write!(f, "network {network} has no gateway router to send through")
+            }
+            RouteBlock::NoWayIn => write!(
+                f,
+                "no route of the lab leads out toward these addresses, so they have no way in"
+            ),
         }
     }
 }
@@ -217,6 +234,8 @@ pub struct FamilyReach {
     pub path: Vec<String>,
     /// Routers the reply crosses, in order.
     pub reply_path: Vec<String>,
+    /// For a source outside the lab: the network its packets come in by.
+    pub entry: Option<String>,
     pub protos: Vec<ProtoReach>,
 }
 
@@ -250,13 +269,41 @@ pub struct Analyzer<'n> {
     net: &'n Network,
     /// Sorted starts of the atoms (the first is 0).
     atoms: Vec<u16>,
+    /// Sorted starts of the pieces of the address space, IPv4 and IPv6.
+    addr_cuts: [Vec<u128>; 2],
 }
 
-/// A walk of routing from a host to an address.
+/// A walk of routing from a node to an address.
 struct Walk {
     routers: Vec<NodeId>,
     /// The NACL crossings in order: the network and which of its lists.
     crossings: Vec<(SegmentId, Direction)>,
+    /// Where the packet leaves the lab, for a walk to an outside address:
+    /// the router and the network its next hop (outside the lab) is on.
+    exit: Option<(NodeId, SegmentId)>,
+}
+
+impl Walk {
+    /// No router crossed: both ends share a network.
+    fn direct() -> Walk {
+        Walk {
+            routers: Vec::new(),
+            crossings: Vec::new(),
+            exit: None,
+        }
+    }
+}
+
+/// Where a walk must end to deliver its packet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arrive {
+    /// The node that owns the destination address (a host).
+    Host,
+    /// Anywhere on this network (an address of a network source).
+    Segment(SegmentId),
+    /// Out of the lab: a router's next hop is an address no node of the
+    /// lab has (the gateway of the outside world).
+    Outside,
 }
 
 impl<'n> Analyzer<'n> {
@@ -286,6 +333,7 @@ impl<'n> Analyzer<'n> {
         Analyzer {
             net,
             atoms: cuts.into_iter().collect(),
+            addr_cuts: space::address_cuts(net),
         }
     }
 
@@ -326,8 +374,25 @@ impl<'n> Analyzer<'n> {
         src: IpAddr,
         dst: IpAddr,
     ) -> FamilyReach {
-        let there = self.walk(self.net.host_node(from), dst);
-        let back = self.walk(self.net.host_node(to), src);
+        let there = self.walk(self.net.host_node(from), None, dst, Arrive::Host);
+        let back = self.walk(self.net.host_node(to), None, src, Arrive::Host);
+        self.exchange(Some(from), to, family, src, dst, &there, &back)
+    }
+
+    /// The answer for one request/reply exchange whose routing is known.
+    /// `src_fw`: the host whose security groups filter the request going
+    /// out (none for an address of a network or of the outside).
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        &self,
+        src_fw: Option<HostId>,
+        to: HostId,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        there: &Result<Walk, RouteBlock>,
+        back: &Result<Walk, RouteBlock>,
+    ) -> FamilyReach {
         let names = |w: &Result<Walk, RouteBlock>| match w {
             Ok(w) => w
                 .routers
@@ -338,14 +403,15 @@ impl<'n> Analyzer<'n> {
         };
         let protos = Proto::ALL
             .iter()
-            .map(|&proto| self.proto(from, to, family, src, dst, proto, &there, &back))
+            .map(|&proto| self.proto(src_fw, to, family, src, dst, proto, there, back))
             .collect();
         FamilyReach {
             family,
             src,
             dst,
-            path: names(&there),
-            reply_path: names(&back),
+            path: names(there),
+            reply_path: names(back),
+            entry: None,
             protos,
         }
     }
@@ -353,7 +419,7 @@ impl<'n> Analyzer<'n> {
     #[allow(clippy::too_many_arguments)]
     fn proto(
         &self,
-        from: HostId,
+        src_fw: Option<HostId>,
         to: HostId,
         family: Family,
         src: IpAddr,
@@ -399,7 +465,9 @@ impl<'n> Analyzer<'n> {
 
         // The request: source security groups, NACLs on the way, the
         // destination's security groups.
-        if let Some(fw) = &self.net.firewalls[from] {
+        if let Some((from, fw)) =
+            src_fw.and_then(|h| self.net.firewalls[h].as_ref().map(|fw| (h, fw)))
+        {
             let denied = self.denied_by(&request_space, &request, |h| {
                 !matches!(
                     fw.evaluate(Direction::Outbound, h),
@@ -598,16 +666,24 @@ impl<'n> Analyzer<'n> {
         }
     }
 
-    /// Follows the routes from `node` to `dst`.
-    fn walk(&self, start: NodeId, dst: IpAddr) -> Result<Walk, RouteBlock> {
+    /// Follows the routes from `start` (a router when `came_in` says on
+    /// which network the packet arrived) to `dst`, until `arrive` holds.
+    fn walk(
+        &self,
+        start: NodeId,
+        came_in: Option<SegmentId>,
+        dst: IpAddr,
+        arrive: Arrive,
+    ) -> Result<Walk, RouteBlock> {
         let net = self.net;
         let mut walk = Walk {
             routers: Vec::new(),
             crossings: Vec::new(),
+            exit: None,
         };
         let mut node = start;
         // The segment the packet came in on, at a router.
-        let mut came_in: Option<SegmentId> = None;
+        let mut came_in: Option<SegmentId> = came_in;
         let mut seen: BTreeSet<(NodeId, SegmentId)> = BTreeSet::new();
         loop {
             let name = || net.nodes[node].name.clone();
@@ -648,6 +724,19 @@ impl<'n> Analyzer<'n> {
             let out_seg = net.ifaces[out].segment;
             if came_in.is_some() {
                 walk.crossings.push((out_seg, Direction::Inbound));
+            }
+            match (arrive, route.next_hop) {
+                (Arrive::Segment(s), NextHop::Connected) if s == out_seg => return Ok(walk),
+                (Arrive::Outside, NextHop::Gateway(gw))
+                    if net.nodes[node].is_router()
+                        && net
+                            .owner(gw)
+                            .is_none_or(|i| net.ifaces[i].segment != out_seg) =>
+                {
+                    walk.exit = Some((node, out_seg));
+                    return Ok(walk);
+                }
+                _ => {}
             }
             let next = net
                 .owner(target)

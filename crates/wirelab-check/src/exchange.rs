@@ -30,6 +30,8 @@ pub enum PlanError {
     MissingPort,
     /// The destination is a DNS name, looked up in the simulation first.
     Unresolved(String),
+    /// An exhaustive check has no single source to probe from.
+    Exhaustive,
 }
 
 impl std::fmt::Display for PlanError {
@@ -42,6 +44,9 @@ impl std::fmt::Display for PlanError {
                 write!(f, "`{host}` has no {} address", family.code())
             }
             PlanError::MissingPort => f.write_str("tcp and udp need a port"),
+            PlanError::Exhaustive => f.write_str(
+                "an exhaustive check (`reachable_from`) has no single probe; `wirelab reach` shows its answer",
+            ),
             PlanError::Unresolved(name) => {
                 write!(
                     f,
@@ -98,6 +103,9 @@ impl Plan {
     }
 
     pub fn for_check(net: &Network, check: &Check) -> Result<Plan, PlanError> {
+        if check.reach.is_some() {
+            return Err(PlanError::Exhaustive);
+        }
         Plan::new(
             net,
             check.from,

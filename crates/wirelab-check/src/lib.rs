@@ -8,6 +8,7 @@
 pub mod diagram;
 pub mod dns;
 pub mod exchange;
+pub mod exhaustive;
 pub mod explain;
 pub mod http;
 pub mod query;
@@ -67,6 +68,9 @@ fn crosses_in_order(path: &[String], via: &[String]) -> bool {
 pub fn run_check(sim: &mut Sim<'_>, net: &Network, index: usize) -> CheckResult {
     let check: &Check = &net.lab.checks[index];
     let seed = check_seed(net.lab.seed, index);
+    if let Some(reach) = &check.reach {
+        return exhaustive::run_reach_check(net, check, reach);
+    }
     if let Some(dns) = &check.dns {
         return dns::run_dns_check(sim, net, check, dns, seed);
     }

@@ -524,7 +524,38 @@ pub struct Check {
     /// Set for an `ssh:` check: `to` is then the last host of the chain,
     /// `proto` tcp and `port` its sshd's port.
     pub ssh: Option<SshCheck>,
+    /// Set for an exhaustive check (`expect: { reachable_from: [...],
+    /// nothing_else: true }`), answered by the analysis rather than by
+    /// one probe: `to` is a host, `expect` `Allow`, and `from` (which such
+    /// a check does not have) is set to `to`.
+    pub reach: Option<ReachCheck>,
     pub span: Span,
+}
+
+/// An exhaustive expectation: who reaches the check's `to`, `proto` and
+/// `port` (see docs/lab-format.md, "Exhaustive checks").
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReachCheck {
+    /// Each of these must reach it: every member of a group, every
+    /// address of a network or prefix.
+    pub sources: Vec<Sp<ReachSource>>,
+    /// No other host, and no other address of the lab's networks or of
+    /// the outside, may reach it.
+    pub nothing_else: bool,
+}
+
+/// A source named in `reachable_from`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReachSource {
+    Host(HostId),
+    /// Every member of the group.
+    Group(SecurityGroupId),
+    /// Every address of the network (of the check's family).
+    Network(NetworkId),
+    /// Every address of the prefix.
+    Prefix(IpNet),
+    /// Every address outside the lab's networks.
+    Internet,
 }
 
 /// What a check asserts about a workload's result.

@@ -252,6 +252,7 @@ fn check_of(from: usize, to: CheckTarget, family: Family, url: &Url) -> (Check, 
         dns: None,
         http: None,
         ssh: None,
+        reach: None,
         span: Span::default(),
     };
     let http = HttpCheck {

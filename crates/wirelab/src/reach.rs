@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
-use wirelab_analyze::{Analyzer, Block, Leg, PortSet, Proto, Reach};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use wirelab_analyze::{
+    Analyzer, Block, FamilyReach, Leg, Origin, PortSet, Proto, Reach, SourceReach,
+};
 use wirelab_net::Network;
 use wirelab_spec::{HostId, Loaded};
 
@@ -58,6 +63,92 @@ fn usage(msg: &str) -> u8 {
     2
 }
 
+/// Who sends: a host (its security groups filter what it sends), or
+/// address ranges of networks and of the outside (no security group).
+enum Sender {
+    Host(HostId),
+    Space {
+        label: String,
+        parts: Vec<(Origin, Option<IpNet>)>,
+    },
+}
+
+/// `--from`: a host, a network, `internet` (or `outside`), an address (a
+/// host's address means that host) or a prefix. The lab's own names win
+/// over `internet`.
+fn sender(net: &Network, text: &str) -> Result<Sender, String> {
+    let lab = &net.lab;
+    if let Some(h) = lab.host_by_name(text) {
+        return Ok(Sender::Host(h));
+    }
+    if let Some(seg) = net.segments.iter().position(|s| s.name == text) {
+        return Ok(Sender::Space {
+            label: format!("network {text}"),
+            parts: vec![(Origin::Network(seg), None)],
+        });
+    }
+    if text == "internet" || text == "outside" {
+        return Ok(Sender::Space {
+            label: "internet".into(),
+            parts: vec![(Origin::Outside, None)],
+        });
+    }
+    let prefix: Option<IpNet> = text
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from));
+    let Some(prefix) = prefix else {
+        return Err(format!(
+            "`{text}` is no host or network of lab {}, nor `internet`, an address or a prefix{}",
+            lab.lab.value,
+            wirelab_check::query::suggest_host(lab, text)
+        ));
+    };
+    let prefix = prefix.trunc();
+    if prefix.prefix_len() == prefix.max_prefix_len() {
+        if let Some(i) = net.owner(prefix.addr()) {
+            if let Some(h) = net.host_of(net.ifaces[i].node) {
+                return Ok(Sender::Host(h));
+            }
+        }
+    }
+    let mut parts: Vec<(Origin, Option<IpNet>)> = (0..net.segments.len())
+        .map(|s| (Origin::Network(s), Some(prefix)))
+        .collect();
+    parts.push((Origin::Outside, Some(prefix)));
+    Ok(Sender::Space {
+        label: prefix.to_string(),
+        parts,
+    })
+}
+
+/// `--to`: a host, every host of a network, or the host an address
+/// belongs to.
+fn receivers(net: &Network, text: &str) -> Result<Vec<HostId>, String> {
+    let lab = &net.lab;
+    if let Some(h) = lab.host_by_name(text) {
+        return Ok(vec![h]);
+    }
+    if let Some(seg) = net.segments.iter().position(|s| s.name == text) {
+        return Ok((0..lab.hosts.len())
+            .filter(|&h| lab.hosts[h].network == seg)
+            .collect());
+    }
+    if let Ok(addr) = text.parse::<IpAddr>() {
+        if let Some(h) = net
+            .owner(addr)
+            .and_then(|i| net.host_of(net.ifaces[i].node))
+        {
+            return Ok(vec![h]);
+        }
+        return Err(format!(
+            "no host of lab {} has the address {addr}",
+            lab.lab.value
+        ));
+    }
+    host(lab, text).map(|h| vec![h])
+}
+
 /// Exit status: 0 something (the asked protocol/port) is reachable for
 /// some pair, 1 nothing is, 2 usage or an invalid lab.
 pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
@@ -68,21 +159,63 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     if args.port.is_some() && args.proto == Some(ReachProto::Icmp) {
         return usage("--port goes with --proto tcp or udp");
     }
-    let ids = |name: &Option<String>| -> Result<Option<HostId>, String> {
-        name.as_deref().map(|n| host(lab, n)).transpose()
+    let net = Network::compile(lab);
+    let from = match args.from.as_deref().map(|t| sender(&net, t)).transpose() {
+        Ok(f) => f,
+        Err(e) => return usage(&e),
     };
-    let (from, to) = match (ids(&args.from), ids(&args.to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return usage(&e),
+    let to = match args.to.as_deref().map(|t| receivers(&net, t)).transpose() {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
     };
     let all: Vec<HostId> = (0..lab.hosts.len()).collect();
-    let pairs: Vec<(HostId, HostId)> = match (from, to) {
+    // Who sends to whom; with --to alone, every host, every network's
+    // addresses and the outside.
+    let mut pairs: Vec<(Sender, HostId)> = Vec::new();
+    match (from, to) {
         (None, None) => return usage("give --from, --to or both"),
-        (Some(f), Some(t)) => vec![(f, t)],
-        (Some(f), None) => all.iter().filter(|&&t| t != f).map(|&t| (f, t)).collect(),
-        (None, Some(t)) => all.iter().filter(|&&f| f != t).map(|&f| (f, t)).collect(),
-    };
-    let net = Network::compile(lab);
+        (Some(Sender::Host(f)), to) => {
+            for t in to.unwrap_or_else(|| all.clone()) {
+                if t != f {
+                    pairs.push((Sender::Host(f), t));
+                }
+            }
+        }
+        (Some(Sender::Space { label, parts }), to) => {
+            for t in to.unwrap_or_else(|| all.clone()) {
+                pairs.push((
+                    Sender::Space {
+                        label: label.clone(),
+                        parts: parts.clone(),
+                    },
+                    t,
+                ));
+            }
+        }
+        (None, Some(to)) => {
+            for &t in &to {
+                for &f in all.iter().filter(|&&f| f != t) {
+                    pairs.push((Sender::Host(f), t));
+                }
+                for (seg, s) in net.segments.iter().enumerate() {
+                    pairs.push((
+                        Sender::Space {
+                            label: format!("network {}", s.name),
+                            parts: vec![(Origin::Network(seg), None)],
+                        },
+                        t,
+                    ));
+                }
+                pairs.push((
+                    Sender::Space {
+                        label: "internet".into(),
+                        parts: vec![(Origin::Outside, None)],
+                    },
+                    t,
+                ));
+            }
+        }
+    }
     let analyzer = Analyzer::new(&net);
     let protos: Vec<Proto> = match args.proto {
         None if args.port.is_some() => vec![Proto::Tcp, Proto::Udp],
@@ -96,21 +229,53 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         (Proto::Icmp, _) | (_, None) => PortSet::full(),
         (_, Some(p)) => PortSet::single(p),
     };
+    let hits = |fam: &FamilyReach| {
+        fam.protos
+            .iter()
+            .filter(|p| protos.contains(&p.proto))
+            .any(|p| !p.reachable.intersect(&asked(p.proto)).is_empty())
+    };
     let single = pairs.len() == 1;
     let mut any = false;
     let mut text = String::new();
     let mut items = Vec::new();
     for (f, t) in pairs {
-        let reach = analyzer.reach(f, t);
-        let hit = protos
-            .iter()
-            .any(|&p| !reach.reachable(p).intersect(&asked(p)).is_empty());
-        any |= hit;
-        // Several pairs: list only those that reach something asked.
-        if single || hit {
-            match args.format {
-                ReachFormat::Text => text.push_str(&render_text(&net, &reach, &protos, &asked)),
-                ReachFormat::Json => items.push(render_json(&net, &reach, &protos, &asked)),
+        match f {
+            Sender::Host(f) => {
+                let reach = analyzer.reach(f, t);
+                let hit = reach.families.iter().any(hits);
+                any |= hit;
+                // Several pairs: list only those that reach something asked.
+                if single || hit {
+                    match args.format {
+                        ReachFormat::Text => {
+                            text.push_str(&render_text(&net, &reach, &protos, &asked))
+                        }
+                        ReachFormat::Json => items.push(render_json(&net, &reach, &protos, &asked)),
+                    }
+                }
+            }
+            Sender::Space { label, parts } => {
+                let groups: Vec<SourceReach> = parts
+                    .iter()
+                    .flat_map(|&(origin, within)| analyzer.reach_from(origin, within, t))
+                    .collect();
+                let alone = single && groups.len() == 1;
+                for g in groups {
+                    let hit = hits(&g.reach);
+                    any |= hit;
+                    // A single question shows its blocks; otherwise only
+                    // the sources that reach something.
+                    if alone || hit || (single && args.to.is_some() && args.from.is_some()) {
+                        match args.format {
+                            ReachFormat::Text => text
+                                .push_str(&render_space_text(&net, &label, &g, t, &protos, &asked)),
+                            ReachFormat::Json => {
+                                items.push(render_space_json(&net, &label, &g, t, &protos, &asked))
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -134,6 +299,88 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     } else {
         1
     }
+}
+
+/// At most this many source blocks are printed in text (JSON has all).
+const SOURCES_SHOWN: usize = 6;
+
+fn sources_text(g: &SourceReach) -> String {
+    let mut s: Vec<String> = g
+        .sources
+        .iter()
+        .take(SOURCES_SHOWN)
+        .map(|n| n.to_string())
+        .collect();
+    if g.sources.len() > SOURCES_SHOWN {
+        s.push(format!(
+            "and {} more blocks",
+            g.sources.len() - SOURCES_SHOWN
+        ));
+    }
+    s.join(", ")
+}
+
+fn render_space_text(
+    net: &Network,
+    label: &str,
+    g: &SourceReach,
+    to: HostId,
+    protos: &[Proto],
+    asked: &dyn Fn(Proto) -> PortSet,
+) -> String {
+    let fam = &g.reach;
+    let b = &net.lab.hosts[to].name.value;
+    // `network app 10.0.2.0/24`, `internet 0.0.0.0/5, …`, and for a
+    // prefix asked for: `10.0.0.0/8 in network app: 10.0.2.0/24`.
+    let origin = match g.origin {
+        Origin::Network(s) if label == format!("network {}", net.segments[s].name) => {
+            format!("{label} {}", sources_text(g))
+        }
+        Origin::Outside if label == "internet" => format!("{label} {}", sources_text(g)),
+        _ => {
+            let part = match g.origin {
+                Origin::Network(s) => format!("in network {}", net.segments[s].name),
+                Origin::Outside => "outside the lab".to_string(),
+            };
+            if sources_text(g) == label {
+                format!("{label} ({part})")
+            } else {
+                format!("{label} {part}: {}", sources_text(g))
+            }
+        }
+    };
+    let entry = match (&g.origin, &g.entry) {
+        (Origin::Outside, Some(e)) => format!("  enters by: {e}"),
+        _ => String::new(),
+    };
+    let head = format!(
+        "{origin} → {b} {} {}{entry}  path: {}\n",
+        fam.family.code(),
+        fam.dst,
+        path_text(fam)
+    );
+    head + &family_body(fam, protos, asked)
+}
+
+fn render_space_json(
+    net: &Network,
+    label: &str,
+    g: &SourceReach,
+    to: HostId,
+    protos: &[Proto],
+    asked: &dyn Fn(Proto) -> PortSet,
+) -> Value {
+    json!({
+        "from": label,
+        "origin": match g.origin {
+            Origin::Network(s) => json!({ "network": net.segments[s].name }),
+            Origin::Outside => json!("internet"),
+        },
+        "sources": g.sources.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        "entry": g.entry,
+        "to": net.lab.hosts[to].name.value,
+        "families": [family_json(&g.reach, protos, asked)],
+    })
 }
 
 fn shown(proto: Proto, set: &PortSet) -> String {
@@ -216,49 +463,61 @@ fn render_text(
         out.push_str(&format!("{a} → {b}: no address family in common\n"));
     }
     for fam in &reach.families {
-        let routed = fam.protos.iter().all(|p| {
-            !p.blocks.iter().any(|b| {
-                matches!(
-                    b,
-                    Block::Route {
-                        leg: Leg::Request,
-                        ..
-                    }
-                )
-            })
-        });
-        let path = match (routed, fam.path.is_empty()) {
-            (false, _) => "none (routing fails)".to_string(),
-            (true, true) => "direct (same network)".to_string(),
-            (true, false) => fam.path.join(" → "),
-        };
         out.push_str(&format!(
-            "{a} → {b} {} {} → {}  path: {path}\n",
+            "{a} → {b} {} {} → {}  path: {}\n",
             fam.family.code(),
             fam.src,
-            fam.dst
+            fam.dst,
+            path_text(fam)
         ));
-        if fam.reply_path != fam.path.iter().rev().cloned().collect::<Vec<_>>() {
-            out.push_str(&format!("  reply path: {}\n", fam.reply_path.join(" → ")));
-        }
-        for p in fam.protos.iter().filter(|p| protos.contains(&p.proto)) {
-            let want = asked(p.proto);
-            let got = p.reachable.intersect(&want);
-            out.push_str(&format!("  {}: {}\n", p.proto.code(), shown(p.proto, &got)));
-            // Blocks that concern the asked ports (reply blocks always do).
-            for blk in &p.blocks {
-                let relevant = match blk {
-                    Block::SecurityGroup { ports, .. }
-                    | Block::Nacl {
-                        leg: Leg::Request,
-                        ports,
-                        ..
-                    } => !ports.intersect(&want).is_empty() || p.proto == Proto::Icmp,
-                    _ => true,
-                };
-                if relevant {
-                    out.push_str(&format!("    blocked: {}\n", block_text(p.proto, blk)));
+        out.push_str(&family_body(fam, protos, asked));
+    }
+    out
+}
+
+fn path_text(fam: &FamilyReach) -> String {
+    let routed = fam.protos.iter().all(|p| {
+        !p.blocks.iter().any(|b| {
+            matches!(
+                b,
+                Block::Route {
+                    leg: Leg::Request,
+                    ..
                 }
+            )
+        })
+    });
+    match (routed, fam.path.is_empty()) {
+        (false, _) => "none (routing fails)".to_string(),
+        (true, true) => "direct (same network)".to_string(),
+        (true, false) => fam.path.join(" → "),
+    }
+}
+
+/// The reply path when it differs, then per protocol what gets through
+/// and what blocks the rest.
+fn family_body(fam: &FamilyReach, protos: &[Proto], asked: &dyn Fn(Proto) -> PortSet) -> String {
+    let mut out = String::new();
+    if fam.reply_path != fam.path.iter().rev().cloned().collect::<Vec<_>>() {
+        out.push_str(&format!("  reply path: {}\n", fam.reply_path.join(" → ")));
+    }
+    for p in fam.protos.iter().filter(|p| protos.contains(&p.proto)) {
+        let want = asked(p.proto);
+        let got = p.reachable.intersect(&want);
+        out.push_str(&format!("  {}: {}\n", p.proto.code(), shown(p.proto, &got)));
+        // Blocks that concern the asked ports (reply blocks always do).
+        for blk in &p.blocks {
+            let relevant = match blk {
+                Block::SecurityGroup { ports, .. }
+                | Block::Nacl {
+                    leg: Leg::Request,
+                    ports,
+                    ..
+                } => !ports.intersect(&want).is_empty() || p.proto == Proto::Icmp,
+                _ => true,
+            };
+            if relevant {
+                out.push_str(&format!("    blocked: {}\n", block_text(p.proto, blk)));
             }
         }
     }
@@ -315,39 +574,41 @@ fn render_json(
     let families: Vec<Value> = reach
         .families
         .iter()
-        .map(|fam| {
-            let ps: Vec<Value> = fam
-                .protos
-                .iter()
-                .filter(|p| protos.contains(&p.proto))
-                .map(|p| {
-                    let got = p.reachable.intersect(&asked(p.proto));
-                    let mut v = json!({
-                        "proto": p.proto.code(),
-                        "blocked": p.blocks.iter().map(|b| block_json(p.proto, b)).collect::<Vec<_>>(),
-                    });
-                    if p.proto == Proto::Icmp {
-                        v["echo"] = json!(!got.is_empty());
-                    } else {
-                        v["ports"] = ranges_json(&got);
-                        v["text"] = json!(shown(p.proto, &got));
-                    }
-                    v
-                })
-                .collect();
-            json!({
-                "family": fam.family.code(),
-                "src": fam.src.to_string(),
-                "dst": fam.dst.to_string(),
-                "path": fam.path,
-                "reply_path": fam.reply_path,
-                "protocols": ps,
-            })
-        })
+        .map(|fam| family_json(fam, protos, asked))
         .collect();
     json!({
         "from": lab.hosts[reach.from].name.value,
         "to": lab.hosts[reach.to].name.value,
         "families": families,
+    })
+}
+
+fn family_json(fam: &FamilyReach, protos: &[Proto], asked: &dyn Fn(Proto) -> PortSet) -> Value {
+    let ps: Vec<Value> = fam
+        .protos
+        .iter()
+        .filter(|p| protos.contains(&p.proto))
+        .map(|p| {
+            let got = p.reachable.intersect(&asked(p.proto));
+            let mut v = json!({
+                "proto": p.proto.code(),
+                "blocked": p.blocks.iter().map(|b| block_json(p.proto, b)).collect::<Vec<_>>(),
+            });
+            if p.proto == Proto::Icmp {
+                v["echo"] = json!(!got.is_empty());
+            } else {
+                v["ports"] = ranges_json(&got);
+                v["text"] = json!(shown(p.proto, &got));
+            }
+            v
+        })
+        .collect();
+    json!({
+        "family": fam.family.code(),
+        "src": fam.src.to_string(),
+        "dst": fam.dst.to_string(),
+        "path": fam.path,
+        "reply_path": fam.reply_path,
+        "protocols": ps,
     })
 }

@@ -413,3 +413,342 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("--from, --to or both"), "{err}");
 }
+
+const WAY_OUT: &str = "crates/wirelab/tests/reach/way-out.yaml";
+
+fn json_of(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).expect("JSON")
+}
+
+/// The (sources, reachable tcp text) of every pair of a JSON answer.
+fn tcp_by_sources(v: &serde_json::Value) -> Vec<(Vec<String>, String)> {
+    v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            let sources = p["sources"]
+                .as_array()
+                .expect("sources")
+                .iter()
+                .map(|s| s.as_str().expect("a prefix").to_string())
+                .collect();
+            let tcp = p["families"][0]["protocols"]
+                .as_array()
+                .expect("protocols")
+                .iter()
+                .find(|x| x["proto"] == "tcp")
+                .map(|x| x["text"].as_str().expect("text").to_string())
+                .unwrap_or_default();
+            (sources, tcp)
+        })
+        .collect()
+}
+
+#[test]
+fn the_outside_comes_in_where_the_routes_lead_out() {
+    // vpc's default route goes to 203.0.113.254, which no node of the lab
+    // has: addresses outside the lab come in on the internet network.
+    let (code, out, _) = wirelab(&[
+        "reach", WAY_OUT, "--from", "outside", "--to", "web1", "--proto", "tcp", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v = json_of(&out);
+    let pairs = v["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{out}");
+    assert_eq!(pairs[0]["entry"], "internet");
+    assert_eq!(pairs[0]["families"][0]["path"], serde_json::json!(["vpc"]));
+    let (sources, tcp) = &tcp_by_sources(&v)[0];
+    assert_eq!(tcp, "80, 443");
+    assert!(sources.contains(&"0.0.0.0/5".to_string()), "{sources:?}");
+    // No source block overlaps a network of the lab.
+    for s in sources {
+        let n: ipnet::Ipv4Net = s.parse().expect("an IPv4 prefix");
+        for lab_net in [
+            "203.0.113.0/24",
+            "10.0.1.0/24",
+            "10.0.2.0/24",
+            "10.0.3.0/24",
+        ] {
+            let l: ipnet::Ipv4Net = lab_net.parse().expect("prefix");
+            assert!(
+                !n.contains(&l.network()) && !l.contains(&n.network()),
+                "{s} overlaps {lab_net}"
+            );
+        }
+    }
+    // In text: where they come in.
+    let (_, text, _) = wirelab(&["reach", WAY_OUT, "--from", "outside", "--to", "web1"]);
+    assert!(text.contains("enters by: internet  path: vpc"), "{text}");
+}
+
+#[test]
+fn without_a_way_out_the_outside_has_no_way_in() {
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "8.8.8.8", "--to", "web1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("8.8.8.8/32 (outside the lab) → web1"),
+        "{out}"
+    );
+    assert!(out.contains("so they have no way in"), "{out}");
+    assert!(
+        out.contains("no-route (reply): vpc has no route to 8.8.8.8"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_prefix_is_split_by_network_and_by_answer() {
+    // Who in 10.0.0.0/8 reaches db1:5432? Only app1's address: db-sg
+    // admits app-sg's members, and the data NACL admits the app network.
+    let (code, out, _) = wirelab(&[
+        "reach",
+        VPC,
+        "--from",
+        "10.0.0.0/8",
+        "--to",
+        "db1",
+        "--proto",
+        "tcp",
+        "--port",
+        "5432",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let reaching: Vec<_> = tcp_by_sources(&json_of(&out))
+        .into_iter()
+        .filter(|(_, tcp)| tcp != "nothing")
+        .collect();
+    assert_eq!(
+        reaching,
+        vec![(vec!["10.0.2.10/32".to_string()], "5432".to_string())],
+        "{out}"
+    );
+}
+
+#[test]
+fn an_address_of_a_host_is_that_host_and_a_network_its_hosts() {
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "10.0.2.10", "--to", "db1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("app1 → db1 ipv4"), "{out}");
+    let (_, out, _) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "data"]);
+    assert!(out.contains("bastion → db1 ipv4"), "{out}");
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.9.9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no host of lab"), "{err}");
+}
+
+/// A network's addresses as a source mean what a host with no security
+/// group at such an address gets: add that host (a "probe") to every
+/// network of every example lab, at an unused address, and require the
+/// two answers to be equal, family by family.
+#[test]
+fn a_network_source_answers_like_a_host_without_groups_at_that_address() {
+    let mut checked = 0;
+    for path in labs() {
+        let loaded = wirelab_spec::load(&path).expect("the example labs are valid");
+        for seg in 0..loaded.lab.networks.len() {
+            let Some(model) = loaded.lab.hosts.iter().find(|h| h.network == seg) else {
+                continue;
+            };
+            let Some(prefix) = loaded.lab.networks[seg].ipv4.as_ref().map(|p| p.value) else {
+                continue;
+            };
+            // The last usable address, when no host or router has it.
+            let probe_addr = std::net::Ipv4Addr::from(u32::from(prefix.broadcast()) - 1);
+            let taken = Network::compile(&loaded.lab)
+                .owner(std::net::IpAddr::V4(probe_addr))
+                .is_some();
+            if taken {
+                continue;
+            }
+            let mut lab = loaded.lab.clone();
+            let mut probe = model.clone();
+            probe.name.value = "probe".into();
+            probe.ipv4 = Some(probe_addr);
+            probe.ipv6 = None;
+            probe.security_groups.clear();
+            probe.services.clear();
+            lab.hosts.push(probe);
+            let probe_id = lab.hosts.len() - 1;
+            let net = Network::compile(&lab);
+            let analyzer = Analyzer::new(&net);
+            // The network's answer comes from the lab without the probe.
+            let original = Network::compile(&loaded.lab);
+            let original = Analyzer::new(&original);
+            for to in 0..probe_id {
+                let as_host = analyzer.reach(probe_id, to);
+                let as_space = original.reach_from(
+                    wirelab_analyze::Origin::Network(seg),
+                    Some(ipnet::IpNet::from(std::net::IpAddr::V4(probe_addr))),
+                    to,
+                );
+                let host_v4 = as_host
+                    .families
+                    .iter()
+                    .find(|f| f.family == wirelab_spec::Family::Ipv4);
+                let Some(host_v4) = host_v4 else {
+                    continue;
+                };
+                assert_eq!(as_space.len(), 1, "{}: one group", path.display());
+                for proto in Proto::ALL {
+                    let of = |f: &wirelab_analyze::FamilyReach| {
+                        let p = f.protos.iter().find(|p| p.proto == proto).expect("proto");
+                        (p.reachable.clone(), p.delivered.clone())
+                    };
+                    assert_eq!(
+                        of(host_v4),
+                        of(&as_space[0].reach),
+                        "{}: network {} → {} {}",
+                        path.display(),
+                        lab.networks[seg].name.value,
+                        lab.hosts[to].name.value,
+                        proto.code()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} comparisons");
+}
+
+#[test]
+fn public_exposure_lists_what_public_addresses_reach_through_the_whole_path() {
+    let loaded = wirelab_spec::load(&root().join(WAY_OUT)).expect("valid");
+    let net = Network::compile(&loaded.lab);
+    let analyzer = Analyzer::new(&net);
+    let exposure = |name: &str| -> Vec<String> {
+        let h = loaded.lab.host_by_name(name).expect("host");
+        analyzer
+            .public_exposure(h)
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} from {} by {}",
+                    e.family.code(),
+                    e.proto.code(),
+                    e.ports,
+                    e.sources.join(" "),
+                    e.entry
+                )
+            })
+            .collect()
+    };
+    let web = exposure("web1");
+    assert!(
+        web.contains(&"ipv4 tcp 80, 443 from 203.0.113.0/24 by internet".to_string()),
+        "{web:?}"
+    );
+    assert!(
+        web.iter().any(|e| e.starts_with(
+            "ipv4 tcp 80, 443 from 1.0.0.0/8 2.0.0.0/7 4.0.0.0/6 8.0.0.0/7 11.0.0.0/8 "
+        ) && !e.contains(" 10.0.")
+            && e.ends_with("by internet")),
+        "{web:?}"
+    );
+    assert_eq!(web.len(), 2, "{web:?}");
+    // The admin laptop's /32 is the only public source of bastion's ssh.
+    assert_eq!(
+        exposure("bastion"),
+        vec!["ipv4 tcp 22 from 203.0.113.10/32 by internet".to_string()]
+    );
+    // Nothing public gets to the database: db-sg and the data NACL.
+    assert_eq!(exposure("db1"), Vec::<String>::new());
+}
+
+/// (status, failure) of every check of a `wirelab test --format json` run.
+fn graded(lab: &str) -> Vec<(String, String, String)> {
+    let (_, out, err) = wirelab(&["test", lab, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().expect("name").to_string(),
+                c["status"].as_str().expect("status").to_string(),
+                c["failure"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exhaustive_checks_require_every_listed_source_and_nothing_else() {
+    let results = graded("crates/wirelab/tests/reach/exhaustive.yaml");
+    let get = |name: &str| {
+        results
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("no check {name}: {results:?}"))
+            .clone()
+    };
+    assert_eq!(get("only the app tier reaches the database").1, "pass");
+    assert_eq!(get("only the admin reaches the bastion").1, "pass");
+    assert_eq!(get("the web answers the internet").1, "pass");
+    // app2 is in app-sg but the data NACL admits app1 only.
+    let (_, status, why) = get("the app group is not all through");
+    assert_eq!(
+        (status.as_str(), why.as_str()),
+        ("fail", "not reached from app2 (app-sg) (nacl-inbound)")
+    );
+    // Both ways wrong: the listed source is blocked, another gets in.
+    let (_, status, why) = get("ssh to the web server is not the admin's");
+    assert_eq!(status, "fail");
+    assert_eq!(
+        why,
+        "not reached from admin (sg-inbound); also reached from bastion"
+    );
+    // `nothing_else` alone: nothing may reach; a host and the unmanaged
+    // addresses of db1's own network do.
+    let (_, status, why) = get("nothing pings the database from afar");
+    assert_eq!(status, "fail");
+    assert!(
+        why.starts_with("also reached from cache1, network data addresses 10.0.3.0/29"),
+        "{why}"
+    );
+}
+
+#[test]
+fn exhaustive_checks_with_mistakes_get_every_diagnostic() {
+    let dir = std::env::temp_dir().join(format!("wirelab-exhaustive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = std::fs::read_to_string(root().join("crates/wirelab/tests/reach/exhaustive.yaml"))
+        .expect("lab");
+    let body = &src[..src.find("\nchecks:").expect("checks")];
+    let bad = format!(
+        "{body}\nchecks:\n  - name: a\n    from: app1\n    to: db1\n    port: 5432\n    expect: {{ reachable_from: [app-sgg], nothing_else: true }}\n  - name: b\n    to: db1\n    port: 5432\n    expect: {{ nothing_else: false }}\n  - name: c\n    to: db1\n    port: 5432\n    expect: {{ reachable_from: [internet], nothing_else: yes-please }}\n"
+    );
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, &bad).expect("write");
+    let lines = bad.lines().count();
+    let (code, _, err) = wirelab(&["check", path.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{err}");
+    let at = |needle: &str| {
+        err.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {err}"))
+            .to_string()
+    };
+    assert!(
+        at("has no `from`").contains(&format!("bad.yaml:{}:", lines - 11)),
+        "{err}"
+    );
+    assert!(
+        at("`app-sgg` is no host, security group or network").contains("did you mean `app-sg`"),
+        "{err}"
+    );
+    assert!(
+        at("asks nothing").contains(&format!("bad.yaml:{}:", lines - 4)),
+        "{err}"
+    );
+    assert!(
+        at("`nothing_else`").contains(&format!("bad.yaml:{}:", lines)),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

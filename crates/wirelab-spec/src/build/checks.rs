@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use super::ssh::suggest_user;
 use super::traffic::{read_positive_time, TrafficTable};
 use super::Names;
 use crate::model::{
     Check, CheckProto, CheckTarget, DnsCheck, DnsExpect, Family, FlowCheck, Host, HostId, Outcome,
-    Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Workload,
+    ReachCheck, ReachSource, Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Workload,
 };
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
@@ -41,6 +43,10 @@ const DNS_TYPES: [&str; 11] = [
 /// Keys a check on a workload takes from the workload instead.
 const FLOW_FORBIDDEN_KEYS: [&str; 7] = ["from", "to", "proto", "port", "family", "reason", "via"];
 const FLOW_EXPECT_KEYS: [&str; 2] = ["complete_within", "goodput_at_least"];
+/// Keys of the `expect` map of an exhaustive check.
+const EXHAUSTIVE_EXPECT_KEYS: [&str; 2] = ["reachable_from", "nothing_else"];
+/// Keys an exhaustive check does not take.
+const EXHAUSTIVE_FORBIDDEN_KEYS: [&str; 3] = ["from", "reason", "via"];
 /// Most checks in one lab.
 const CHECKS_MAX: usize = 100_000;
 /// Most points of one check.
@@ -99,6 +105,11 @@ pub(crate) fn read_checks(
             read_web_check(&fields, name, names, hosts, d)
         } else if fields.get("ssh").is_some() {
             read_ssh_check(&fields, name, names, hosts, ssh, d)
+        } else if fields.get("expect").is_some_and(is_exhaustive) {
+            reject_keys(&fields, &DNS_ONLY_KEYS, d, |key| {
+                format!("`{key}` belongs to a `dns:` check")
+            });
+            read_reach_check(&fields, name, names, hosts, d)
         } else {
             reject_keys(&fields, &DNS_ONLY_KEYS, d, |key| {
                 format!("`{key}` belongs to a `dns:` check")
@@ -140,28 +151,7 @@ fn read_check(
             .require("to", what, d)
             .and_then(|n| read_target(n, "checks", names, d, true)),
     };
-    let proto = match fields.get("proto") {
-        None => Some(CheckProto::Tcp),
-        Some(n) => match read::string(n, "`proto`", d) {
-            Some("tcp") => Some(CheckProto::Tcp),
-            Some("udp") => Some(CheckProto::Udp),
-            Some("icmp") => Some(CheckProto::Icmp),
-            Some(other) => {
-                let help = if other == "icmpv6" {
-                    Some("use `proto: icmp` with `family: ipv6`".to_string())
-                } else {
-                    did_you_mean(other, ["tcp", "udp", "icmp"])
-                };
-                d.error_help(
-                    n.span,
-                    format!("check protocol `{other}` must be tcp, udp or icmp"),
-                    help,
-                );
-                None
-            }
-            None => None,
-        },
-    };
+    let proto = read_proto(fields, d);
     let port = match (&url, fields.get("port")) {
         (Some((_, Some(u))), None) if proto != Some(CheckProto::Icmp) => Some(Some(u.port)),
         _ => read_port(fields, proto, d),
@@ -218,8 +208,190 @@ fn read_check(
         dns: None,
         http: None,
         ssh: None,
+        reach: None,
         span: fields.at,
     })
+}
+
+/// `proto:` of a probe check (default tcp).
+fn read_proto(fields: &Fields, d: &mut Diags) -> Option<CheckProto> {
+    match fields.get("proto") {
+        None => Some(CheckProto::Tcp),
+        Some(n) => match read::string(n, "`proto`", d) {
+            Some("tcp") => Some(CheckProto::Tcp),
+            Some("udp") => Some(CheckProto::Udp),
+            Some("icmp") => Some(CheckProto::Icmp),
+            Some(other) => {
+                let help = if other == "icmpv6" {
+                    Some("use `proto: icmp` with `family: ipv6`".to_string())
+                } else {
+                    did_you_mean(other, ["tcp", "udp", "icmp"])
+                };
+                d.error_help(
+                    n.span,
+                    format!("check protocol `{other}` must be tcp, udp or icmp"),
+                    help,
+                );
+                None
+            }
+            None => None,
+        },
+    }
+}
+
+/// Whether `expect:` is the map of an exhaustive check.
+fn is_exhaustive(node: &Node) -> bool {
+    matches!(&node.value, Value::Map(m)
+        if m.iter().any(|(k, _)| EXHAUSTIVE_EXPECT_KEYS.contains(&k.value.as_str())))
+}
+
+/// An exhaustive check: `to`, `proto`, `port`, and `expect: {
+/// reachable_from: [...], nothing_else: true }`, answered by the analysis.
+fn read_reach_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    names: &Names,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Check> {
+    let what = "an exhaustive check";
+    reject_keys(fields, &EXHAUSTIVE_FORBIDDEN_KEYS, d, |key| match key {
+        "from" => format!("{what} has no `from`: its sources are the list in `reachable_from`"),
+        _ => format!("{what} does not take `{key}`"),
+    });
+    let to = fields
+        .require("to", what, d)
+        .and_then(|n| read_host_ref(n, "`to`", "checks", names, d));
+    let proto = read_proto(fields, d);
+    let port = read_port(fields, proto, d);
+    let family_written = read_family(fields, d);
+    let expect = fields
+        .require("expect", what, d)
+        .and_then(|n| read_reach_expect(n, names, d));
+    let (points, hint) = read_points_hint(fields, d);
+    let to = to?;
+    let family = match family_written {
+        Some(w) => {
+            let has = match w.value {
+                Family::Ipv4 => hosts[to].ipv4.is_some(),
+                Family::Ipv6 => hosts[to].ipv6.is_some(),
+            };
+            if !has {
+                d.error(
+                    w.span,
+                    format!(
+                        "host `{}` has no {} address",
+                        hosts[to].name.value,
+                        w.value.code()
+                    ),
+                );
+                return None;
+            }
+            w.value
+        }
+        None if hosts[to].ipv4.is_some() => Family::Ipv4,
+        None => Family::Ipv6,
+    };
+    Some(Check {
+        name: name?,
+        from: to,
+        to: CheckTarget::Host(to),
+        proto: proto?,
+        port: port?,
+        family,
+        expect: Outcome::Allow,
+        reason: None,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: None,
+        dns: None,
+        http: None,
+        ssh: None,
+        reach: Some(expect?),
+        span: fields.at,
+    })
+}
+
+/// `{ reachable_from: [app-sg, bastion, 10.0.0.0/16, internet], nothing_else: true }`.
+fn read_reach_expect(node: &Node, names: &Names, d: &mut Diags) -> Option<ReachCheck> {
+    let fields = read::fields(
+        node,
+        &EXHAUSTIVE_EXPECT_KEYS,
+        "an exhaustive `expect`",
+        node.span,
+        d,
+    )?;
+    let nothing_else = match fields.get("nothing_else") {
+        None => Some(false),
+        Some(n) => read::boolean(n, "`nothing_else`", d),
+    };
+    let mut sources = Vec::new();
+    let mut ok = true;
+    if let Some(list) = fields.get("reachable_from") {
+        match read::seq(list, "`reachable_from`", d) {
+            None => ok = false,
+            Some(items) => {
+                for item in items {
+                    match read_reach_source(item, names, d) {
+                        Some(src) => sources.push(Sp::new(src, item.span)),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+    }
+    let nothing_else = nothing_else?;
+    if ok && sources.is_empty() && !nothing_else {
+        d.error_help(
+            node.span,
+            "this `expect` asks nothing: no source in `reachable_from` and no `nothing_else: true`",
+            Some("write `nothing_else: true` alone to require that nothing reaches it".into()),
+        );
+        return None;
+    }
+    ok.then_some(ReachCheck {
+        sources,
+        nothing_else,
+    })
+}
+
+/// One source of `reachable_from`: a host, a security group, a network,
+/// `internet`, an address or a prefix.
+fn read_reach_source(node: &Node, names: &Names, d: &mut Diags) -> Option<ReachSource> {
+    let text = read::scalar_text(node, "a source in `reachable_from`", d)?;
+    if let Some(h) = names.hosts.get(&text) {
+        return Some(ReachSource::Host(h));
+    }
+    if let Some(g) = names.security_groups.get(&text) {
+        return Some(ReachSource::Group(g));
+    }
+    if let Some(n) = names.networks.get(&text) {
+        return Some(ReachSource::Network(n));
+    }
+    if text == "internet" {
+        return Some(ReachSource::Internet);
+    }
+    if let Ok(p) = text.parse::<IpNet>() {
+        return Some(ReachSource::Prefix(p.trunc()));
+    }
+    if let Ok(a) = text.parse::<IpAddr>() {
+        return Some(ReachSource::Prefix(IpNet::from(a)));
+    }
+    let help = names
+        .hosts
+        .suggest(&text)
+        .or_else(|| names.security_groups.suggest(&text))
+        .or_else(|| names.networks.suggest(&text))
+        .or_else(|| Some("a source is a host, a security group, a network, `internet`, an address or a prefix".into()));
+    d.error_help(
+        node.span,
+        format!(
+            "`{text}` is no host, security group or network of the lab, nor an address or a prefix"
+        ),
+        help,
+    );
+    None
 }
 
 /// `reason:` as written; the login reasons (`no-sshd`, ...) only where
@@ -318,6 +490,7 @@ fn read_flow_check(
         dns: None,
         http: None,
         ssh: None,
+        reach: None,
         span: fields.at,
     })
 }
@@ -552,6 +725,7 @@ fn read_web_check(
         dns: None,
         http: Some(http),
         ssh: None,
+        reach: None,
         span: fields.at,
     })
 }
@@ -645,6 +819,7 @@ fn read_dns_check(
         }),
         http: None,
         ssh: None,
+        reach: None,
         span: fields.at,
     })
 }
@@ -888,6 +1063,7 @@ fn read_ssh_check(
         flow: None,
         dns: None,
         http: None,
+        reach: None,
         ssh: Some(SshCheck {
             hops: hops.into_iter().map(|(hop, _)| hop).collect(),
             auth: auth?,
