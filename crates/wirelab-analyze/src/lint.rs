@@ -19,6 +19,8 @@ mod space;
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use wirelab_net::{Direction, Network};
 use wirelab_spec::{Family, HostId, Lab, NaclAction, NaclRule, Peer, RuleProto, SgRule, Span};
 
@@ -173,11 +175,18 @@ pub const ADMIN_PORTS: [(u16, &str); 13] = [
     (27017, "mongodb"),
 ];
 
+/// A security-group peer this wide or wider admits "the world": a /8 of
+/// IPv4, a /32 of IPv6 (prefix lengths). A narrower public source (an
+/// office, one admin's address) is a choice, not an exposure.
+pub const WORLD_PREFIX_V4: u8 = 8;
+pub const WORLD_PREFIX_V6: u8 = 32;
+
 /// Every finding of the lab, sorted by (line, column, code, message).
 pub fn lint(net: &Network) -> Vec<Finding> {
     let mut l = Linter::new(net);
     l.security_groups();
     l.nacls();
+    l.public_admin_ports();
     let mut findings = l.findings;
     findings.sort_by(|a, b| {
         (a.span.line, a.span.column, a.code.code(), &a.message).cmp(&(
@@ -201,6 +210,7 @@ struct SgEntry<'l> {
 }
 
 struct Linter<'n> {
+    net: &'n Network,
     lab: &'n Lab,
     /// Per group: the hosts that have it.
     hosts_of: Vec<Vec<HostId>>,
@@ -469,6 +479,7 @@ impl<'n> Linter<'n> {
             .map(|[a, b]| [AddrSet::from_ranges(a), AddrSet::from_ranges(b)])
             .collect();
         Linter {
+            net,
             lab,
             hosts_of,
             members,
@@ -1107,6 +1118,163 @@ impl<'n> Linter<'n> {
         }
     }
 
+    // ----- admin ports open to the world ----------------------------------
+
+    /// Administration and database ports that public addresses reach
+    /// through the whole path (security groups, NACLs, routes, and the
+    /// reply back: `Analyzer::public_exposure`) and that a rule with a
+    /// peer of [`WORLD_PREFIX_V4`] / [`WORLD_PREFIX_V6`] or wider opens (or
+    /// nothing guards: an internal host without a security group).
+    fn public_admin_ports(&mut self) {
+        let lab = self.lab;
+        let analyzer = crate::Analyzer::new(self.net);
+        let admin = PortSet::from_ranges(ADMIN_PORTS.iter().map(|&(p, _)| (p, p)));
+        for (h, host) in lab.hosts.iter().enumerate() {
+            // A host without a security group on a public address is one
+            // of "the world" itself (a laptop, a server on the internet);
+            // one on a private address is an unguarded internal server,
+            // and only the ports it listens on count.
+            let guarded = !host.security_groups.is_empty();
+            if !guarded && !self.private_host(host) {
+                continue;
+            }
+            let listening = |kind: Kind| {
+                PortSet::from_ranges(
+                    host.services
+                        .iter()
+                        .filter(|s| match s.proto {
+                            wirelab_spec::TransportProto::Tcp => kind == Kind::Tcp,
+                            wirelab_spec::TransportProto::Udp => kind == Kind::Udp,
+                        })
+                        .map(|s| (s.port, s.port)),
+                )
+            };
+            // Per (family, kind): the admin ports reached, the sources and
+            // the networks they enter by.
+            let mut open: Vec<Opening> = Vec::new();
+            for x in analyzer.public_exposure(h) {
+                let kind = match x.proto {
+                    crate::Proto::Tcp => Kind::Tcp,
+                    crate::Proto::Udp => Kind::Udp,
+                    crate::Proto::Icmp => continue,
+                };
+                let mut ports = x.ports.intersect(&admin);
+                if !guarded {
+                    ports = ports.intersect(&listening(kind));
+                }
+                if ports.is_empty() {
+                    continue;
+                }
+                let sources: Vec<IpNet> = x.sources.iter().filter_map(|s| s.parse().ok()).collect();
+                match open.iter_mut().find(|o| o.0 == x.family && o.1 == kind) {
+                    Some(o) => {
+                        o.2 = o.2.union(&ports);
+                        o.3.extend(sources);
+                        if !o.4.contains(&x.entry) {
+                            o.4.push(x.entry.clone());
+                        }
+                    }
+                    None => open.push((x.family, kind, ports, sources, vec![x.entry.clone()])),
+                }
+            }
+            for (family, kind, ports, sources, entries) in open {
+                let addrs = AddrSet::from_ranges(sources.iter().map(|n| {
+                    let (_, a, b) = prefix_range(n.network(), n.broadcast());
+                    (a, b)
+                }));
+                let reached = Space::from_cubes([Cube {
+                    family,
+                    kind,
+                    l4: ports.clone(),
+                    addrs: addrs.clone(),
+                }]);
+                self.admin_finding(h, &reached, &entries);
+            }
+        }
+    }
+
+    /// Whether every address of the host is private (not public).
+    fn private_host(&self, host: &wirelab_spec::Host) -> bool {
+        [host.ipv4.map(IpAddr::V4), host.ipv6.map(IpAddr::V6)]
+            .into_iter()
+            .flatten()
+            .all(|a| {
+                let (f, v) = addr_value(a);
+                crate::addrs::non_public(f)
+                    .iter()
+                    .any(|&(lo, hi)| lo <= v && v <= hi)
+            })
+    }
+
+    fn admin_finding(&mut self, h: HostId, reached: &Space, entries: &[String]) {
+        let lab = self.lab;
+        let host = &lab.hosts[h];
+        // The inbound rules of the host's groups that admit part of it.
+        let mut rules: Vec<(usize, &SgRule)> = Vec::new();
+        for &g in &host.security_groups {
+            for r in &lab.security_groups[g].inbound {
+                if wide(&r.peer) && self.sg_space(r).intersects(reached) {
+                    rules.push((g, r));
+                }
+            }
+        }
+        if !host.security_groups.is_empty() && rules.is_empty() {
+            return;
+        }
+        rules.sort_by_key(|(_, r)| r.span);
+        let l4 = describe_l4(reached);
+        let names: Vec<&str> = ADMIN_PORTS
+            .iter()
+            .filter(|&&(p, _)| reached.cubes().iter().any(|c| c.l4.contains(p)))
+            .map(|&(_, n)| n)
+            .collect();
+        let from = describe_addrs(reached);
+        let via = entries.join(", ");
+        let name = &host.name.value;
+        match rules.split_first() {
+            Some((&(g, first), rest)) => {
+                let what = self.describe_sg(first, Direction::Inbound);
+                let message = format!(
+                    "{l4} ({}) of {name} is open to the world: {from} reach{} it from {via}, request and reply, through inbound rule {what} of {}",
+                    names.join(", "),
+                    if from.contains(',') { "" } else { "es" },
+                    self.group_name(g)
+                );
+                let related = rest
+                    .iter()
+                    .map(|&(g2, r)| Related {
+                        span: r.span,
+                        text: format!(
+                            "{}: inbound rule {}",
+                            self.group_name(g2),
+                            self.describe_sg(r, Direction::Inbound)
+                        ),
+                    })
+                    .collect();
+                self.push(
+                    Code::PublicAdminPort,
+                    first.span,
+                    message,
+                    "narrow the source to the addresses that need it (an admin prefix, a bastion's group, a VPN range)".to_string(),
+                    related,
+                );
+            }
+            None => {
+                self.push(
+                    Code::PublicAdminPort,
+                    host.name.span,
+                    format!(
+                        "{l4} ({}) of {name} is open to the world: {from} reach{} it from {via}, request and reply; {name} has no security group",
+                        names.join(", "),
+                        if from.contains(',') { "" } else { "es" },
+                    ),
+                    format!("give {name} a security group that admits only the addresses that need it"),
+                    Vec::new(),
+                );
+            }
+        }
+    }
+
     // ----- NACLs -----------------------------------------------------------
 
     fn nacls(&mut self) {
@@ -1482,6 +1650,19 @@ fn free_number_below(d: u16, used: &[u16]) -> Option<u16> {
         return Some(round);
     }
     (1..d).rev().find(|n| !used.contains(n))
+}
+
+/// Per (family, kind): the admin ports public sources reach, the sources
+/// and the networks they enter by.
+type Opening = (Family, Kind, PortSet, Vec<IpNet>, Vec<String>);
+
+/// Whether a security-group peer admits "the world".
+fn wide(peer: &Peer) -> bool {
+    match peer {
+        Peer::Cidr(IpNet::V4(n)) => n.prefix_len() <= WORLD_PREFIX_V4,
+        Peer::Cidr(IpNet::V6(n)) => n.prefix_len() <= WORLD_PREFIX_V6,
+        Peer::Group(_) => false,
+    }
 }
 
 /// Splits `target` by first match over `rules` in order: the part each
