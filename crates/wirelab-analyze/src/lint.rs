@@ -1013,11 +1013,12 @@ impl<'n> Linter<'n> {
                     Code::SgRuleRedundantAcrossGroups,
                     e.rule.span,
                     format!(
-                        "{} rule {what} of {name} is redundant in this lab: every host with {name} ({}) also has {}, and {} admit all of it{note}",
+                        "{} rule {what} of {name} is redundant in this lab: every host with {name} ({}) also has {}, and {} admit{} all of it{note}",
                         e.dir.code(),
                         host_names.join(", "),
                         group_names.join(" and "),
-                        names.join(" and ")
+                        names.join(" and "),
+                        if names.len() == 1 { "s" } else { "" }
                     ),
                     format!(
                         "remove this rule if {name} is always used together with {}; keep it if {name} must stand alone",
@@ -1321,7 +1322,7 @@ impl<'n> Linter<'n> {
                 let mut other: Vec<&NaclRule> = other_rules.iter().collect();
                 other.sort_by_key(|r| r.number);
                 for (i, r) in sorted.iter().enumerate() {
-                    if live[i] && r.action == NaclAction::Allow {
+                    if live[i] && r.action == NaclAction::Allow && !networks.is_empty() {
                         self.nacl_reply(&name, dir, r, other_dir, &other);
                         if dual {
                             self.nacl_counterpart(&name, dir, r, &sorted);
@@ -1549,11 +1550,18 @@ impl<'n> Linter<'n> {
             }
         };
         let number = number.map_or("N".to_string(), |n| n.to_string());
-        let proto = match kinds.as_slice() {
-            [Kind::Tcp] => "tcp",
-            [Kind::Udp] => "udp",
-            _ => "all",
-        };
+        let suggestions: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                format!(
+                    "`{{ rule: {number}, action: allow, proto: {}, ports: {}-{}, cidr: {} }}`",
+                    if *k == Kind::Tcp { "tcp" } else { "udp" },
+                    EPHEMERAL.0,
+                    EPHEMERAL.1,
+                    r.cidr
+                )
+            })
+            .collect();
         let toward = match other_dir {
             Direction::Outbound => "going out to",
             Direction::Inbound => "coming in from",
@@ -1574,13 +1582,14 @@ impl<'n> Linter<'n> {
                 blocks.join("; ")
             ),
             format!(
-                "add an {} rule{}{placement}: `{{ rule: {number}, action: allow, proto: {proto}, ports: {}-{}, cidr: {} }}`",
+                "add {} {} rule{}{}{placement}: {}",
+                if kinds.len() == 1 { "an" } else { "" },
                 other_dir.code(),
+                if kinds.len() == 1 { "" } else { "s" },
                 if placement.is_empty() { "" } else { " " },
-                EPHEMERAL.0,
-                EPHEMERAL.1,
-                r.cidr
-            ),
+                suggestions.join(" and ")
+            )
+            .replace("add  ", "add "),
             related,
         );
     }
@@ -1759,6 +1768,124 @@ mod tests {
             ["0.0.0.0/0"]
         );
         assert_eq!(range_to_prefixes(Family::Ipv6, 0, u128::MAX), ["::/0"]);
+    }
+
+    use proptest::prelude::*;
+
+    /// A random NACL rule over a small universe: ports with ends in 0..=40
+    /// or 65535, prefixes inside 10.0.0.0/24 (or everything), ICMP any or
+    /// echo.
+    fn rule_strategy() -> impl Strategy<Value = (bool, u8, u16, u16, u8, u8)> {
+        (
+            any::<bool>(),
+            0u8..5,
+            prop_oneof![0u16..=40, Just(65535u16)],
+            prop_oneof![0u16..=40, Just(65535u16)],
+            0u8..5,
+            0u8..4,
+        )
+    }
+
+    fn make_rule(
+        i: usize,
+        (allow, proto, p1, p2, len, which): (bool, u8, u16, u16, u8, u8),
+    ) -> NaclRule {
+        let proto = match proto {
+            0 => RuleProto::Tcp,
+            1 => RuleProto::Udp,
+            2 => RuleProto::All,
+            3 => RuleProto::Icmp,
+            _ => RuleProto::Number(47),
+        };
+        let cidr: IpNet = match len {
+            0 => "0.0.0.0/0".parse().unwrap(),
+            l => {
+                let prefix = 22 + l; // 23..=26
+                let block = 1u32 << (32 - u32::from(prefix));
+                let base = 0x0a00_0000u32 + (u32::from(which) * block) % 256;
+                format!("{}/{prefix}", std::net::Ipv4Addr::from(base))
+                    .parse()
+                    .unwrap()
+            }
+        };
+        NaclRule {
+            number: (i as u16 + 1) * 10,
+            action: if allow {
+                NaclAction::Allow
+            } else {
+                NaclAction::Deny
+            },
+            proto,
+            ports: Some(wirelab_spec::PortRange {
+                first: p1.min(p2),
+                last: p1.max(p2),
+            }),
+            icmp_type: if proto == RuleProto::Icmp && which % 2 == 0 {
+                Some(8)
+            } else {
+                None
+            },
+            icmp_code: None,
+            cidr,
+            span: Span::default(),
+        }
+    }
+
+    /// The reference: does rule `r` match the packet (proto, port or
+    /// ICMP type, source address)? Written from the AWS rule text, not
+    /// from the lint's spaces.
+    fn reference_matches(r: &NaclRule, proto: u8, port: u16, icmp_type: u8, addr: u32) -> bool {
+        let proto_ok = match r.proto.number() {
+            None => true,
+            Some(n) => n == proto,
+        };
+        let l4_ok = match proto {
+            6 | 17 if r.proto.number().is_some() => r.ports.is_none_or(|p| p.contains(port)),
+            1 if r.proto.number().is_some() => r.icmp_type.is_none_or(|t| t == icmp_type),
+            _ => true,
+        };
+        proto_ok && l4_ok && r.cidr.contains(&IpAddr::V4(std::net::Ipv4Addr::from(addr)))
+    }
+
+    proptest! {
+        /// For every rule: "never matches" and "earlier rules of the
+        /// other action decide some of it" agree with evaluating every
+        /// point of a grid that holds a point of every atom.
+        #[test]
+        fn nacl_shadowing_agrees_with_brute_force(raw in prop::collection::vec(rule_strategy(), 1..6)) {
+            let rules: Vec<NaclRule> = raw.into_iter().enumerate().map(|(i, r)| make_rule(i, r)).collect();
+            let spaces: Vec<Space> = rules.iter().map(nacl_space).collect();
+            let mut ports: Vec<u16> = (0..=41).collect();
+            ports.extend([1000, 65534, 65535]);
+            let mut points = Vec::new();
+            for addr in (0x0a00_0000u32..=0x0a00_00ff).chain([0x0a00_0100, 0x0b00_0001]) {
+                for &port in &ports {
+                    points.push((6u8, port, 0u8, addr));
+                    points.push((17, port, 0, addr));
+                }
+                for t in [0u8, 8] {
+                    points.push((1, 0, t, addr));
+                }
+                points.push((47, 0, 0, addr));
+            }
+            for (i, r) in rules.iter().enumerate() {
+                let (decided, rest) = first_match(&spaces[i], &spaces[..i]).expect("small");
+                let mut reaches = false;
+                let mut opposite = false;
+                for &(proto, port, t, addr) in &points {
+                    if !reference_matches(r, proto, port, t, addr) {
+                        continue;
+                    }
+                    match rules[..i].iter().find(|e| reference_matches(e, proto, port, t, addr)) {
+                        None => reaches = true,
+                        Some(e) => opposite |= e.action != r.action,
+                    }
+                }
+                prop_assert_eq!(!rest.is_empty(), reaches, "rule {}: {:?}", i, r);
+                let lint_opposite = decided.iter().any(|(j, _)| rules[*j].action != r.action);
+                prop_assert_eq!(lint_opposite, opposite, "rule {}: {:?}", i, r);
+            }
+        }
     }
 
     #[test]
