@@ -432,7 +432,7 @@ fn twin_parts(
     t: Option<u8>,
     c: Option<u8>,
     to: Family,
-) -> Option<(RuleProto, Vec<(Kind, PortSet)>)> {
+) -> Option<Twin> {
     let twin_proto = match (proto.number(), to) {
         (Some(1), Family::Ipv6) => RuleProto::Icmpv6,
         (Some(58), Family::Ipv4) => RuleProto::Icmp,
@@ -453,7 +453,48 @@ fn twin_parts(
         }
         _ => (t, c),
     };
-    Some((twin_proto, proto_parts(twin_proto, ports, t, c)))
+    Some(Twin {
+        proto: twin_proto,
+        keys: yaml_keys(twin_proto, ports, t, c),
+        parts: proto_parts(twin_proto, ports, t, c),
+    })
+}
+
+/// The other family's twin of a rule: its protocol, the YAML keys that
+/// follow `proto` in a rule written for it, and its protocol parts.
+struct Twin {
+    proto: RuleProto,
+    keys: String,
+    parts: Vec<(Kind, PortSet)>,
+}
+
+/// `, port: 80`, `, ports: 80-90`, `, icmp_type: 128`: the keys after
+/// `proto` in a rule.
+fn yaml_keys(
+    proto: RuleProto,
+    ports: Option<wirelab_spec::PortRange>,
+    t: Option<u8>,
+    c: Option<u8>,
+) -> String {
+    let mut s = String::new();
+    match (proto.number(), ports) {
+        (Some(6) | Some(17), Some(p)) if p.first == p.last => {
+            s.push_str(&format!(", port: {}", p.first))
+        }
+        (Some(6) | Some(17), Some(p)) if p != wirelab_spec::PortRange::ALL => {
+            s.push_str(&format!(", ports: {p}"))
+        }
+        _ => {}
+    }
+    if matches!(proto.number(), Some(1) | Some(58)) {
+        if let Some(t) = t {
+            s.push_str(&format!(", icmp_type: {t}"));
+        }
+        if let Some(c) = c {
+            s.push_str(&format!(", icmp_code: {c}"));
+        }
+    }
+    s
 }
 
 impl<'n> Linter<'n> {
@@ -1047,8 +1088,11 @@ impl<'n> Linter<'n> {
             let (from, _, _) = prefix_range(n.network(), n.broadcast());
             let to = other_family(from);
             let r = e.rule;
-            let Some((twin_proto, parts)) =
-                twin_parts(r.proto, r.ports, r.icmp_type, r.icmp_code, to)
+            let Some(Twin {
+                proto: twin_proto,
+                keys: port_key,
+                parts,
+            }) = twin_parts(r.proto, r.ports, r.icmp_type, r.icmp_code, to)
             else {
                 continue;
             };
@@ -1088,17 +1132,6 @@ impl<'n> Linter<'n> {
             let what = self.describe_sg(r, e.dir);
             let fam = family_name(to);
             let twin_what = describe_l4(&uncovered);
-            let twin_rule = describe_what(twin_proto, r.ports, None, None);
-            let port_key = match (r.ports, twin_proto.number()) {
-                (Some(p), Some(6) | Some(17)) if p.first == p.last => {
-                    format!(", port: {}", p.first)
-                }
-                (Some(p), Some(6) | Some(17)) if p != wirelab_spec::PortRange::ALL => {
-                    format!(", ports: {p}")
-                }
-                _ => String::new(),
-            };
-            let _ = twin_rule;
             self.push(
                 Code::SgCounterpartMissing,
                 r.span,
@@ -1602,7 +1635,11 @@ impl<'n> Linter<'n> {
         }
         let (from, _, _) = prefix_range(r.cidr.network(), r.cidr.broadcast());
         let to = other_family(from);
-        let Some((twin_proto, parts)) = twin_parts(r.proto, r.ports, r.icmp_type, r.icmp_code, to)
+        let Some(Twin {
+            proto: twin_proto,
+            keys: port_key,
+            parts,
+        }) = twin_parts(r.proto, r.ports, r.icmp_type, r.icmp_code, to)
         else {
             return;
         };
@@ -1620,13 +1657,6 @@ impl<'n> Linter<'n> {
         if denied.is_empty() {
             return;
         }
-        let port_key = match (r.ports, twin_proto.number()) {
-            (Some(p), Some(6) | Some(17)) if p.first == p.last => format!(", port: {}", p.first),
-            (Some(p), Some(6) | Some(17)) if p != wirelab_spec::PortRange::ALL => {
-                format!(", ports: {p}")
-            }
-            _ => String::new(),
-        };
         self.push(
             Code::NaclCounterpartMissing,
             r.span,
@@ -1886,6 +1916,39 @@ mod tests {
                 prop_assert_eq!(lint_opposite, opposite, "rule {}: {:?}", i, r);
             }
         }
+    }
+
+    /// The time of one lint of labs/03, for docs/analysis.md (run with
+    /// `cargo test --release -p wirelab-analyze --lib -- --ignored
+    /// --nocapture lint_time`). It checks the findings too.
+    #[test]
+    #[ignore]
+    fn lint_time_on_the_vpc_lab() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../labs/03-vpc-security.yaml");
+        let loaded = wirelab_spec::load(&path).expect("a valid lab");
+        let net = Network::compile(&loaded.lab);
+        let rounds = 50u32;
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..rounds {
+            n = lint(&net).len();
+        }
+        let mean = start.elapsed() / rounds;
+        assert_eq!(n, 2);
+        let (sg, nacl) = {
+            let start = std::time::Instant::now();
+            for _ in 0..rounds {
+                let mut l = Linter::new(&net);
+                l.security_groups();
+                l.nacls();
+            }
+            let without = start.elapsed() / rounds;
+            (without, mean.saturating_sub(without))
+        };
+        eprintln!(
+            "labs/03: one lint {mean:?} (mean of {rounds}); rules only {sg:?}, public-admin-port {nacl:?}"
+        );
     }
 
     #[test]
