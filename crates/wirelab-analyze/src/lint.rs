@@ -1885,19 +1885,7 @@ mod tests {
         fn nacl_shadowing_agrees_with_brute_force(raw in prop::collection::vec(rule_strategy(), 1..6)) {
             let rules: Vec<NaclRule> = raw.into_iter().enumerate().map(|(i, r)| make_rule(i, r)).collect();
             let spaces: Vec<Space> = rules.iter().map(nacl_space).collect();
-            let mut ports: Vec<u16> = (0..=41).collect();
-            ports.extend([1000, 65534, 65535]);
-            let mut points = Vec::new();
-            for addr in (0x0a00_0000u32..=0x0a00_00ff).chain([0x0a00_0100, 0x0b00_0001]) {
-                for &port in &ports {
-                    points.push((6u8, port, 0u8, addr));
-                    points.push((17, port, 0, addr));
-                }
-                for t in [0u8, 8] {
-                    points.push((1, 0, t, addr));
-                }
-                points.push((47, 0, 0, addr));
-            }
+            let points = grid();
             for (i, r) in rules.iter().enumerate() {
                 let (decided, rest) = first_match(&spaces[i], &spaces[..i]).expect("small");
                 let mut reaches = false;
@@ -1916,6 +1904,87 @@ mod tests {
                 prop_assert_eq!(lint_opposite, opposite, "rule {}: {:?}", i, r);
             }
         }
+    }
+
+    /// The grid of `nacl_shadowing_agrees_with_brute_force`: a point in
+    /// every atom of the rules `make_rule` draws.
+    fn grid() -> Vec<(u8, u16, u8, u32)> {
+        let mut ports: Vec<u16> = (0..=41).collect();
+        ports.extend([1000, 65534, 65535]);
+        let mut points = Vec::new();
+        for addr in (0x0a00_0000u32..=0x0a00_00ff).chain([0x0a00_0100, 0x0b00_0001]) {
+            for &port in &ports {
+                points.push((6u8, port, 0u8, addr));
+                points.push((17, port, 0, addr));
+            }
+            for t in [0u8, 8] {
+                points.push((1, 0, t, addr));
+            }
+            points.push((47, 0, 0, addr));
+        }
+        points
+    }
+
+    proptest! {
+        /// Security-group coverage (a union, no order): a rule is covered
+        /// by the others exactly when every grid point it matches, another
+        /// matches; the cover named still covers, and drops none it needs.
+        #[test]
+        fn sg_coverage_agrees_with_brute_force(raw in prop::collection::vec(rule_strategy(), 2..6)) {
+            let rules: Vec<NaclRule> = raw.into_iter().enumerate().map(|(i, r)| make_rule(i, r)).collect();
+            let spaces: Vec<Space> = rules.iter().map(nacl_space).collect();
+            let points = grid();
+            let covers = |target: usize, by: &[usize]| {
+                points.iter().all(|&(p, port, t, a)| {
+                    !reference_matches(&rules[target], p, port, t, a)
+                        || by.iter().any(|&j| reference_matches(&rules[j], p, port, t, a))
+                })
+            };
+            for i in 0..rules.len() {
+                let others: Vec<usize> = (0..rules.len()).filter(|&j| j != i).collect();
+                let candidates: Vec<&Space> = others.iter().map(|&j| &spaces[j]).collect();
+                let cover = Linter::minimal_cover(&spaces[i], &candidates);
+                prop_assert_eq!(cover.is_some(), covers(i, &others), "rule {}", i);
+                if let Some(cover) = cover {
+                    let chosen: Vec<usize> = cover.iter().map(|&k| others[k]).collect();
+                    prop_assert!(covers(i, &chosen));
+                    for drop in 0..chosen.len() {
+                        let fewer: Vec<usize> = chosen.iter().enumerate().filter(|&(k, _)| k != drop).map(|(_, &j)| j).collect();
+                        prop_assert!(!covers(i, &fewer), "rule {} needs no {}", i, chosen[drop]);
+                    }
+                }
+            }
+        }
+    }
+
+    fn lint_text(text: &str) -> Vec<(Code, u32)> {
+        let loaded = wirelab_spec::parse_str("t.yaml", text).expect("a valid lab");
+        let net = Network::compile(&loaded.lab);
+        lint(&net)
+            .into_iter()
+            .map(|f| (f.code, f.span.line))
+            .collect()
+    }
+
+    #[test]
+    fn of_two_groups_on_the_same_hosts_only_the_later_rule_is_reported() {
+        let found = lint_text(
+            "lab: t\nnetworks:\n  lan: { cidr: 10.0.1.0/24 }\nhosts:\n  a: { network: lan, ip: 10.0.1.10, security_groups: [one-sg, two-sg] }\nsecurity_groups:\n  one-sg:\n    inbound:\n      - { proto: tcp, port: 22, from: 10.0.0.0/8 }\n  two-sg:\n    inbound:\n      - { proto: tcp, port: 22, from: 10.0.0.0/8 }\n",
+        );
+        assert_eq!(found, [(Code::SgRuleRedundantAcrossGroups, 12)]);
+    }
+
+    #[test]
+    fn a_group_without_an_outbound_list_covers_the_outbound_rules_of_its_companions() {
+        let found = lint_text(
+            "lab: t\nnetworks:\n  lan: { cidr: 10.0.1.0/24 }\nhosts:\n  a: { network: lan, ip: 10.0.1.10, security_groups: [open-sg, app-sg] }\n  b: { network: lan, ip: 10.0.1.11, security_groups: [app-sg] }\nsecurity_groups:\n  open-sg:\n    inbound: []\n  app-sg:\n    outbound:\n      - { proto: tcp, port: 443, to: 0.0.0.0/0 }\n",
+        );
+        // Host b has app-sg without open-sg: app-sg's rule is needed.
+        assert_eq!(found, []);
+        let found = lint_text(
+            "lab: t\nnetworks:\n  lan: { cidr: 10.0.1.0/24 }\nhosts:\n  a: { network: lan, ip: 10.0.1.10, security_groups: [open-sg, app-sg] }\nsecurity_groups:\n  open-sg:\n    inbound: []\n  app-sg:\n    outbound:\n      - { proto: tcp, port: 443, to: 0.0.0.0/0 }\n",
+        );
+        assert_eq!(found, [(Code::SgRuleRedundantAcrossGroups, 11)]);
     }
 
     /// The time of one lint of labs/03, for docs/analysis.md (run with
