@@ -1532,10 +1532,11 @@ impl<'n> Linter<'n> {
             Some(17) => vec![Kind::Udp],
             _ => return,
         };
-        // A rule for the ephemeral ports is itself the reply rule of the
-        // other direction, not a request.
+        // A rule for a range of high ports up to 65535 (1024-65535,
+        // 32768-65535, 49152-65535) is the reply rule of the other
+        // direction, not a request.
         let ports = r.ports.unwrap_or(wirelab_spec::PortRange::ALL);
-        if ports.first >= 1024 && ports.first <= EPHEMERAL.0 && ports.last == EPHEMERAL.1 {
+        if ports.first >= 1024 && ports.last == EPHEMERAL.1 {
             return;
         }
         let (f, a, b) = prefix_range(r.cidr.network(), r.cidr.broadcast());
