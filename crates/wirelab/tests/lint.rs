@@ -392,6 +392,22 @@ mod example_labs {
     }
 
     #[test]
+    fn an_unguarded_internal_database_is_reported_at_the_host() {
+        // labs/08's db has no security group, a private address, and
+        // postgres listening; the internet network reaches it. The
+        // laptops on the internet network (no groups, public addresses)
+        // are not reported.
+        let fs = findings(&example_lab("08-split-horizon-vpc.yaml"));
+        let f = at(&fs, "public-admin-port", 64, 3, "error");
+        let m = f["message"].as_str().unwrap();
+        assert!(
+            m.contains("tcp 5432 (postgres) of db") && m.contains("no security group"),
+            "{m}"
+        );
+        assert_eq!(codes(&fs), ["public-admin-port"]);
+    }
+
+    #[test]
     fn every_example_lab_lints_without_a_crash() {
         let mut labs: Vec<PathBuf> = std::fs::read_dir(root().join("labs"))
             .expect("labs/")
