@@ -20,9 +20,11 @@
 
 pub mod addrs;
 pub mod lint;
+mod matrix;
 mod portset;
 mod space;
 
+pub use matrix::Matrix;
 pub use portset::PortSet;
 pub use space::{Exposure, Origin, SourceReach};
 
@@ -271,6 +273,8 @@ pub struct Analyzer<'n> {
     atoms: Vec<u16>,
     /// Sorted starts of the pieces of the address space, IPv4 and IPv6.
     addr_cuts: [Vec<u128>; 2],
+    /// Whether blocks carry the rule texts (`allows`) that explain them.
+    explain: bool,
 }
 
 /// A walk of routing from a node to an address.
@@ -334,6 +338,17 @@ impl<'n> Analyzer<'n> {
             net,
             atoms: cuts.into_iter().collect(),
             addr_cuts: space::address_cuts(net),
+            explain: true,
+        }
+    }
+
+    /// An analyzer whose security-group blocks leave `allows` empty: the
+    /// same answers, for bulk questions (the matrix) that print no
+    /// explanation.
+    pub fn without_explanations(net: &'n Network) -> Analyzer<'n> {
+        Analyzer {
+            explain: false,
+            ..Analyzer::new(net)
         }
     }
 
@@ -633,7 +648,7 @@ impl<'n> Analyzer<'n> {
         let lab = &self.net.lab;
         let h = &lab.hosts[host];
         let mut allows = Vec::new();
-        for &g in &h.security_groups {
+        for &g in h.security_groups.iter().filter(|_| self.explain) {
             let sg = &lab.security_groups[g];
             let rules: Option<&[SgRule]> = match direction {
                 Direction::Inbound => Some(&sg.inbound),

@@ -752,3 +752,63 @@ fn exhaustive_checks_with_mistakes_get_every_diagnostic() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The matrix by classes of equivalent hosts equals the pair-by-pair
+/// answers, for every ordered pair, protocol and family.
+fn matrix_agrees(lab: &wirelab_spec::Lab) -> Result<usize, String> {
+    let net = Network::compile(lab);
+    let analyzer = Analyzer::new(&net);
+    let m = analyzer.matrix();
+    let mut n = 0;
+    for a in 0..lab.hosts.len() {
+        for b in 0..lab.hosts.len() {
+            if a == b {
+                continue;
+            }
+            let pair = analyzer.reach(a, b);
+            let class = m.get(a, b).ok_or("no class answer")?;
+            if pair.families.len() != class.families.len() {
+                return Err(format!("{a}→{b}: families differ"));
+            }
+            for (x, y) in pair.families.iter().zip(&class.families) {
+                for (p, q) in x.protos.iter().zip(&y.protos) {
+                    if p.reachable != q.reachable || p.delivered != q.delivered {
+                        return Err(format!(
+                            "{} → {} {} {}: pair {:?}, class {:?}",
+                            lab.hosts[a].name.value,
+                            lab.hosts[b].name.value,
+                            x.family.code(),
+                            p.proto.code(),
+                            p.reachable,
+                            q.reachable
+                        ));
+                    }
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[test]
+fn the_matrix_by_classes_equals_the_pairs_on_every_example_lab() {
+    let mut n = 0;
+    for path in labs() {
+        let loaded = wirelab_spec::load(&path).expect("valid");
+        n += matrix_agrees(&loaded.lab).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    assert!(n > 1000, "{n}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_matrix_by_classes_equals_the_pairs_on_random_labs(text in random_lab()) {
+        let loaded = wirelab_spec::parse_str("random.yaml", &text).expect("valid");
+        if let Err(e) = matrix_agrees(&loaded.lab) {
+            prop_assert!(false, "{e}\n{text}");
+        }
+    }
+}
