@@ -966,41 +966,39 @@ impl<'n> Linter<'n> {
                 }
                 // Candidates: g's other rules, the supergroups' rules, and
                 // "everything" for a supergroup without an outbound list.
-                let mut cands: Vec<(Option<usize>, Option<usize>)> = Vec::new(); // (entry, open group)
+                let mut cands: Vec<Coverer> = Vec::new();
                 for (i, o) in entries.iter().enumerate() {
                     let ok = i != t
                         && o.live
                         && o.dir == e.dir
                         && ((o.group == g && !reported[i]) || supers.contains(&o.group));
                     if ok {
-                        cands.push((Some(i), None));
+                        cands.push(Coverer::Rule(i));
                     }
                 }
                 if e.dir == Direction::Outbound {
                     for &h in &supers {
                         if lab.security_groups[h].outbound.is_none() {
-                            cands.push((None, Some(h)));
+                            cands.push(Coverer::OpenOutbound(h));
                         }
                     }
                 }
                 let spaces: Vec<&Space> = cands
                     .iter()
                     .map(|c| match c {
-                        (Some(i), _) => &entries[*i].space,
-                        _ => &everything,
+                        Coverer::Rule(i) => &entries[*i].space,
+                        Coverer::OpenOutbound(_) => &everything,
                     })
                     .collect();
                 let Some(cover) = Self::minimal_cover(&e.space, &spaces) else {
                     continue;
                 };
-                let cover: Vec<(Option<usize>, Option<usize>)> =
-                    cover.iter().map(|&k| cands[k]).collect();
+                let cover: Vec<Coverer> = cover.iter().map(|&k| cands[k]).collect();
                 let mut groups: Vec<usize> = cover
                     .iter()
                     .map(|c| match c {
-                        (Some(i), _) => entries[*i].group,
-                        (_, Some(h)) => *h,
-                        _ => g,
+                        Coverer::Rule(i) => entries[*i].group,
+                        Coverer::OpenOutbound(h) => *h,
                     })
                     .filter(|&x| x != g)
                     .collect();
@@ -1021,7 +1019,7 @@ impl<'n> Linter<'n> {
                 let mut rules: Vec<&SgRule> = vec![e.rule];
                 for c in &cover {
                     match c {
-                        (Some(i), _) => {
+                        Coverer::Rule(i) => {
                             let o = &entries[*i];
                             names.push(format!(
                                 "{}'s {} (line {})",
@@ -1032,7 +1030,7 @@ impl<'n> Linter<'n> {
                             related.push(self.sg_related(o));
                             rules.push(o.rule);
                         }
-                        (_, Some(h)) => {
+                        Coverer::OpenOutbound(h) => {
                             let sg = &lab.security_groups[*h];
                             names.push(format!(
                                 "{} (no outbound list: everything may go out)",
@@ -1046,7 +1044,6 @@ impl<'n> Linter<'n> {
                                 ),
                             });
                         }
-                        _ => {}
                     }
                 }
                 let note = self.group_note(&rules);
@@ -1690,6 +1687,15 @@ fn free_number_below(d: u16, used: &[u16]) -> Option<u16> {
         return Some(round);
     }
     (1..d).rev().find(|n| !used.contains(n))
+}
+
+/// What may cover a security-group rule across groups.
+#[derive(Clone, Copy)]
+enum Coverer {
+    /// An entry (index into the rule entries).
+    Rule(usize),
+    /// A group without an `outbound:` list: everything may go out.
+    OpenOutbound(usize),
 }
 
 /// Per (family, kind): the admin ports public sources reach, the sources
