@@ -19,6 +19,7 @@
 //! the client's ephemeral port ([`EPHEMERAL`]).
 
 pub mod addrs;
+mod fast;
 pub mod lint;
 mod matrix;
 mod portset;

@@ -16,7 +16,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use wirelab_spec::{HostId, Peer, SecurityGroupId};
 
+use wirelab_spec::Family;
+
 use crate::addrs::{bounds, family_max, to_int};
+use crate::fast::{FamilyMasks, Fast};
 use crate::{Analyzer, PortSet, Proto, Reach};
 
 /// What makes hosts equivalent (see the module documentation).
@@ -29,29 +32,95 @@ struct ClassKey {
     pieces: (Option<usize>, Option<usize>),
 }
 
+/// The answers per ordered pair of classes.
+enum Answers {
+    /// Bit masks over the port atoms (the bulk path), per family.
+    Masks {
+        atoms: Vec<(u16, u16)>,
+        cells: Vec<Option<[Option<FamilyMasks>; 2]>>,
+    },
+    /// Whole answers, when the lab has too many port atoms for masks.
+    Reaches(Vec<Option<Reach>>),
+}
+
 /// Every host to every host.
 pub struct Matrix {
     /// The class of each host.
     pub class_of: Vec<usize>,
     /// The members of each class, in host order.
     pub classes: Vec<Vec<HostId>>,
-    /// The answer per ordered pair of classes (`None` for a class to
-    /// itself when it has a single member: a host does not reach itself).
-    answers: Vec<Option<Reach>>,
+    /// Per ordered pair of classes (`None` for a class to itself when it
+    /// has a single member: a host does not reach itself).
+    answers: Answers,
 }
 
 impl Matrix {
-    /// What `from` reaches on `to`, from its classes' answer (the host
-    /// ids in it are the representatives').
-    pub fn get(&self, from: HostId, to: HostId) -> Option<&Reach> {
-        let n = self.classes.len();
-        self.answers[self.class_of[from] * n + self.class_of[to]].as_ref()
+    fn cell(&self, from: HostId, to: HostId) -> usize {
+        self.class_of[from] * self.classes.len() + self.class_of[to]
+    }
+
+    /// (reachable, delivered) ports of `proto` from `from` to `to` over
+    /// `family`; `None` when the two have no address of the family in
+    /// common (or `from == to`).
+    pub fn answer(
+        &self,
+        from: HostId,
+        to: HostId,
+        family: Family,
+        proto: Proto,
+    ) -> Option<(PortSet, PortSet)> {
+        if from == to {
+            return None;
+        }
+        let cell = self.cell(from, to);
+        match &self.answers {
+            Answers::Masks { atoms, cells } => {
+                let m = cells[cell].as_ref()?[matches!(family, Family::Ipv6) as usize]?;
+                let i = match proto {
+                    Proto::Tcp => 0,
+                    Proto::Udp => 1,
+                    Proto::Icmp => 2,
+                };
+                let set = |mask: u128| match proto {
+                    Proto::Icmp if mask & 1 == 1 => {
+                        PortSet::single(u16::from(Proto::echo(family).0))
+                    }
+                    Proto::Icmp => PortSet::empty(),
+                    _ => PortSet::from_ranges(
+                        (0..atoms.len())
+                            .filter(|&a| mask >> a & 1 == 1)
+                            .map(|a| atoms[a]),
+                    ),
+                };
+                Some((set(m.reachable[i]), set(m.delivered[i])))
+            }
+            Answers::Reaches(cells) => {
+                let r = cells[cell].as_ref()?;
+                let f = r.families.iter().find(|f| f.family == family)?;
+                let p = f.protos.iter().find(|p| p.proto == proto)?;
+                Some((p.reachable.clone(), p.delivered.clone()))
+            }
+        }
     }
 
     /// The reachable ports of `proto` from `from` to `to`, all families.
     pub fn reachable(&self, from: HostId, to: HostId, proto: Proto) -> PortSet {
-        self.get(from, to)
-            .map_or(PortSet::empty(), |r| r.reachable(proto))
+        [Family::Ipv4, Family::Ipv6]
+            .iter()
+            .filter_map(|&f| self.answer(from, to, f, proto))
+            .fold(PortSet::empty(), |acc, (r, _)| acc.union(&r))
+    }
+
+    /// Whether a class pair's answer reaches anything.
+    fn cell_reaches(&self, cell: usize) -> bool {
+        match &self.answers {
+            Answers::Masks { cells, .. } => cells[cell]
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|m| m.reachable.iter().any(|&x| x != 0)),
+            Answers::Reaches(cells) => cells[cell].as_ref().is_some_and(|r| r.anything()),
+        }
     }
 
     /// Ordered pairs of distinct hosts for which something is reachable.
@@ -60,10 +129,7 @@ impl Matrix {
         let mut total = 0u64;
         for a in 0..n {
             for b in 0..n {
-                let Some(r) = &self.answers[a * n + b] else {
-                    continue;
-                };
-                if r.anything() {
+                if self.cell_reaches(a * n + b) {
                     let (sa, sb) = (self.classes[a].len() as u64, self.classes[b].len() as u64);
                     total += if a == b { sa * (sa - 1) } else { sa * sb };
                 }
@@ -114,18 +180,46 @@ impl Analyzer<'_> {
     pub fn matrix(&self) -> Matrix {
         let (class_of, classes) = self.host_classes();
         let n = classes.len();
-        let mut answers = Vec::with_capacity(n * n);
-        for a in 0..n {
-            for b in 0..n {
-                let from = classes[a][0];
-                let to = if a == b {
-                    classes[b].get(1).copied()
-                } else {
-                    Some(classes[b][0])
-                };
-                answers.push(to.map(|to| self.reach(from, to)));
+        let lab = &self.net.lab;
+        let pairs = (0..n).flat_map(|a| (0..n).map(move |b| (a, b)));
+        // A representative pair per cell; a class to itself needs two members.
+        let rep = |a: usize, b: usize| {
+            let from = classes[a][0];
+            let to = if a == b {
+                classes[b].get(1).copied()
+            } else {
+                Some(classes[b][0])
+            };
+            to.map(|to| (from, to))
+        };
+        let answers = match Fast::new(self) {
+            Some(mut fast) => {
+                let cells = pairs
+                    .map(|(a, b)| {
+                        rep(a, b).map(|(from, to)| {
+                            let (x, y) = (&lab.hosts[from], &lab.hosts[to]);
+                            [
+                                x.ipv4.zip(y.ipv4).map(|(s, d)| {
+                                    fast.family(from, to, Family::Ipv4, s.into(), d.into())
+                                }),
+                                x.ipv6.zip(y.ipv6).map(|(s, d)| {
+                                    fast.family(from, to, Family::Ipv6, s.into(), d.into())
+                                }),
+                            ]
+                        })
+                    })
+                    .collect();
+                Answers::Masks {
+                    atoms: self.atom_ranges().collect(),
+                    cells,
+                }
             }
-        }
+            None => Answers::Reaches(
+                pairs
+                    .map(|(a, b)| rep(a, b).map(|(from, to)| self.reach(from, to)))
+                    .collect(),
+            ),
+        };
         Matrix {
             class_of,
             classes,
@@ -136,7 +230,7 @@ impl Analyzer<'_> {
     /// Starts of the pieces of each family's address space cut at every
     /// prefix a rule, a route or a network names (not at single host
     /// addresses, unless a rule names one).
-    fn prefix_cuts(&self) -> [Vec<u128>; 2] {
+    pub(crate) fn prefix_cuts(&self) -> [Vec<u128>; 2] {
         let mut cuts = [vec![0u128], vec![0u128]];
         let mut add = |n: &IpNet| {
             let (a, b) = bounds(n);

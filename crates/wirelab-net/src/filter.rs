@@ -188,6 +188,37 @@ impl HostFirewall {
     }
 }
 
+/// One rule of a host's firewall, seen by the static analysis: whether
+/// it matches a packet's protocol and ports, and whether it admits a peer
+/// address, tested apart so the analysis can decide many ports at once.
+#[derive(Clone, Copy, Debug)]
+pub struct SgRuleMatcher<'a>(&'a CompiledSgRule);
+
+impl SgRuleMatcher<'_> {
+    /// The protocol, port and ICMP type/code part of the rule.
+    pub fn matches_packet(&self, h: &Header) -> bool {
+        self.0.what.matches(h)
+    }
+
+    /// The peer part: the rule's prefix or its group's member addresses.
+    pub fn matches_peer(&self, addr: IpAddr) -> bool {
+        self.0.peer.contains(addr)
+    }
+}
+
+impl HostFirewall {
+    /// The rules of one direction, in order; `None` for outbound when a
+    /// group sets no `outbound` list (everything may go out). A packet is
+    /// allowed when some rule matches both its packet and its peer.
+    pub fn rules(&self, dir: Direction) -> Option<impl Iterator<Item = SgRuleMatcher<'_>>> {
+        let rules = match dir {
+            Direction::Inbound => &self.inbound,
+            Direction::Outbound => self.outbound.as_ref()?,
+        };
+        Some(rules.iter().map(SgRuleMatcher))
+    }
+}
+
 /// The verdict of a security group on a new flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SgVerdict {

@@ -20,7 +20,7 @@ use wirelab_spec::{
 };
 
 pub use filter::{
-    CompiledNacl, Direction, Header, HostFirewall, NaclVerdict, SgRuleRef, SgVerdict,
+    CompiledNacl, Direction, Header, HostFirewall, NaclVerdict, SgRuleMatcher, SgRuleRef, SgVerdict,
 };
 pub use route::{NextHop, Route, RouteOrigin, RouteTable};
 
