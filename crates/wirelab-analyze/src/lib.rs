@@ -21,6 +21,7 @@
 pub mod addrs;
 pub mod diff;
 mod fast;
+pub mod lint;
 mod matrix;
 mod portset;
 mod space;

@@ -12,6 +12,7 @@ mod diff;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod lint;
 mod reach;
 mod run;
 mod serve;
@@ -138,6 +139,14 @@ enum Command {
         after_help = "Hosts are matched by name. For every ordered pair of hosts both labs have, every family and protocol (TCP, UDP, ICMP echo): newly allowed = what NEW reaches minus what OLD reaches, newly denied = the reverse, as port ranges, each with the blocks that dropped it (OLD's for newly allowed, NEW's for newly denied) and the configuration changes that explain it, as OLD:LINE / NEW:LINE. Hosts only one lab has are listed with what they reach; changes that alter no reachability are listed last. See docs/analysis.md.\n\nExit status, like diff(1): 0 no reachability difference (among what is asked); 1 differences; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab diff labs/05-exercise-fix-the-vpc.yaml labs/solutions/05-exercise-fix-the-vpc.yaml\n  wirelab diff old.yaml new.yaml --to db1 --proto tcp --port 5432\n  wirelab diff old.yaml new.yaml --format json"
     )]
     Diff(diff::DiffArgs),
+    /// Find suspicious filter rules from the configuration alone:
+    /// redundant and shadowed rules, rules that match nothing, IPv4
+    /// openings without their IPv6 twin, NACLs that drop replies, admin
+    /// ports open to the world.
+    #[command(
+        after_help = "Every finding is printed as FILE:LINE:COLUMN: severity[code]: message, then an indented `fix:` line, sorted by line, column and code; docs/analysis.md lists the codes.\n\nExit status: 1 when a finding is at or above --deny (default: error); 0 otherwise; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab lint labs/03-vpc-security.yaml\n  wirelab lint labs/05-exercise-fix-the-vpc.yaml --deny warning\n  wirelab lint labs/04-dual-stack.yaml --format json"
+    )]
+    Lint(lint::LintArgs),
 }
 
 #[derive(Args)]
@@ -205,6 +214,7 @@ fn main() -> ExitCode {
         Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
         Command::Reach(args) => reach::cmd_reach(&args, load),
         Command::Diff(args) => diff::cmd_diff(&args, load),
+        Command::Lint(args) => lint::cmd_lint(&args, load),
     };
     ExitCode::from(code)
 }
