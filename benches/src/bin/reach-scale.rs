@@ -303,6 +303,11 @@ fn main() {
         println!("matrix by classes: {summary}; times {times:?}");
     }
 
+    // Lint of the same lab.
+    let t = Instant::now();
+    let findings = wirelab_analyze::lint::lint(&net);
+    println!("lint: {} findings in {:?}", findings.len(), t.elapsed());
+
     // Simulated checks: one exchange per question, on a sample.
     let mut g = Gen(43);
     let mut sim = Sim::new(&net, lab.seed, TraceLevel::Off);

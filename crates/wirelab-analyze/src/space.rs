@@ -155,6 +155,16 @@ impl Analyzer<'_> {
     /// [`addrs::non_public`] for what is not public): addresses of the
     /// lab's networks with public prefixes, and addresses outside the lab.
     pub fn public_exposure(&self, to: HostId) -> Vec<Exposure> {
+        if self.explain {
+            // Exposures carry no explanation: skip writing them.
+            let lean = Analyzer {
+                net: self.net,
+                atoms: self.atoms.clone(),
+                addr_cuts: self.addr_cuts.clone(),
+                explain: false,
+            };
+            return lean.public_exposure(to);
+        }
         let mut out = Vec::new();
         for family in [Family::Ipv4, Family::Ipv6] {
             let public = addrs::difference(&[(0, family_max(family))], &addrs::non_public(family));
@@ -369,11 +379,11 @@ impl Analyzer<'_> {
 }
 
 /// An answer, its key, and the pieces of address space that get it.
-type Group = (FamilyReach, String, Vec<(u128, u128)>);
+type Group = (FamilyReach, FamilyReach, Vec<(u128, u128)>);
 
 /// What makes two answers the same for merging source addresses: all of
 /// it but the source address itself.
-fn answer_key(reach: &FamilyReach) -> String {
+fn answer_key(reach: &FamilyReach) -> FamilyReach {
     let mut r = reach.clone();
     let unspecified = match r.src {
         IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
@@ -394,5 +404,5 @@ fn answer_key(reach: &FamilyReach) -> String {
             }
         }
     }
-    format!("{r:?}")
+    r
 }
