@@ -11,6 +11,7 @@ mod curl;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod import;
 mod reach;
 mod run;
 mod serve;
@@ -130,6 +131,12 @@ enum Command {
         after_help = "--from A --to B: what A reaches on B; --from A alone: everything A reaches; --to B alone: every host that reaches B. A TCP or UDP port counts when the request is delivered and its reply gets back through every NACL for every ephemeral port (49152-65535); ICMP means echo. See docs/analysis.md.\n\nExit status: 0 something asked for is reachable (with --port: that port, for some pair); 1 nothing is; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab reach labs/03-vpc-security.yaml --from web --to db\n  wirelab reach labs/03-vpc-security.yaml --to db --proto tcp --port 5432\n  wirelab reach labs/03-vpc-security.yaml --from web --format json"
     )]
     Reach(reach::ReachArgs),
+    /// Make a lab from AWS: a folder of `aws ec2 describe-*` JSON, or
+    /// `terraform show -json` of a plan or state.
+    #[command(
+        after_help = "Every object's AWS id is written in a comment beside it. What the lab cannot represent is a warning on standard error naming the file, the object and the field. See docs/import.md.\n\nExit status: 0 the lab was written (warnings or not); 2 the input is missing or malformed.\n\nExamples:\n  wirelab import aws ./vpc-dump -o vpc.yaml\n  terraform show -json plan.out > plan.json && wirelab import terraform plan.json -o vpc.yaml"
+    )]
+    Import(import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -196,6 +203,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::cmd_serve(&args, load),
         Command::SshGateway(args) => gateway::cmd_gateway(&args, load),
         Command::Reach(args) => reach::cmd_reach(&args, load),
+        Command::Import(args) => import::cmd_import(&args),
     };
     ExitCode::from(code)
 }

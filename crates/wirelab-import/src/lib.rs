@@ -1,0 +1,163 @@
+//! wirelab-import: lab files from what AWS says about a VPC.
+//!
+//! Two sources, one model ([`model::Cloud`]) and one writer:
+//!
+//! - [`import_aws`]: a folder of `aws ec2 describe-*` JSON files, as the
+//!   AWS CLI prints them;
+//! - [`import_terraform`]: `terraform show -json` of a plan or a state.
+//!
+//! The lab comes back as YAML text, with the AWS id of every object in a
+//! comment beside it, and a warning for everything that could not be
+//! represented. Malformed input is an [`ImportError`] naming the file, the
+//! object (with its id) and the field. docs/import.md says how AWS maps to
+//! wirelab.
+
+mod aws;
+mod emit;
+mod json;
+pub mod model;
+mod terraform;
+
+use std::fmt;
+use std::path::Path;
+
+pub use aws::COMMANDS;
+pub use json::Place;
+
+/// A lab made from AWS: its YAML text and what could not be represented.
+#[derive(Debug)]
+pub struct Imported {
+    pub yaml: String,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something of the input that the lab does not represent (or represents
+/// only approximately), and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub place: Place,
+    pub message: String,
+}
+
+impl Warning {
+    pub(crate) fn at(place: &Place, message: impl Into<String>) -> Warning {
+        Warning {
+            place: place.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `FILE: OBJECT: FIELD: message`, leaving out the parts that are empty.
+fn write_place(f: &mut fmt::Formatter<'_>, place: &Place, message: &str) -> fmt::Result {
+    write!(f, "{}", place.file)?;
+    for part in [&place.object, &place.field] {
+        if !part.is_empty() {
+            write!(f, ": {part}")?;
+        }
+    }
+    write!(f, ": {message}")
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_place(f, &self.place, &self.message)
+    }
+}
+
+/// Why an import failed: a file that cannot be read or is missing, JSON
+/// that does not parse, or a value that is missing, of the wrong type or
+/// refers to nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{file}:{line}:{column}: invalid JSON: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}", FieldDisplay(.file, .object, .field, .message))]
+    Field {
+        file: String,
+        object: String,
+        field: String,
+        message: String,
+    },
+}
+
+struct FieldDisplay<'a>(&'a String, &'a String, &'a String, &'a String);
+
+impl fmt::Display for FieldDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = Place {
+            file: self.0.clone(),
+            object: self.1.clone(),
+            field: self.2.clone(),
+        };
+        write_place(f, &place, self.3)
+    }
+}
+
+/// What to call the lab and where the input came from, for the header.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The lab's id; made a valid identifier if it is not one.
+    pub lab: String,
+    /// The command line that made the lab, for its first comment.
+    pub source: String,
+}
+
+/// Imports a folder of `aws ec2 describe-*` JSON files.
+pub fn import_aws(dir: &Path, options: &Options) -> Result<Imported, ImportError> {
+    let mut warnings = Vec::new();
+    let cloud = aws::read_dir(dir, &mut warnings)?;
+    let yaml = emit::lab(&cloud, options, &mut warnings)?;
+    Ok(Imported { yaml, warnings })
+}
+
+/// Imports `terraform show -json` output (a plan or a state).
+pub fn import_terraform(path: &Path, options: &Options) -> Result<Imported, ImportError> {
+    let mut warnings = Vec::new();
+    let cloud = terraform::read_file(path, &mut warnings)?;
+    let yaml = emit::lab(&cloud, options, &mut warnings)?;
+    Ok(Imported { yaml, warnings })
+}
+
+/// `text` as a wirelab identifier: lowercase letters, digits and `-`,
+/// starting with a letter or digit, at most 63 characters; empty when
+/// nothing of it is usable.
+pub fn identifier(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out.truncate(63);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_sanitized() {
+        assert_eq!(identifier("Web Server #1"), "web-server-1");
+        assert_eq!(identifier("--prod__DB--"), "prod-db");
+        assert_eq!(identifier("日本"), "");
+        assert_eq!(identifier(&"a".repeat(80)).len(), 63);
+    }
+}
