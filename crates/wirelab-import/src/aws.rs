@@ -678,7 +678,8 @@ fn read_instance(
         ip,
         ipv6,
         groups,
-        public_ip,
+        public_ip: public_ip.map(|p| p.to_string()),
+        ip_note: None,
         place: node.place(),
     }))
 }

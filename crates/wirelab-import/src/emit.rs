@@ -695,7 +695,7 @@ impl Writer<'_> {
                     let Some(s) = subnets.iter().find(|s| s.id == i.subnet) else {
                         continue;
                     };
-                    if let (Some(public), Some(ip)) = (i.public_ip, i.ip) {
+                    if let (Some(public), Some(ip)) = (&i.public_ip, i.ip) {
                         let via = via_core(self, s, false);
                         r.route(
                             IpNet::V4(Ipv4Net::new(ip, 32).expect("/32")),
@@ -975,8 +975,11 @@ impl Writer<'_> {
             let gateway = out.first_v4;
             let name = self.nodes.take(i.name.as_deref(), &i.id);
             let mut comment = i.id.clone();
-            if let Some(p) = i.public_ip {
+            if let Some(p) = &i.public_ip {
                 let _ = write!(comment, ", public IP {p}");
+            }
+            if let Some(n) = &i.ip_note {
+                let _ = write!(comment, "; {n}");
             }
             let mut h = format!("  {}:  # {comment}\n", key(&name));
             let _ = writeln!(h, "    network: {}", key(&network));

@@ -158,7 +158,11 @@ pub struct Instance {
     pub ip: Option<Ipv4Addr>,
     pub ipv6: Option<Ipv6Addr>,
     pub groups: Vec<String>,
-    pub public_ip: Option<Ipv4Addr>,
+    /// The public IPv4 address, as text (a Terraform plan may only know
+    /// that there will be one).
+    pub public_ip: Option<String>,
+    /// Said beside the address when the importer chose it.
+    pub ip_note: Option<String>,
     pub place: Place,
 }
 

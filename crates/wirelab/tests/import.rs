@@ -423,3 +423,139 @@ fn broken_json_and_missing_files_are_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("not a directory"), "{err}");
 }
+
+const PLAN: &str = "tests/import/terraform/three-tier.plan.json";
+
+#[test]
+fn a_terraform_plan_imports_with_references_resolved_through_the_configuration() {
+    let lab = import_checked(
+        "terraform",
+        PLAN,
+        "tests/import/terraform/three-tier.expected.yaml",
+        "tf",
+    );
+    let yaml = std::fs::read_to_string(&lab).expect("lab");
+    // Unknown ids resolved through `configuration`: the child module's
+    // `var.app_sg_id`, `count.index` subnets, inline blocks' references.
+    assert!(
+        yaml.contains("- { proto: tcp, port: 5432, from: app-sg, description: \"app tier\" }"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("- { proto: tcp, port: 22, from: bastion }"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("  app-1:  # aws_instance.app[1]; private IP unknown in the plan: the first free one chosen\n    network: app-1\n    ip: 10.20.3.4\n"), "{yaml}");
+
+    // What AWS would answer once applied.
+    let (code, o) = reach(
+        &lab,
+        &[
+            "--from", "internet", "--to", "web", "--proto", "tcp", "--port", "443",
+        ],
+    );
+    assert_eq!(code, 0, "{o}");
+    assert!(o.contains("path: tf-igw → public-rt"), "{o}");
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "internet", "--to", "db", "--proto", "tcp", "--port", "5432"]
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "app-0", "--to", "db", "--proto", "tcp", "--port", "5432"]
+        )
+        .0,
+        0
+    );
+    let (code, o) = reach(
+        &lab,
+        &[
+            "--from", "app-1", "--to", "db", "--proto", "tcp", "--port", "5432",
+        ],
+    );
+    assert_eq!(code, 1, "{o}");
+    assert!(
+        o.contains("blocked: nacl-inbound: NACL db-nacl of network db, inbound rule 50"),
+        "{o}"
+    );
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "bastion", "--to", "app-0", "--proto", "tcp", "--port", "22"]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "web", "--to", "app-1", "--proto", "tcp", "--port", "8080"]
+        )
+        .0,
+        0
+    );
+    let (code, o) = reach(
+        &lab,
+        &[
+            "--from", "internet", "--to", "bastion", "--proto", "tcp", "--port", "22",
+        ],
+    );
+    assert_eq!(code, 1, "{o}");
+    assert!(o.contains("blocked: sg-inbound"), "{o}");
+}
+
+/// Edits the plan fixture and imports it: (exit status, stderr with the
+/// scratch path replaced by `PLAN`).
+fn import_plan_edited(name: &str, edit: impl FnOnce(&mut Value)) -> (i32, String) {
+    let path = scratch(name).join("plan.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest().join(PLAN)).expect("plan"))
+            .expect("json");
+    edit(&mut json);
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json")).expect("write");
+    let out = wirelab(&["import", "terraform", path.to_str().expect("utf-8")]);
+    let stderr = text(&out.stderr).replace(path.to_str().expect("utf-8"), "PLAN");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn malformed_terraform_plans_are_errors_naming_the_resource_and_attribute() {
+    // A wrong type inside an inline block.
+    let (code, err) = import_plan_edited("tf-type", |j| {
+        j["planned_values"]["root_module"]["resources"][12]["values"]["ingress"][0]["from_port"] =
+            Value::from("https");
+    });
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "PLAN: aws_security_group.web: ingress[0].from_port: expected a number, found \"https\"\n"
+    );
+    // A reference that leads nowhere.
+    let (code, err) = import_plan_edited("tf-ref", |j| {
+        j["configuration"]["root_module"]["module_calls"]["data"]["expressions"]["app_sg_id"] = serde_json::json!({ "references": ["aws_security_group.gone.id", "aws_security_group.gone"] });
+    });
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "PLAN: module.data.aws_security_group_rule.db_in: source_security_group_id: unknown in the plan, and its reference var.app_sg_id is no resource of the plan\n"
+    );
+    // An unknown protocol.
+    let (code, err) = import_plan_edited("tf-proto", |j| {
+        j["planned_values"]["root_module"]["resources"][16]["values"]["ip_protocol"] =
+            Value::from("gre");
+    });
+    assert_eq!(code, 2);
+    assert!(err.starts_with("PLAN: aws_vpc_security_group_egress_rule.app_out: ip_protocol: unknown protocol \"gre\""), "{err}");
+    // Not a plan at all.
+    let (code, err) = import_plan_edited("tf-not", |j| {
+        *j = serde_json::json!({ "format_version": "1.2" })
+    });
+    assert_eq!(code, 2);
+    assert!(err.contains("neither planned_values nor values"), "{err}");
+}
