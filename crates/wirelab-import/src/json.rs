@@ -9,11 +9,18 @@ use crate::ImportError;
 
 /// Parses a whole JSON document; a syntax error carries its line and column.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Value, ImportError> {
-    serde_json::from_str(text).map_err(|e| ImportError::Syntax {
-        file: file.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
+    serde_json::from_str(text).map_err(|e| {
+        // serde_json ends its message with the position, given separately.
+        let mut message = e.to_string();
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        ImportError::Syntax {
+            file: file.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
     })
 }
 
