@@ -30,6 +30,8 @@ pub(crate) struct Node<'a> {
     pub file: &'a str,
     pub object: String,
     pub path: String,
+    /// Keys and indices from the document's root, to find the value's line.
+    pub pointer: Vec<String>,
     pub value: &'a Value,
 }
 
@@ -67,22 +69,150 @@ pub struct Place {
     pub file: String,
     pub object: String,
     pub field: String,
+    /// Keys and indices from the document's root.
+    pub pointer: Vec<String>,
+    /// Line and column (from 1), once located in the file's text.
+    pub position: Option<(usize, usize)>,
 }
 
 impl Place {
     pub(crate) fn error(&self, message: impl Into<String>) -> ImportError {
         ImportError::Field {
-            file: self.file.clone(),
-            object: self.object.clone(),
-            field: self.field.clone(),
+            place: self.clone(),
             message: message.into(),
         }
     }
 
+    /// The place of a field below this one: `field` is a path such as
+    /// `FromPort` or `Associations[0].SubnetId`.
     pub(crate) fn at(&self, field: &str) -> Place {
+        let mut pointer = self.pointer.clone();
+        for part in field.split('.') {
+            let mut pieces = part.split('[');
+            if let Some(key) = pieces.next().filter(|k| !k.is_empty()) {
+                pointer.push(key.to_string());
+            }
+            pointer.extend(pieces.map(|i| i.trim_end_matches(']').to_string()));
+        }
         Place {
             field: join(&self.field, field),
+            pointer,
             ..self.clone()
+        }
+    }
+
+    /// This place with its line and column in `text`, when found.
+    pub(crate) fn locate(&mut self, text: &str) {
+        if self.position.is_none() {
+            self.position = locate(text, &self.pointer);
+        }
+    }
+}
+
+/// The line and column (from 1, in characters) where the value at
+/// `pointer` starts in the JSON `text`; the deepest value found when the
+/// last keys are missing.
+pub(crate) fn locate(text: &str, pointer: &[String]) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut at = skip_ws(bytes, 0);
+    for seg in pointer {
+        match bytes.get(at)? {
+            b'{' => {
+                let mut i = skip_ws(bytes, at + 1);
+                let mut found = None;
+                while bytes.get(i) == Some(&b'"') {
+                    let end = skip_string(bytes, i)?;
+                    let key: String = serde_json::from_str(&text[i..end]).ok()?;
+                    i = skip_ws(bytes, end);
+                    i = skip_ws(bytes, i + 1); // the colon
+                    if &key == seg {
+                        found = Some(i);
+                        break;
+                    }
+                    i = skip_ws(bytes, skip_value(bytes, i)?);
+                    if bytes.get(i) == Some(&b',') {
+                        i = skip_ws(bytes, i + 1);
+                    }
+                }
+                match found {
+                    Some(i) => at = i,
+                    None => break,
+                }
+            }
+            b'[' => {
+                let n: usize = seg.parse().ok()?;
+                let mut i = skip_ws(bytes, at + 1);
+                for _ in 0..n {
+                    i = skip_ws(bytes, skip_value(bytes, i)?);
+                    if bytes.get(i) != Some(&b',') {
+                        return None;
+                    }
+                    i = skip_ws(bytes, i + 1);
+                }
+                at = i;
+            }
+            _ => break,
+        }
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Some((line, column))
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the string starting at `i` (a `"`).
+fn skip_string(bytes: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index after the value starting at `i`.
+fn skip_value(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes.get(i)? {
+        b'"' => skip_string(bytes, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match bytes.get(j)? {
+                    b'"' => {
+                        j = skip_string(bytes, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while bytes
+                .get(j)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
+                j += 1;
+            }
+            Some(j)
         }
     }
 }
@@ -93,6 +223,8 @@ impl<'a> Node<'a> {
             file: self.file.to_string(),
             object: self.object.clone(),
             field: self.path.clone(),
+            pointer: self.pointer.clone(),
+            position: None,
         }
     }
 
@@ -124,6 +256,7 @@ impl<'a> Node<'a> {
             file,
             object: String::new(),
             path: String::new(),
+            pointer: Vec::new(),
             value,
         }
     }
@@ -135,6 +268,7 @@ impl<'a> Node<'a> {
             file: self.file,
             object,
             path: String::new(),
+            pointer: self.pointer.clone(),
             value: self.value,
         }
     }
@@ -148,8 +282,15 @@ impl<'a> Node<'a> {
             file: self.file,
             object: self.object.clone(),
             path: join(&self.path, key),
+            pointer: self.pointer_to(key),
             value,
         }))
+    }
+
+    fn pointer_to(&self, seg: &str) -> Vec<String> {
+        let mut p = self.pointer.clone();
+        p.push(seg.to_string());
+        p
     }
 
     /// A field that must be there.
@@ -199,6 +340,7 @@ impl<'a> Node<'a> {
                 file: self.file,
                 object: self.object.clone(),
                 path: join(&self.path, &format!("[{i}]")),
+                pointer: self.pointer_to(&i.to_string()),
                 value,
             })
             .collect())
@@ -213,5 +355,29 @@ impl<'a> Node<'a> {
             .enumerate()
             .map(|(i, n)| n.as_object(format!("{key}[{i}]")))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str, pointer: &[&str]) -> Option<(usize, usize)> {
+        let p: Vec<String> = pointer.iter().map(|s| s.to_string()).collect();
+        locate(text, &p)
+    }
+
+    #[test]
+    fn values_are_located_by_line_and_column() {
+        let text =
+            "{\n  \"A\": [1, {\"b\\\"]\": \"x\", \"c\": [2, 3]}],\n  \"D\": \"é\", \"E\": true\n}";
+        assert_eq!(at(text, &[]), Some((1, 1)));
+        assert_eq!(at(text, &["A"]), Some((2, 8)));
+        assert_eq!(at(text, &["A", "1", "c", "1"]), Some((2, 35)));
+        assert_eq!(at(text, &["E"]), Some((3, 18)));
+        // A missing key: the object that lacks it.
+        assert_eq!(at(text, &["A", "1", "zz"]), Some((2, 12)));
+        // An index past the end.
+        assert_eq!(at(text, &["A", "5"]), None);
     }
 }

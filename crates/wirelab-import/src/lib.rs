@@ -48,9 +48,13 @@ impl Warning {
     }
 }
 
-/// `FILE: OBJECT: FIELD: message`, leaving out the parts that are empty.
+/// `FILE:LINE:COLUMN: OBJECT: FIELD: message`, leaving out the parts that
+/// are not known or empty.
 fn write_place(f: &mut fmt::Formatter<'_>, place: &Place, message: &str) -> fmt::Result {
     write!(f, "{}", place.file)?;
+    if let Some((line, column)) = place.position {
+        write!(f, ":{line}:{column}")?;
+    }
     for part in [&place.object, &place.field] {
         if !part.is_empty() {
             write!(f, ": {part}")?;
@@ -79,25 +83,46 @@ pub enum ImportError {
         column: usize,
         message: String,
     },
-    #[error("{}", FieldDisplay(.file, .object, .field, .message))]
-    Field {
-        file: String,
-        object: String,
-        field: String,
-        message: String,
-    },
+    #[error("{}", FieldDisplay(.place, .message))]
+    Field { place: Place, message: String },
 }
 
-struct FieldDisplay<'a>(&'a String, &'a String, &'a String, &'a String);
+struct FieldDisplay<'a>(&'a Place, &'a String);
 
 impl fmt::Display for FieldDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let place = Place {
-            file: self.0.clone(),
-            object: self.1.clone(),
-            field: self.2.clone(),
-        };
-        write_place(f, &place, self.3)
+        write_place(f, self.0, self.1)
+    }
+}
+
+/// Gives errors and warnings the line and column of their value, reading
+/// each file named once more (the input is machine-written JSON, so the
+/// object and field paths say most; the position helps an editor).
+fn locate(result: Result<Imported, ImportError>) -> Result<Imported, ImportError> {
+    let mut texts: std::collections::BTreeMap<String, Option<String>> = Default::default();
+    let mut fix = |place: &mut Place| {
+        if place.file.is_empty() {
+            return;
+        }
+        let text = texts
+            .entry(place.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&place.file).ok());
+        if let Some(text) = text {
+            place.locate(text);
+        }
+    };
+    match result {
+        Ok(mut imported) => {
+            for w in &mut imported.warnings {
+                fix(&mut w.place);
+            }
+            Ok(imported)
+        }
+        Err(ImportError::Field { mut place, message }) => {
+            fix(&mut place);
+            Err(ImportError::Field { place, message })
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -112,18 +137,22 @@ pub struct Options {
 
 /// Imports a folder of `aws ec2 describe-*` JSON files.
 pub fn import_aws(dir: &Path, options: &Options) -> Result<Imported, ImportError> {
-    let mut warnings = Vec::new();
-    let cloud = aws::read_dir(dir, &mut warnings)?;
-    let yaml = emit::lab(&cloud, options, &mut warnings)?;
-    Ok(Imported { yaml, warnings })
+    locate((|| {
+        let mut warnings = Vec::new();
+        let cloud = aws::read_dir(dir, &mut warnings)?;
+        let yaml = emit::lab(&cloud, options, &mut warnings)?;
+        Ok(Imported { yaml, warnings })
+    })())
 }
 
 /// Imports `terraform show -json` output (a plan or a state).
 pub fn import_terraform(path: &Path, options: &Options) -> Result<Imported, ImportError> {
-    let mut warnings = Vec::new();
-    let cloud = terraform::read_file(path, &mut warnings)?;
-    let yaml = emit::lab(&cloud, options, &mut warnings)?;
-    Ok(Imported { yaml, warnings })
+    locate((|| {
+        let mut warnings = Vec::new();
+        let cloud = terraform::read_file(path, &mut warnings)?;
+        let yaml = emit::lab(&cloud, options, &mut warnings)?;
+        Ok(Imported { yaml, warnings })
+    })())
 }
 
 /// `text` as a wirelab identifier: lowercase letters, digits and `-`,

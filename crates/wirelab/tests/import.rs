@@ -126,7 +126,7 @@ fn what_cannot_be_represented_is_a_warning_naming_file_object_and_field() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stderr),
-        "warning: tests/import/aws/two-tier/describe-route-tables.json: RouteTables[1] (rtb-0c0c0c0c0c0c00002): Routes[4]: \
+        "warning: tests/import/aws/two-tier/describe-route-tables.json:96:17: RouteTables[1] (rtb-0c0c0c0c0c0c00002): Routes[4]: \
          the route to 10.99.0.0/16 through a transit gateway tgw-0feedfeedfeedfee0 is not imported: wirelab does not simulate it\n"
     );
     assert!(text(&out.stdout)
@@ -333,7 +333,7 @@ fn a_value_of_the_wrong_type_names_file_object_and_field() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "DIR/describe-security-groups.json: SecurityGroups[2] (sg-0a0a0a0a0a0a00003): IpPermissions[0].FromPort: expected a number, found \"x\"\n"
+        "DIR/describe-security-groups.json:105:23: SecurityGroups[2] (sg-0a0a0a0a0a0a00003): IpPermissions[0].FromPort: expected a number, found \"x\"\n"
     );
 }
 
@@ -348,7 +348,7 @@ fn a_missing_field_is_named() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "DIR/describe-security-groups.json: SecurityGroups[1]: GroupId: missing\n"
+        "DIR/describe-security-groups.json:41:5: SecurityGroups[1]: GroupId: missing\n"
     );
     let (code, err) = import_edited("missing-proto", "describe-network-acls.json", |j| {
         j["NetworkAcls"][1]["Entries"][2]
@@ -357,7 +357,7 @@ fn a_missing_field_is_named() {
             .remove("Protocol");
     });
     assert_eq!(code, 2);
-    assert_eq!(err, "DIR/describe-network-acls.json: NetworkAcls[1] (acl-0e0e0e0e0e0e00002): Entries[2].Protocol: missing\n");
+    assert_eq!(err, "DIR/describe-network-acls.json:107:9: NetworkAcls[1] (acl-0e0e0e0e0e0e00002): Entries[2].Protocol: missing\n");
 }
 
 #[test]
@@ -368,7 +368,7 @@ fn an_unknown_protocol_is_an_error() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "DIR/describe-security-groups.json: SecurityGroups[3] (sg-0c0c0c0c0c0c00004): IpPermissions[1].IpProtocol: \
+        "DIR/describe-security-groups.json:209:25: SecurityGroups[3] (sg-0c0c0c0c0c0c00004): IpPermissions[1].IpProtocol: \
          unknown protocol \"sctpp\" (tcp, udp, icmp, icmpv6, -1 for all, or a number 0..=255)\n"
     );
 }
@@ -382,7 +382,7 @@ fn a_dangling_group_reference_is_an_error() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "DIR/describe-security-groups.json: SecurityGroups[3] (sg-0c0c0c0c0c0c00004): IpPermissions[0].UserIdGroupPairs[0].GroupId: \
+        "DIR/describe-security-groups.json:202:26: SecurityGroups[3] (sg-0c0c0c0c0c0c00004): IpPermissions[0].UserIdGroupPairs[0].GroupId: \
          sg-0000000000000dead is not among the security groups (describe-security-groups)\n"
     );
     let (code, err) = import_edited("dangling-instance", "describe-instances.json", |j| {
@@ -391,7 +391,7 @@ fn a_dangling_group_reference_is_an_error() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "DIR/describe-instances.json: Reservations[3].Instances[0] (i-0d0d0d0d0d0d0d001): SubnetId: subnet-0nowhere is not among the subnets (describe-subnets)\n"
+        "DIR/describe-instances.json:408:23: Reservations[3].Instances[0] (i-0d0d0d0d0d0d0d001): SubnetId: subnet-0nowhere is not among the subnets (describe-subnets)\n"
     );
 }
 
@@ -534,7 +534,7 @@ fn malformed_terraform_plans_are_errors_naming_the_resource_and_attribute() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "PLAN: aws_security_group.web: ingress[0].from_port: expected a number, found \"https\"\n"
+        "PLAN:1081:30: aws_security_group.web: ingress[0].from_port: expected a number, found \"https\"\n"
     );
     // A reference that leads nowhere.
     let (code, err) = import_plan_edited("tf-ref", |j| {
@@ -543,7 +543,7 @@ fn malformed_terraform_plans_are_errors_naming_the_resource_and_attribute() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "PLAN: module.data.aws_security_group_rule.db_in: source_security_group_id: unknown in the plan, and its reference var.app_sg_id is no resource of the plan\n"
+        "PLAN:706:25: module.data.aws_security_group_rule.db_in: source_security_group_id: unknown in the plan, and its reference var.app_sg_id is no resource of the plan\n"
     );
     // An unknown protocol.
     let (code, err) = import_plan_edited("tf-proto", |j| {
@@ -551,7 +551,7 @@ fn malformed_terraform_plans_are_errors_naming_the_resource_and_attribute() {
             Value::from("gre");
     });
     assert_eq!(code, 2);
-    assert!(err.starts_with("PLAN: aws_vpc_security_group_egress_rule.app_out: ip_protocol: unknown protocol \"gre\""), "{err}");
+    assert!(err.starts_with("PLAN:1179:28: aws_vpc_security_group_egress_rule.app_out: ip_protocol: unknown protocol \"gre\""), "{err}");
     // Not a plan at all.
     let (code, err) = import_plan_edited("tf-not", |j| {
         *j = serde_json::json!({ "format_version": "1.2" })
