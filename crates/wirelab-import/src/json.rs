@@ -78,7 +78,7 @@ pub struct Place {
 impl Place {
     pub(crate) fn error(&self, message: impl Into<String>) -> ImportError {
         ImportError::Field {
-            place: self.clone(),
+            place: Box::new(self.clone()),
             message: message.into(),
         }
     }

@@ -84,7 +84,7 @@ pub enum ImportError {
         message: String,
     },
     #[error("{}", FieldDisplay(.place, .message))]
-    Field { place: Place, message: String },
+    Field { place: Box<Place>, message: String },
 }
 
 struct FieldDisplay<'a>(&'a Place, &'a String);
@@ -119,7 +119,7 @@ fn locate(result: Result<Imported, ImportError>) -> Result<Imported, ImportError
             Ok(imported)
         }
         Err(ImportError::Field { mut place, message }) => {
-            fix(&mut place);
+            fix(&mut *place);
             Err(ImportError::Field { place, message })
         }
         Err(e) => Err(e),
