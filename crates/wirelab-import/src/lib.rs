@@ -119,7 +119,7 @@ fn locate(result: Result<Imported, ImportError>) -> Result<Imported, ImportError
             Ok(imported)
         }
         Err(ImportError::Field { mut place, message }) => {
-            fix(&mut *place);
+            fix(&mut place);
             Err(ImportError::Field { place, message })
         }
         Err(e) => Err(e),
