@@ -535,7 +535,10 @@ impl Writer<'_> {
         for (i, t) in tables.iter().enumerate() {
             let t = table(*t);
             let (name, comment) = if tables.len() == 1 {
-                let mut c = format!("{} {}", vpc.id, vpc.name.as_deref().unwrap_or(""));
+                let mut c = vpc.id.clone();
+                if let Some(n) = &vpc.name {
+                    let _ = write!(c, " {n}");
+                }
                 match t {
                     Some(t) => {
                         let _ = write!(c, ", route table {}", t.id);

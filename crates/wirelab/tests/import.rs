@@ -559,3 +559,109 @@ fn malformed_terraform_plans_are_errors_naming_the_resource_and_attribute() {
     assert_eq!(code, 2);
     assert!(err.contains("neither planned_values nor values"), "{err}");
 }
+
+#[test]
+fn a_default_vpc_with_one_table_and_flattened_rules_has_one_router() {
+    // Short file names (vpcs.json), describe-security-group-rules instead
+    // of IpPermissions, no route tables, no NACLs, a terminated instance.
+    let lab = import_checked(
+        "aws",
+        "tests/import/aws/minimal",
+        "tests/import/aws/minimal.expected.yaml",
+        "minimal",
+    );
+    let loaded = wirelab_spec::load(&lab).expect("valid");
+    assert_eq!(
+        loaded.lab.routers.len(),
+        1,
+        "one router, named after the VPC"
+    );
+    assert_eq!(loaded.lab.routers[0].name.value, "vpc-0feed0000000000001");
+    assert_eq!(
+        loaded.lab.hosts.len(),
+        2,
+        "the terminated instance is left out"
+    );
+    let out = wirelab(&["import", "aws", "tests/import/aws/minimal"]);
+    assert!(text(&out.stderr)
+        .contains("(i-0feed00000000003): the instance is terminated; not imported"));
+    let (code, o) = reach(
+        &lab,
+        &[
+            "--from",
+            "web",
+            "--to",
+            "i-0feed00000000002",
+            "--proto",
+            "tcp",
+            "--port",
+            "6379",
+        ],
+    );
+    assert_eq!(code, 0, "{o}");
+    assert_eq!(
+        reach(
+            &lab,
+            &[
+                "--from",
+                "web",
+                "--to",
+                "i-0feed00000000002",
+                "--proto",
+                "tcp",
+                "--port",
+                "22"
+            ]
+        )
+        .0,
+        1
+    );
+    // The reverse: the web group admits only tcp/80.
+    assert_eq!(
+        reach(
+            &lab,
+            &[
+                "--from",
+                "i-0feed00000000002",
+                "--to",
+                "web",
+                "--proto",
+                "tcp",
+                "--port",
+                "80"
+            ]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        reach(
+            &lab,
+            &[
+                "--from",
+                "i-0feed00000000002",
+                "--to",
+                "web",
+                "--proto",
+                "tcp",
+                "--port",
+                "6379"
+            ]
+        )
+        .0,
+        1
+    );
+}
+
+#[test]
+fn two_files_for_one_command_are_an_error() {
+    let dir = scratch("both");
+    copy_dir(&manifest().join("tests/import/aws/minimal"), &dir);
+    std::fs::copy(dir.join("vpcs.json"), dir.join("describe-vpcs.json")).expect("copy");
+    let (code, err) = import_dir(&dir);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "DIR/describe-vpcs.json: both describe-vpcs.json and vpcs.json are present: keep one\n"
+    );
+}
