@@ -315,6 +315,24 @@ impl<'a> Reader<'a, '_> {
         })
     }
 
+    /// The VPC of a resource: its `vpc_id`, or for the `aws_default_*`
+    /// resources the VPC whose `key` (`default_route_table_id`, ...) it
+    /// names — a known id matched against the VPCs' values, or a reference
+    /// such as `aws_vpc.main.default_route_table_id`.
+    fn vpc_of(&self, r: &Res, key: &str) -> Result<Option<String>, ImportError> {
+        if let Some(vpc) = self.one_id(r, &r.values, r.expressions, "vpc_id")? {
+            return Ok(Some(vpc));
+        }
+        if let Some(known) = r.values.opt_str(key)? {
+            let owner = self.resources.iter().find(|x| {
+                x.kind == "aws_vpc"
+                    && x.values.value.get(key).and_then(Value::as_str) == Some(known)
+            });
+            return Ok(owner.map(|x| self.id(x)));
+        }
+        self.one_id(r, &r.values, r.expressions, key)
+    }
+
     fn read_all(&mut self) -> Result<(), ImportError> {
         let rs = self.resources;
         // Order matters only for lookups: containers first.
@@ -357,11 +375,19 @@ impl<'a> Reader<'a, '_> {
         Ok(())
     }
 
-    fn name(&self, r: &Res) -> Result<Option<String>, ImportError> {
+    fn tag_name(&self, r: &Res) -> Result<Option<String>, ImportError> {
         if let Some(tags) = r.values.get("tags")? {
             if let Some(n) = tags.opt_str("Name")? {
                 return Ok(Some(n.to_string()));
             }
+        }
+        Ok(None)
+    }
+
+    /// The `Name` tag, else the resource's own name (`web`, `app-0`).
+    fn name(&self, r: &Res) -> Result<Option<String>, ImportError> {
+        if let Some(n) = self.tag_name(r)? {
+            return Ok(Some(n));
         }
         // The resource's own name (`web`, `private-0`).
         let mut name = r.local.split('.').nth(1).unwrap_or("").to_string();
@@ -464,15 +490,22 @@ impl<'a> Reader<'a, '_> {
         let v = &r.values;
         let id = self.id(r);
         let default = r.kind == "aws_default_security_group";
+        let group_name = if default {
+            Some("default".to_string())
+        } else {
+            v.opt_str("name")?.map(str::to_string)
+        };
+        // The Name tag, else the group's name, else the resource's.
+        let name = match self.tag_name(r)? {
+            Some(n) => Some(n),
+            None if group_name.is_some() => group_name.clone(),
+            None => self.name(r)?,
+        };
         let mut group = Group {
             id: id.clone(),
             vpc: self.one_id(r, v, r.expressions, "vpc_id")?,
-            name: self.name(r)?,
-            group_name: if default {
-                Some("default".into())
-            } else {
-                v.opt_str("name")?.map(str::to_string)
-            },
+            name,
+            group_name,
             description: v.opt_str("description")?.map(str::to_string),
             inbound: Vec::new(),
             outbound: Vec::new(),
@@ -657,7 +690,7 @@ impl<'a> Reader<'a, '_> {
             }
         }
         let subnets = self.ids_of(r, v, r.expressions, "subnet_ids")?;
-        let vpc = self.one_id(r, v, r.expressions, "vpc_id")?;
+        let vpc = self.vpc_of(r, "default_network_acl_id")?;
         self.cloud.nacls.push(Nacl {
             id: self.id(r),
             vpc,
@@ -706,7 +739,7 @@ impl<'a> Reader<'a, '_> {
     fn route_table(&mut self, r: &Res) -> Result<(), ImportError> {
         let v = &r.values;
         let default = r.kind == "aws_default_route_table";
-        let vpc = self.one_id(r, v, r.expressions, "vpc_id")?;
+        let vpc = self.vpc_of(r, "default_route_table_id")?;
         let config_blocks: Vec<&Value> = expr(r.expressions, "route")
             .and_then(Value::as_array)
             .map(|a| a.iter().collect())

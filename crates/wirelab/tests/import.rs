@@ -665,3 +665,52 @@ fn two_files_for_one_command_are_an_error() {
         "DIR/describe-vpcs.json: both describe-vpcs.json and vpcs.json are present: keep one\n"
     );
 }
+
+#[test]
+fn a_terraform_state_with_the_default_resources_imports() {
+    // `values` instead of `planned_values`; known ids; aws_default_route_table,
+    // aws_default_network_acl and aws_default_security_group tied to their
+    // VPC through its default_*_id; IPv6.
+    let lab = import_checked(
+        "terraform",
+        "tests/import/terraform/state.json",
+        "tests/import/terraform/state.expected.yaml",
+        "state",
+    );
+    let yaml = std::fs::read_to_string(&lab).expect("lab");
+    assert!(
+        yaml.contains("a: { cidr: 10.30.1.0/24, ipv6: \"2600:1f14:abc:de01::/64\", nacl: this }"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("  default:  # sg-0aaaa00000000001 (default): default VPC security group\n    inbound:\n      - { proto: all, from: default }\n"), "{yaml}");
+    // Members of the default group reach each other; the internet reaches
+    // neither (the group admits only itself), over either family.
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "one", "--to", "two", "--proto", "tcp", "--port", "5555"]
+        )
+        .0,
+        0
+    );
+    let (code, o) = reach(
+        &lab,
+        &[
+            "--from", "internet", "--to", "one", "--proto", "tcp", "--port", "22",
+        ],
+    );
+    assert_eq!(code, 1, "{o}");
+    assert!(
+        o.contains("ipv6 2001:db8:ffff:ffff::100 → 2600:1f14:abc:de01::10  path: this → state-vpc"),
+        "{o}"
+    );
+    // ... while the instance gets out (its reply comes back: a public IP).
+    assert_eq!(
+        reach(
+            &lab,
+            &["--from", "one", "--to", "internet", "--proto", "tcp", "--port", "443"]
+        )
+        .0,
+        0
+    );
+}
