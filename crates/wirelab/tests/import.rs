@@ -285,6 +285,23 @@ fn reach_on_the_imported_vpc_gives_the_aws_answers() {
     );
     // Over IPv6 it leaves through the egress-only gateway and is reachable.
     assert_eq!(code, 0, "{o}");
+
+    // The simulator agrees (`wirelab trace`): the NACL rule stops app-2,
+    // the bastion's SYN reaches app-1 (no service: a reset comes back).
+    let lab_arg = lab.to_str().expect("utf-8");
+    let trace = |args: &[&str]| {
+        let mut all = vec!["trace", lab_arg];
+        all.extend_from_slice(args);
+        text(&wirelab(&all).stdout)
+    };
+    let t = trace(&["--from", "app-2", "--to", "db", "--port", "5432"]);
+    assert!(
+        t.contains("result: deny (nacl-inbound at private-rt)"),
+        "{t}"
+    );
+    assert!(t.contains("NACL db-nacl: inbound rule 80"), "{t}");
+    let t = trace(&["--from", "bastion", "--to", "app-1", "--port", "22"]);
+    assert!(t.contains("result: refused (refused at app-1)"), "{t}");
 }
 
 /// Copies the two-tier fixture, lets `edit` change one file's JSON, and
