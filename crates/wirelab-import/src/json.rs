@@ -154,7 +154,7 @@ pub(crate) fn locate(text: &str, pointer: &[String]) -> Option<(usize, usize)> {
             _ => break,
         }
     }
-    let before = &text[..at];
+    let before = text.get(..at)?;
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     Some((line, column))
