@@ -731,3 +731,99 @@ fn a_terraform_state_with_the_default_resources_imports() {
         0
     );
 }
+
+/// Every third value of every file of the two-tier dump (every value takes
+/// 70 s in a debug build), one at a time, replaced by a value of another
+/// type (null, a string, a number, a list, a map):
+/// the import never panics, and either fails with a message naming the file
+/// or writes a lab. Labs that wirelab then rejects are counted and listed.
+#[test]
+fn no_single_change_to_the_dump_makes_the_import_panic() {
+    let base = manifest().join(TWO_TIER);
+    let dir = scratch("mutations");
+    copy_dir(&base, &dir);
+    let options = wirelab_import::Options {
+        lab: "m".into(),
+        source: "test".into(),
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&base)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let (mut runs, mut errors, mut invalid) = (0, 0, Vec::new());
+    for file in files {
+        let name = file.file_name().expect("name").to_owned();
+        let original: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+        let mut pointers = Vec::new();
+        collect_pointers(&original, String::new(), &mut pointers);
+        for (i, pointer) in pointers.iter().step_by(3).enumerate() {
+            let replacement = match i % 5 {
+                0 => Value::Null,
+                1 => Value::from("x"),
+                2 => Value::from(7),
+                3 => serde_json::json!([]),
+                _ => serde_json::json!({}),
+            };
+            let mut changed = original.clone();
+            *changed.pointer_mut(pointer).expect("pointer") = replacement;
+            std::fs::write(
+                dir.join(&name),
+                serde_json::to_string_pretty(&changed).expect("json"),
+            )
+            .expect("write");
+            runs += 1;
+            match wirelab_import::import_aws(&dir, &options) {
+                Err(e) => {
+                    errors += 1;
+                    assert!(
+                        e.to_string().starts_with(dir.to_str().expect("utf-8")),
+                        "{e}"
+                    );
+                }
+                Ok(imported) => {
+                    if let Err(d) = wirelab_spec::parse_str("m.yaml", &imported.yaml) {
+                        invalid.push(format!("{}{pointer}: {}", name.to_string_lossy(), d[0]));
+                    }
+                }
+            }
+        }
+        std::fs::write(dir.join(&name), std::fs::read(&file).expect("read")).expect("restore");
+    }
+    eprintln!(
+        "{runs} changed dumps: {errors} errors, {} invalid labs",
+        invalid.len()
+    );
+    assert!(runs > 250, "{runs}");
+    assert!(errors > 100, "most changes of type are errors: {errors}");
+    assert!(
+        invalid.is_empty(),
+        "labs wirelab rejects:\n{}",
+        invalid.join("\n")
+    );
+}
+
+fn collect_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    if !at.is_empty() {
+        out.push(at.clone());
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                collect_pointers(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                collect_pointers(x, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
