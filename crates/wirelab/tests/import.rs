@@ -602,6 +602,15 @@ fn a_default_vpc_with_one_table_and_flattened_rules_has_one_router() {
     let out = wirelab(&["import", "aws", "tests/import/aws/minimal"]);
     assert!(text(&out.stderr)
         .contains("(i-0feed00000000003): the instance is terminated; not imported"));
+    // --lab names the lab, made an identifier.
+    let out = wirelab(&[
+        "import",
+        "aws",
+        "tests/import/aws/minimal",
+        "--lab",
+        "My VPC (prod)!",
+    ]);
+    assert!(text(&out.stdout).contains("\nlab: my-vpc-prod\n"));
     let (code, o) = reach(
         &lab,
         &[
