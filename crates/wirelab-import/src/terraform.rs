@@ -512,12 +512,9 @@ impl<'a> Reader<'a, '_> {
             place: v.place(),
         };
         for (key, out) in [("ingress", false), ("egress", true)] {
-            let config_blocks: Vec<&Value> = expr(r.expressions, key)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().collect())
-                .unwrap_or_default();
-            for block in v.list(key)? {
-                let exprs = matching_block(&block, &config_blocks);
+            let config_blocks = config_blocks(r, key);
+            let synthesized = synthesize(v, key, &config_blocks)?;
+            for (block, exprs) in blocks(v, key, &config_blocks, &synthesized)? {
                 let rules = self.inline_rule(
                     r,
                     &block,
@@ -685,7 +682,9 @@ impl<'a> Reader<'a, '_> {
         let v = &r.values;
         let mut entries = Vec::new();
         for (key, egress) in [("ingress", false), ("egress", true)] {
-            for block in v.list(key)? {
+            let config_blocks = config_blocks(r, key);
+            let synthesized = synthesize(v, key, &config_blocks)?;
+            for (block, _) in blocks(v, key, &config_blocks, &synthesized)? {
                 entries.push(nacl_entry(&block, egress, "rule_no", "action")?);
             }
         }
@@ -740,13 +739,10 @@ impl<'a> Reader<'a, '_> {
         let v = &r.values;
         let default = r.kind == "aws_default_route_table";
         let vpc = self.vpc_of(r, "default_route_table_id")?;
-        let config_blocks: Vec<&Value> = expr(r.expressions, "route")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
+        let config_blocks = config_blocks(r, "route");
+        let synthesized = synthesize(v, "route", &config_blocks)?;
         let mut routes = Vec::new();
-        for block in v.list("route")? {
-            let exprs = matching_block(&block, &config_blocks);
+        for (block, exprs) in blocks(v, "route", &config_blocks, &synthesized)? {
             routes.push(self.route_of(
                 r,
                 &block,
@@ -1128,6 +1124,72 @@ fn nacl_entry(
         cidr,
         place: v.place(),
     })
+}
+
+/// The configuration's blocks of `key` (`ingress`, `route`) of a resource.
+fn config_blocks<'v>(r: &Res<'v>, key: &str) -> Vec<&'v Value> {
+    expr(r.expressions, key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+/// When the plan leaves a whole set of blocks out (a set with an unknown
+/// element is unknown as a whole), the blocks as the configuration writes
+/// them: their constant values, references resolved later.
+fn synthesize(v: &Node, key: &str, config: &[&Value]) -> Result<Vec<Value>, ImportError> {
+    if v.get(key)?.is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(config
+        .iter()
+        .map(|c| {
+            let mut block = serde_json::Map::new();
+            if let Value::Object(map) = c {
+                for (k, e) in map {
+                    if let Some(constant) = e.get("constant_value") {
+                        block.insert(k.clone(), constant.clone());
+                    }
+                }
+            }
+            Value::Object(block)
+        })
+        .collect())
+}
+
+/// The planned blocks of `key`, each with its configuration block when one
+/// matches; or, when the plan has none, the synthesized ones.
+fn blocks<'v>(
+    v: &Node<'v>,
+    key: &str,
+    config: &[&'v Value],
+    synthesized: &'v [Value],
+) -> Result<Vec<(Node<'v>, Option<&'v Value>)>, ImportError> {
+    if let Some(planned) = v.get(key)? {
+        return Ok(planned
+            .items()?
+            .into_iter()
+            .map(|b| {
+                let e = matching_block(&b, config);
+                (b, e)
+            })
+            .collect());
+    }
+    Ok(synthesized
+        .iter()
+        .zip(config)
+        .enumerate()
+        .map(|(i, (value, c))| {
+            let node = Node {
+                file: v.file,
+                object: v.object.clone(),
+                path: crate::json::join(&v.path, &format!("{key}[{i}]")),
+                pointer: v.pointer.clone(),
+                value,
+            };
+            (node, Some(*c))
+        })
+        .collect())
 }
 
 /// The configuration block of a nested block (`ingress`, `route`) whose

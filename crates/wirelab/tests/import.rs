@@ -836,3 +836,36 @@ fn collect_pointers(v: &Value, at: String, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A set of blocks with an unknown element is unknown as a whole, and a
+/// plan may leave it out: the blocks then come from the configuration
+/// (constants and references), and the lab is the same.
+#[test]
+fn blocks_left_out_of_a_plan_come_from_the_configuration() {
+    let path = scratch("tf-unknown-set").join("three-tier.plan.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest().join(PLAN)).expect("plan"))
+            .expect("json");
+    let resources = json["planned_values"]["root_module"]["resources"]
+        .as_array_mut()
+        .expect("resources");
+    for r in resources.iter_mut() {
+        let address = r["address"].clone();
+        let values = r["values"].as_object_mut().expect("values");
+        if address == "aws_security_group.web" {
+            values.remove("ingress");
+            values.remove("egress");
+        }
+        if address == "aws_route_table.public" {
+            values.remove("route");
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json")).expect("write");
+    let out = wirelab(&["import", "terraform", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = |yaml: &str| yaml.split_once("\nlab:").expect("lab").1.to_string();
+    let want =
+        std::fs::read_to_string(manifest().join("tests/import/terraform/three-tier.expected.yaml"))
+            .expect("expected");
+    assert_eq!(body(&text(&out.stdout)), body(&want));
+}
