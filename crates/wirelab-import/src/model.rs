@@ -273,3 +273,71 @@ pub(crate) fn ports_of(
         Proto::All | Proto::Number(_) => Ports::All,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: (&str, &str) = ("FromPort", "ToPort");
+
+    #[test]
+    fn protocols_by_name_and_number() {
+        assert_eq!(parse_proto("-1"), Some(Proto::All));
+        assert_eq!(parse_proto("all"), Some(Proto::All));
+        assert_eq!(parse_proto("TCP"), Some(Proto::Tcp));
+        assert_eq!(parse_proto("6"), Some(Proto::Tcp));
+        assert_eq!(parse_proto("58"), Some(Proto::Icmpv6));
+        assert_eq!(parse_proto("47"), Some(Proto::Number(47)));
+        assert_eq!(parse_proto("256"), None);
+        assert_eq!(parse_proto("sctp"), None);
+    }
+
+    #[test]
+    fn ports_as_aws_writes_them() {
+        let p = Place::default();
+        let ports = |proto, a, b| ports_of(proto, a, b, &p, NAMES);
+        assert_eq!(
+            ports(Proto::Tcp, Some(22), Some(22)).unwrap(),
+            Ports::Range(22, 22)
+        );
+        assert_eq!(ports(Proto::Tcp, Some(0), Some(65535)).unwrap(), Ports::All);
+        assert_eq!(ports(Proto::Udp, Some(-1), Some(-1)).unwrap(), Ports::All);
+        assert_eq!(ports(Proto::Tcp, None, None).unwrap(), Ports::All);
+        // -1 and a protocol without ports: every port, whatever the range says.
+        assert_eq!(ports(Proto::All, Some(22), Some(22)).unwrap(), Ports::All);
+        assert_eq!(
+            ports(Proto::Number(47), Some(1), Some(2)).unwrap(),
+            Ports::All
+        );
+        // ICMP: type and code.
+        assert_eq!(
+            ports(Proto::Icmp, Some(8), Some(-1)).unwrap(),
+            Ports::Icmp {
+                kind: Some(8),
+                code: None
+            }
+        );
+        assert_eq!(
+            ports(Proto::Icmpv6, Some(-1), Some(-1)).unwrap(),
+            Ports::All
+        );
+        // Mistakes name the field.
+        let e = ports(Proto::Tcp, Some(70000), Some(70000))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("FromPort: 70000 is not a port"), "{e}");
+        let e = ports(Proto::Tcp, Some(30), Some(20))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the port range 30-20 is empty"), "{e}");
+        let e = ports(Proto::Icmp, Some(-1), Some(4))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ToPort: an ICMP code needs a type"), "{e}");
+        let e = ports(Proto::Icmp, Some(300), None).unwrap_err().to_string();
+        assert!(
+            e.contains("FromPort: 300 is not an ICMP type or code"),
+            "{e}"
+        );
+    }
+}
