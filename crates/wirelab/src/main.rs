@@ -12,6 +12,7 @@ mod diff;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod import;
 mod lint;
 mod reach;
 mod run;
@@ -147,6 +148,12 @@ enum Command {
         after_help = "Every finding is printed as FILE:LINE:COLUMN: severity[code]: message, then an indented `fix:` line, sorted by line, column and code; docs/analysis.md lists the codes.\n\nExit status: 1 when a finding is at or above --deny (default: error); 0 otherwise; 2 a usage error or an invalid lab.\n\nExamples:\n  wirelab lint labs/03-vpc-security.yaml\n  wirelab lint labs/05-exercise-fix-the-vpc.yaml --deny warning\n  wirelab lint labs/04-dual-stack.yaml --format json"
     )]
     Lint(lint::LintArgs),
+    /// Make a lab from AWS: a folder of `aws ec2 describe-*` JSON, or
+    /// `terraform show -json` of a plan or state.
+    #[command(
+        after_help = "Every object's AWS id is written in a comment beside it. What the lab cannot represent is a warning on standard error naming the file, the object and the field. See docs/import.md.\n\nExit status: 0 the lab was written (warnings or not); 2 the input is missing or malformed.\n\nExamples:\n  wirelab import aws ./vpc-dump -o vpc.yaml\n  terraform show -json plan.out > plan.json && wirelab import terraform plan.json -o vpc.yaml"
+    )]
+    Import(import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -215,6 +222,7 @@ fn main() -> ExitCode {
         Command::Reach(args) => reach::cmd_reach(&args, load),
         Command::Diff(args) => diff::cmd_diff(&args, load),
         Command::Lint(args) => lint::cmd_lint(&args, load),
+        Command::Import(args) => import::cmd_import(&args),
     };
     ExitCode::from(code)
 }
