@@ -255,6 +255,13 @@ fn main() {
         lab.routers.len()
     );
 
+    if args.iter().any(|a| a == "--lint-only") {
+        let t = Instant::now();
+        let findings = wirelab_analyze::lint::lint(&net);
+        println!("lint: {} findings in {:?}", findings.len(), t.elapsed());
+        return;
+    }
+
     // Pair by pair, on a sample, extrapolated.
     let an = Analyzer::without_explanations(&net);
     let hosts = lab.hosts.len();

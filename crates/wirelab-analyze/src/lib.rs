@@ -277,6 +277,9 @@ pub struct Analyzer<'n> {
     addr_cuts: [Vec<u128>; 2],
     /// Whether blocks carry the rule texts (`allows`) that explain them.
     explain: bool,
+    /// The classes of equivalent hosts and the prefix cuts, made once
+    /// when first asked for.
+    classes: std::cell::OnceCell<(Vec<usize>, [Vec<u128>; 2])>,
 }
 
 /// A walk of routing from a node to an address.
@@ -341,6 +344,7 @@ impl<'n> Analyzer<'n> {
             atoms: cuts.into_iter().collect(),
             addr_cuts: space::address_cuts(net),
             explain: true,
+            classes: std::cell::OnceCell::new(),
         }
     }
 

@@ -228,6 +228,12 @@ impl Analyzer<'_> {
         }
     }
 
+    /// Each host's class and the prefix cuts, computed once.
+    pub(crate) fn classes_and_cuts(&self) -> &(Vec<usize>, [Vec<u128>; 2]) {
+        self.classes
+            .get_or_init(|| (self.host_classes().0, self.prefix_cuts()))
+    }
+
     /// Starts of the pieces of each family's address space cut at every
     /// prefix a rule, a route or a network names (not at single host
     /// addresses, unless a rule names one).

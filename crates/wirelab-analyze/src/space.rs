@@ -156,12 +156,15 @@ impl Analyzer<'_> {
     /// lab's networks with public prefixes, and addresses outside the lab.
     pub fn public_exposure(&self, to: HostId) -> Vec<Exposure> {
         if self.explain {
-            // Exposures carry no explanation: skip writing them.
+            // Exposures carry no explanation: skip writing them. The
+            // classes are made here once, for every later call.
+            self.classes_and_cuts();
             let lean = Analyzer {
                 net: self.net,
                 atoms: self.atoms.clone(),
                 addr_cuts: self.addr_cuts.clone(),
                 explain: false,
+                classes: self.classes.clone(),
             };
             return lean.public_exposure(to);
         }
@@ -244,18 +247,45 @@ impl Analyzer<'_> {
         let own = to_int(dst);
         let space = addrs::difference(space, &[(own, own)]);
         let mut groups: Vec<Group> = Vec::new();
+        let classes = self.classes_and_cuts();
+        let fi = matches!(family, Family::Ipv6) as usize;
+        let mut seen: std::collections::HashMap<(bool, usize), usize> =
+            std::collections::HashMap::new();
         for &(lo, hi) in &space {
             let first = cuts.partition_point(|&c| c <= lo);
             let mut starts = vec![lo];
             starts.extend(cuts[first..].iter().take_while(|&&c| c <= hi).copied());
             for (i, &a) in starts.iter().enumerate() {
                 let b = starts.get(i + 1).map_or(hi, |&n| n - 1);
-                let reach = self.reach_address(origin, family, to_addr(family, a), to, dst);
-                let key = answer_key(&reach);
-                match groups.iter_mut().find(|(_, k, _)| *k == key) {
-                    Some((_, _, pieces)) => pieces.push((a, b)),
-                    None => groups.push((reach, key, vec![(a, b)])),
+                let src = to_addr(family, a);
+                // Pieces that must answer alike share one computation: a
+                // host's address answers as its class, any other address
+                // as its piece of the prefix-cut space.
+                let alike = match self
+                    .net
+                    .owner(src)
+                    .and_then(|i| self.net.host_of(self.net.ifaces[i].node))
+                {
+                    Some(h) => (true, classes.0[h]),
+                    None => (false, classes.1[fi].partition_point(|&c| c <= a)),
+                };
+                if let Some(&g) = seen.get(&alike) {
+                    groups[g].2.push((a, b));
+                    continue;
                 }
+                let reach = self.reach_address(origin, family, src, to, dst);
+                let key = answer_key(&reach);
+                let g = match groups.iter().position(|(_, k, _)| *k == key) {
+                    Some(g) => {
+                        groups[g].2.push((a, b));
+                        g
+                    }
+                    None => {
+                        groups.push((reach, key, vec![(a, b)]));
+                        groups.len() - 1
+                    }
+                };
+                seen.insert(alike, g);
             }
         }
         groups
