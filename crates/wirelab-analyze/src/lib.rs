@@ -583,11 +583,12 @@ impl<'n> Analyzer<'n> {
         allows: impl Fn(&Header) -> bool,
     ) -> PortSet {
         let mut denied = Vec::new();
+        let mut part = Vec::new();
         for (a, b) in self.atom_ranges() {
-            let part = space.intersect(&PortSet::range(a, b));
-            if let Some(&(first, _)) = part.ranges().first() {
+            atom_part(space, a, b, &mut part);
+            if let Some(&(first, _)) = part.first() {
                 if !allows(&header(first)) {
-                    denied.extend(part.ranges().iter().copied());
+                    denied.extend_from_slice(&part);
                 }
             }
         }
@@ -611,16 +612,17 @@ impl<'n> Analyzer<'n> {
         let nacl = &self.net.nacls[nacl_id];
         // Denied ports grouped by the rule that decided, in rule order.
         let mut by_rule: Vec<(NaclVerdict, Vec<(u16, u16)>)> = Vec::new();
+        let mut part = Vec::new();
         for (a, b) in self.atom_ranges() {
-            let part = space.intersect(&PortSet::range(a, b));
-            let Some(&(first, _)) = part.ranges().first() else {
+            atom_part(space, a, b, &mut part);
+            let Some(&(first, _)) = part.first() else {
                 continue;
             };
             let v = nacl.evaluate(dir, &header(first));
             if v.action == NaclAction::Deny {
                 match by_rule.iter_mut().find(|(r, _)| r.rule == v.rule) {
-                    Some((_, ports)) => ports.extend(part.ranges().iter().copied()),
-                    None => by_rule.push((v, part.ranges().to_vec())),
+                    Some((_, ports)) => ports.extend_from_slice(&part),
+                    None => by_rule.push((v, part.clone())),
                 }
             }
         }
@@ -787,6 +789,21 @@ impl<'n> Analyzer<'n> {
                 }
             }
         }
+    }
+}
+
+/// The ranges of `space` within the atom `a..=b`, into `out` (cleared
+/// first): an intersection without allocating a port set.
+fn atom_part(space: &PortSet, a: u16, b: u16, out: &mut Vec<(u16, u16)>) {
+    out.clear();
+    for &(x, y) in space.ranges() {
+        if y < a {
+            continue;
+        }
+        if x > b {
+            break;
+        }
+        out.push((x.max(a), y.min(b)));
     }
 }
 
