@@ -28,7 +28,7 @@ mod space;
 
 pub use matrix::Matrix;
 pub use portset::PortSet;
-pub use space::{Exposure, Origin, SourceReach};
+pub use space::{Exposure, Origin, OutsideReach, SourceReach};
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -397,7 +397,7 @@ impl<'n> Analyzer<'n> {
     ) -> FamilyReach {
         let there = self.walk(self.net.host_node(from), None, dst, Arrive::Host);
         let back = self.walk(self.net.host_node(to), None, src, Arrive::Host);
-        self.exchange(Some(from), to, family, src, dst, &there, &back)
+        self.exchange(Some(from), Some(to), family, src, dst, &there, &back)
     }
 
     /// The answer for one request/reply exchange whose routing is known.
@@ -407,7 +407,7 @@ impl<'n> Analyzer<'n> {
     fn exchange(
         &self,
         src_fw: Option<HostId>,
-        to: HostId,
+        dst_fw: Option<HostId>,
         family: Family,
         src: IpAddr,
         dst: IpAddr,
@@ -424,7 +424,7 @@ impl<'n> Analyzer<'n> {
         };
         let protos = Proto::ALL
             .iter()
-            .map(|&proto| self.proto(src_fw, to, family, src, dst, proto, there, back))
+            .map(|&proto| self.proto(src_fw, dst_fw, family, src, dst, proto, there, back))
             .collect();
         FamilyReach {
             family,
@@ -441,7 +441,7 @@ impl<'n> Analyzer<'n> {
     fn proto(
         &self,
         src_fw: Option<HostId>,
-        to: HostId,
+        dst_fw: Option<HostId>,
         family: Family,
         src: IpAddr,
         dst: IpAddr,
@@ -528,7 +528,9 @@ impl<'n> Analyzer<'n> {
                 }
             }
         }
-        if let Some(fw) = &self.net.firewalls[to] {
+        if let Some((to, fw)) =
+            dst_fw.and_then(|h| self.net.firewalls[h].as_ref().map(|fw| (h, fw)))
+        {
             let denied = self.denied_by(&request_space, &request, |h| {
                 !matches!(
                     fw.evaluate(Direction::Inbound, h),

@@ -47,6 +47,19 @@ pub struct SourceReach {
     pub reach: FamilyReach,
 }
 
+/// What a host gets to one group of addresses outside the lab: every
+/// address of the group gets the same answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutsideReach {
+    /// The destination addresses, as the fewest CIDR blocks.
+    pub destinations: Vec<IpNet>,
+    /// The network the requests leave the lab by (`None`: no route leads
+    /// out toward them).
+    pub exit: Option<String>,
+    /// The answer, computed for the group's first address (`reach.dst`).
+    pub reach: FamilyReach,
+}
+
 /// A port of a host that public addresses reach, request and reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exposure {
@@ -195,6 +208,85 @@ impl Analyzer<'_> {
                     }
                 }
             }
+        }
+        out
+    }
+
+    /// What host `from` gets to addresses outside the lab (only those
+    /// within `within`, when given), in groups of addresses with one
+    /// answer, for every family `from` has an address of. The requests
+    /// leave where the routes lead out (the router whose next hop is no
+    /// node of the lab, on that next hop's network); outside has no
+    /// security group, and the replies come back in the same way.
+    pub fn reach_outside(&self, from: HostId, within: Option<IpNet>) -> Vec<OutsideReach> {
+        let host = &self.net.lab.hosts[from];
+        let from_node = self.net.host_node(from);
+        let classes = self.classes_and_cuts();
+        let mut out = Vec::new();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let src = match family {
+                Family::Ipv4 => host.ipv4.map(IpAddr::V4),
+                Family::Ipv6 => host.ipv6.map(IpAddr::V6),
+            };
+            let Some(src) = src else { continue };
+            let mut space = self.origin_space(Origin::Outside, family);
+            if let Some(w) = within {
+                if addrs::family_of(&w) != family {
+                    continue;
+                }
+                space = addrs::intersect(&space, &[bounds(&w)]);
+            }
+            let fi = matches!(family, Family::Ipv6) as usize;
+            let cuts = &self.addr_cuts[fi];
+            let mut groups: Vec<Group> = Vec::new();
+            let mut seen: std::collections::HashMap<usize, usize> =
+                std::collections::HashMap::new();
+            for &(lo, hi) in &space {
+                let first = cuts.partition_point(|&c| c <= lo);
+                let mut starts = vec![lo];
+                starts.extend(cuts[first..].iter().take_while(|&&c| c <= hi).copied());
+                for (i, &a) in starts.iter().enumerate() {
+                    let b = starts.get(i + 1).map_or(hi, |&n| n - 1);
+                    // Outside addresses of one prefix-cut piece answer alike.
+                    let piece = classes.1[fi].partition_point(|&c| c <= a);
+                    if let Some(&g) = seen.get(&piece) {
+                        groups[g].2.push((a, b));
+                        continue;
+                    }
+                    let dst = to_addr(family, a);
+                    let there = self.walk(from_node, None, dst, Arrive::Outside);
+                    let (back, exit) = match &there {
+                        Ok(w) => {
+                            let (r, s) = w.exit.expect("a walk outside ends at an exit");
+                            (
+                                self.walk(r, Some(s), src, Arrive::Host),
+                                Some(self.net.segments[s].name.clone()),
+                            )
+                        }
+                        Err(_) => (Err(RouteBlock::NoWayIn), None),
+                    };
+                    let mut reach =
+                        self.exchange(Some(from), None, family, src, dst, &there, &back);
+                    reach.entry = exit;
+                    let key = answer_key_dst(&reach);
+                    let g = match groups.iter().position(|(_, k, _)| *k == key) {
+                        Some(g) => {
+                            groups[g].2.push((a, b));
+                            g
+                        }
+                        None => {
+                            groups.push((reach, key, vec![(a, b)]));
+                            groups.len() - 1
+                        }
+                    };
+                    seen.insert(piece, g);
+                }
+            }
+            out.extend(groups.into_iter().map(|(reach, _, pieces)| OutsideReach {
+                destinations: to_cidrs(family, &addrs::normalize(pieces)),
+                exit: reach.entry.clone(),
+                reach,
+            }));
         }
         out
     }
@@ -361,7 +453,7 @@ impl Analyzer<'_> {
                 (there, back, entry)
             }
         };
-        let mut reach = self.exchange(None, to, family, src, dst, &there, &back);
+        let mut reach = self.exchange(None, Some(to), family, src, dst, &there, &back);
         reach.entry = entry;
         reach
     }
@@ -406,6 +498,31 @@ impl Analyzer<'_> {
             _ => None,
         }
     }
+}
+
+/// [`answer_key`] for answers that differ by destination address.
+fn answer_key_dst(reach: &FamilyReach) -> FamilyReach {
+    let mut r = reach.clone();
+    let dst = r.dst;
+    let unspecified = match dst {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    r.dst = unspecified;
+    for p in &mut r.protos {
+        for b in &mut p.blocks {
+            if let crate::Block::Route {
+                why: RouteBlock::NoRoute { dst: d, .. },
+                ..
+            } = b
+            {
+                if *d == dst {
+                    *d = unspecified;
+                }
+            }
+        }
+    }
+    r
 }
 
 /// An answer, its key, and the pieces of address space that get it.

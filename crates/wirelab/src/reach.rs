@@ -160,6 +160,12 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         return usage("--port goes with --proto tcp or udp");
     }
     let net = Network::compile(lab);
+    if let Some(t) = args.to.as_deref() {
+        let named = lab.host_by_name(t).is_some() || net.segments.iter().any(|s| s.name == t);
+        if (t == "internet" || t == "outside") && !named {
+            return egress(args, &net);
+        }
+    }
     let from = match args.from.as_deref().map(|t| sender(&net, t)).transpose() {
         Ok(f) => f,
         Err(e) => return usage(&e),
@@ -276,6 +282,106 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
                         }
                     }
                 }
+            }
+        }
+    }
+    match args.format {
+        ReachFormat::Text => {
+            if text.is_empty() {
+                text.push_str("nothing is reachable\n");
+            }
+            crate::emit(&text);
+        }
+        ReachFormat::Json => {
+            let doc = json!({ "lab": lab.lab.value, "reachable": any, "pairs": items });
+            crate::emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+    }
+    if any {
+        0
+    } else {
+        1
+    }
+}
+
+/// `--to internet`: what hosts reach outside the lab.
+fn egress(args: &ReachArgs, net: &Network) -> u8 {
+    let lab = &net.lab;
+    let senders: Vec<HostId> = match args.from.as_deref() {
+        None => (0..lab.hosts.len()).collect(),
+        Some(t) => match sender(net, t) {
+            Ok(Sender::Host(h)) => vec![h],
+            Ok(Sender::Space { .. }) => {
+                return usage("--to internet goes with a host in --from (or no --from: every host)")
+            }
+            Err(e) => return usage(&e),
+        },
+    };
+    let analyzer = Analyzer::new(net);
+    let protos: Vec<Proto> = match args.proto {
+        None if args.port.is_some() => vec![Proto::Tcp, Proto::Udp],
+        None => Proto::ALL.to_vec(),
+        Some(ReachProto::Tcp) => vec![Proto::Tcp],
+        Some(ReachProto::Udp) => vec![Proto::Udp],
+        Some(ReachProto::Icmp) => vec![Proto::Icmp],
+    };
+    let asked = |proto: Proto| match (proto, args.port) {
+        (Proto::Icmp, _) | (_, None) => PortSet::full(),
+        (_, Some(p)) => PortSet::single(p),
+    };
+    let single = senders.len() == 1;
+    let mut any = false;
+    let mut text = String::new();
+    let mut items = Vec::new();
+    for h in senders {
+        let name = &lab.hosts[h].name.value;
+        let groups = analyzer.reach_outside(h, None);
+        let alone = single && groups.len() == 1;
+        for g in groups {
+            let hit = g
+                .reach
+                .protos
+                .iter()
+                .filter(|p| protos.contains(&p.proto))
+                .any(|p| !p.reachable.intersect(&asked(p.proto)).is_empty());
+            any |= hit;
+            if !(alone || hit || single) {
+                continue;
+            }
+            let mut dests: Vec<String> = g
+                .destinations
+                .iter()
+                .take(SOURCES_SHOWN)
+                .map(|n| n.to_string())
+                .collect();
+            if g.destinations.len() > SOURCES_SHOWN {
+                dests.push(format!(
+                    "and {} more blocks",
+                    g.destinations.len() - SOURCES_SHOWN
+                ));
+            }
+            match args.format {
+                ReachFormat::Text => {
+                    let exit = g.exit.as_deref().map(|e| format!("  leaves by: {e}")).unwrap_or_default();
+                    text.push_str(&format!(
+                        "{name} → internet {} {} {}{exit}  path: {}\n",
+                        dests.join(", "),
+                        g.reach.family.code(),
+                        g.reach.src,
+                        path_text(&g.reach)
+                    ));
+                    text.push_str(&family_body(&g.reach, &protos, &asked));
+                }
+                ReachFormat::Json => items.push(json!({
+                    "from": name,
+                    "to": "internet",
+                    "destinations": g.destinations.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                    "exit": g.exit,
+                    "families": [family_json(&g.reach, &protos, &asked)],
+                })),
             }
         }
     }

@@ -1030,3 +1030,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn to_the_internet_leaves_where_the_routes_lead_out() {
+    // app-sg lets tcp 443 out to 0.0.0.0/0; the default route leaves by
+    // the internet network.
+    let (code, out, _) = wirelab(&[
+        "reach", WAY_OUT, "--from", "app1", "--to", "outside", "--proto", "tcp", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v = json_of(&out);
+    let pairs = v["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{out}");
+    assert_eq!(pairs[0]["exit"], "internet");
+    assert_eq!(pairs[0]["families"][0]["protocols"][0]["text"], "443");
+    let dests = pairs[0]["destinations"].as_array().expect("destinations");
+    assert!(dests.contains(&serde_json::json!("8.0.0.0/7")), "{out}");
+    // db1's NACL lets nothing out to the world.
+    let (code, out, _) = wirelab(&[
+        "reach", WAY_OUT, "--from", "db1", "--to", "outside", "--proto", "tcp", "--port", "443",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("nacl-outbound: NACL data-nacl of network data, outbound rule *"),
+        "{out}"
+    );
+    // Without a route out, nothing leaves (labs/03 has no default route).
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--from", "app1", "--to", "outside", "--proto", "tcp",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("path: none (routing fails)"), "{out}");
+    assert!(
+        out.contains("no-route (request): vpc has no route to"),
+        "{out}"
+    );
+    // A network as sender is refused with a reason.
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "app", "--to", "outside"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--to internet goes with a host"), "{err}");
+}
