@@ -31,10 +31,12 @@ pub enum ReachFormat {
 #[derive(Args)]
 pub struct ReachArgs {
     lab: PathBuf,
-    /// The host that sends (alone: everything it can reach).
+    /// Who sends: a host, a network, `internet`, an address or a prefix
+    /// (alone: everything it can reach).
     #[arg(long)]
     from: Option<String>,
-    /// The host that receives (alone: every host that can reach it).
+    /// Who receives: a host, a network (its hosts), a host's address, or
+    /// `internet` (alone: every source that can reach it).
     #[arg(long)]
     to: Option<String>,
     /// Only this protocol.
