@@ -255,6 +255,12 @@ fn main() {
         lab.routers.len()
     );
 
+    if args.iter().any(|a| a == "--matrix-only") {
+        let t = Instant::now();
+        let m = Analyzer::new(&net).matrix();
+        println!("matrix: {} classes in {:?}", m.classes.len(), t.elapsed());
+        return;
+    }
     if args.iter().any(|a| a == "--lint-only") {
         let t = Instant::now();
         let findings = wirelab_analyze::lint::lint(&net);

@@ -20,7 +20,7 @@ use crate::{Analyzer, Arrive, Proto, EPHEMERAL};
 pub(crate) type Mask = u128;
 
 /// Reachable and delivered masks per protocol, for one family.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct FamilyMasks {
     pub reachable: [Mask; 3],
     pub delivered: [Mask; 3],
@@ -39,7 +39,8 @@ pub(crate) struct Fast<'a, 'n> {
     /// Per host, per direction (inbound, outbound): `None` = no firewall
     /// or everything allowed that way.
     rules: Vec<[Option<Vec<RuleMasks<'n>>>; 2]>,
-    /// Prefix cuts of the address space, IPv4 and IPv6.
+    /// The address space cut at every prefix a NACL rule names, IPv4 and
+    /// IPv6: within a piece every NACL decides alike.
     cuts: [Vec<u128>; 2],
     /// The piece of each host's address, per family.
     pieces: Vec<[usize; 2]>,
@@ -66,6 +67,26 @@ struct SgMemo {
 
 /// The NACL crossings of a walk, or `None` when routing fails.
 type Walked = Option<Rc<[(SegmentId, Direction)]>>;
+
+/// Starts of the pieces of each family cut at every NACL rule's prefix.
+fn nacl_cuts(an: &Analyzer<'_>) -> [Vec<u128>; 2] {
+    let mut cuts = [vec![0u128], vec![0u128]];
+    for n in &an.net.lab.nacls {
+        for r in n.inbound.iter().chain(&n.outbound) {
+            let (a, b) = crate::addrs::bounds(&r.cidr);
+            let c = &mut cuts[matches!(r.cidr, ipnet::IpNet::V6(_)) as usize];
+            c.push(a);
+            if b < crate::addrs::family_max(crate::addrs::family_of(&r.cidr)) {
+                c.push(b + 1);
+            }
+        }
+    }
+    cuts.map(|mut c| {
+        c.sort_unstable();
+        c.dedup();
+        c
+    })
+}
 
 fn index(proto: Proto) -> usize {
     match proto {
@@ -102,7 +123,7 @@ impl<'a, 'n> Fast<'a, 'n> {
             ephemeral,
             full,
             rules: Vec::new(),
-            cuts: an.prefix_cuts(),
+            cuts: nacl_cuts(an),
             pieces: Vec::new(),
             piece_count: [0; 2],
             nacl_memo: Vec::new(),

@@ -10,7 +10,7 @@
 //! one representative pair then holds for every pair of the two classes;
 //! a test holds the class answers to the pair-by-pair ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -32,12 +32,18 @@ struct ClassKey {
     pieces: (Option<usize>, Option<usize>),
 }
 
+/// No answer in a cell: a host to itself, or a family not in common.
+const NONE: u32 = u32::MAX;
+
 /// The answers per ordered pair of classes.
 enum Answers {
     /// Bit masks over the port atoms (the bulk path), per family.
+    /// Each cell holds, per family, an index into `table` (the distinct
+    /// answers: a lab has few), or [`NONE`].
     Masks {
         atoms: Vec<(u16, u16)>,
-        cells: Vec<Option<[Option<FamilyMasks>; 2]>>,
+        table: Vec<FamilyMasks>,
+        cells: Vec<[u32; 2]>,
     },
     /// Whole answers, when the lab has too many port atoms for masks.
     Reaches(Vec<Option<Reach>>),
@@ -74,8 +80,13 @@ impl Matrix {
         }
         let cell = self.cell(from, to);
         match &self.answers {
-            Answers::Masks { atoms, cells } => {
-                let m = cells[cell].as_ref()?[matches!(family, Family::Ipv6) as usize]?;
+            Answers::Masks {
+                atoms,
+                table,
+                cells,
+            } => {
+                let k = cells[cell][matches!(family, Family::Ipv6) as usize];
+                let m = *table.get(k as usize)?;
                 let i = match proto {
                     Proto::Tcp => 0,
                     Proto::Udp => 1,
@@ -114,10 +125,9 @@ impl Matrix {
     /// Whether a class pair's answer reaches anything.
     fn cell_reaches(&self, cell: usize) -> bool {
         match &self.answers {
-            Answers::Masks { cells, .. } => cells[cell]
+            Answers::Masks { table, cells, .. } => cells[cell]
                 .iter()
-                .flatten()
-                .flatten()
+                .filter_map(|&k| table.get(k as usize))
                 .any(|m| m.reachable.iter().any(|&x| x != 0)),
             Answers::Reaches(cells) => cells[cell].as_ref().is_some_and(|r| r.anything()),
         }
@@ -195,23 +205,32 @@ impl Analyzer<'_> {
         let answers = match Fast::new(self) {
             Some(mut fast) => {
                 fast.share_by_classes(&class_of, n);
-                let cells = pairs
-                    .map(|(a, b)| {
-                        rep(a, b).map(|(from, to)| {
-                            let (x, y) = (&lab.hosts[from], &lab.hosts[to]);
-                            [
-                                x.ipv4.zip(y.ipv4).map(|(s, d)| {
-                                    fast.family(from, to, Family::Ipv4, s.into(), d.into())
-                                }),
-                                x.ipv6.zip(y.ipv6).map(|(s, d)| {
-                                    fast.family(from, to, Family::Ipv6, s.into(), d.into())
-                                }),
-                            ]
-                        })
-                    })
-                    .collect();
+                let mut table: Vec<FamilyMasks> = Vec::new();
+                let mut index: HashMap<FamilyMasks, u32> = HashMap::new();
+                let mut cells = Vec::with_capacity(n * n);
+                for (a, b) in pairs.clone() {
+                    let mut cell = [NONE; 2];
+                    if let Some((from, to)) = rep(a, b) {
+                        let (x, y) = (&lab.hosts[from], &lab.hosts[to]);
+                        let ends = [
+                            x.ipv4.zip(y.ipv4).map(|(s, d)| (s.into(), d.into())),
+                            x.ipv6.zip(y.ipv6).map(|(s, d)| (s.into(), d.into())),
+                        ];
+                        for (f, family) in [Family::Ipv4, Family::Ipv6].into_iter().enumerate() {
+                            if let Some((s, d)) = ends[f] {
+                                let m = fast.family(from, to, family, s, d);
+                                cell[f] = *index.entry(m).or_insert_with(|| {
+                                    table.push(m);
+                                    (table.len() - 1) as u32
+                                });
+                            }
+                        }
+                    }
+                    cells.push(cell);
+                }
                 Answers::Masks {
                     atoms: self.atom_ranges().collect(),
+                    table,
                     cells,
                 }
             }
