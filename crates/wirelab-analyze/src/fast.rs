@@ -60,6 +60,7 @@ pub(crate) struct Fast<'a, 'n> {
 
 struct SgMemo {
     group_set: Vec<usize>,
+    group_sets: usize,
     class_of: Vec<usize>,
     classes: usize,
     tables: [Vec<Option<[Mask; 3]>>; 4],
@@ -244,6 +245,7 @@ impl<'a, 'n> Fast<'a, 'n> {
         let size = sets.len() * classes;
         self.sg_memo = Some(SgMemo {
             group_set,
+            group_sets: sets.len(),
             class_of: class_of.to_vec(),
             classes,
             tables: std::array::from_fn(|_| vec![None; size]),
@@ -263,7 +265,14 @@ impl<'a, 'n> Fast<'a, 'n> {
             return self.sg_allowed(host, dir, family, peer);
         };
         let table = usize::from(matches!(dir, Direction::Outbound)) * 2 + fam_index(family);
-        let slot = memo.group_set[host] * memo.classes + memo.class_of[peer_host];
+        // The matrix walks source classes row by row: outbound verdicts
+        // are laid out by the filtering host's group set (the source's)
+        // then the peer's class, inbound ones by the peer's class (the
+        // source's) then the group set, so both are read nearly in order.
+        let slot = match dir {
+            Direction::Outbound => memo.group_set[host] * memo.classes + memo.class_of[peer_host],
+            Direction::Inbound => memo.class_of[peer_host] * memo.group_sets + memo.group_set[host],
+        };
         if let Some(m) = memo.tables[table][slot] {
             return m;
         }
