@@ -48,6 +48,27 @@ pub fn to_addr(family: Family, value: u128) -> IpAddr {
     }
 }
 
+/// Starts of the pieces of each family's address space (IPv4, IPv6) cut
+/// at the bounds of every prefix given: sorted, without repeats, and
+/// beginning with 0. Within one piece, every one of the prefixes contains
+/// all addresses or none.
+pub fn cut_starts(prefixes: impl IntoIterator<Item = IpNet>) -> [Vec<u128>; 2] {
+    let mut cuts = [vec![0u128], vec![0u128]];
+    for n in prefixes {
+        let (a, b) = bounds(&n);
+        let c = &mut cuts[matches!(n, IpNet::V6(_)) as usize];
+        c.push(a);
+        if b < family_max(family_of(&n)) {
+            c.push(b + 1);
+        }
+    }
+    cuts.map(|mut c| {
+        c.sort_unstable();
+        c.dedup();
+        c
+    })
+}
+
 /// Sorts and merges intervals into disjoint, non-adjacent ones.
 pub fn normalize(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
     ranges.sort_unstable();

@@ -71,22 +71,13 @@ type Walked = Option<Rc<[(SegmentId, Direction)]>>;
 
 /// Starts of the pieces of each family cut at every NACL rule's prefix.
 fn nacl_cuts(an: &Analyzer<'_>) -> [Vec<u128>; 2] {
-    let mut cuts = [vec![0u128], vec![0u128]];
-    for n in &an.net.lab.nacls {
-        for r in n.inbound.iter().chain(&n.outbound) {
-            let (a, b) = crate::addrs::bounds(&r.cidr);
-            let c = &mut cuts[matches!(r.cidr, ipnet::IpNet::V6(_)) as usize];
-            c.push(a);
-            if b < crate::addrs::family_max(crate::addrs::family_of(&r.cidr)) {
-                c.push(b + 1);
-            }
-        }
-    }
-    cuts.map(|mut c| {
-        c.sort_unstable();
-        c.dedup();
-        c
-    })
+    let rules = an
+        .net
+        .lab
+        .nacls
+        .iter()
+        .flat_map(|n| n.inbound.iter().chain(&n.outbound));
+    crate::addrs::cut_starts(rules.map(|r| r.cidr))
 }
 
 fn index(proto: Proto) -> usize {

@@ -13,12 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use ipnet::IpNet;
-use wirelab_spec::{HostId, Peer, SecurityGroupId};
+use wirelab_spec::{HostId, SecurityGroupId};
 
 use wirelab_spec::Family;
 
-use crate::addrs::{bounds, family_max, to_int};
+use crate::addrs::to_int;
 use crate::fast::{FamilyMasks, Fast};
 use crate::{Analyzer, PortSet, Proto, Reach};
 
@@ -257,48 +256,6 @@ impl Analyzer<'_> {
     /// prefix a rule, a route or a network names (not at single host
     /// addresses, unless a rule names one).
     pub(crate) fn prefix_cuts(&self) -> [Vec<u128>; 2] {
-        let mut cuts = [vec![0u128], vec![0u128]];
-        let mut add = |n: &IpNet| {
-            let (a, b) = bounds(n);
-            let v6 = matches!(n, IpNet::V6(_));
-            let c = &mut cuts[v6 as usize];
-            c.push(a);
-            if b < family_max(crate::addrs::family_of(n)) {
-                c.push(b + 1);
-            }
-        };
-        let lab = &self.net.lab;
-        for g in &lab.security_groups {
-            for r in g.inbound.iter().chain(g.outbound.iter().flatten()) {
-                if let Peer::Cidr(n) = &r.peer {
-                    add(n);
-                }
-            }
-        }
-        for n in &lab.nacls {
-            for r in n.inbound.iter().chain(&n.outbound) {
-                add(&r.cidr);
-            }
-        }
-        for node in &self.net.nodes {
-            for r in node.routes.routes() {
-                add(&r.prefix);
-            }
-        }
-        for seg in &self.net.segments {
-            let prefixes = seg
-                .ipv4
-                .map(IpNet::V4)
-                .into_iter()
-                .chain(seg.ipv6.map(IpNet::V6));
-            for p in prefixes {
-                add(&p);
-            }
-        }
-        cuts.map(|mut c| {
-            c.sort_unstable();
-            c.dedup();
-            c
-        })
+        crate::addrs::cut_starts(crate::space::named_prefixes(self.net))
     }
 }

@@ -10,7 +10,6 @@
 //! matches its members' addresses). Within one piece every filter and
 //! every route lookup decides alike, so one address per piece decides it.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -75,57 +74,43 @@ pub struct Exposure {
     pub path: Vec<String>,
 }
 
-/// Every boundary of the address space of each family (IPv4, IPv6): the
-/// first address of each piece, sorted.
-pub(crate) fn address_cuts(net: &Network) -> [Vec<u128>; 2] {
-    let mut cuts = [BTreeSet::new(), BTreeSet::new()];
-    let mut add = |n: &IpNet| {
-        let (a, b) = bounds(n);
-        let set = &mut cuts[matches!(n, IpNet::V6(_)) as usize];
-        set.insert(a);
-        if b < family_max(addrs::family_of(n)) {
-            set.insert(b + 1);
-        }
-    };
+/// Every prefix that a security-group rule (as its peer), a NACL rule, a
+/// route of any node or a network names.
+pub(crate) fn named_prefixes(net: &Network) -> Vec<IpNet> {
     let lab = &net.lab;
+    let mut out = Vec::new();
     for g in &lab.security_groups {
         for r in g.inbound.iter().chain(g.outbound.iter().flatten()) {
             if let Peer::Cidr(n) = &r.peer {
-                add(n);
+                out.push(*n);
             }
         }
     }
     for n in &lab.nacls {
-        for r in n.inbound.iter().chain(&n.outbound) {
-            add(&r.cidr);
-        }
+        out.extend(n.inbound.iter().chain(&n.outbound).map(|r| r.cidr));
     }
     for node in &net.nodes {
-        for r in node.routes.routes() {
-            add(&r.prefix);
-        }
+        out.extend(node.routes.routes().iter().map(|r| r.prefix));
     }
     for seg in &net.segments {
-        let prefixes = seg
-            .ipv4
-            .map(IpNet::V4)
-            .into_iter()
-            .chain(seg.ipv6.map(IpNet::V6));
-        for p in prefixes {
-            add(&p);
-        }
+        out.extend(seg.ipv4.map(IpNet::V4));
+        out.extend(seg.ipv6.map(IpNet::V6));
     }
-    for iface in &net.ifaces {
-        for a in iface
-            .ipv4
+    out
+}
+
+/// Every boundary of the address space of each family (IPv4, IPv6): the
+/// named prefixes and every assigned address (a group named as a peer
+/// matches its members' addresses).
+pub(crate) fn address_cuts(net: &Network) -> [Vec<u128>; 2] {
+    let addresses = net.ifaces.iter().flat_map(|i| {
+        i.ipv4
             .map(IpAddr::V4)
             .into_iter()
-            .chain(iface.ipv6.map(IpAddr::V6))
-        {
-            add(&IpNet::from(a));
-        }
-    }
-    cuts.map(|s| s.into_iter().collect())
+            .chain(i.ipv6.map(IpAddr::V6))
+            .map(IpNet::from)
+    });
+    addrs::cut_starts(named_prefixes(net).into_iter().chain(addresses))
 }
 
 impl Analyzer<'_> {
