@@ -225,18 +225,8 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         }
     }
     let analyzer = Analyzer::new(&net);
-    let protos: Vec<Proto> = match args.proto {
-        None if args.port.is_some() => vec![Proto::Tcp, Proto::Udp],
-        None => Proto::ALL.to_vec(),
-        Some(ReachProto::Tcp) => vec![Proto::Tcp],
-        Some(ReachProto::Udp) => vec![Proto::Udp],
-        Some(ReachProto::Icmp) => vec![Proto::Icmp],
-    };
-    // What the question asks about, per protocol.
-    let asked = |proto: Proto| match (proto, args.port) {
-        (Proto::Icmp, _) | (_, None) => PortSet::full(),
-        (_, Some(p)) => PortSet::single(p),
-    };
+    let protos = wanted(args);
+    let asked = |proto: Proto| asked_ports(args, proto);
     let hits = |fam: &FamilyReach| {
         fam.protos
             .iter()
@@ -287,26 +277,7 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
             }
         }
     }
-    match args.format {
-        ReachFormat::Text => {
-            if text.is_empty() {
-                text.push_str("nothing is reachable\n");
-            }
-            crate::emit(&text);
-        }
-        ReachFormat::Json => {
-            let doc = json!({ "lab": lab.lab.value, "reachable": any, "pairs": items });
-            crate::emit(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
-        }
-    }
-    if any {
-        0
-    } else {
-        1
-    }
+    finish(args, lab, any, text, items)
 }
 
 /// `--to internet`: what hosts reach outside the lab.
@@ -323,17 +294,8 @@ fn egress(args: &ReachArgs, net: &Network) -> u8 {
         },
     };
     let analyzer = Analyzer::new(net);
-    let protos: Vec<Proto> = match args.proto {
-        None if args.port.is_some() => vec![Proto::Tcp, Proto::Udp],
-        None => Proto::ALL.to_vec(),
-        Some(ReachProto::Tcp) => vec![Proto::Tcp],
-        Some(ReachProto::Udp) => vec![Proto::Udp],
-        Some(ReachProto::Icmp) => vec![Proto::Icmp],
-    };
-    let asked = |proto: Proto| match (proto, args.port) {
-        (Proto::Icmp, _) | (_, None) => PortSet::full(),
-        (_, Some(p)) => PortSet::single(p),
-    };
+    let protos = wanted(args);
+    let asked = |proto: Proto| asked_ports(args, proto);
     let single = senders.len() == 1;
     let mut any = false;
     let mut text = String::new();
@@ -387,6 +349,37 @@ fn egress(args: &ReachArgs, net: &Network) -> u8 {
             }
         }
     }
+    finish(args, lab, any, text, items)
+}
+
+/// The protocols asked for (with `--port` and no `--proto`: TCP and UDP).
+fn wanted(args: &ReachArgs) -> Vec<Proto> {
+    match args.proto {
+        None if args.port.is_some() => vec![Proto::Tcp, Proto::Udp],
+        None => Proto::ALL.to_vec(),
+        Some(ReachProto::Tcp) => vec![Proto::Tcp],
+        Some(ReachProto::Udp) => vec![Proto::Udp],
+        Some(ReachProto::Icmp) => vec![Proto::Icmp],
+    }
+}
+
+/// What the question asks about of one protocol: `--port`, else all.
+fn asked_ports(args: &ReachArgs, proto: Proto) -> PortSet {
+    match (proto, args.port) {
+        (Proto::Icmp, _) | (_, None) => PortSet::full(),
+        (_, Some(p)) => PortSet::single(p),
+    }
+}
+
+/// Prints the answer and returns the exit status: 0 when something asked
+/// for is reachable, else 1.
+fn finish(
+    args: &ReachArgs,
+    lab: &wirelab_spec::Lab,
+    any: bool,
+    mut text: String,
+    items: Vec<Value>,
+) -> u8 {
     match args.format {
         ReachFormat::Text => {
             if text.is_empty() {
