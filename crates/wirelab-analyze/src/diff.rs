@@ -27,7 +27,7 @@
 //! This is the question Batfish's `differentialReachability` answers, with
 //! wirelab's exact port sets instead of example flows.
 
-mod changes;
+pub(crate) mod changes;
 
 pub use changes::{config_changes, nacl_rule_text, sg_rule_text, ConfigChange, HostField, Subject};
 

@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use wirelab_net::{Direction, Header, NaclVerdict, Network, NextHop, NodeId, SegmentId};
-use wirelab_spec::{Family, HostId, NaclAction, Peer, RuleProto, SgRule};
+use wirelab_spec::{Family, HostId, NaclAction, RuleProto, SgRule};
 
 /// The source ports the simulator's clients take (wirelab-sim draws them
 /// from 49152..=65535, the IANA dynamic range, RFC 6335 §6). A reply must
@@ -817,26 +817,12 @@ fn rule_speaks(rule: RuleProto, proto: Proto, family: Family) -> bool {
     }
 }
 
-/// `tcp 5432 from app-sg`, `all to 0.0.0.0/0`, `icmp type 8 from 10.0.0.0/8`.
+/// `tcp 5432 from app-sg (line 40)`: the rule as diff compares it, and
+/// where it is written.
 fn describe_rule(lab: &wirelab_spec::Lab, r: &SgRule, direction: Direction) -> String {
-    let mut s = r.proto.to_string();
-    if let Some(p) = r.ports {
-        s.push_str(&format!(" {p}"));
-    }
-    if let Some(t) = r.icmp_type {
-        s.push_str(&format!(" type {t}"));
-    }
-    if let Some(c) = r.icmp_code {
-        s.push_str(&format!(" code {c}"));
-    }
-    s.push_str(match direction {
-        Direction::Inbound => " from ",
-        Direction::Outbound => " to ",
-    });
-    match &r.peer {
-        Peer::Cidr(n) => s.push_str(&n.to_string()),
-        Peer::Group(g) => s.push_str(&lab.security_groups[*g].name.value),
-    }
-    s.push_str(&format!(" (line {})", r.span.line));
-    s
+    format!(
+        "{} (line {})",
+        diff::changes::sg_rule_text(lab, r, direction),
+        r.span.line
+    )
 }
