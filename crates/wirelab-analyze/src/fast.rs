@@ -14,7 +14,7 @@ use wirelab_net::{Direction, Header, SegmentId};
 use wirelab_spec::{Family, HostId, NaclAction};
 
 use crate::addrs::to_int;
-use crate::{Analyzer, Arrive, Proto, EPHEMERAL};
+use crate::{Analyzer, Arrive, PortSet, Proto, EPHEMERAL};
 
 /// One protocol's atoms as bits (ICMP: bit 0 is the echo).
 pub(crate) type Mask = u128;
@@ -80,7 +80,25 @@ fn nacl_cuts(an: &Analyzer<'_>) -> [Vec<u128>; 2] {
     crate::addrs::cut_starts(rules.map(|r| r.cidr))
 }
 
-fn index(proto: Proto) -> usize {
+/// The ports of `proto` a mask over `atoms` holds (ICMP: the echo).
+pub(crate) fn mask_ports(
+    atoms: &[(u16, u16)],
+    family: Family,
+    proto: Proto,
+    mask: Mask,
+) -> PortSet {
+    match proto {
+        Proto::Icmp if mask & 1 == 1 => PortSet::single(u16::from(Proto::echo(family).0)),
+        Proto::Icmp => PortSet::empty(),
+        _ => PortSet::from_ranges(
+            (0..atoms.len())
+                .filter(|&a| mask >> a & 1 == 1)
+                .map(|a| atoms[a]),
+        ),
+    }
+}
+
+pub(crate) fn index(proto: Proto) -> usize {
     match proto {
         Proto::Tcp => 0,
         Proto::Udp => 1,

@@ -20,12 +20,14 @@
 
 pub mod addrs;
 pub mod diff;
+mod exposure;
 mod fast;
 pub mod lint;
 mod matrix;
 mod portset;
 mod space;
 
+pub use exposure::PublicPorts;
 pub use matrix::Matrix;
 pub use portset::PortSet;
 pub use space::{Exposure, Origin, OutsideReach, SourceReach};

@@ -1160,15 +1160,27 @@ impl<'n> Linter<'n> {
         let lab = self.lab;
         let analyzer = crate::Analyzer::new(self.net);
         let admin = PortSet::from_ranges(ADMIN_PORTS.iter().map(|&(p, _)| (p, p)));
-        for (h, host) in lab.hosts.iter().enumerate() {
-            // A host without a security group on a public address is one
-            // of "the world" itself (a laptop, a server on the internet);
-            // one on a private address is an unguarded internal server,
-            // and only the ports it listens on count.
+        // A host without a security group on a public address is one of
+        // "the world" itself (a laptop, a server on the internet); one on
+        // a private address is an unguarded internal server, and only the
+        // ports it listens on count. A guarded host is reported only
+        // through a wide inbound rule that admits public addresses on an
+        // admin port (see `admin_finding`): without one, there is nothing
+        // to look for.
+        let wanted: Vec<HostId> = (0..lab.hosts.len())
+            .filter(|&h| {
+                let host = &lab.hosts[h];
+                if host.security_groups.is_empty() {
+                    self.private_host(host)
+                } else {
+                    self.may_open_admin_port(host, &admin)
+                }
+            })
+            .collect();
+        let exposures = analyzer.public_ports(&wanted);
+        for (h, exposed) in wanted.into_iter().zip(exposures) {
+            let host = &lab.hosts[h];
             let guarded = !host.security_groups.is_empty();
-            if !guarded && !self.private_host(host) {
-                continue;
-            }
             let listening = |kind: Kind| {
                 PortSet::from_ranges(
                     host.services
@@ -1183,7 +1195,7 @@ impl<'n> Linter<'n> {
             // Per (family, kind): the admin ports reached, the sources and
             // the networks they enter by.
             let mut open: Vec<Opening> = Vec::new();
-            for x in analyzer.public_exposure(h) {
+            for x in exposed {
                 let kind = match x.proto {
                     crate::Proto::Tcp => Kind::Tcp,
                     crate::Proto::Udp => Kind::Udp,
@@ -1196,32 +1208,54 @@ impl<'n> Linter<'n> {
                 if ports.is_empty() {
                     continue;
                 }
-                let sources: Vec<IpNet> = x.sources.iter().filter_map(|s| s.parse().ok()).collect();
+                let sources = AddrSet::from_ranges(x.sources);
                 match open.iter_mut().find(|o| o.0 == x.family && o.1 == kind) {
                     Some(o) => {
                         o.2 = o.2.union(&ports);
-                        o.3.extend(sources);
+                        o.3 = o.3.union(&sources);
                         if !o.4.contains(&x.entry) {
-                            o.4.push(x.entry.clone());
+                            o.4.push(x.entry);
                         }
                     }
-                    None => open.push((x.family, kind, ports, sources, vec![x.entry.clone()])),
+                    None => open.push((x.family, kind, ports, sources, vec![x.entry])),
                 }
             }
-            for (family, kind, ports, sources, entries) in open {
-                let addrs = AddrSet::from_ranges(sources.iter().map(|n| {
-                    let (_, a, b) = prefix_range(n.network(), n.broadcast());
-                    (a, b)
-                }));
+            for (family, kind, ports, addrs, entries) in open {
                 let reached = Space::from_cubes([Cube {
                     family,
                     kind,
-                    l4: ports.clone(),
-                    addrs: addrs.clone(),
+                    l4: ports,
+                    addrs,
                 }]);
                 self.admin_finding(h, &reached, &entries);
             }
         }
+    }
+
+    /// Whether one of the host's groups has a wide inbound rule that
+    /// admits public addresses of one of the host's families on an admin
+    /// port: the only rules `admin_finding` reports a guarded host by.
+    fn may_open_admin_port(&self, host: &wirelab_spec::Host, admin: &PortSet) -> bool {
+        let families = [
+            host.ipv4.map(|_| Family::Ipv4),
+            host.ipv6.map(|_| Family::Ipv6),
+        ];
+        let exposed = Space::from_cubes(families.into_iter().flatten().flat_map(|family| {
+            let public = AddrSet::all(family)
+                .difference(&AddrSet::from_ranges(crate::addrs::non_public(family)));
+            [Kind::Tcp, Kind::Udp].map(|kind| Cube {
+                family,
+                kind,
+                l4: admin.clone(),
+                addrs: public.clone(),
+            })
+        }));
+        host.security_groups.iter().any(|&g| {
+            self.lab.security_groups[g]
+                .inbound
+                .iter()
+                .any(|r| wide(&r.peer) && self.sg_space(r).intersects(&exposed))
+        })
     }
 
     /// Whether every address of the host is private (not public).
@@ -1700,7 +1734,7 @@ enum Coverer {
 
 /// Per (family, kind): the admin ports public sources reach, the sources
 /// and the networks they enter by.
-type Opening = (Family, Kind, PortSet, Vec<IpNet>, Vec<String>);
+type Opening = (Family, Kind, PortSet, AddrSet, Vec<String>);
 
 /// Whether a security-group peer admits "the world".
 fn wide(peer: &Peer) -> bool {

@@ -86,22 +86,8 @@ impl Matrix {
             } => {
                 let k = cells[cell][matches!(family, Family::Ipv6) as usize];
                 let m = *table.get(k as usize)?;
-                let i = match proto {
-                    Proto::Tcp => 0,
-                    Proto::Udp => 1,
-                    Proto::Icmp => 2,
-                };
-                let set = |mask: u128| match proto {
-                    Proto::Icmp if mask & 1 == 1 => {
-                        PortSet::single(u16::from(Proto::echo(family).0))
-                    }
-                    Proto::Icmp => PortSet::empty(),
-                    _ => PortSet::from_ranges(
-                        (0..atoms.len())
-                            .filter(|&a| mask >> a & 1 == 1)
-                            .map(|a| atoms[a]),
-                    ),
-                };
+                let i = crate::fast::index(proto);
+                let set = |mask| crate::fast::mask_ports(atoms, family, proto, mask);
                 Some((set(m.reachable[i]), set(m.delivered[i])))
             }
             Answers::Reaches(cells) => {

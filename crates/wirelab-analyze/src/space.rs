@@ -154,26 +154,13 @@ impl Analyzer<'_> {
     /// lab's networks with public prefixes, and addresses outside the lab.
     pub fn public_exposure(&self, to: HostId) -> Vec<Exposure> {
         if self.explain {
-            // Exposures carry no explanation: skip writing them. The
-            // classes are made here once, for every later call.
-            self.classes_and_cuts();
-            let lean = Analyzer {
-                net: self.net,
-                atoms: self.atoms.clone(),
-                addr_cuts: self.addr_cuts.clone(),
-                explain: false,
-                classes: self.classes.clone(),
-            };
-            return lean.public_exposure(to);
+            // Exposures carry no explanation: skip writing them.
+            return self.lean().public_exposure(to);
         }
         let mut out = Vec::new();
         for family in [Family::Ipv4, Family::Ipv6] {
-            let public = addrs::difference(&[(0, family_max(family))], &addrs::non_public(family));
-            let mut origins: Vec<Origin> =
-                (0..self.net.segments.len()).map(Origin::Network).collect();
-            origins.push(Origin::Outside);
-            for origin in origins {
-                let space = addrs::intersect(&self.origin_space(origin, family), &public);
+            for origin in self.origins() {
+                let space = self.public_space(origin, family);
                 for group in self.reach_ranges(origin, family, &space, to) {
                     for p in &group.reach.protos {
                         if p.reachable.is_empty() {
@@ -195,6 +182,25 @@ impl Analyzer<'_> {
             }
         }
         out
+    }
+
+    /// This analyzer without explanations, sharing the classes (made here
+    /// once, for every later call).
+    pub(crate) fn lean(&self) -> Analyzer<'_> {
+        self.classes_and_cuts();
+        Analyzer {
+            net: self.net,
+            atoms: self.atoms.clone(),
+            addr_cuts: self.addr_cuts.clone(),
+            explain: false,
+            classes: self.classes.clone(),
+        }
+    }
+
+    /// The public part of an origin's addresses of a family.
+    pub(crate) fn public_space(&self, origin: Origin, family: Family) -> Vec<(u128, u128)> {
+        let public = addrs::difference(&[(0, family_max(family))], &addrs::non_public(family));
+        addrs::intersect(&self.origin_space(origin, family), &public)
     }
 
     /// What host `from` gets to addresses outside the lab (only those
@@ -276,8 +282,15 @@ impl Analyzer<'_> {
         out
     }
 
+    /// Every origin: each network, then the outside.
+    pub(crate) fn origins(&self) -> impl Iterator<Item = Origin> {
+        (0..self.net.segments.len())
+            .map(Origin::Network)
+            .chain([Origin::Outside])
+    }
+
     /// The addresses of an origin, as normalized intervals.
-    fn origin_space(&self, origin: Origin, family: Family) -> Vec<(u128, u128)> {
+    pub(crate) fn origin_space(&self, origin: Origin, family: Family) -> Vec<(u128, u128)> {
         let prefix = |seg: &wirelab_net::Segment| -> Option<IpNet> {
             match family {
                 Family::Ipv4 => seg.ipv4.map(IpNet::V4),
@@ -387,7 +400,7 @@ impl Analyzer<'_> {
     }
 
     /// One source address of an origin to `dst`, the address of host `to`.
-    fn reach_address(
+    pub(crate) fn reach_address(
         &self,
         origin: Origin,
         family: Family,

@@ -658,6 +658,77 @@ fn public_exposure_lists_what_public_addresses_reach_through_the_whole_path() {
     assert_eq!(exposure("db1"), Vec::<String>::new());
 }
 
+/// The many-hosts form of the public exposure (lint's) equals the
+/// one-host form on every host: the same ports by the same sources and
+/// entries, entries in the same order.
+fn public_ports_agree(lab: &wirelab_spec::Lab) -> Result<usize, String> {
+    use std::collections::BTreeMap;
+    type Regrouped = BTreeMap<(String, String, String, String), Vec<(u128, u128)>>;
+    fn add(
+        map: &mut Regrouped,
+        order: &mut Vec<String>,
+        key: (String, String, String, String),
+        ranges: Vec<(u128, u128)>,
+    ) {
+        if !order.contains(&key.2) {
+            order.push(key.2.clone());
+        }
+        let v = map.entry(key).or_default();
+        v.extend(ranges);
+        *v = wirelab_analyze::addrs::normalize(std::mem::take(v));
+    }
+    let net = Network::compile(lab);
+    let analyzer = Analyzer::new(&net);
+    let hosts: Vec<usize> = (0..lab.hosts.len()).collect();
+    let many = analyzer.public_ports(&hosts);
+    let mut n = 0;
+    for (h, got) in hosts.into_iter().zip(many) {
+        let (mut want, mut want_order) = (Regrouped::new(), Vec::new());
+        for e in analyzer.public_exposure(h) {
+            let ranges = e
+                .sources
+                .iter()
+                .map(|s| wirelab_analyze::addrs::bounds(&s.parse().expect("a CIDR")))
+                .collect();
+            let key = (
+                e.family.code().into(),
+                e.proto.code().into(),
+                e.entry,
+                e.ports.to_string(),
+            );
+            add(&mut want, &mut want_order, key, ranges);
+        }
+        let (mut have, mut have_order) = (Regrouped::new(), Vec::new());
+        for p in got {
+            let key = (
+                p.family.code().into(),
+                p.proto.code().into(),
+                p.entry,
+                p.ports.to_string(),
+            );
+            add(&mut have, &mut have_order, key, p.sources);
+        }
+        if want != have || want_order != have_order {
+            return Err(format!(
+                "{}: public_exposure {want:?} {want_order:?}, public_ports {have:?} {have_order:?}",
+                lab.hosts[h].name.value
+            ));
+        }
+        n += want.len();
+    }
+    Ok(n)
+}
+
+#[test]
+fn public_ports_equal_the_public_exposure_on_every_example_lab() {
+    let mut n = 0;
+    for path in labs() {
+        let loaded = wirelab_spec::load(&path).expect("valid");
+        n += public_ports_agree(&loaded.lab).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    assert!(n > 20, "{n}");
+}
+
 /// (status, failure) of every check of a `wirelab test --format json` run.
 fn graded(lab: &str) -> Vec<(String, String, String)> {
     let (_, out, err) = wirelab(&["test", lab, "--format", "json"]);
@@ -1026,6 +1097,9 @@ proptest! {
         prop_assert!(n > 0);
         prop_assert!(disagreements.is_empty(), "{}\n{}", disagreements.join("\n"), text);
         if let Err(e) = matrix_agrees(&loaded.lab) {
+            prop_assert!(false, "{e}\n{text}");
+        }
+        if let Err(e) = public_ports_agree(&loaded.lab) {
             prop_assert!(false, "{e}\n{text}");
         }
     }
