@@ -33,6 +33,9 @@ pub struct PublicPorts {
 /// The reachable ports of the three protocols (TCP, UDP, ICMP).
 type Answer = [PortSet; 3];
 
+/// The public addresses of one origin, for one family.
+type PublicSpace = (Family, Origin, Vec<(u128, u128)>);
+
 impl Analyzer<'_> {
     /// For each host of `hosts`, in order: its ports that public addresses
     /// reach (the same answer as [`Analyzer::public_exposure`], grouped by
@@ -49,7 +52,7 @@ impl Analyzer<'_> {
             f.share_by_classes(class_of, classes);
         }
         let atoms: Vec<(u16, u16)> = self.atom_ranges().collect();
-        let spaces: Vec<(Family, Origin, Vec<(u128, u128)>)> = [Family::Ipv4, Family::Ipv6]
+        let spaces: Vec<PublicSpace> = [Family::Ipv4, Family::Ipv6]
             .into_iter()
             .flat_map(|f| self.origins().map(move |o| (f, o)))
             .map(|(f, o)| (f, o, self.public_space(o, f)))
