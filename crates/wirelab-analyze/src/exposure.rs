@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use wirelab_spec::{Family, HostId};
 
 use crate::addrs::{self, to_addr, to_int};
-use crate::fast::{mask_ports, Fast, Mask};
+use crate::fast::{mask_ports, Fast, Mask, MaskMap};
 use crate::space::Origin;
 use crate::{Analyzer, PortSet, Proto};
 
@@ -115,7 +115,7 @@ impl Analyzer<'_> {
         let mut groups: Vec<(Answer, Vec<(u128, u128)>)> = Vec::new();
         // Answers already placed: by the bulk path's masks (host sources)
         // and by prefix-cut piece (other addresses).
-        let mut by_masks: HashMap<[Mask; 3], usize> = HashMap::new();
+        let mut by_masks: MaskMap<[Mask; 3], usize> = Default::default();
         let mut by_piece: HashMap<usize, usize> = HashMap::new();
         for &(lo, hi) in &space {
             let first = cuts.partition_point(|&c| c <= lo);

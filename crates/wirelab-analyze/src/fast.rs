@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
-use wirelab_net::{Direction, Header, SegmentId};
+use wirelab_net::{Direction, Header, SegmentId, SgPeer};
 use wirelab_spec::{Family, HostId, NaclAction};
 
 use crate::addrs::to_int;
@@ -25,6 +25,30 @@ pub(crate) struct FamilyMasks {
     pub reachable: [Mask; 3],
     pub delivered: [Mask; 3],
 }
+
+/// A hasher for interning masks: the keys are the program's own bit
+/// masks (nobody chooses them to collide), and the default SipHash spent
+/// a fifth of the matrix's time on them. A multiply–rotate mix per word.
+#[derive(Default)]
+pub(crate) struct MaskHasher(u64);
+
+impl std::hash::Hasher for MaskHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by masks, with [`MaskHasher`].
+pub(crate) type MaskMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<MaskHasher>>;
 
 /// A rule's peer test and its masks per family and protocol.
 type RuleMasks<'n> = (wirelab_net::SgRuleMatcher<'n>, [[Mask; 3]; 2]);
@@ -63,7 +87,10 @@ struct SgMemo {
     group_sets: usize,
     class_of: Vec<usize>,
     classes: usize,
-    tables: [Vec<Option<[Mask; 3]>>; 4],
+    /// By (direction, family): outbound verdicts laid out by the filtering
+    /// host's group set then the peer's class, inbound ones by the peer's
+    /// class then the group set (see [`Fast::sg_shared`]).
+    tables: [Vec<[Mask; 3]>; 4],
 }
 
 /// The NACL crossings of a walk, or `None` when routing fails.
@@ -234,30 +261,110 @@ impl<'a, 'n> Fast<'a, 'n> {
 
     /// Shares security-group verdicts between pairs: what a host's groups
     /// allow with a peer host depends only on the host's set of groups
-    /// and the peer's class (its address piece and its groups).
+    /// and the peer's class (its address piece and its groups). Every
+    /// verdict is made here, rule by rule over the classes each rule's
+    /// peer admits (a prefix: the classes whose addresses it holds; a
+    /// group: its members' classes).
     pub(crate) fn share_by_classes(&mut self, class_of: &[usize], classes: usize) {
+        let hosts = &self.an.net.lab.hosts;
         let mut sets: HashMap<Vec<usize>, usize> = HashMap::new();
-        let group_set = self
-            .an
-            .net
-            .lab
-            .hosts
+        let mut set_host: Vec<HostId> = Vec::new();
+        let group_set: Vec<usize> = hosts
             .iter()
-            .map(|h| {
-                let mut g = h.security_groups.clone();
+            .enumerate()
+            .map(|(h, host)| {
+                let mut g = host.security_groups.clone();
                 g.sort_unstable();
                 g.dedup();
                 let next = sets.len();
-                *sets.entry(g).or_insert(next)
+                *sets.entry(g).or_insert_with(|| {
+                    set_host.push(h);
+                    next
+                })
             })
             .collect();
-        let size = sets.len() * classes;
+        // Each class's address per family (its first host's), and the
+        // classes sorted by it.
+        let mut class_host: Vec<Option<HostId>> = vec![None; classes];
+        for (h, &c) in class_of.iter().enumerate() {
+            class_host[c].get_or_insert(h);
+        }
+        let addr_of = |h: HostId, f: usize| match f {
+            0 => hosts[h].ipv4.map(IpAddr::V4),
+            _ => hosts[h].ipv6.map(IpAddr::V6),
+        };
+        let by_addr: [Vec<(u128, usize)>; 2] = [0, 1].map(|f| {
+            let mut v: Vec<(u128, usize)> = class_host
+                .iter()
+                .enumerate()
+                .filter_map(|(c, h)| h.and_then(|h| addr_of(h, f)).map(|a| (to_int(a), c)))
+                .collect();
+            v.sort_unstable();
+            v
+        });
+        let n_sets = sets.len();
+        let mut tables: [Vec<[Mask; 3]>; 4] =
+            std::array::from_fn(|_| vec![[0; 3]; n_sets * classes]);
+        for (t, table) in tables.iter_mut().enumerate() {
+            let (outbound, f) = (t / 2 == 1, t % 2);
+            let slot = |s: usize, c: usize| {
+                if outbound {
+                    s * classes + c
+                } else {
+                    c * n_sets + s
+                }
+            };
+            for (s, &h) in set_host.iter().enumerate() {
+                let Some(rules) = &self.rules[h][usize::from(outbound)] else {
+                    for c in 0..classes {
+                        table[slot(s, c)] = [self.full, self.full, 1];
+                    }
+                    continue;
+                };
+                for (r, masks) in rules {
+                    let m = masks[f];
+                    if m == [0; 3] {
+                        continue;
+                    }
+                    let mut admit = |c: usize| {
+                        let e = &mut table[slot(s, c)];
+                        for p in 0..3 {
+                            e[p] |= m[p];
+                        }
+                    };
+                    match r.peer() {
+                        SgPeer::Cidr(net) => {
+                            if crate::addrs::family_of(&net) != [Family::Ipv4, Family::Ipv6][f] {
+                                continue;
+                            }
+                            let (lo, hi) = crate::addrs::bounds(&net);
+                            let first = by_addr[f].partition_point(|&(a, _)| a < lo);
+                            for &(_, c) in by_addr[f][first..].iter().take_while(|&&(a, _)| a <= hi)
+                            {
+                                admit(c);
+                            }
+                        }
+                        SgPeer::Members(members) => {
+                            for &a in members.iter().filter(|a| usize::from(a.is_ipv6()) == f) {
+                                let member =
+                                    self.an.net.owner(a).and_then(|i| {
+                                        self.an.net.host_of(self.an.net.ifaces[i].node)
+                                    });
+                                if let Some(m) = member {
+                                    admit(class_of[m]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         self.sg_memo = Some(SgMemo {
             group_set,
-            group_sets: sets.len(),
+            group_sets: n_sets,
             class_of: class_of.to_vec(),
             classes,
-            tables: std::array::from_fn(|_| vec![None; size]),
+            tables,
         });
     }
 
@@ -282,14 +389,7 @@ impl<'a, 'n> Fast<'a, 'n> {
             Direction::Outbound => memo.group_set[host] * memo.classes + memo.class_of[peer_host],
             Direction::Inbound => memo.class_of[peer_host] * memo.group_sets + memo.group_set[host],
         };
-        if let Some(m) = memo.tables[table][slot] {
-            return m;
-        }
-        let m = self.sg_allowed(host, dir, family, peer);
-        if let Some(memo) = &mut self.sg_memo {
-            memo.tables[table][slot] = Some(m);
-        }
-        m
+        memo.tables[table][slot]
     }
 
     /// What a host's groups allow with a peer, per protocol.

@@ -10,7 +10,7 @@
 //! one representative pair then holds for every pair of the two classes;
 //! a test holds the class answers to the pair-by-pair ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use wirelab_spec::{HostId, SecurityGroupId};
@@ -191,7 +191,7 @@ impl Analyzer<'_> {
             Some(mut fast) => {
                 fast.share_by_classes(&class_of, n);
                 let mut table: Vec<FamilyMasks> = Vec::new();
-                let mut index: HashMap<FamilyMasks, u32> = HashMap::new();
+                let mut index: crate::fast::MaskMap<FamilyMasks, u32> = Default::default();
                 let mut cells = Vec::with_capacity(n * n);
                 for (a, b) in pairs.clone() {
                     let mut cell = [NONE; 2];

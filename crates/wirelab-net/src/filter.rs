@@ -204,6 +204,23 @@ impl SgRuleMatcher<'_> {
     pub fn matches_peer(&self, addr: IpAddr) -> bool {
         self.0.peer.contains(addr)
     }
+
+    /// The peer addresses the rule admits: a prefix, or the sorted
+    /// addresses of a group's members.
+    pub fn peer(&self) -> SgPeer<'_> {
+        match &self.0.peer {
+            PeerMatch::Cidr(net) => SgPeer::Cidr(*net),
+            PeerMatch::Members(members) => SgPeer::Members(members),
+        }
+    }
+}
+
+/// The peer addresses of a security-group rule (see [`SgRuleMatcher::peer`]).
+#[derive(Clone, Copy, Debug)]
+pub enum SgPeer<'a> {
+    Cidr(IpNet),
+    /// Sorted addresses of the member hosts of a group.
+    Members(&'a [IpAddr]),
 }
 
 impl HostFirewall {

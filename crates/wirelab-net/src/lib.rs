@@ -20,7 +20,8 @@ use wirelab_spec::{
 };
 
 pub use filter::{
-    CompiledNacl, Direction, Header, HostFirewall, NaclVerdict, SgRuleMatcher, SgRuleRef, SgVerdict,
+    CompiledNacl, Direction, Header, HostFirewall, NaclVerdict, SgPeer, SgRuleMatcher, SgRuleRef,
+    SgVerdict,
 };
 pub use route::{NextHop, Route, RouteOrigin, RouteTable};
 
