@@ -34,10 +34,12 @@ pub use changes::{config_changes, nacl_rule_text, sg_rule_text, ConfigChange, Ho
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use wirelab_net::{Direction, Network};
 use wirelab_spec::{Family, Lab, Peer, PortRange, RuleProto, SgRule};
 
-use crate::{Analyzer, Block, Leg, PortSet, Proto, Reach, RouteBlock, EPHEMERAL};
+use crate::space::{Origin, SourceReach};
+use crate::{Analyzer, Block, FamilyReach, Leg, PortSet, Proto, Reach, RouteBlock, EPHEMERAL};
 
 /// Which of the two labs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -97,9 +99,19 @@ pub struct FlowChange {
     pub blocks: Vec<Block>,
     /// Indices into [`LabDiff::changes`], in order.
     pub causes: Vec<usize>,
+    /// For a source that is not a host ([`OUTSIDE`]): the source addresses
+    /// with this very change, as the fewest CIDR blocks. Empty for hosts.
+    pub sources: Vec<IpNet>,
+    /// The sources are every address outside the lab's networks (in both
+    /// labs) of the change's families.
+    pub sources_all: bool,
 }
 
-/// Everything that changed from one host to another.
+/// The name a flow from addresses outside every network of the lab gets
+/// in [`PairDiff::from`].
+pub const OUTSIDE: &str = "internet";
+
+/// Everything that changed from one host (or from [`OUTSIDE`]) to another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PairDiff {
     pub from: String,
@@ -144,7 +156,8 @@ pub struct LabDiff {
     pub new_file: String,
     pub changes: Vec<ConfigChange>,
     /// Pairs of hosts both labs have with some change, in NEW's host
-    /// order (source, then destination).
+    /// order (source, then destination), then the changes from outside
+    /// the lab to each host ([`OUTSIDE`]).
     pub pairs: Vec<PairDiff>,
     pub hosts_added: Vec<HostSummary>,
     pub hosts_removed: Vec<HostSummary>,
@@ -178,7 +191,8 @@ impl LabDiff {
                 let id = |lab: &Lab, n: &str| lab.host_by_name(n).unwrap_or_default();
                 let ro = ao.reach(id(labs.old, a), id(labs.old, b));
                 let rn = an.reach(id(labs.new, a), id(labs.new, b));
-                let flows = pair_changes(&labs, &changes, a, b, &ro, &rn);
+                let ends = Ends { a, a_addr: None, b };
+                let flows = pair_changes(&labs, &changes, ends, &ro.families, &rn.families);
                 if !flows.is_empty() {
                     pairs.push(PairDiff {
                         from: a.to_string(),
@@ -186,6 +200,16 @@ impl LabDiff {
                         changes: flows,
                     });
                 }
+            }
+        }
+        for &b in &common {
+            let flows = outside_changes(&labs, &changes, [&ao, &an], b);
+            if !flows.is_empty() {
+                pairs.push(PairDiff {
+                    from: OUTSIDE.to_string(),
+                    to: b.to_string(),
+                    changes: flows,
+                });
             }
         }
         let summary = |side: Side, analyzer: &Analyzer, name: &str| {
@@ -387,9 +411,20 @@ impl<'a> Labs<'a> {
 
 const SIDES: [Side; 2] = [Side::Old, Side::New];
 
+/// The two ends of a flow: host names, or for a source outside the lab
+/// an empty name (no host has it) and one of its addresses.
+#[derive(Clone, Copy)]
+struct Ends<'a> {
+    a: &'a str,
+    a_addr: Option<IpAddr>,
+    b: &'a str,
+}
+
 /// One flow change being explained.
 struct Flow<'a> {
     a: &'a str,
+    /// The source's address when it is not a host.
+    a_addr: Option<IpAddr>,
     b: &'a str,
     family: Family,
     proto: Proto,
@@ -409,6 +444,16 @@ fn protos_reached(r: &Reach) -> Vec<(Proto, PortSet)> {
         .map(|&p| (p, r.reachable(p)))
         .filter(|(_, s)| !s.is_empty())
         .collect()
+}
+
+impl Flow<'_> {
+    /// The address of an end of the flow in `lab`.
+    fn addr(&self, lab: &Lab, name: &str) -> Option<IpAddr> {
+        match self.a_addr {
+            Some(a) if name == self.a => Some(a),
+            _ => host_addr(lab, name, self.family),
+        }
+    }
 }
 
 fn host_addr(lab: &Lab, name: &str, family: Family) -> Option<IpAddr> {
@@ -447,13 +492,13 @@ fn blocks_for(proto: Proto, blocks: &[Block], ports: &PortSet) -> Vec<Block> {
 fn pair_changes(
     labs: &Labs,
     changes: &[ConfigChange],
-    a: &str,
-    b: &str,
-    ro: &Reach,
-    rn: &Reach,
+    ends: Ends,
+    ro: &[FamilyReach],
+    rn: &[FamilyReach],
 ) -> Vec<FlowChange> {
+    let Ends { a, a_addr, b } = ends;
     let mut routers: BTreeSet<String> = BTreeSet::new();
-    for f in ro.families.iter().chain(&rn.families) {
+    for f in ro.iter().chain(rn) {
         routers.extend(f.path.iter().chain(&f.reply_path).cloned());
         for p in &f.protos {
             for blk in &p.blocks {
@@ -476,8 +521,8 @@ fn pair_changes(
     let mut out: Vec<FlowChange> = Vec::new();
     for proto in Proto::ALL {
         for family in [Family::Ipv4, Family::Ipv6] {
-            let fo = ro.families.iter().find(|f| f.family == family);
-            let fnew = rn.families.iter().find(|f| f.family == family);
+            let fo = ro.iter().find(|f| f.family == family);
+            let fnew = rn.iter().find(|f| f.family == family);
             if fo.is_none() && fnew.is_none() {
                 continue;
             }
@@ -503,6 +548,7 @@ fn pair_changes(
                 let routing_fails = blocks.iter().any(|b| matches!(b, Block::Route { .. }));
                 let flow = Flow {
                     a,
+                    a_addr,
                     b,
                     family,
                     proto,
@@ -536,6 +582,8 @@ fn pair_changes(
                     ports,
                     blocks,
                     causes,
+                    sources: Vec::new(),
+                    sources_all: false,
                 };
                 // The same change in another family: one entry.
                 match out.iter_mut().find(|c| key(c) == key(&fc)) {
@@ -547,6 +595,130 @@ fn pair_changes(
     }
     out.sort_by_key(|c| (c.proto, c.change));
     out
+}
+
+/// What changed from outside the lab to host `b`: the outside address
+/// space of both labs overlaid (cut at every boundary of either lab's
+/// answer groups), each piece that is outside in both compared like a
+/// pair of hosts with that address as the source, and pieces with the
+/// same change merged into its sources.
+fn outside_changes(
+    labs: &Labs,
+    changes: &[ConfigChange],
+    analyzers: [&Analyzer; 2],
+    b: &str,
+) -> Vec<FlowChange> {
+    let answers: Vec<Vec<SourceReach>> = SIDES
+        .iter()
+        .zip(analyzers)
+        .map(|(&side, an)| {
+            let lab = labs.get(side);
+            let to = lab.host_by_name(b).unwrap_or_default();
+            an.reach_from(Origin::Outside, None, to)
+        })
+        .collect();
+    let mut out: Vec<(FlowChange, Vec<(u128, u128)>)> = Vec::new();
+    // Per family: the addresses outside the networks of both labs.
+    let outside: [Vec<(u128, u128)>; 2] = [Family::Ipv4, Family::Ipv6].map(|f| {
+        crate::addrs::intersect(
+            &analyzers[0].origin_space(Origin::Outside, f),
+            &analyzers[1].origin_space(Origin::Outside, f),
+        )
+    });
+    for family in [Family::Ipv4, Family::Ipv6] {
+        // Per lab: (first, last, answer) of each source block, sorted.
+        let pieces: Vec<Vec<(u128, u128, &FamilyReach)>> = answers
+            .iter()
+            .map(|groups| {
+                let mut v: Vec<(u128, u128, &FamilyReach)> = groups
+                    .iter()
+                    .filter(|g| g.reach.family == family)
+                    .flat_map(|g| {
+                        g.sources.iter().map(move |n| {
+                            let (lo, hi) = crate::addrs::bounds(n);
+                            (lo, hi, &g.reach)
+                        })
+                    })
+                    .collect();
+                v.sort_by_key(|&(lo, _, _)| lo);
+                v
+            })
+            .collect();
+        let mut cuts: Vec<u128> = pieces
+            .iter()
+            .flatten()
+            .flat_map(|&(lo, hi, _)| [Some(lo), hi.checked_add(1)])
+            .flatten()
+            .filter(|&c| c <= crate::addrs::family_max(family))
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let answer_at = |side: usize, at: u128| {
+            let v = &pieces[side];
+            let i = v.partition_point(|&(lo, _, _)| lo <= at);
+            (i > 0 && v[i - 1].1 >= at).then(|| v[i - 1].2)
+        };
+        for (i, &lo) in cuts.iter().enumerate() {
+            let hi = cuts
+                .get(i + 1)
+                .map_or(crate::addrs::family_max(family), |&n| n - 1);
+            // Addresses outside in only one lab (a network added or
+            // removed) are that lab's own: not compared as the outside.
+            let (Some(ro), Some(rn)) = (answer_at(0, lo), answer_at(1, lo)) else {
+                continue;
+            };
+            if ro.protos == rn.protos && ro.path == rn.path && ro.reply_path == rn.reply_path {
+                continue;
+            }
+            let ends = Ends {
+                a: "",
+                a_addr: Some(crate::addrs::to_addr(family, lo)),
+                b,
+            };
+            let flows = pair_changes(
+                labs,
+                changes,
+                ends,
+                std::slice::from_ref(ro),
+                std::slice::from_ref(rn),
+            );
+            for fc in flows {
+                match out.iter_mut().find(|(c, _)| *c == fc) {
+                    Some((_, ranges)) => ranges.push((lo, hi)),
+                    None => out.push((fc, vec![(lo, hi)])),
+                }
+            }
+        }
+    }
+    // One entry per change, its sources as the fewest CIDRs (both
+    // families when the change is the same in both).
+    let mut merged: Vec<FlowChange> = Vec::new();
+    for (mut fc, ranges) in out {
+        let family = fc.families[0];
+        let ranges = crate::addrs::normalize(ranges);
+        let all = ranges == outside[usize::from(family == Family::Ipv6)];
+        let cidrs = crate::addrs::to_cidrs(family, &ranges);
+        let same = |c: &FlowChange| {
+            (c.proto, c.change, &c.ports, &c.causes, &c.blocks)
+                == (fc.proto, fc.change, &fc.ports, &fc.causes, &fc.blocks)
+        };
+        match merged.iter_mut().find(|c| same(c)) {
+            Some(c) => {
+                if !c.families.contains(&family) {
+                    c.families.push(family);
+                }
+                c.sources.extend(cidrs);
+                c.sources_all &= all;
+            }
+            None => {
+                fc.sources = cidrs;
+                fc.sources_all = all;
+                merged.push(fc);
+            }
+        }
+    }
+    merged.sort_by_key(|c| (c.proto, c.change));
+    merged
 }
 
 /// The configuration changes that explain one flow change, in order.
@@ -640,7 +812,7 @@ fn route_concerns(
         let route = &lab.routers[r].routes[idx];
         [flow.a, flow.b]
             .iter()
-            .filter_map(|h| host_addr(lab, h, flow.family))
+            .filter_map(|h| flow.addr(lab, h))
             .any(|addr| route.to.contains(&addr))
     })
 }
@@ -700,9 +872,12 @@ fn sg_change_concerns(labs: &Labs, subject: &Subject, block: &Block, flow: &Flow
     };
     SIDES.iter().any(|&side| {
         let lab = labs.get(side);
-        let (Some(h), Some(o)) = (lab.host_by_name(me), lab.host_by_name(peer)) else {
+        // The deciding host is always a host (a source outside the lab
+        // has no group); the peer may be an outside address.
+        let Some(h) = lab.host_by_name(me) else {
             return false;
         };
+        let o = lab.host_by_name(peer);
         let group_id = |name: &str| {
             lab.security_groups
                 .iter()
@@ -715,10 +890,10 @@ fn sg_change_concerns(labs: &Labs, subject: &Subject, block: &Block, flow: &Flow
                 Direction::Outbound => sg.outbound.as_deref(),
             }
         };
-        let peer_addr = host_addr(lab, peer, flow.family);
+        let peer_addr = flow.addr(lab, peer);
         let peer_ok = |p: &Peer| match p {
             Peer::Cidr(n) => peer_addr.is_some_and(|a| n.contains(&a)),
-            Peer::Group(g) => lab.hosts[o].security_groups.contains(g),
+            Peer::Group(g) => o.is_some_and(|o| lab.hosts[o].security_groups.contains(g)),
         };
         let carries = |host: usize, g: usize| lab.hosts[host].security_groups.contains(&g);
         match subject {
@@ -750,7 +925,7 @@ fn sg_change_concerns(labs: &Labs, subject: &Subject, block: &Block, flow: &Flow
                         None => true,
                         Some(r) => r.iter().any(|r| sg_rule_hits(r, flow) && peer_ok(&r.peer)),
                     }
-                } else if host == peer && carries(o, g) {
+                } else if host == peer && o.is_some_and(|o| carries(o, g)) {
                     lab.hosts[h].security_groups.iter().any(|&mine| {
                         rules(mine).is_some_and(|r| {
                             r.iter()
@@ -813,7 +988,7 @@ fn nacl_change_concerns(labs: &Labs, subject: &Subject, block: &Block, flow: &Fl
             Leg::Request => flow.ports,
             Leg::Reply => &ephemeral,
         };
-        host_addr(lab, peer, flow.family).is_some_and(|a| r.cidr.contains(&a))
+        flow.addr(lab, peer).is_some_and(|a| r.cidr.contains(&a))
             && rule_hits(
                 r.proto,
                 r.ports,

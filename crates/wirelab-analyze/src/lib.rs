@@ -30,7 +30,7 @@ mod space;
 pub use exposure::PublicPorts;
 pub use matrix::Matrix;
 pub use portset::PortSet;
-pub use space::{Exposure, Origin, OutsideReach, SourceReach};
+pub use space::{named_prefixes, Exposure, Origin, OutsideReach, SourceReach};
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

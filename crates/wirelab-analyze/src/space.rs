@@ -76,7 +76,7 @@ pub struct Exposure {
 
 /// Every prefix that a security-group rule (as its peer), a NACL rule, a
 /// route of any node or a network names.
-pub(crate) fn named_prefixes(net: &Network) -> Vec<IpNet> {
+pub fn named_prefixes(net: &Network) -> Vec<IpNet> {
     let lab = &net.lab;
     let mut out = Vec::new();
     for g in &lab.security_groups {

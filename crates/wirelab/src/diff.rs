@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use wirelab_analyze::diff::{
     block_text, flow_text, group_pairs, FlowChange, FlowGroup, HostSummary, LabDiff, PairDiff,
-    Reaches,
+    Reaches, OUTSIDE,
 };
 use wirelab_analyze::{PortSet, Proto};
 use wirelab_net::Network;
@@ -33,7 +33,8 @@ pub struct DiffArgs {
     old: PathBuf,
     /// The lab as it is now.
     new: PathBuf,
-    /// Only flows from this host.
+    /// Only flows from this host (`internet`: from addresses outside
+    /// every network of the lab).
     #[arg(long)]
     from: Option<String>,
     /// Only flows to this host.
@@ -143,7 +144,9 @@ pub fn cmd_diff(args: &DiffArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     if args.port.is_some() && args.proto == Some(DiffProto::Icmp) {
         return usage("--port goes with --proto tcp or udp");
     }
-    for name in [&args.from, &args.to].into_iter().flatten() {
+    let outside = args.from.as_deref() == Some(OUTSIDE);
+    let named = [args.from.as_ref().filter(|_| !outside), args.to.as_ref()];
+    for name in named.into_iter().flatten() {
         if old.lab.host_by_name(name).is_none() && new.lab.host_by_name(name).is_none() {
             return usage(&format!(
                 "`{name}` is a host of neither lab{}",
@@ -217,6 +220,24 @@ struct View<'a> {
     differs: bool,
 }
 
+/// Source blocks, the first few then how many more.
+fn sources_text(sources: &[ipnet::IpNet]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = sources
+        .iter()
+        .take(SHOWN)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sources.len() > SHOWN {
+        s.push_str(&format!(
+            " and {} more blocks (--format json lists them all)",
+            sources.len() - SHOWN
+        ));
+    }
+    s
+}
+
 fn families(f: &[Family]) -> String {
     f.iter().map(|f| f.code()).collect::<Vec<_>>().join(", ")
 }
@@ -282,6 +303,11 @@ impl View<'_> {
             out.push_str(&format!("\n{} → {}\n", g.from.join(", "), g.to.join(", ")));
             for c in &g.changes {
                 out.push_str(&format!("  {}\n", self.change_title(c)));
+                if c.sources_all {
+                    out.push_str("    from: every address outside the lab's networks\n");
+                } else if !c.sources.is_empty() {
+                    out.push_str(&format!("    from: {}\n", sources_text(&c.sources)));
+                }
                 let side = c.change.blocking_side();
                 let label = match side {
                     wirelab_analyze::diff::Side::Old => "was blocked by",
@@ -388,6 +414,11 @@ impl View<'_> {
                             "blocked_by": blocks,
                             "causes": c.causes,
                         });
+                        if !c.sources.is_empty() {
+                            v["sources_all_outside"] = json!(c.sources_all);
+                            v["sources"] =
+                                json!(c.sources.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+                        }
                         if c.proto == Proto::Icmp {
                             v["echo"] = json!(true);
                         } else {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use proptest::prelude::*;
-use wirelab_analyze::diff::{group_pairs, Change, LabDiff};
-use wirelab_analyze::{Analyzer, PortSet, Proto};
+use wirelab_analyze::diff::{group_pairs, Change, LabDiff, OUTSIDE};
+use wirelab_analyze::{Analyzer, Origin, PortSet, Proto};
 use wirelab_net::Network;
 
 fn root() -> PathBuf {
@@ -357,6 +357,8 @@ fn the_exercise_and_its_solution() {
 // The differential answer against two independent analyses.
 
 const VPC: &str = "labs/03-vpc-security.yaml";
+/// labs/03 with a route out: the outside comes in.
+const WAY_OUT: &str = "crates/wirelab/tests/reach/way-out.yaml";
 
 /// One edit of labs/03: a rule line removed, or a rule line added under a
 /// list header (`inbound:` / `outbound:`).
@@ -414,8 +416,8 @@ fn apply(text: &str, m: &Mutation) -> String {
     lines.join("\n") + "\n"
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let text = std::fs::read_to_string(root().join(VPC)).expect("labs/03");
+fn mutation(base: &str) -> impl Strategy<Value = Mutation> {
+    let text = std::fs::read_to_string(root().join(base)).expect("the base lab");
     let (removable, headers) = rule_lines(&text);
     let proto = prop_oneof![Just("tcp"), Just("udp"), Just("icmp"), Just("all")];
     let ports = prop_oneof![
@@ -524,6 +526,10 @@ fn expected(old: &Network, new: &Network) -> Flows {
 fn answered(d: &LabDiff) -> Flows {
     let mut out = Flows::new();
     for g in group_pairs(&d.pairs) {
+        // Changes from outside the lab: see `outside_agrees`.
+        if g.from == [OUTSIDE] {
+            continue;
+        }
         for from in &g.from {
             for to in &g.to {
                 for c in &g.changes {
@@ -539,14 +545,122 @@ fn answered(d: &LabDiff) -> Flows {
     out
 }
 
+/// The changes from outside the lab agree, address by address, with the
+/// difference of the two labs' answers for that single address: at the
+/// first and last address of every source block the diff names, at both
+/// ends of and just past every prefix either lab names, and at a few
+/// fixed addresses; for every host both labs have, every family and
+/// protocol. Returns the number of addresses compared.
+fn outside_agrees(old: &Network, new: &Network, d: &LabDiff) -> Result<usize, String> {
+    use std::net::IpAddr;
+    let (ao, an) = (Analyzer::new(old), Analyzer::new(new));
+    let mut samples: Vec<IpAddr> = [
+        "8.8.8.8",
+        "198.51.100.7",
+        "1.1.1.1",
+        "2001:db8:ffff::1",
+        "2600::1",
+    ]
+    .iter()
+    .map(|a| a.parse().expect("an address"))
+    .collect();
+    let prefixes = d
+        .pairs
+        .iter()
+        .flat_map(|p| p.changes.iter().flat_map(|c| c.sources.iter().copied()))
+        .chain(wirelab_analyze::named_prefixes(old))
+        .chain(wirelab_analyze::named_prefixes(new));
+    for n in prefixes {
+        samples.extend([n.network(), n.broadcast()]);
+        match n.broadcast() {
+            IpAddr::V4(b) => {
+                samples.extend(u32::from(b).checked_add(1).map(|x| IpAddr::V4(x.into())))
+            }
+            IpAddr::V6(b) => {
+                samples.extend(u128::from(b).checked_add(1).map(|x| IpAddr::V6(x.into())))
+            }
+        }
+    }
+    samples.sort();
+    samples.dedup();
+    let inside = |net: &Network, a: IpAddr| {
+        net.lab.networks.iter().any(|n| {
+            n.ipv4.as_ref().is_some_and(|p| ipnet::IpNet::V4(p.value).contains(&a))
+                || n.ipv6.as_ref().is_some_and(|p| ipnet::IpNet::V6(p.value).contains(&a))
+        })
+    };
+    let mut compared = 0;
+    for a in samples {
+        if inside(old, a) || inside(new, a) {
+            continue;
+        }
+        let family = if a.is_ipv4() { "ipv4" } else { "ipv6" };
+        let single = ipnet::IpNet::from(a);
+        for b in &new.lab.hosts {
+            let name = &b.name.value;
+            let Some(bo) = old.lab.host_by_name(name) else {
+                continue;
+            };
+            let bn = new.lab.host_by_name(name).expect("a host of NEW");
+            let answer = |an: &Analyzer, h| {
+                an.reach_from(Origin::Outside, Some(single), h)
+                    .into_iter()
+                    .next()
+                    .map(|r| r.reach.protos)
+                    .unwrap_or_default()
+            };
+            let (ro, rn) = (answer(&ao, bo), answer(&an, bn));
+            for proto in Proto::ALL {
+                let of = |r: &[wirelab_analyze::ProtoReach]| {
+                    r.iter()
+                        .find(|p| p.proto == proto)
+                        .map_or(PortSet::empty(), |p| p.reachable.clone())
+                };
+                let (po, pn) = (of(&ro), of(&rn));
+                for (change, want) in [
+                    (Change::Allowed, pn.difference(&po)),
+                    (Change::Denied, po.difference(&pn)),
+                ] {
+                    let want = if proto == Proto::Icmp && !want.is_empty() {
+                        PortSet::single(0)
+                    } else {
+                        want
+                    };
+                    let got = d
+                        .pairs
+                        .iter()
+                        .filter(|p| p.from == OUTSIDE && p.to == *name)
+                        .flat_map(|p| &p.changes)
+                        .filter(|c| {
+                            c.proto == proto
+                                && c.change == change
+                                && c.families.iter().any(|f| f.code() == family)
+                                && c.sources.iter().any(|n| n.contains(&a))
+                        })
+                        .fold(PortSet::empty(), |acc, c| acc.union(&c.ports));
+                    if got != want {
+                        return Err(format!(
+                            "from {a} to {name} {} {}: diff says {got}, reach says {want}",
+                            proto.code(),
+                            change.code()
+                        ));
+                    }
+                }
+            }
+            compared += 1;
+        }
+    }
+    Ok(compared)
+}
+
 /// Checks one mutation of labs/03: the newly allowed and newly denied
 /// sets are exactly the differences of the two labs' `reach` answers, and
 /// every flow change is attributed to the one edit (or the edit is listed
 /// without effect).
-fn check_mutation(m: &Mutation) -> Result<(), String> {
-    let text = std::fs::read_to_string(root().join(VPC)).expect("labs/03");
+fn check_mutation(base: &str, m: &Mutation) -> Result<(), String> {
+    let text = std::fs::read_to_string(root().join(base)).expect("the base lab");
     let mutated = apply(&text, m);
-    let old = wirelab_spec::parse_str(VPC, &text)
+    let old = wirelab_spec::parse_str(base, &text)
         .expect("labs/03 is valid")
         .lab;
     let new = match wirelab_spec::parse_str("mutated.yaml", &mutated) {
@@ -559,6 +673,7 @@ fn check_mutation(m: &Mutation) -> Result<(), String> {
     if got != want {
         return Err(format!("{m:?}: diff says {got:?}, reach says {want:?}"));
     }
+    outside_agrees(&old, &new, &d).map_err(|e| format!("{m:?}: {e}"))?;
     if d.changes.len() != 1 {
         return Err(format!("{m:?}: {:?}", d.changes));
     }
@@ -585,10 +700,19 @@ fn check_mutation(m: &Mutation) -> Result<(), String> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
+    /// The same with a route out of the lab: the changes from outside are
+    /// checked address by address too.
+    #[test]
+    fn diff_from_outside_is_the_difference_of_two_analyses(m in mutation(WAY_OUT)) {
+        if let Err(e) = check_mutation(WAY_OUT, &m) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+
     /// One random rule added to or removed from labs/03.
     #[test]
-    fn diff_is_the_difference_of_two_analyses(m in mutation()) {
-        if let Err(e) = check_mutation(&m) {
+    fn diff_is_the_difference_of_two_analyses(m in mutation(VPC)) {
+        if let Err(e) = check_mutation(VPC, &m) {
             prop_assert!(false, "{}", e);
         }
     }
@@ -646,7 +770,51 @@ fn diff_is_the_difference_of_two_analyses_on_chosen_edits() {
     ];
     let failures: Vec<String> = table
         .iter()
-        .filter_map(|m| check_mutation(m).err())
+        .filter_map(|m| check_mutation(VPC, m).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn changes_from_outside_the_lab_name_their_sources() {
+    let new = format!("{DIR}/way-out-new.yaml");
+    let (code, out, err) = wirelab(&["diff", WAY_OUT, &new]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "\ninternet → bastion\n  newly allowed tcp 22\n    from: every address outside the lab's networks\n    was blocked by: sg-inbound: bastion's groups (bastion-sg) admit no tcp 22\n    ← bastion-sg: inbound rule `tcp 22 from 0.0.0.0/0` added (NEW:"
+        ),
+        "{out}"
+    );
+    // 443 narrowed to one /24: denied from everything else outside.
+    let (_, json, _) = wirelab(&[
+        "diff", WAY_OUT, &new, "--from", "internet", "--to", "web1", "--port", "443", "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let flows = v["flows"].as_array().expect("flows");
+    assert_eq!(flows.len(), 1, "{json}");
+    assert_eq!(flows[0]["from"], serde_json::json!(["internet"]));
+    let c = &flows[0]["changes"][0];
+    assert_eq!(c["change"], "denied", "{json}");
+    assert_eq!(c["sources_all_outside"], false, "{json}");
+    let sources: Vec<&str> = c["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(sources.contains(&"8.0.0.0/7"), "{sources:?}");
+    assert!(
+        !sources.iter().any(|s| s.starts_with("198.51.100.")),
+        "{sources:?}"
+    );
+    let old = wirelab_spec::load(&root().join(WAY_OUT))
+        .expect("valid")
+        .lab;
+    let newer = wirelab_spec::load(&root().join(&new)).expect("valid").lab;
+    let (old, newer) = (Network::compile(&old), Network::compile(&newer));
+    let d = LabDiff::compute(&old, &newer);
+    let n = outside_agrees(&old, &newer, &d).expect("agrees");
+    assert!(n > 100, "{n}");
 }
