@@ -165,7 +165,14 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     if let Some(t) = args.to.as_deref() {
         let named = lab.host_by_name(t).is_some() || net.segments.iter().any(|s| s.name == t);
         if (t == "internet" || t == "outside") && !named {
-            return egress(args, &net);
+            return egress(args, &net, None);
+        }
+        if !named {
+            match outside_destination(&net, t) {
+                Ok(Some(prefix)) => return egress(args, &net, Some(prefix)),
+                Ok(None) => {}
+                Err(e) => return usage(&e),
+            }
         }
     }
     let from = match args.from.as_deref().map(|t| sender(&net, t)).transpose() {
@@ -280,8 +287,49 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     finish(args, lab, any, text, items)
 }
 
-/// `--to internet`: what hosts reach outside the lab.
-fn egress(args: &ReachArgs, net: &Network) -> u8 {
+/// `--to ADDRESS` or `--to PREFIX` outside every network of the lab: the
+/// prefix, for [`egress`]; `None` when `text` is no address or prefix, or
+/// is one of a host. Partly inside a network, or a router's own address:
+/// an error that says so.
+fn outside_destination(net: &Network, text: &str) -> Result<Option<IpNet>, String> {
+    let prefix: Option<IpNet> = text
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from));
+    let Some(prefix) = prefix.map(|p| p.trunc()) else {
+        return Ok(None);
+    };
+    if let Some(i) = net.owner(prefix.addr()) {
+        let node = net.ifaces[i].node;
+        if net.host_of(node).is_some() {
+            return Ok(None);
+        }
+        if prefix.prefix_len() == prefix.max_prefix_len() {
+            return Err(format!(
+                "{} is an address of router {}: the analysis answers for hosts, networks and the outside (a router's own addresses are not a destination yet)",
+                prefix.addr(),
+                net.nodes[node].name
+            ));
+        }
+    }
+    let overlaps = net.segments.iter().find(|s| {
+        let nets = [s.ipv4.map(IpNet::V4), s.ipv6.map(IpNet::V6)];
+        nets.into_iter()
+            .flatten()
+            .any(|n| n.contains(&prefix) || prefix.contains(&n))
+    });
+    match overlaps {
+        Some(s) => Err(format!(
+            "{prefix} overlaps network {} of lab {}: give a host, a network, an address or prefix outside the lab's networks, or internet",
+            s.name, net.lab.lab.value
+        )),
+        None => Ok(Some(prefix)),
+    }
+}
+
+/// `--to internet` (or an address or prefix outside the lab): what hosts
+/// reach outside the lab.
+fn egress(args: &ReachArgs, net: &Network, within: Option<IpNet>) -> u8 {
     let lab = &net.lab;
     let senders: Vec<HostId> = match args.from.as_deref() {
         None => (0..lab.hosts.len()).collect(),
@@ -302,7 +350,7 @@ fn egress(args: &ReachArgs, net: &Network) -> u8 {
     let mut items = Vec::new();
     for h in senders {
         let name = &lab.hosts[h].name.value;
-        let groups = analyzer.reach_outside(h, None);
+        let groups = analyzer.reach_outside(h, within);
         let alone = single && groups.len() == 1;
         for g in groups {
             let hit = g

@@ -585,8 +585,12 @@ fn outside_agrees(old: &Network, new: &Network, d: &LabDiff) -> Result<usize, St
     samples.dedup();
     let inside = |net: &Network, a: IpAddr| {
         net.lab.networks.iter().any(|n| {
-            n.ipv4.as_ref().is_some_and(|p| ipnet::IpNet::V4(p.value).contains(&a))
-                || n.ipv6.as_ref().is_some_and(|p| ipnet::IpNet::V6(p.value).contains(&a))
+            n.ipv4
+                .as_ref()
+                .is_some_and(|p| ipnet::IpNet::V4(p.value).contains(&a))
+                || n.ipv6
+                    .as_ref()
+                    .is_some_and(|p| ipnet::IpNet::V6(p.value).contains(&a))
         })
     };
     let mut compared = 0;

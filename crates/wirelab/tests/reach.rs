@@ -1144,3 +1144,42 @@ fn to_the_internet_leaves_where_the_routes_lead_out() {
     assert_eq!(code, 2);
     assert!(err.contains("--to internet goes with a host"), "{err}");
 }
+
+#[test]
+fn an_address_or_prefix_outside_the_lab_is_a_destination() {
+    let (code, out, err) = wirelab(&[
+        "reach", WAY_OUT, "--from", "app1", "--to", "8.8.8.8", "--port", "443",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("app1 → internet 8.8.8.8/32 ipv4 10.0.2.10  leaves by: internet  path: vpc\n  tcp: 443\n"),
+        "{out}"
+    );
+    // Only 443 leaves app-sg: port 80 to a prefix is blocked, and says by what.
+    let (code, out, _) = wirelab(&[
+        "reach",
+        WAY_OUT,
+        "--from",
+        "app1",
+        "--to",
+        "198.51.100.0/24",
+        "--proto",
+        "tcp",
+        "--port",
+        "80",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("198.51.100.0/24"), "{out}");
+    assert!(out.contains("sg-outbound"), "{out}");
+    // A router's own address, and a prefix over the lab's networks: usage
+    // errors that say why.
+    let (code, _, err) = wirelab(&["reach", WAY_OUT, "--from", "app1", "--to", "10.0.1.1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("10.0.1.1 is an address of router vpc"),
+        "{err}"
+    );
+    let (code, _, err) = wirelab(&["reach", WAY_OUT, "--from", "app1", "--to", "10.0.0.0/8"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("10.0.0.0/8 overlaps network"), "{err}");
+}
