@@ -227,6 +227,11 @@ pub struct ProtoReach {
     pub delivered: PortSet,
     /// Every component that drops something, request leg first.
     pub blocks: Vec<Block>,
+    /// For ICMP: every message, as `type × 256 + code`, that is delivered
+    /// one way as a new packet (the sender's groups, the NACLs on the way
+    /// and the receiver's groups let it through; no reply asked, and not
+    /// as an error related to a tracked flow). Empty for TCP and UDP.
+    pub messages: PortSet,
 }
 
 /// The answer for one address family.
@@ -275,6 +280,9 @@ pub struct Analyzer<'n> {
     net: &'n Network,
     /// Sorted starts of the atoms (the first is 0).
     atoms: Vec<u16>,
+    /// Sorted starts of the atoms of the ICMP message space (`type × 256 +
+    /// code`), cut at every type and code an ICMP rule names.
+    icmp_atoms: Vec<u16>,
     /// Sorted starts of the pieces of the address space, IPv4 and IPv6.
     addr_cuts: [Vec<u128>; 2],
     /// Whether blocks carry the rule texts (`allows`) that explain them.
@@ -341,9 +349,29 @@ impl<'n> Analyzer<'n> {
                 add(r.ports);
             }
         }
+        let mut icmp: BTreeSet<u16> = BTreeSet::from([0]);
+        let rules = lab
+            .security_groups
+            .iter()
+            .flat_map(|g| g.inbound.iter().chain(g.outbound.iter().flatten()))
+            .map(|r| (r.icmp_type, r.icmp_code))
+            .chain(
+                lab.nacls
+                    .iter()
+                    .flat_map(|n| n.inbound.iter().chain(&n.outbound))
+                    .map(|r| (r.icmp_type, r.icmp_code)),
+            );
+        for (t, c) in rules {
+            let (first, last) = icmp_messages_of(t, c);
+            icmp.insert(first);
+            if let Some(next) = last.checked_add(1) {
+                icmp.insert(next);
+            }
+        }
         Analyzer {
             net,
             atoms: cuts.into_iter().collect(),
+            icmp_atoms: icmp.into_iter().collect(),
             addr_cuts: space::address_cuts(net),
             explain: true,
             classes: std::cell::OnceCell::new(),
@@ -357,6 +385,16 @@ impl<'n> Analyzer<'n> {
         Analyzer {
             explain: false,
             ..Analyzer::new(net)
+        }
+    }
+
+    /// This analyzer with every ICMP message its own atom: the reference
+    /// the atoms are tested against (slow: 65,536 messages a pair).
+    #[doc(hidden)]
+    pub fn every_icmp_message(self) -> Analyzer<'n> {
+        Analyzer {
+            icmp_atoms: (0..=u16::MAX).collect(),
+            ..self
         }
     }
 
@@ -571,12 +609,60 @@ impl<'n> Analyzer<'n> {
         } else {
             PortSet::empty()
         };
+        let messages = match (proto, there) {
+            (Proto::Icmp, Ok(walk)) => self.icmp_messages(src_fw, dst_fw, family, src, dst, walk),
+            _ => PortSet::empty(),
+        };
         ProtoReach {
             proto,
             reachable,
             delivered,
             blocks,
+            messages,
         }
+    }
+
+    /// The ICMP messages (`type × 256 + code`) that the request leg's
+    /// filters let through, one atom of the message space at a time.
+    fn icmp_messages(
+        &self,
+        src_fw: Option<HostId>,
+        dst_fw: Option<HostId>,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        walk: &Walk,
+    ) -> PortSet {
+        let number = Proto::Icmp.number(family);
+        let firewall = |h: Option<HostId>| h.and_then(|h| self.net.firewalls[h].as_ref());
+        let (out_fw, in_fw) = (firewall(src_fw), firewall(dst_fw));
+        let passes = |fw: Option<&wirelab_net::HostFirewall>, dir, h: &Header| {
+            fw.is_none_or(|fw| !matches!(fw.evaluate(dir, h), wirelab_net::SgVerdict::Denied))
+        };
+        let mut out = Vec::new();
+        for (i, &first) in self.icmp_atoms.iter().enumerate() {
+            let last = self.icmp_atoms.get(i + 1).map_or(u16::MAX, |&n| n - 1);
+            let h = Header {
+                src,
+                dst,
+                proto: number,
+                dst_port: 0,
+                icmp_type: (first >> 8) as u8,
+                icmp_code: first as u8,
+            };
+            let through_nacls = walk.crossings.iter().all(|&(seg, dir)| {
+                self.net.segments[seg]
+                    .nacl
+                    .is_none_or(|n| self.net.nacls[n].evaluate(dir, &h).action == NaclAction::Allow)
+            });
+            if passes(out_fw, Direction::Outbound, &h)
+                && through_nacls
+                && passes(in_fw, Direction::Inbound, &h)
+            {
+                out.push((first, last));
+            }
+        }
+        PortSet::from_ranges(out)
     }
 
     /// The ports of `space` that `allows` refuses, atom by atom.
@@ -794,6 +880,108 @@ impl<'n> Analyzer<'n> {
             }
         }
     }
+}
+
+/// The ICMP messages (`type × 256 + code`, first and last) a rule's type
+/// and code match: every message, every code of one type, or one message.
+fn icmp_messages_of(icmp_type: Option<u8>, icmp_code: Option<u8>) -> (u16, u16) {
+    match (icmp_type, icmp_code) {
+        (None, _) => (0, u16::MAX),
+        (Some(t), None) => (u16::from(t) << 8, u16::from(t) << 8 | 0xff),
+        (Some(t), Some(c)) => {
+            let m = u16::from(t) << 8 | u16::from(c);
+            (m, m)
+        }
+    }
+}
+
+/// Names of the ICMP types users meet, per family.
+fn icmp_type_name(family: Family, t: u8) -> Option<&'static str> {
+    Some(match (family, t) {
+        (Family::Ipv4, 0) => "echo reply",
+        (Family::Ipv4, 3) => "destination unreachable",
+        (Family::Ipv4, 5) => "redirect",
+        (Family::Ipv4, 8) => "echo request",
+        (Family::Ipv4, 11) => "time exceeded",
+        (Family::Ipv4, 12) => "parameter problem",
+        (Family::Ipv4, 13) => "timestamp",
+        (Family::Ipv4, 14) => "timestamp reply",
+        (Family::Ipv6, 1) => "destination unreachable",
+        (Family::Ipv6, 2) => "packet too big",
+        (Family::Ipv6, 3) => "time exceeded",
+        (Family::Ipv6, 4) => "parameter problem",
+        (Family::Ipv6, 128) => "echo request",
+        (Family::Ipv6, 129) => "echo reply",
+        (Family::Ipv6, 133) => "router solicitation",
+        (Family::Ipv6, 134) => "router advertisement",
+        (Family::Ipv6, 135) => "neighbor solicitation",
+        (Family::Ipv6, 136) => "neighbor advertisement",
+        (Family::Ipv6, 137) => "redirect",
+        _ => return None,
+    })
+}
+
+/// ICMP messages (`type × 256 + code`) as text: `all types`, `none`, or
+/// types with their names and, where only some codes pass, the codes:
+/// `3 (destination unreachable) code 4, 8 (echo request), 13-255`.
+pub fn icmp_messages_text(family: Family, messages: &PortSet) -> String {
+    if messages.is_empty() {
+        return "none".to_string();
+    }
+    if *messages == PortSet::full() {
+        return "all types".to_string();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    // Runs of whole types, then types with some codes.
+    let mut run: Option<(u8, u8)> = None;
+    let flush = |run: &mut Option<(u8, u8)>, parts: &mut Vec<String>| {
+        if let Some((a, b)) = run.take() {
+            parts.push(match (a == b, icmp_type_name(family, a)) {
+                (true, Some(name)) => format!("{a} ({name})"),
+                (true, None) => a.to_string(),
+                (false, _) => format!("{a}-{b}"),
+            });
+        }
+    };
+    for t in 0..=255u8 {
+        let whole = PortSet::range(u16::from(t) << 8, u16::from(t) << 8 | 0xff);
+        let codes = messages.intersect(&whole);
+        if codes == whole {
+            run = match run {
+                Some((a, _)) => Some((a, t)),
+                None => Some((t, t)),
+            };
+            continue;
+        }
+        flush(&mut run, &mut parts);
+        if codes.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = codes
+            .ranges()
+            .iter()
+            .map(|&(a, b)| {
+                let (a, b) = (a & 0xff, b & 0xff);
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect();
+        let name = icmp_type_name(family, t).map_or(String::new(), |n| format!(" ({n})"));
+        parts.push(format!(
+            "{t}{name} code{} {}",
+            if list.len() == 1 && !list[0].contains('-') {
+                ""
+            } else {
+                "s"
+            },
+            list.join(", ")
+        ));
+    }
+    flush(&mut run, &mut parts);
+    parts.join(", ")
 }
 
 /// The ranges of `space` within the atom `a..=b`, into `out` (cleared

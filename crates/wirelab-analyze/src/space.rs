@@ -191,6 +191,7 @@ impl Analyzer<'_> {
         Analyzer {
             net: self.net,
             atoms: self.atoms.clone(),
+            icmp_atoms: self.icmp_atoms.clone(),
             addr_cuts: self.addr_cuts.clone(),
             explain: false,
             classes: self.classes.clone(),

@@ -319,6 +319,8 @@ fn outside_destination(net: &Network, text: &str) -> Result<Option<IpNet>, Strin
             .any(|n| n.contains(&prefix) || prefix.contains(&n))
     });
     match overlaps {
+        // One address of a network no host has: `receivers` says so.
+        Some(_) if prefix.prefix_len() == prefix.max_prefix_len() => Ok(None),
         Some(s) => Err(format!(
             "{prefix} overlaps network {} of lab {}: give a host, a network, an address or prefix outside the lab's networks, or internet",
             s.name, net.lab.lab.value
@@ -654,6 +656,13 @@ fn family_body(fam: &FamilyReach, protos: &[Proto], asked: &dyn Fn(Proto) -> Por
         let want = asked(p.proto);
         let got = p.reachable.intersect(&want);
         out.push_str(&format!("  {}: {}\n", p.proto.code(), shown(p.proto, &got)));
+        // Asked for ICMP alone: the messages delivered one way too.
+        if p.proto == Proto::Icmp && protos == [Proto::Icmp] {
+            out.push_str(&format!(
+                "    delivered one way: {}\n",
+                wirelab_analyze::icmp_messages_text(fam.family, &p.messages)
+            ));
+        }
         // Blocks that concern the asked ports (reply blocks always do).
         for blk in &p.blocks {
             let relevant = match blk {
@@ -745,6 +754,16 @@ fn family_json(fam: &FamilyReach, protos: &[Proto], asked: &dyn Fn(Proto) -> Por
             });
             if p.proto == Proto::Icmp {
                 v["echo"] = json!(!got.is_empty());
+                let message = |m: u16| json!({ "type": m >> 8, "code": m & 0xff });
+                v["messages"] = Value::Array(
+                    p.messages
+                        .ranges()
+                        .iter()
+                        .map(|&(a, b)| json!({ "first": message(a), "last": message(b) }))
+                        .collect(),
+                );
+                v["messages_text"] =
+                    json!(wirelab_analyze::icmp_messages_text(fam.family, &p.messages));
             } else {
                 v["ports"] = ranges_json(&got);
                 v["text"] = json!(shown(p.proto, &got));

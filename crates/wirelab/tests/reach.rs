@@ -178,6 +178,21 @@ fn compare(
 /// A random small lab: three networks on one router (sometimes a
 /// blackhole route), four hosts, two security groups and a NACL, with
 /// rules drawn from a few protocols, port ranges and peers.
+/// An ICMP rule's type and code, picked by the port choice the generator
+/// drew (so that TCP/UDP and ICMP rules share one strategy): echo request
+/// with or without its code, echo reply, every "destination unreachable",
+/// only "fragmentation needed", or every type.
+fn icmp_narrowing(ports: &str) -> &'static str {
+    match ports {
+        "22" => ", icmp_type: 8",
+        "80" => ", icmp_type: 8, icmp_code: 0",
+        "53" => ", icmp_type: 0",
+        "1-1023" => ", icmp_type: 3",
+        "49152-65535" => ", icmp_type: 3, icmp_code: 4",
+        _ => "",
+    }
+}
+
 fn random_lab() -> impl Strategy<Value = String> {
     let proto = prop_oneof![Just("tcp"), Just("udp"), Just("icmp"), Just("all")];
     let ports = prop_oneof![
@@ -262,6 +277,7 @@ fn random_lab() -> impl Strategy<Value = String> {
             let rule = |(proto, ports, peer): &(&str, &str, &str), dir: &str| {
                 let ports = match *proto {
                     "tcp" | "udp" => format!(", ports: {ports}"),
+                    "icmp" => icmp_narrowing(ports).to_string(),
                     _ => String::new(),
                 };
                 format!("      - {{ proto: {proto}{ports}, {dir}: {peer} }}\n")
@@ -290,6 +306,7 @@ fn random_lab() -> impl Strategy<Value = String> {
             let nrule = |i: usize, (allow, proto, ports, cidr): &(bool, &str, &str, &str)| {
                 let ports = match *proto {
                     "tcp" | "udp" => format!(", ports: {ports}"),
+                    "icmp" => icmp_narrowing(ports).to_string(),
                     _ => String::new(),
                 };
                 let action = if *allow { "allow" } else { "deny" };
@@ -534,9 +551,13 @@ fn an_address_of_a_host_is_that_host_and_a_network_its_hosts() {
     assert!(out.starts_with("app1 → db1 ipv4"), "{out}");
     let (_, out, _) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "data"]);
     assert!(out.contains("bastion → db1 ipv4"), "{out}");
-    let (code, _, err) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.9.9"]);
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.3.99"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no host of lab"), "{err}");
+    assert!(err.contains("no host of lab vpc-security has the address 10.0.3.99"), "{err}");
+    // Outside every network: the outside, where labs/03 has no route to.
+    let (code, out, _) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.9.9"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bastion → internet 10.0.9.9/32"), "{out}");
 }
 
 /// A network's addresses as a source mean what a host with no security
@@ -1031,6 +1052,7 @@ fn random_routed_lab() -> impl Strategy<Value = String> {
             let rule = |(proto, ports, peer): &(&str, &str, &str), dir: &str| {
                 let ports = match *proto {
                     "tcp" | "udp" => format!(", ports: {ports}"),
+                    "icmp" => icmp_narrowing(ports).to_string(),
                     _ => String::new(),
                 };
                 format!("      - {{ proto: {proto}{ports}, {dir}: {peer} }}\n")
@@ -1055,6 +1077,7 @@ fn random_routed_lab() -> impl Strategy<Value = String> {
                 let nrule = |k: usize, (allow, proto, ports, cidr): &(bool, &str, &str, &str)| {
                     let ports = match *proto {
                         "tcp" | "udp" => format!(", ports: {ports}"),
+                        "icmp" => icmp_narrowing(ports).to_string(),
                         _ => String::new(),
                     };
                     let action = if *allow { "allow" } else { "deny" };
@@ -1182,4 +1205,87 @@ fn an_address_or_prefix_outside_the_lab_is_a_destination() {
     let (code, _, err) = wirelab(&["reach", WAY_OUT, "--from", "app1", "--to", "10.0.0.0/8"]);
     assert_eq!(code, 2);
     assert!(err.contains("10.0.0.0/8 overlaps network"), "{err}");
+}
+
+/// The ICMP messages delivered one way, by atoms of the message space,
+/// equal those found by trying every one of the 65,536 (type, code)
+/// messages, for every ordered pair and family.
+fn icmp_messages_agree(lab: &wirelab_spec::Lab) -> Result<usize, String> {
+    let net = Network::compile(lab);
+    let (atoms, every) = (
+        Analyzer::new(&net),
+        Analyzer::new(&net).every_icmp_message(),
+    );
+    let mut n = 0;
+    for a in 0..lab.hosts.len() {
+        for b in 0..lab.hosts.len() {
+            if a == b {
+                continue;
+            }
+            let (x, y) = (atoms.reach(a, b), every.reach(a, b));
+            for (fx, fy) in x.families.iter().zip(&y.families) {
+                let of = |f: &wirelab_analyze::FamilyReach| {
+                    f.protos
+                        .iter()
+                        .find(|p| p.proto == Proto::Icmp)
+                        .map(|p| p.messages.clone())
+                        .expect("icmp")
+                };
+                if of(fx) != of(fy) {
+                    return Err(format!(
+                        "{} → {} {}: by atoms {}, one by one {}",
+                        lab.hosts[a].name.value,
+                        lab.hosts[b].name.value,
+                        fx.family.code(),
+                        of(fx),
+                        of(fy)
+                    ));
+                }
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[test]
+fn icmp_types_and_codes_are_delivered_exactly() {
+    let lab = "crates/wirelab/tests/reach/icmp-types.yaml";
+    let (code, out, err) = wirelab(&["reach", lab, "--from", "a", "--to", "b", "--proto", "icmp"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "a → b ipv4 10.1.0.10 → 10.2.0.10  path: r\n  icmp: echo\n    delivered one way: 3 (destination unreachable) codes 0-3, 5-255, 8 (echo request) code 0\na → b ipv6 2001:db8:1::10 → 2001:db8:2::10  path: r\n  icmp: echo\n    delivered one way: 2 (packet too big), 128 (echo request)\n"
+    );
+    let (_, json, _) = wirelab(&[
+        "reach", lab, "--from", "a", "--to", "b", "--proto", "icmp", "--format", "json",
+    ]);
+    let v = json_of(&json);
+    let icmp = &v["pairs"][0]["families"][0]["protocols"][0];
+    assert_eq!(
+        icmp["messages"][1]["first"],
+        serde_json::json!({ "type": 3, "code": 5 }),
+        "{json}"
+    );
+    let loaded = wirelab_spec::load(&root().join(lab)).expect("valid");
+    assert_eq!(icmp_messages_agree(&loaded.lab), Ok(4));
+    for path in labs().into_iter().filter(|p| {
+        let name = p.to_string_lossy();
+        name.contains("03-vpc") || name.contains("04-dual")
+    }) {
+        let loaded = wirelab_spec::load(&path).expect("valid");
+        icmp_messages_agree(&loaded.lab).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn icmp_messages_by_atoms_equal_one_by_one_on_random_labs(text in random_lab()) {
+        let loaded = wirelab_spec::parse_str("random.yaml", &text).expect("valid");
+        if let Err(e) = icmp_messages_agree(&loaded.lab) {
+            prop_assert!(false, "{e}\n{text}");
+        }
+    }
 }
