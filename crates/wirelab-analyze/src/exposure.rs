@@ -151,7 +151,7 @@ impl Analyzer<'_> {
                             groups[g].1.push((a, b));
                             continue;
                         }
-                        let reach = self.reach_address(origin, family, src, to, dst);
+                        let reach = self.reach_origin_address(origin, family, src, to, dst);
                         let mut answer: Answer = Default::default();
                         for p in &reach.protos {
                             answer[crate::fast::index(p.proto)] = p.reachable.clone();

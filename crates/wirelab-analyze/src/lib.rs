@@ -427,6 +427,29 @@ impl<'n> Analyzer<'n> {
         Reach { from, to, families }
     }
 
+    /// What host `from` gets to one address of the lab: a host's (as in
+    /// [`Analyzer::reach`]) or a router's own, on any of its interfaces (a
+    /// router has no security group; it answers pings, resets TCP and
+    /// answers UDP with port unreachable, so a port counts when the
+    /// request is delivered and the reply path is open, as for hosts).
+    /// `None` when `from` has no address of the family, `dst` is its own
+    /// or no node of the lab has it.
+    pub fn reach_address(&self, from: HostId, dst: IpAddr) -> Option<FamilyReach> {
+        let net = self.net;
+        let node = net.ifaces[net.owner(dst)?].node;
+        let host = &net.lab.hosts[from];
+        let (family, src) = match dst {
+            IpAddr::V4(_) => (Family::Ipv4, IpAddr::V4(host.ipv4?)),
+            IpAddr::V6(_) => (Family::Ipv6, IpAddr::V6(host.ipv6?)),
+        };
+        if let Some(to) = net.host_of(node) {
+            return (to != from).then(|| self.family(from, to, family, src, dst));
+        }
+        let there = self.walk(net.host_node(from), None, dst, Arrive::Host);
+        let back = self.walk(node, None, src, Arrive::Host);
+        Some(self.exchange(Some(from), None, family, src, dst, &there, &back))
+    }
+
     fn family(
         &self,
         from: HostId,
@@ -813,6 +836,15 @@ impl<'n> Analyzer<'n> {
                 }
                 walk.routers.push(node);
                 walk.crossings.push((seg, Direction::Outbound));
+                // A router's own address (on any of its interfaces): the
+                // router takes the packet.
+                if arrive == Arrive::Host
+                    && net.owner(dst).is_some_and(|i| net.ifaces[i].node == node)
+                {
+                    // It is not crossed: the path lists the routers before.
+                    walk.routers.pop();
+                    return Ok(walk);
+                }
             }
             let Some(route) = net.nodes[node].routes.lookup(dst) else {
                 return Err(RouteBlock::NoRoute { node: name(), dst });
@@ -835,7 +867,8 @@ impl<'n> Analyzer<'n> {
                 return Err(RouteBlock::NoRoute { node: name(), dst });
             };
             let out_seg = net.ifaces[out].segment;
-            if came_in.is_some() {
+            // What a router forwards, or sends itself, enters the network.
+            if came_in.is_some() || net.nodes[node].is_router() {
                 walk.crossings.push((out_seg, Direction::Inbound));
             }
             match (arrive, route.next_hop) {
@@ -857,15 +890,19 @@ impl<'n> Analyzer<'n> {
                 .map(|i| net.ifaces[i].node);
             match next {
                 Some(n) if target == dst && net.ifaces[net.owner(dst).unwrap_or(out)].node == n => {
-                    if net.nodes[n].is_router() {
-                        // The destination is a router's own address; the
-                        // analysis asks about hosts only.
+                    if !net.nodes[n].is_router() {
+                        return Ok(walk);
+                    }
+                    if arrive != Arrive::Host {
                         return Err(RouteBlock::NextHopUnreachable {
                             node: name(),
                             next_hop: target,
                         });
                     }
-                    return Ok(walk);
+                    // The destination is the router's own address: it
+                    // takes the packet in (see the top of the loop).
+                    node = n;
+                    came_in = Some(out_seg);
                 }
                 Some(n) if net.nodes[n].is_router() => {
                     node = n;

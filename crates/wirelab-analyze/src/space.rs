@@ -364,7 +364,7 @@ impl Analyzer<'_> {
                     groups[g].2.push((a, b));
                     continue;
                 }
-                let reach = self.reach_address(origin, family, src, to, dst);
+                let reach = self.reach_origin_address(origin, family, src, to, dst);
                 let key = answer_key(&reach);
                 let g = match groups.iter().position(|(_, k, _)| *k == key) {
                     Some(g) => {
@@ -401,7 +401,7 @@ impl Analyzer<'_> {
     }
 
     /// One source address of an origin to `dst`, the address of host `to`.
-    pub(crate) fn reach_address(
+    pub(crate) fn reach_origin_address(
         &self,
         origin: Origin,
         family: Family,

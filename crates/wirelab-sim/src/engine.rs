@@ -765,6 +765,13 @@ impl<'n> Sim<'n> {
                 }
                 let node = self.net.ifaces[iface].node;
                 if self.node_owns(node, ip.dst) {
+                    // A datagram for a router leaves its network as a
+                    // forwarded one does: that network's outbound rules.
+                    if self.net.nodes[node].is_router()
+                        && !self.nacl_check(node, iface, Direction::Outbound, &pkt, &ip)
+                    {
+                        return;
+                    }
                     self.local_input(node, pkt, ip);
                 } else if self.net.nodes[node].is_router() {
                     self.forward(node, iface, pkt, ip);

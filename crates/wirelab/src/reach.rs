@@ -167,6 +167,9 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         if (t == "internet" || t == "outside") && !named {
             return egress(args, &net, None);
         }
+        if let Some((router, addrs)) = router_target(&net, t) {
+            return to_router(args, &net, &router, &addrs);
+        }
         if !named {
             match outside_destination(&net, t) {
                 Ok(Some(prefix)) => return egress(args, &net, Some(prefix)),
@@ -287,6 +290,99 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     finish(args, lab, any, text, items)
 }
 
+/// `--to ROUTER` (every address of it) or one address of a router: the
+/// router's name and the addresses. Hosts and networks of that name win.
+fn router_target(net: &Network, text: &str) -> Option<(String, Vec<IpAddr>)> {
+    let lab = &net.lab;
+    if lab.host_by_name(text).is_some() || net.segments.iter().any(|s| s.name == text) {
+        return None;
+    }
+    let addresses = |node: &wirelab_net::Node| -> Vec<IpAddr> {
+        node.ifaces
+            .iter()
+            .flat_map(|&i| {
+                let iface = &net.ifaces[i];
+                [iface.ipv4.map(IpAddr::V4), iface.ipv6.map(IpAddr::V6)]
+            })
+            .flatten()
+            .collect()
+    };
+    if let Some(node) = net.nodes.iter().find(|n| n.is_router() && n.name == text) {
+        return Some((node.name.clone(), addresses(node)));
+    }
+    let addr: IpAddr = text.parse().ok()?;
+    let node = &net.nodes[net.ifaces[net.owner(addr)?].node];
+    node.is_router().then(|| (node.name.clone(), vec![addr]))
+}
+
+/// `--to ROUTER` or a router's address: what hosts get to the router's
+/// own addresses.
+fn to_router(args: &ReachArgs, net: &Network, router: &str, addrs: &[IpAddr]) -> u8 {
+    let lab = &net.lab;
+    let senders: Vec<HostId> = match args.from.as_deref() {
+        None => (0..lab.hosts.len()).collect(),
+        Some(t) => match sender(net, t) {
+            Ok(Sender::Host(h)) => vec![h],
+            Ok(Sender::Space { .. }) => {
+                return usage(&format!(
+                    "--to {router} (a router) goes with a host in --from (or no --from: every host)"
+                ))
+            }
+            Err(e) => return usage(&e),
+        },
+    };
+    let analyzer = Analyzer::new(net);
+    let protos = wanted(args);
+    let asked = |proto: Proto| asked_ports(args, proto);
+    let analyzer = &analyzer;
+    let answers: Vec<(HostId, FamilyReach)> = senders
+        .iter()
+        .flat_map(|&h| {
+            addrs
+                .iter()
+                .filter_map(move |&a| Some(h).zip(analyzer.reach_address(h, a)))
+        })
+        .collect();
+    let single = answers.len() == 1;
+    let (mut any, mut text, mut items) = (false, String::new(), Vec::new());
+    for (h, fam) in answers {
+        let hit = fam
+            .protos
+            .iter()
+            .filter(|p| protos.contains(&p.proto))
+            .any(|p| !p.reachable.intersect(&asked(p.proto)).is_empty());
+        any |= hit;
+        if !(single || hit) {
+            continue;
+        }
+        let name = &lab.hosts[h].name.value;
+        match args.format {
+            ReachFormat::Text => {
+                // The path ends at the router, which it does not cross.
+                let path = match path_text(&fam).as_str() {
+                    "direct (same network)" => router.to_string(),
+                    p if p.starts_with("none") => p.to_string(),
+                    p => format!("{p} → {router}"),
+                };
+                text.push_str(&format!(
+                    "{name} → {router} {} {} → {}  path: {path}\n",
+                    fam.family.code(),
+                    fam.src,
+                    fam.dst,
+                ));
+                text.push_str(&family_body(&fam, &protos, &asked));
+            }
+            ReachFormat::Json => items.push(json!({
+                "from": name,
+                "to": router,
+                "router": true,
+                "families": [family_json(&fam, &protos, &asked)],
+            })),
+        }
+    }
+    finish(args, lab, any, text, items)
+}
+
 /// `--to ADDRESS` or `--to PREFIX` outside every network of the lab: the
 /// prefix, for [`egress`]; `None` when `text` is no address or prefix, or
 /// is one of a host. Partly inside a network, or a router's own address:
@@ -299,18 +395,8 @@ fn outside_destination(net: &Network, text: &str) -> Result<Option<IpNet>, Strin
     let Some(prefix) = prefix.map(|p| p.trunc()) else {
         return Ok(None);
     };
-    if let Some(i) = net.owner(prefix.addr()) {
-        let node = net.ifaces[i].node;
-        if net.host_of(node).is_some() {
-            return Ok(None);
-        }
-        if prefix.prefix_len() == prefix.max_prefix_len() {
-            return Err(format!(
-                "{} is an address of router {}: the analysis answers for hosts, networks and the outside (a router's own addresses are not a destination yet)",
-                prefix.addr(),
-                net.nodes[node].name
-            ));
-        }
+    if prefix.prefix_len() == prefix.max_prefix_len() && net.owner(prefix.addr()).is_some() {
+        return Ok(None);
     }
     let overlaps = net.segments.iter().find(|s| {
         let nets = [s.ipv4.map(IpNet::V4), s.ipv6.map(IpNet::V6)];

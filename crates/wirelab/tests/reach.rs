@@ -3,6 +3,7 @@
 //! statuses.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -103,76 +104,131 @@ fn compare(
     let net = Network::compile(lab);
     let analyzer = Analyzer::new(&net);
     let mut sim = Sim::new(&net, lab.seed, TraceLevel::Off);
+    let mut one = Comparison {
+        name,
+        net: &net,
+        sim: &mut sim,
+        seed: lab.seed,
+        ports,
+        skip_partial,
+        disagreements,
+    };
     for from in 0..lab.hosts.len() {
         for to in 0..lab.hosts.len() {
             if from == to {
                 continue;
             }
             let reach = analyzer.reach(from, to);
+            let listening = |port| net.service(to, TransportProto::Udp, port).is_some();
             for fam in &reach.families {
-                let family = fam.family;
-                let proto_of = |p: Proto| {
-                    fam.protos
-                        .iter()
-                        .find(|x| x.proto == p)
-                        .expect("every protocol is analysed")
-                };
-                let partial = |p: Proto| {
-                    skip_partial
-                        && proto_of(p).blocks.iter().any(|b| {
-                            matches!(b, Block::Nacl { leg: Leg::Reply, ports, .. }
-                                if ports.len() < 16384)
-                        })
-                };
-                let mut sim_says = |proto: CheckProto, port: Option<u16>| {
-                    let plan = Plan::new(&net, from, &CheckTarget::Host(to), proto, port, family)
-                        .expect("both hosts have the family");
-                    run_exchange(&mut sim, plan, lab.seed).result
-                };
-                let mut differ = |what: String, sim: &wirelab_sim::ProbeResult, ours: bool| {
-                    disagreements.push(format!(
-                        "{name}: {} → {} {} {what}: simulator {} ({}), analysis {}",
-                        lab.hosts[from].name.value,
-                        lab.hosts[to].name.value,
-                        family.code(),
-                        sim.outcome.code(),
-                        sim.reason.code(),
-                        if ours { "reachable" } else { "blocked" }
-                    ))
-                };
-                let ping = sim_says(CheckProto::Icmp, None);
-                let ours = !proto_of(Proto::Icmp).reachable.is_empty();
-                compared += 1;
-                if (ping.outcome == Outcome::Allow) != ours {
-                    differ("ping".into(), &ping, ours);
-                }
-                for &port in ports {
-                    if !partial(Proto::Tcp) {
-                        let tcp = sim_says(CheckProto::Tcp, Some(port));
-                        let ours = proto_of(Proto::Tcp).reachable.contains(port);
-                        let theirs = matches!(tcp.outcome, Outcome::Allow | Outcome::Refused);
-                        compared += 1;
-                        if theirs != ours {
-                            differ(format!("tcp {port}"), &tcp, ours);
-                        }
-                    }
-                    let udp = sim_says(CheckProto::Udp, Some(port));
-                    let ours = proto_of(Proto::Udp).delivered.contains(port);
-                    let listening = net.service(to, TransportProto::Udp, port).is_some();
-                    compared += 1;
-                    let agree = if listening {
-                        (udp.outcome == Outcome::Allow) == ours
-                    } else {
-                        udp.outcome != Outcome::Refused || ours
+                let target = CheckTarget::Host(to);
+                compared += one.family(from, &target, &lab.hosts[to].name.value, fam, &listening);
+            }
+        }
+        // Every address of every router: routers listen on nothing.
+        for node in net.nodes.iter().filter(|n| n.is_router()) {
+            for &i in &node.ifaces {
+                let iface = &net.ifaces[i];
+                for addr in [iface.ipv4.map(IpAddr::V4), iface.ipv6.map(IpAddr::V6)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(fam) = analyzer.reach_address(from, addr) else {
+                        continue;
                     };
-                    if !agree {
-                        differ(format!("udp {port}"), &udp, ours);
-                    }
+                    let label = format!("{} {addr}", node.name);
+                    let target = CheckTarget::Address(addr);
+                    compared += one.family(from, &target, &label, &fam, &|_| false);
                 }
             }
         }
     }
     compared
+}
+
+/// One family of one pair, the analysis against simulated probes.
+struct Comparison<'a, 'n> {
+    name: &'a str,
+    net: &'n Network,
+    sim: &'a mut Sim<'n>,
+    seed: u64,
+    ports: &'a BTreeSet<u16>,
+    skip_partial: bool,
+    disagreements: &'a mut Vec<String>,
+}
+
+impl Comparison<'_, '_> {
+    /// A ping, TCP and UDP on every port; returns the probes compared.
+    fn family(
+        &mut self,
+        from: usize,
+        target: &CheckTarget,
+        to_name: &str,
+        fam: &wirelab_analyze::FamilyReach,
+        listening: &dyn Fn(u16) -> bool,
+    ) -> usize {
+        let family = fam.family;
+        let proto_of = |p: Proto| {
+            fam.protos
+                .iter()
+                .find(|x| x.proto == p)
+                .expect("every protocol is analysed")
+        };
+        let skip_partial = self.skip_partial;
+        let partial = |p: Proto| {
+            skip_partial
+                && proto_of(p).blocks.iter().any(|b| {
+                    matches!(b, Block::Nacl { leg: Leg::Reply, ports, .. }
+                        if ports.len() < 16384)
+                })
+        };
+        let from_name = self.net.lab.hosts[from].name.value.clone();
+        let mut compared = 0;
+        let probe = |this: &mut Self, proto: CheckProto, port: Option<u16>| {
+            let plan = Plan::new(this.net, from, target, proto, port, family)
+                .expect("both ends have the family");
+            run_exchange(this.sim, plan, this.seed).result
+        };
+        let differ = |this: &mut Self, what: String, sim: &wirelab_sim::ProbeResult, ours: bool| {
+            this.disagreements.push(format!(
+                "{}: {from_name} → {to_name} {} {what}: simulator {} ({}), analysis {}",
+                this.name,
+                family.code(),
+                sim.outcome.code(),
+                sim.reason.code(),
+                if ours { "reachable" } else { "blocked" }
+            ))
+        };
+        let ping = probe(self, CheckProto::Icmp, None);
+        let ours = !proto_of(Proto::Icmp).reachable.is_empty();
+        compared += 1;
+        if (ping.outcome == Outcome::Allow) != ours {
+            differ(self, "ping".into(), &ping, ours);
+        }
+        for &port in self.ports.clone().iter() {
+            if !partial(Proto::Tcp) {
+                let tcp = probe(self, CheckProto::Tcp, Some(port));
+                let ours = proto_of(Proto::Tcp).reachable.contains(port);
+                let theirs = matches!(tcp.outcome, Outcome::Allow | Outcome::Refused);
+                compared += 1;
+                if theirs != ours {
+                    differ(self, format!("tcp {port}"), &tcp, ours);
+                }
+            }
+            let udp = probe(self, CheckProto::Udp, Some(port));
+            let ours = proto_of(Proto::Udp).delivered.contains(port);
+            compared += 1;
+            let agree = if listening(port) {
+                (udp.outcome == Outcome::Allow) == ours
+            } else {
+                udp.outcome != Outcome::Refused || ours
+            };
+            if !agree {
+                differ(self, format!("udp {port}"), &udp, ours);
+            }
+        }
+        compared
+    }
 }
 
 /// A random small lab: three networks on one router (sometimes a
@@ -553,7 +609,10 @@ fn an_address_of_a_host_is_that_host_and_a_network_its_hosts() {
     assert!(out.contains("bastion → db1 ipv4"), "{out}");
     let (code, _, err) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.3.99"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no host of lab vpc-security has the address 10.0.3.99"), "{err}");
+    assert!(
+        err.contains("no host of lab vpc-security has the address 10.0.3.99"),
+        "{err}"
+    );
     // Outside every network: the outside, where labs/03 has no route to.
     let (code, out, _) = wirelab(&["reach", VPC, "--from", "bastion", "--to", "10.0.9.9"]);
     assert_eq!(code, 1);
@@ -1194,14 +1253,7 @@ fn an_address_or_prefix_outside_the_lab_is_a_destination() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("198.51.100.0/24"), "{out}");
     assert!(out.contains("sg-outbound"), "{out}");
-    // A router's own address, and a prefix over the lab's networks: usage
-    // errors that say why.
-    let (code, _, err) = wirelab(&["reach", WAY_OUT, "--from", "app1", "--to", "10.0.1.1"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("10.0.1.1 is an address of router vpc"),
-        "{err}"
-    );
+    // A prefix over the lab's networks: a usage error that says why.
     let (code, _, err) = wirelab(&["reach", WAY_OUT, "--from", "app1", "--to", "10.0.0.0/8"]);
     assert_eq!(code, 2);
     assert!(err.contains("10.0.0.0/8 overlaps network"), "{err}");
@@ -1288,4 +1340,50 @@ proptest! {
             prop_assert!(false, "{e}\n{text}");
         }
     }
+}
+
+#[test]
+fn a_router_and_its_addresses_are_destinations() {
+    // The data NACL drops db1's ping on its way out of data, even to the
+    // router's own address there (and its reply coming in).
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--from", "db1", "--to", "10.0.3.1", "--proto", "icmp",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("db1 → vpc ipv4 10.0.3.10 → 10.0.3.1  path: vpc\n  icmp: nothing\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nacl-outbound: NACL data-nacl of network data, outbound rule * (no rule matched), denies icmp echo"),
+        "{out}"
+    );
+    // The router by name: each of its addresses; from the bastion (no
+    // NACL on public) every one answers, over the router's public side.
+    let (code, out, _) = wirelab(&[
+        "reach", VPC, "--from", "bastion", "--to", "vpc", "--proto", "icmp", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v = json_of(&out);
+    let pairs = v["pairs"].as_array().expect("pairs");
+    let dsts: Vec<&str> = pairs
+        .iter()
+        .filter_map(|p| p["families"][0]["dst"].as_str())
+        .collect();
+    assert_eq!(
+        dsts,
+        ["203.0.113.1", "10.0.1.1", "10.0.2.1", "10.0.3.1"],
+        "{out}"
+    );
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p["families"][0]["protocols"][0]["echo"] == true),
+        "{out}"
+    );
+    assert!(pairs.iter().all(|p| p["router"] == true), "{out}");
+    // Other senders than hosts are not asked about routers.
+    let (code, _, err) = wirelab(&["reach", VPC, "--from", "app", "--to", "vpc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("goes with a host in --from"), "{err}");
 }
