@@ -249,6 +249,69 @@ fn icmp_narrowing(ports: &str) -> &'static str {
     }
 }
 
+/// A drawn security-group rule: protocol, ports (or the ICMP choice, see
+/// [`icmp_narrowing`]) and peer.
+type SgDraw = (&'static str, &'static str, &'static str);
+/// A drawn NACL rule: allow, protocol, ports (or ICMP choice) and CIDR.
+type NaclDraw = (bool, &'static str, &'static str, &'static str);
+
+/// `, ports: P` for TCP and UDP, the type and code for ICMP, else nothing.
+fn narrowing(proto: &str, ports: &str) -> String {
+    match proto {
+        "tcp" | "udp" => format!(", ports: {ports}"),
+        "icmp" => icmp_narrowing(ports).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `security_groups:` with groups `sg0`, `sg1`, … (inbound rules, and an
+/// outbound list when drawn).
+fn write_groups(y: &mut String, groups: &[(Vec<SgDraw>, Option<Vec<SgDraw>>)]) {
+    let rule = |(proto, ports, peer): &SgDraw, dir: &str| {
+        format!(
+            "      - {{ proto: {proto}{}, {dir}: {peer} }}\n",
+            narrowing(proto, ports)
+        )
+    };
+    y.push_str("security_groups:\n");
+    for (g, (inbound, outbound)) in groups.iter().enumerate() {
+        y.push_str(&format!("  sg{g}:\n    inbound:"));
+        y.push_str(if inbound.is_empty() { " []\n" } else { "\n" });
+        for r in inbound {
+            y.push_str(&rule(r, "from"));
+        }
+        if let Some(out) = outbound {
+            y.push_str("    outbound:");
+            y.push_str(if out.is_empty() { " []\n" } else { "\n" });
+            for r in out {
+                y.push_str(&rule(r, "to"));
+            }
+        }
+    }
+}
+
+/// One NACL under `nacls:`, its rules numbered 10, 20, … in order.
+fn write_nacl(y: &mut String, name: &str, inbound: &[NaclDraw], outbound: &[NaclDraw]) {
+    let rule = |k: usize, (allow, proto, ports, cidr): &NaclDraw| {
+        let action = if *allow { "allow" } else { "deny" };
+        format!(
+            "      - {{ rule: {}, action: {action}, proto: {proto}{}, cidr: {cidr} }}\n",
+            (k + 1) * 10,
+            narrowing(proto, ports)
+        )
+    };
+    for (list, rules) in [("inbound", inbound), ("outbound", outbound)] {
+        if list == "inbound" {
+            y.push_str(&format!("  {name}:\n"));
+        }
+        y.push_str(&format!("    {list}:"));
+        y.push_str(if rules.is_empty() { " []\n" } else { "\n" });
+        for (k, r) in rules.iter().enumerate() {
+            y.push_str(&rule(k, r));
+        }
+    }
+}
+
 fn random_lab() -> impl Strategy<Value = String> {
     let proto = prop_oneof![Just("tcp"), Just("udp"), Just("icmp"), Just("all")];
     let ports = prop_oneof![
@@ -330,57 +393,9 @@ fn random_lab() -> impl Strategy<Value = String> {
                     services.join(", ")
                 ));
             }
-            let rule = |(proto, ports, peer): &(&str, &str, &str), dir: &str| {
-                let ports = match *proto {
-                    "tcp" | "udp" => format!(", ports: {ports}"),
-                    "icmp" => icmp_narrowing(ports).to_string(),
-                    _ => String::new(),
-                };
-                format!("      - {{ proto: {proto}{ports}, {dir}: {peer} }}\n")
-            };
-            y.push_str("security_groups:\n");
-            for (g, (inbound, outbound)) in sgs.iter().enumerate() {
-                y.push_str(&format!("  sg{g}:\n    inbound:\n"));
-                if inbound.is_empty() {
-                    y.truncate(y.len() - 1);
-                    y.push_str(" []\n");
-                }
-                for r in inbound {
-                    y.push_str(&rule(r, "from"));
-                }
-                if let Some(out) = outbound {
-                    y.push_str("    outbound:");
-                    if out.is_empty() {
-                        y.push_str(" []");
-                    }
-                    y.push('\n');
-                    for r in out {
-                        y.push_str(&rule(r, "to"));
-                    }
-                }
-            }
-            let nrule = |i: usize, (allow, proto, ports, cidr): &(bool, &str, &str, &str)| {
-                let ports = match *proto {
-                    "tcp" | "udp" => format!(", ports: {ports}"),
-                    "icmp" => icmp_narrowing(ports).to_string(),
-                    _ => String::new(),
-                };
-                let action = if *allow { "allow" } else { "deny" };
-                format!(
-                    "      - {{ rule: {}, action: {action}, proto: {proto}{ports}, cidr: {cidr} }}\n",
-                    (i + 1) * 10
-                )
-            };
-            y.push_str("nacls:\n  nacl0:\n    inbound:");
-            y.push_str(if nin.is_empty() { " []\n" } else { "\n" });
-            for (i, r) in nin.iter().enumerate() {
-                y.push_str(&nrule(i, r));
-            }
-            y.push_str("    outbound:");
-            y.push_str(if nout.is_empty() { " []\n" } else { "\n" });
-            for (i, r) in nout.iter().enumerate() {
-                y.push_str(&nrule(i, r));
-            }
+            write_groups(&mut y, &sgs);
+            y.push_str("nacls:\n");
+            write_nacl(&mut y, "nacl0", &nin, &nout);
             y
         })
 }
@@ -1108,53 +1123,10 @@ fn random_routed_lab() -> impl Strategy<Value = String> {
                     services.join(", ")
                 ));
             }
-            let rule = |(proto, ports, peer): &(&str, &str, &str), dir: &str| {
-                let ports = match *proto {
-                    "tcp" | "udp" => format!(", ports: {ports}"),
-                    "icmp" => icmp_narrowing(ports).to_string(),
-                    _ => String::new(),
-                };
-                format!("      - {{ proto: {proto}{ports}, {dir}: {peer} }}\n")
-            };
-            y.push_str("security_groups:\n");
-            for (g, (inbound, outbound)) in sgs.iter().enumerate() {
-                y.push_str(&format!("  sg{g}:\n    inbound:"));
-                y.push_str(if inbound.is_empty() { " []\n" } else { "\n" });
-                for r in inbound {
-                    y.push_str(&rule(r, "from"));
-                }
-                if let Some(out) = outbound {
-                    y.push_str("    outbound:");
-                    y.push_str(if out.is_empty() { " []\n" } else { "\n" });
-                    for r in out {
-                        y.push_str(&rule(r, "to"));
-                    }
-                }
-            }
+            write_groups(&mut y, &sgs);
             y.push_str("nacls:\n");
             for (i, (nin, nout, _)) in nacls.iter().enumerate() {
-                let nrule = |k: usize, (allow, proto, ports, cidr): &(bool, &str, &str, &str)| {
-                    let ports = match *proto {
-                        "tcp" | "udp" => format!(", ports: {ports}"),
-                        "icmp" => icmp_narrowing(ports).to_string(),
-                        _ => String::new(),
-                    };
-                    let action = if *allow { "allow" } else { "deny" };
-                    format!(
-                        "      - {{ rule: {}, action: {action}, proto: {proto}{ports}, cidr: {cidr} }}\n",
-                        (k + 1) * 10
-                    )
-                };
-                y.push_str(&format!("  nacl{i}:\n    inbound:"));
-                y.push_str(if nin.is_empty() { " []\n" } else { "\n" });
-                for (k, r) in nin.iter().enumerate() {
-                    y.push_str(&nrule(k, r));
-                }
-                y.push_str("    outbound:");
-                y.push_str(if nout.is_empty() { " []\n" } else { "\n" });
-                for (k, r) in nout.iter().enumerate() {
-                    y.push_str(&nrule(k, r));
-                }
+                write_nacl(&mut y, &format!("nacl{i}"), nin, nout);
             }
             y
         })
