@@ -84,6 +84,18 @@ fn import_checked(kind: &str, input: &str, expected: &str, name: &str) -> PathBu
 }
 
 /// `wirelab reach LAB ARGS` → (exit status, stdout).
+/// `wirelab reach LAB --from F --to T --proto P --port N` exits with the
+/// status given, for each (F, T, P, N, status).
+fn expect_exits(lab: &Path, cases: &[(&str, &str, &str, &str, i32)]) {
+    for &(from, to, proto, port, want) in cases {
+        let (code, out) = reach(
+            lab,
+            &["--from", from, "--to", to, "--proto", proto, "--port", port],
+        );
+        assert_eq!(code, want, "{from} → {to} {proto} {port}: {out}");
+    }
+}
+
 fn reach(lab: &Path, args: &[&str]) -> (i32, String) {
     let mut all = vec!["reach", lab.to_str().expect("utf-8")];
     all.extend_from_slice(args);
@@ -166,21 +178,12 @@ fn reach_on_the_imported_vpc_gives_the_aws_answers() {
     );
 
     // The app reads the database; the bastion gets to it on 22.
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "app-1", "--to", "db", "--proto", "tcp", "--port", "5432"]
-        )
-        .0,
-        0
-    );
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "bastion", "--to", "db", "--proto", "tcp", "--port", "22"]
-        )
-        .0,
-        0
+    expect_exits(
+        &lab,
+        &[
+            ("app-1", "db", "tcp", "5432", 0),
+            ("bastion", "db", "tcp", "22", 0),
+        ],
     );
 
     // The quarantined half of the app subnet is denied by db-nacl's rule 80,
@@ -473,21 +476,12 @@ fn a_terraform_plan_imports_with_references_resolved_through_the_configuration()
     );
     assert_eq!(code, 0, "{o}");
     assert!(o.contains("path: tf-igw → public-rt"), "{o}");
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "internet", "--to", "db", "--proto", "tcp", "--port", "5432"]
-        )
-        .0,
-        1
-    );
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "app-0", "--to", "db", "--proto", "tcp", "--port", "5432"]
-        )
-        .0,
-        0
+    expect_exits(
+        &lab,
+        &[
+            ("internet", "db", "tcp", "5432", 1),
+            ("app-0", "db", "tcp", "5432", 0),
+        ],
     );
     let (code, o) = reach(
         &lab,
@@ -500,21 +494,12 @@ fn a_terraform_plan_imports_with_references_resolved_through_the_configuration()
         o.contains("blocked: nacl-inbound: NACL db-nacl of network db, inbound rule 50"),
         "{o}"
     );
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "bastion", "--to", "app-0", "--proto", "tcp", "--port", "22"]
-        )
-        .0,
-        0
-    );
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "web", "--to", "app-1", "--proto", "tcp", "--port", "8080"]
-        )
-        .0,
-        0
+    expect_exits(
+        &lab,
+        &[
+            ("bastion", "app-0", "tcp", "22", 0),
+            ("web", "app-1", "tcp", "8080", 0),
+        ],
     );
     let (code, o) = reach(
         &lab,
@@ -711,14 +696,7 @@ fn a_terraform_state_with_the_default_resources_imports() {
     assert!(yaml.contains("  default:  # sg-0aaaa00000000001 (default): default VPC security group\n    inbound:\n      - { proto: all, from: default }\n"), "{yaml}");
     // Members of the default group reach each other; the internet reaches
     // neither (the group admits only itself), over either family.
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "one", "--to", "two", "--proto", "tcp", "--port", "5555"]
-        )
-        .0,
-        0
-    );
+    expect_exits(&lab, &[("one", "two", "tcp", "5555", 0)]);
     let (code, o) = reach(
         &lab,
         &[
@@ -731,14 +709,7 @@ fn a_terraform_state_with_the_default_resources_imports() {
         "{o}"
     );
     // ... while the instance gets out (its reply comes back: a public IP).
-    assert_eq!(
-        reach(
-            &lab,
-            &["--from", "one", "--to", "internet", "--proto", "tcp", "--port", "443"]
-        )
-        .0,
-        0
-    );
+    expect_exits(&lab, &[("one", "internet", "tcp", "443", 0)]);
 }
 
 /// Every third value of every file of the two-tier dump (every value takes
