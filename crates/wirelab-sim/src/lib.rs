@@ -16,6 +16,7 @@ pub mod packet;
 pub mod pinger;
 pub mod probe;
 pub mod queue;
+pub mod routing;
 pub mod scenario;
 pub mod tcp;
 pub mod tcp_apps;
