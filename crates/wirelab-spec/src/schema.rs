@@ -16,12 +16,14 @@
 //! Draft-07 because yaml-language-server (VS Code's YAML extension, neovim's
 //! yamlls) implements it fully and newer drafts only in part.
 //!
-//! How the types are written: every struct has `#[schemars(default)]` so
-//! that its keys are optional unless marked `#[schemars(required)]`; field
-//! types are never `Option` (schemars would let them be `null`, which the
-//! reader rejects for a scalar) and never serializable (so no misleading
-//! `default` is printed). Leaves are small named types ([`leaf!`]) whose
-//! schema is written out: patterns for quantities, ranges for numbers.
+//! How the types are written: every struct has `#[schemars(default)]`, so
+//! that its keys are optional, and lists its required keys itself in
+//! `extend("required" = [...])` (schemars lets a container default win
+//! over a field's `required`). Field types are never `Option` (schemars
+//! would let them be `null`, which the reader rejects for a scalar) and
+//! never serializable (so no misleading `default` is printed). Leaves are
+//! small named types ([`leaf!`]) whose schema is written out: patterns for
+//! quantities, ranges for numbers.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -573,8 +575,8 @@ impl<T: JsonSchema> JsonSchema for OrNothing<T> {
 /// (unknown names, addresses outside their network, ...).
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, title = "wirelab lab (format version 1)")]
+#[schemars(extend("required" = ["lab", "networks", "hosts"]))]
 struct Lab {
-    #[schemars(required)]
     lab: LabId,
     /// A title for people.
     title: Text,
@@ -584,7 +586,6 @@ struct Lab {
     /// Link properties every network and link starts from.
     defaults: Defaults,
     /// L2 segments (subnets), by name.
-    #[schemars(required)]
     networks: Named<Network>,
     /// Routers, by name. A router with nothing written may get all its
     /// interfaces from `links:`.
@@ -593,7 +594,6 @@ struct Lab {
     /// `FIRST-SECOND` (`r1-r2`).
     links: List<Link, 10_000>,
     /// Hosts, by name. Hosts and routers share one namespace.
-    #[schemars(required)]
     hosts: Named<Host>,
     /// Stateful, allow-only filters with AWS semantics, attached to hosts.
     security_groups: Named<OrNothing<SecurityGroup>>,
@@ -672,8 +672,8 @@ struct Network {
     { "required": ["cidr"] },
     { "required": ["ipv6"] }
 ]))]
+#[schemars(extend("required" = ["between"]))]
 struct Link {
-    #[schemars(required)]
     between: Between,
     /// The IPv4 prefix; /32 is too small.
     cidr: Ipv4Prefix,
@@ -729,10 +729,10 @@ struct InterfaceAddresses {
     { "required": ["via"] },
     { "required": ["blackhole"], "properties": { "blackhole": { "const": true } } }
 ]))]
+#[schemars(extend("required" = ["to"]))]
 struct Route {
     /// The destination prefix (either family), no host bits set; one route
     /// per prefix on a router.
-    #[schemars(required)]
     to: IpPrefix,
     /// The next hop: an address of the same family as `to`, on a network
     /// connected to this router, not the router's own.
@@ -745,9 +745,9 @@ struct Route {
 /// IPv4 address of its network, in file order.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["network"]))]
 struct Host {
     /// The network the host is on.
-    #[schemars(required)]
     network: NetworkName,
     /// The IPv4 address; absent: the first free one of the network.
     ip: Ipv4Address,
@@ -772,8 +772,8 @@ struct Host {
 /// `response` and `upstream` exclude each other.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = service_rules)]
+#[schemars(extend("required" = ["port"]))]
 struct Service {
-    #[schemars(required)]
     port: Port,
     /// tcp (default) or udp.
     proto: TransportProto,
@@ -847,9 +847,9 @@ struct ServiceTls {
 /// or an `upstream` to forward to.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["path"]))]
 struct HttpRoute {
     /// The path prefix this route answers.
-    #[schemars(required)]
     path: Text,
     /// Default 200.
     status: HttpStatus,
@@ -899,14 +899,13 @@ fn rule_rules(schema: &mut Schema) {
 /// (and its replies go back).
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = rule_rules)]
+#[schemars(extend("required" = ["proto", "from"]))]
 struct InboundRule {
-    #[schemars(required)]
     proto: RuleProto,
     port: RulePort,
     ports: RulePorts,
     icmp_type: IcmpNumber,
     icmp_code: IcmpNumber,
-    #[schemars(required)]
     from: Peer,
     /// A note for people.
     description: Text,
@@ -916,14 +915,13 @@ struct InboundRule {
 /// its replies come back).
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = rule_rules)]
+#[schemars(extend("required" = ["proto", "to"]))]
 struct OutboundRule {
-    #[schemars(required)]
     proto: RuleProto,
     port: RulePort,
     ports: RulePorts,
     icmp_type: IcmpNumber,
     icmp_code: IcmpNumber,
-    #[schemars(required)]
     to: Peer,
     /// A note for people.
     description: Text,
@@ -941,19 +939,16 @@ struct Nacl {
 /// A numbered NACL rule.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = rule_rules)]
+#[schemars(extend("required" = ["rule", "action", "proto", "cidr"]))]
 struct NaclRule {
-    #[schemars(required)]
     rule: NaclRuleNumber,
-    #[schemars(required)]
     action: NaclAction,
-    #[schemars(required)]
     proto: RuleProto,
     port: RulePort,
     ports: RulePorts,
     icmp_type: IcmpNumber,
     icmp_code: IcmpNumber,
     /// The other end of the traffic: a prefix or (extension) a bare address.
-    #[schemars(required)]
     cidr: RulePrefix,
 }
 
@@ -1058,14 +1053,12 @@ enum Recovery {
     { "required": ["ping"] },
     { "required": ["onoff"] }
 ]))]
+#[schemars(extend("required" = ["name", "from", "to"]))]
 struct Workload {
     /// Unique among workloads; a check names it in `traffic:`.
-    #[schemars(required)]
     name: Text,
-    #[schemars(required)]
     from: HostName,
     /// A host, or an IPv4/IPv6 address.
-    #[schemars(required)]
     to: Text,
     /// The destination port; for TCP and UDP workloads, not for `ping`.
     port: Port,
@@ -1085,15 +1078,13 @@ struct Workload {
 /// `requests:` of a workload.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["count", "request", "response"]))]
 struct Requests {
     /// How many exchanges.
-    #[schemars(required)]
     count: Count,
     /// The size of each request, 1B to 1GB.
-    #[schemars(required)]
     request: Size,
     /// The size of each response, 1B to 1GB.
-    #[schemars(required)]
     response: Size,
     /// Between a response and the next request. Default 0s.
     think: Time,
@@ -1102,9 +1093,9 @@ struct Requests {
 /// `ping:` of a workload.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["count"]))]
 struct Ping {
     /// How many echo requests.
-    #[schemars(required)]
     count: Count,
     /// One request per interval, more than 0. Default 1s.
     interval: Time,
@@ -1115,21 +1106,17 @@ struct Ping {
 /// `onoff:` of a workload: all five keys.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["rate", "on", "off", "packet", "duration"]))]
 struct OnOff {
     /// The sending rate while on.
-    #[schemars(required)]
     rate: Bandwidth,
     /// How long it sends, more than 0.
-    #[schemars(required)]
     on: Time,
     /// How long it pauses (`0s`: a constant rate).
-    #[schemars(required)]
     off: Time,
     /// Bytes of payload per datagram.
-    #[schemars(required)]
     packet: DatagramSize,
     /// When it stops, after its start; more than 0.
-    #[schemars(required)]
     duration: Time,
 }
 
@@ -1149,9 +1136,9 @@ enum Family {
 /// `remove_inbound`, `remove_outbound`).
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = event_rules)]
+#[schemars(extend("required" = ["at"]))]
 struct Event {
     /// When, from the start of the run.
-    #[schemars(required)]
     at: Time,
     /// The segment (a network or a link network, `r1-r2`) goes down.
     link_down: NetworkName,
@@ -1271,10 +1258,10 @@ struct Dns {
 /// neither needs `servers`.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["name"]))]
 struct Zone {
     /// The origin (`example.com`, `com`, or `"."` for the root);
     /// case-insensitive, may end with a dot.
-    #[schemars(required)]
     name: Text,
     /// The hosts that answer for the zone, each with an `app: dns` service.
     servers: List<HostName>,
@@ -1300,15 +1287,14 @@ leaf!(RecordEntry, inline, |g| {
 /// A record written inline.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["type", "value"]))]
 struct Record {
     /// The owner: relative to the origin (default `@`, the apex), or
     /// absolute with a final dot.
     name: NameOrNumber,
-    #[schemars(required)]
     r#type: RecordType,
     /// The data in master-file syntax (`10 mail` for MX); a TXT value
     /// without quotes is one string.
-    #[schemars(required)]
     value: NameOrNumber,
     /// Default: the zone's `ttl`.
     ttl: Ttl,
@@ -1334,9 +1320,9 @@ struct Tls {
 /// before it.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["names"]))]
 struct Certificate {
     /// DNS names; `*.example.com` matches exactly one left-most label.
-    #[schemars(required)]
     names: List<Text>,
     /// An authority, or `self`.
     issuer: Text,
@@ -1379,9 +1365,9 @@ struct SshHost {
 /// `ssh.gateway`.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["from"]))]
 struct SshGateway {
     /// The host a real SSH client is taken to be on.
-    #[schemars(required)]
     from: HostName,
 }
 
@@ -1391,9 +1377,9 @@ struct SshGateway {
 /// `from` to `to`.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, transform = check_rules)]
+#[schemars(extend("required" = ["name"]))]
 struct Check {
     /// Unique among checks.
-    #[schemars(required)]
     name: Text,
     /// The host the probe, lookup, request or login starts from.
     from: HostName,
@@ -1566,8 +1552,8 @@ enum DnsOutcome {
 /// exactly these, as a set, in presentation format.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["answers"]))]
 struct DnsAnswers {
-    #[schemars(required)]
     answers: List<NameOrNumber>,
 }
 
