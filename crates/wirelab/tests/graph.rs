@@ -442,3 +442,15 @@ fn usage_mistakes_are_exit_status_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write the file"));
 }
+
+/// docs/graph.md shows docs/graph/02-static-routing.svg as the program
+/// draws it today.
+#[test]
+fn the_example_picture_in_the_docs_is_the_programs_output() {
+    let committed =
+        std::fs::read_to_string(root().join("docs/graph/02-static-routing.svg")).unwrap();
+    assert!(
+        graph(&root().join("labs/02-static-routing.yaml"), "svg") == committed,
+        "docs/graph/02-static-routing.svg is stale: run `wirelab graph labs/02-static-routing.yaml --format svg -o docs/graph/02-static-routing.svg`"
+    );
+}
