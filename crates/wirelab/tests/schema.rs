@@ -1,12 +1,17 @@
 //! `wirelab schema`: the committed copy is the program's output, every
-//! example lab names it on its first line, and a real, independent validator
+//! example lab names it on its first line, a real, independent validator
 //! (check-jsonschema from PyPI, with its own YAML parser) accepts every lab
-//! that `wirelab check` accepts and rejects deliberately wrong ones.
+//! that `wirelab check` accepts and rejects deliberately wrong ones, and
+//! yaml-language-server (what editors run) finds the schema through the
+//! first line, underlines mistakes where they are and explains keys on
+//! hover.
 //!
 //! The validator tests skip with a note when check-jsonschema is missing,
 //! unless `WIRELAB_REQUIRE_CHECK_JSONSCHEMA=1` (set by `scripts/test-all`,
 //! which installs it into a venv under target/ and names it in
-//! `WIRELAB_CHECK_JSONSCHEMA`), which makes them fail instead.
+//! `WIRELAB_CHECK_JSONSCHEMA`), which makes them fail instead. The
+//! yaml-language-server test likewise needs node and `npm ci --prefix
+//! crates/wirelab/tests/yamlls`, and `WIRELAB_REQUIRE_YAMLLS=1`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -355,4 +360,117 @@ fn check_jsonschema_rejects_mistakes_that_wirelab_check_rejects() {
         );
         assert!(out.contains(word), "{what}: `{word}` in\n{out}");
     }
+}
+
+/// yaml-language-server's language service (what VS Code's YAML extension
+/// and neovim's yamlls run), from crates/wirelab/tests/yamlls (installed by
+/// `scripts/test-all` with `npm ci`), driven by node. `None` (the test
+/// skips) when missing, unless `WIRELAB_REQUIRE_YAMLLS=1`.
+fn yamlls() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yamlls");
+    let installed = dir
+        .join("node_modules/yaml-language-server/package.json")
+        .is_file();
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if installed && node {
+        return Some(dir.join("check.mjs"));
+    }
+    if std::env::var("WIRELAB_REQUIRE_YAMLLS").as_deref() == Ok("1") {
+        panic!("node or yaml-language-server is missing (npm ci --prefix crates/wirelab/tests/yamlls), and WIRELAB_REQUIRE_YAMLLS=1 requires them");
+    }
+    eprintln!("note: node or yaml-language-server not installed: test skipped");
+    None
+}
+
+fn node(script: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let o = Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("node runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.trim().is_empty(), "node said: {err}");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+/// `to` written relative to the folder `from`, with forward slashes.
+fn relative(from: &Path, to: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+#[test]
+fn yaml_language_server_checks_labs_as_an_editor_does() {
+    let Some(script) = yamlls() else {
+        return;
+    };
+    // The example labs, each finding the schema through its first line.
+    let labs: Vec<String> = example_labs()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let labs: Vec<&str> = labs.iter().map(String::as_str).collect();
+    let (code, out) = node(&script, &labs);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.is_empty(), "{out}");
+
+    // Hovering over a key explains it.
+    let lab = root().join("labs/06-traffic-over-a-wan.yaml");
+    let text = std::fs::read_to_string(&lab).unwrap();
+    let (line, column) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("bandwidth: 10Mbps").map(|c| (i + 1, c + 2)))
+        .expect("a bandwidth");
+    let (code, hover) = node(
+        &script,
+        &[
+            "--hover",
+            lab.to_str().unwrap(),
+            &line.to_string(),
+            &column.to_string(),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        hover.contains("A bandwidth: a number and a unit"),
+        "{hover}"
+    );
+
+    // Mistakes, each underlined where it is; the schema is found through a
+    // relative first line.
+    let dir = std::fs::canonicalize(scratch("yamlls")).unwrap();
+    let schema = std::fs::canonicalize(committed_schema()).unwrap();
+    let file = dir.join("broken.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "{MODELINE}{}\nlab: broken\nnetworks:\n  lan: {{ cidr: 10.0.0.0/24, link: {{ bandwidth: 100 Mbit }} }}\nhosts:\n  a: {{ network: lan, secuirty_groups: [x] }}\n  b: {{ network: lan, services: [{{ port: 70000 }}] }}\ntraffic:\n  - {{ name: dl, from: a, to: b, port: 80, bulk: 1MB }}\nchecks:\n  - {{ name: c, traffic: dl, from: a, expect: {{ complete_within: 1s }} }}\n",
+            relative(&dir, &schema)
+        ),
+    )
+    .unwrap();
+    let (code, out) = node(&script, &[file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    let f = file.display();
+    for expected in [
+        format!("{f}:4:48: String does not match the pattern"),
+        format!("{f}:6:22: Property secuirty_groups is not allowed."),
+        format!("{f}:7:41: Value is above the maximum of 65535."),
+        format!("{f}:11:29: Property from is not allowed."),
+    ] {
+        assert!(out.contains(&expected), "{expected} in\n{out}");
+    }
+    assert_eq!(out.lines().count(), 4, "{out}");
 }
