@@ -496,7 +496,16 @@ fn layout(topology: &Topology) -> Layout {
         let widths: u32 = row.iter().map(|&i| size[i].0).sum();
         widths + GAP_X_PX * row.len().saturating_sub(1) as u32
     };
-    let width = rows.iter().map(|r| row_width(r)).max().unwrap_or(0) + 2 * MARGIN_PX;
+    // Wide enough for the widest row and for the title (bold: a little
+    // wider than the body text).
+    let title_px = topology.title.chars().count() as u32 * (CHAR_PX + 1);
+    let width = rows
+        .iter()
+        .map(|r| row_width(r))
+        .max()
+        .unwrap_or(0)
+        .max(title_px)
+        + 2 * MARGIN_PX;
     let mut boxes = vec![(0, 0, 0, 0); n];
     let mut y = MARGIN_PX + TITLE_PX;
     for row in &rows {
@@ -516,7 +525,7 @@ fn layout(topology: &Topology) -> Layout {
     };
     Layout {
         boxes,
-        width: width.max(2 * MARGIN_PX + TITLE_PX * 4),
+        width,
         height,
     }
 }

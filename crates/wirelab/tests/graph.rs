@@ -454,3 +454,23 @@ fn the_example_picture_in_the_docs_is_the_programs_output() {
         "docs/graph/02-static-routing.svg is stale: run `wirelab graph labs/02-static-routing.yaml --format svg -o docs/graph/02-static-routing.svg`"
     );
 }
+
+/// The title is drawn centred and the picture is wide enough for it, even
+/// when the lab is small.
+#[test]
+fn a_long_title_fits_a_small_picture() {
+    let dir = scratch("title");
+    let lab = dir.join("small.yaml");
+    let title = "A rather long title for a lab with one network and one host only";
+    std::fs::write(
+        &lab,
+        format!("lab: small\ntitle: {title}\nnetworks:\n  n: {{ cidr: 10.0.0.0/24 }}\nhosts:\n  h: {{ network: n }}\n"),
+    )
+    .unwrap();
+    let svg = graph(&lab, "svg");
+    let ((width, _), boxes) = parse_svg(&svg);
+    assert_eq!(boxes.len(), 2);
+    // At least 8 px a character of the monospace font, plus margins.
+    assert!(width >= 8.0 * title.len() as f64 + 48.0, "{width}");
+    assert!(svg.contains(&format!(">{title}</text>")));
+}
