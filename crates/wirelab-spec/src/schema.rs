@@ -22,7 +22,7 @@
 //! over a field's `required`). Field types are never `Option` (schemars
 //! would let them be `null`, which the reader rejects for a scalar) and
 //! never serializable (so no misleading `default` is printed). Leaves are
-//! small named types ([`leaf!`]) whose schema is written out: patterns for
+//! small named types (`leaf!`) whose schema is written out: patterns for
 //! quantities, ranges for numbers.
 
 use std::borrow::Cow;
