@@ -1172,6 +1172,9 @@ leaf!(EventRule, inline, |g| {
     ]
 });
 
+/// The constraints between an event's keys: one action, `set` with `link`
+/// only, one change with a security group or NACL, each change of the
+/// group's or NACL's kind of rule.
 fn event_rules(schema: &mut Schema) {
     let changes = [
         "add_inbound",
@@ -1187,7 +1190,7 @@ fn event_rules(schema: &mut Schema) {
         .iter()
         .map(|c| (c.to_string(), Value::Bool(false)))
         .collect();
-    let mut rules = vec![
+    let rules = vec![
         serde_json::json!({ "oneOf": [
             { "required": ["link_down"] },
             { "required": ["link_up"] },
@@ -1224,10 +1227,7 @@ fn event_rules(schema: &mut Schema) {
             } }
         }),
     ];
-    schema.insert(
-        "allOf".to_string(),
-        Value::Array(std::mem::take(&mut rules)),
-    );
+    schema.insert("allOf".to_string(), Value::Array(rules));
 }
 
 /// `set:` of a `link` event: at least one key.
@@ -1831,6 +1831,37 @@ mod tests {
                 .map(|t| t.to_string())
                 .collect()
         );
+    }
+
+    /// The rules written by hand (`check_rules`, `event_rules`, ...) name
+    /// definitions by path: each must exist.
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &Value, refs: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        refs.push(r.clone());
+                    }
+                    map.values().for_each(|v| walk(v, refs));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, refs)),
+                _ => {}
+            }
+        }
+        let schema = lab_schema();
+        let mut refs = Vec::new();
+        walk(&schema, &mut refs);
+        assert!(refs.len() > 100);
+        for r in refs {
+            let name = r
+                .strip_prefix("#/definitions/")
+                .unwrap_or_else(|| panic!("`{r}` is not a definition"));
+            assert!(
+                schema["definitions"].get(name).is_some(),
+                "`{r}` resolves to nothing"
+            );
+        }
     }
 
     #[test]
