@@ -390,6 +390,66 @@ const TITLE_PX: u32 = 28;
 /// A network is drawn at least this wide: a bar that hosts hang from.
 const NETWORK_WIDTH_MIN_PX: u32 = 180;
 
+/// Hosts of one network stand side by side up to this many; more wrap into
+/// a grid under their network, so a big subnet draws tall, not wide.
+const HOST_COLUMNS_MAX: usize = 6;
+/// Between the lines of such a grid: room for an interface label.
+const GRID_GAP_Y_PX: u32 = 20;
+
+/// A part of a row: one node, or the hosts of one network as a grid of
+/// `columns` cells of the largest host's size.
+struct Block {
+    nodes: Vec<usize>,
+    columns: usize,
+    cell: (u32, u32),
+}
+
+impl Block {
+    fn size(&self) -> (u32, u32) {
+        let columns = self.columns as u32;
+        let lines = self.nodes.len().div_ceil(self.columns) as u32;
+        (
+            columns * self.cell.0 + (columns - 1) * GAP_X_PX,
+            lines * self.cell.1 + (lines - 1) * GRID_GAP_Y_PX,
+        )
+    }
+}
+
+/// The blocks of an ordered row: consecutive hosts of the same network
+/// make one grid; every other node is a block of its own.
+fn blocks(
+    row: &[usize],
+    topology: &Topology,
+    neighbours: &[Vec<usize>],
+    size: &[(u32, u32)],
+) -> Vec<Block> {
+    let host_of = |i: usize| -> Option<usize> {
+        (topology.nodes[i].kind == Kind::Host)
+            .then(|| neighbours[i].first().copied())
+            .flatten()
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &i in row {
+        match groups.last_mut() {
+            Some(group) if host_of(i).is_some() && host_of(group[0]) == host_of(i) => group.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|nodes| {
+            let cell = nodes
+                .iter()
+                .fold((0, 0), |(w, h), &i| (w.max(size[i].0), h.max(size[i].1)));
+            Block {
+                columns: nodes.len().min(HOST_COLUMNS_MAX),
+                nodes,
+                cell,
+            }
+        })
+        .collect()
+}
+
 /// Where each node goes.
 struct Layout {
     /// Top-left corner, width and height of each node.
@@ -492,14 +552,18 @@ fn layout(topology: &Topology) -> Layout {
             position[i] = p;
         }
     }
-    let row_width = |row: &[usize]| -> u32 {
-        let widths: u32 = row.iter().map(|&i| size[i].0).sum();
-        widths + GAP_X_PX * row.len().saturating_sub(1) as u32
+    let row_blocks: Vec<Vec<Block>> = rows
+        .iter()
+        .map(|row| blocks(row, topology, &neighbours, &size))
+        .collect();
+    let row_width = |blocks: &[Block]| -> u32 {
+        let widths: u32 = blocks.iter().map(|b| b.size().0).sum();
+        widths + GAP_X_PX * blocks.len().saturating_sub(1) as u32
     };
     // Wide enough for the widest row and for the title (bold: a little
     // wider than the body text).
     let title_px = topology.title.chars().count() as u32 * (CHAR_PX + 1);
-    let width = rows
+    let width = row_blocks
         .iter()
         .map(|r| row_width(r))
         .max()
@@ -508,13 +572,24 @@ fn layout(topology: &Topology) -> Layout {
         + 2 * MARGIN_PX;
     let mut boxes = vec![(0, 0, 0, 0); n];
     let mut y = MARGIN_PX + TITLE_PX;
-    for row in &rows {
-        let height = row.iter().map(|&i| size[i].1).max().unwrap_or(0);
+    for row in &row_blocks {
+        let height = row.iter().map(|b| b.size().1).max().unwrap_or(0);
         let mut x = (width - row_width(row)) / 2;
-        for &i in row {
-            let (w, h) = size[i];
-            boxes[i] = (x, y + (height - h) / 2, w, h);
-            x += w + GAP_X_PX;
+        for block in row {
+            let (block_w, block_h) = block.size();
+            let top = y + (height - block_h) / 2;
+            let (cell_w, cell_h) = block.cell;
+            for (k, &i) in block.nodes.iter().enumerate() {
+                let (column, line) = ((k % block.columns) as u32, (k / block.columns) as u32);
+                let (w, h) = size[i];
+                boxes[i] = (
+                    x + column * (cell_w + GAP_X_PX) + (cell_w - w) / 2,
+                    top + line * (cell_h + GRID_GAP_Y_PX) + (cell_h - h) / 2,
+                    w,
+                    h,
+                );
+            }
+            x += block_w + GAP_X_PX;
         }
         y += height + GAP_Y_PX;
     }
@@ -588,8 +663,16 @@ pub fn svg(topology: &Topology) -> String {
     for edge in &topology.edges {
         let (a, b) = (layout.boxes[edge.from], layout.boxes[edge.to]);
         let (upper, lower) = if a.1 <= b.1 { (a, b) } else { (b, a) };
-        let x = (upper.0 + upper.2 / 2 + lower.0 + lower.2 / 2) / 2;
-        let y = (upper.1 + upper.3 + lower.1) / 2 + 4;
+        // A host's label sits just above it (hosts may stand in a grid);
+        // other labels at the middle of their line.
+        let (x, y) = if topology.nodes[edge.from].kind == Kind::Host {
+            (lower.0 + lower.2 / 2, lower.1 - 5)
+        } else {
+            (
+                (upper.0 + upper.2 / 2 + lower.0 + lower.2 / 2) / 2,
+                (upper.1 + upper.3 + lower.1) / 2 + 4,
+            )
+        };
         out.push_str(&format!(
             "<text x=\"{x}\" y=\"{y}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",
             xml_escape(&edge.label)
