@@ -450,12 +450,63 @@ fn blocks(
         .collect()
 }
 
+/// The left edges of a row's blocks: each over (or under) the middle of
+/// its nodes' neighbours in the layer `relatives`, else where it is
+/// (`current`), as far as the blocks before it allow. Records the centre of
+/// every node placed.
+fn place_row(
+    row: &[Block],
+    current: &[i64],
+    relatives: Option<usize>,
+    neighbours: &[Vec<usize>],
+    layer: &[usize],
+    centre: &mut [i64],
+) -> Vec<i64> {
+    let mut lefts = Vec::with_capacity(row.len());
+    let mut right_prev: Option<i64> = None;
+    for (block, &here) in row.iter().zip(current) {
+        let (w, _) = block.size();
+        let related = block
+            .nodes
+            .iter()
+            .flat_map(|&i| neighbours[i].iter())
+            .filter(|&&c| Some(layer[c]) == relatives)
+            .map(|&c| centre[c]);
+        let span = related.fold(None, |span: Option<(i64, i64)>, c| {
+            Some(span.map_or((c, c), |(lo, hi)| (lo.min(c), hi.max(c))))
+        });
+        let wanted = span.map_or(here, |(lo, hi)| (lo + hi) / 2 - i64::from(w) / 2);
+        let left = match right_prev {
+            Some(right) => wanted.max(right + i64::from(GAP_X_PX)),
+            None => wanted,
+        };
+        for (k, &i) in block.nodes.iter().enumerate() {
+            let column = (k % block.columns) as i64;
+            centre[i] =
+                left + column * i64::from(block.cell.0 + GAP_X_PX) + i64::from(block.cell.0) / 2;
+        }
+        lefts.push(left);
+        right_prev = Some(left + i64::from(w));
+    }
+    lefts
+}
+
 /// Where each node goes.
 struct Layout {
     /// Top-left corner, width and height of each node.
     boxes: Vec<(u32, u32, u32, u32)>,
+    /// For each host, how its edge hangs from its network: the height of
+    /// the rail above its row, and, in a grid's later lines, the trunk
+    /// down the grid's left side and the rail above the host's line.
+    hangs: Vec<Option<Hang>>,
     width: u32,
     height: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Hang {
+    rail_y: u32,
+    trunk: Option<(u32, u32)>,
 }
 
 /// The layer of each node: breadth-first from the first router (file
@@ -556,40 +607,84 @@ fn layout(topology: &Topology) -> Layout {
         .iter()
         .map(|row| blocks(row, topology, &neighbours, &size))
         .collect();
-    let row_width = |blocks: &[Block]| -> u32 {
-        let widths: u32 = blocks.iter().map(|b| b.size().0).sum();
-        widths + GAP_X_PX * blocks.len().saturating_sub(1) as u32
-    };
-    // Wide enough for the widest row and for the title (bold: a little
-    // wider than the body text).
-    let title_px = topology.title.chars().count() as u32 * (CHAR_PX + 1);
-    let width = row_blocks
+    // Horizontal places in three sweeps: bottom-up (each block over the
+    // middle of its children; the last row packed from the left), top-down
+    // (each block under the middle of its parents, so children spread under
+    // wide parents), bottom-up again (so a parent ends centred over the
+    // children it shares). A block without neighbours in the layer looked
+    // at keeps its place; one that would overlap the block before it goes
+    // just right of it.
+    let rows_count = row_blocks.len();
+    let mut lefts: Vec<Vec<i64>> = row_blocks.iter().map(|r| vec![0; r.len()]).collect();
+    let mut centre: Vec<i64> = vec![0; n];
+    let below = |r: usize| (r + 1 < rows_count).then_some(r + 1);
+    for r in (0..rows_count).rev() {
+        lefts[r] = place_row(
+            &row_blocks[r],
+            &lefts[r],
+            below(r),
+            &neighbours,
+            &layer,
+            &mut centre,
+        );
+    }
+    for r in 1..rows_count {
+        lefts[r] = place_row(
+            &row_blocks[r],
+            &lefts[r],
+            Some(r - 1),
+            &neighbours,
+            &layer,
+            &mut centre,
+        );
+    }
+    for r in (0..rows_count).rev() {
+        lefts[r] = place_row(
+            &row_blocks[r],
+            &lefts[r],
+            below(r),
+            &neighbours,
+            &layer,
+            &mut centre,
+        );
+    }
+    let leftmost = lefts.iter().flatten().copied().min().unwrap_or(0);
+    let rightmost = row_blocks
         .iter()
-        .map(|r| row_width(r))
+        .zip(&lefts)
+        .flat_map(|(row, ls)| row.iter().zip(ls).map(|(b, l)| l + i64::from(b.size().0)))
         .max()
-        .unwrap_or(0)
-        .max(title_px)
-        + 2 * MARGIN_PX;
+        .unwrap_or(0);
+    let content = (rightmost - leftmost) as u32;
+    // Wide enough for the content and for the title (bold: a little wider
+    // than the body text); the content is centred.
+    let title_px = topology.title.chars().count() as u32 * (CHAR_PX + 1);
+    let width = content.max(title_px) + 2 * MARGIN_PX;
+    let shift = i64::from(MARGIN_PX + (width - 2 * MARGIN_PX - content) / 2) - leftmost;
     let mut boxes = vec![(0, 0, 0, 0); n];
+    let mut hangs = vec![None; n];
     let mut y = MARGIN_PX + TITLE_PX;
-    for row in &row_blocks {
+    for (row, ls) in row_blocks.iter().zip(&lefts) {
         let height = row.iter().map(|b| b.size().1).max().unwrap_or(0);
-        let mut x = (width - row_width(row)) / 2;
-        for block in row {
-            let (block_w, block_h) = block.size();
-            let top = y + (height - block_h) / 2;
+        let rail_y = y.saturating_sub(GAP_Y_PX / 2);
+        for (block, &left) in row.iter().zip(ls) {
+            let x = (left + shift) as u32;
             let (cell_w, cell_h) = block.cell;
             for (k, &i) in block.nodes.iter().enumerate() {
                 let (column, line) = ((k % block.columns) as u32, (k / block.columns) as u32);
                 let (w, h) = size[i];
+                let top = y + line * (cell_h + GRID_GAP_Y_PX);
                 boxes[i] = (
                     x + column * (cell_w + GAP_X_PX) + (cell_w - w) / 2,
-                    top + line * (cell_h + GRID_GAP_Y_PX) + (cell_h - h) / 2,
+                    top,
                     w,
                     h,
                 );
+                if topology.nodes[i].kind == Kind::Host {
+                    let trunk = (line > 0).then(|| (x - GAP_X_PX / 2, top - GRID_GAP_Y_PX / 2));
+                    hangs[i] = Some(Hang { rail_y, trunk });
+                }
             }
-            x += block_w + GAP_X_PX;
         }
         y += height + GAP_Y_PX;
     }
@@ -600,9 +695,35 @@ fn layout(topology: &Topology) -> Layout {
     };
     Layout {
         boxes,
+        hangs,
         width,
         height,
     }
+}
+
+/// The points of an edge's line. A router's is straight, from the bottom
+/// of the upper box to the top of the lower one. A host hangs from its
+/// network: down to the rail above the host's row, along it, (in a grid's
+/// later lines, down the grid's trunk and along the rail above the host's
+/// line,) and down into the host.
+fn edge_path(layout: &Layout, edge: &Edge) -> Vec<(u32, u32)> {
+    let (a, b) = (layout.boxes[edge.from], layout.boxes[edge.to]);
+    let (upper, lower) = if a.1 <= b.1 { (a, b) } else { (b, a) };
+    let start = (upper.0 + upper.2 / 2, upper.1 + upper.3);
+    let end = (lower.0 + lower.2 / 2, lower.1);
+    let Some(hang) = layout.hangs[edge.from].filter(|_| lower == a) else {
+        return vec![start, end];
+    };
+    let mut points = vec![start, (start.0, hang.rail_y)];
+    if let Some((trunk_x, line_y)) = hang.trunk {
+        points.push((trunk_x, hang.rail_y));
+        points.push((trunk_x, line_y));
+        points.push((end.0, line_y));
+    } else {
+        points.push((end.0, hang.rail_y));
+    }
+    points.push(end);
+    points
 }
 
 /// Text for an SVG (XML) text node or attribute.
@@ -642,15 +763,15 @@ pub fn svg(topology: &Topology) -> String {
         MARGIN_PX + FONT_PX,
         xml_escape(&topology.title)
     ));
-    out.push_str("<g class=\"edges\" stroke=\"#6b7280\" stroke-width=\"1.5\">\n");
+    out.push_str("<g class=\"edges\" fill=\"none\" stroke=\"#6b7280\" stroke-width=\"1.5\">\n");
     for edge in &topology.edges {
-        let (a, b) = (layout.boxes[edge.from], layout.boxes[edge.to]);
-        // From the bottom of the upper box to the top of the lower one.
-        let (upper, lower) = if a.1 <= b.1 { (a, b) } else { (b, a) };
-        let (x1, y1) = (upper.0 + upper.2 / 2, upper.1 + upper.3);
-        let (x2, y2) = (lower.0 + lower.2 / 2, lower.1);
+        let points: Vec<String> = edge_path(&layout, edge)
+            .iter()
+            .map(|(x, y)| format!("{x},{y}"))
+            .collect();
         out.push_str(&format!(
-            "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\"><title>{} — {}: {}</title></line>\n",
+            "<polyline points=\"{}\"><title>{} — {}: {}</title></polyline>\n",
+            points.join(" "),
             xml_escape(&topology.nodes[edge.from].name),
             xml_escape(&topology.nodes[edge.to].name),
             xml_escape(&edge.label)
@@ -661,17 +782,18 @@ pub fn svg(topology: &Topology) -> String {
         "<g class=\"edge-labels\" font-size=\"10\" fill=\"#374151\" text-anchor=\"middle\">\n",
     );
     for edge in &topology.edges {
-        let (a, b) = (layout.boxes[edge.from], layout.boxes[edge.to]);
-        let (upper, lower) = if a.1 <= b.1 { (a, b) } else { (b, a) };
-        // A host's label sits just above it (hosts may stand in a grid);
-        // other labels at the middle of their line.
-        let (x, y) = if topology.nodes[edge.from].kind == Kind::Host {
-            (lower.0 + lower.2 / 2, lower.1 - 5)
-        } else {
-            (
-                (upper.0 + upper.2 / 2 + lower.0 + lower.2 / 2) / 2,
-                (upper.1 + upper.3 + lower.1) / 2 + 4,
-            )
+        let path = edge_path(&layout, edge);
+        // A host's label sits just above it, on the end of its line; a
+        // router's at the middle of its line.
+        let (x, y) = match layout.hangs[edge.from] {
+            Some(_) => {
+                let (x, y) = path[path.len() - 1];
+                (x, y - 5)
+            }
+            None => {
+                let ((x1, y1), (x2, y2)) = (path[0], path[path.len() - 1]);
+                ((x1 + x2) / 2, (y1 + y2) / 2 + 4)
+            }
         };
         out.push_str(&format!(
             "<text x=\"{x}\" y=\"{y}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",

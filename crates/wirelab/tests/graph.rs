@@ -198,30 +198,68 @@ fn parse_svg(svg: &str) -> ((f64, f64), Vec<Box>) {
     (view.expect("an svg root with a viewBox"), boxes)
 }
 
+/// The SVG of `lab` is well-formed, draws every node once inside the
+/// picture, no two boxes overlapping, and one line per attachment. Returns
+/// the boxes.
+fn check_svg(lab: &Path) -> ((f64, f64), Vec<Box>) {
+    let svg = graph(lab, "svg");
+    let ((width, height), boxes) = parse_svg(&svg);
+    let (nodes, edges) = expected(lab);
+    let drawn: BTreeSet<(String, String)> =
+        boxes.iter().map(|b| (b.0.clone(), b.1.clone())).collect();
+    assert_eq!(drawn, nodes, "{}", lab.display());
+    assert_eq!(boxes.len(), nodes.len(), "each node once");
+    assert_eq!(
+        svg.matches("<polyline ").count(),
+        edges,
+        "{}",
+        lab.display()
+    );
+    for (i, a) in boxes.iter().enumerate() {
+        assert!(
+            a.2 >= 0.0 && a.3 >= 0.0 && a.2 + a.4 <= width && a.3 + a.5 <= height,
+            "{}: {a:?} outside {width}x{height}",
+            lab.display()
+        );
+        for b in &boxes[i + 1..] {
+            let apart =
+                a.2 + a.4 <= b.2 || b.2 + b.4 <= a.2 || a.3 + a.5 <= b.3 || b.3 + b.5 <= a.3;
+            assert!(apart, "{}: {a:?} overlaps {b:?}", lab.display());
+        }
+    }
+    ((width, height), boxes)
+}
+
 #[test]
 fn the_svg_is_well_formed_and_draws_every_node_inside_without_overlaps() {
     for lab in example_labs() {
-        let svg = graph(&lab, "svg");
-        let ((width, height), boxes) = parse_svg(&svg);
-        let (nodes, edges) = expected(&lab);
-        let drawn: BTreeSet<(String, String)> =
-            boxes.iter().map(|b| (b.0.clone(), b.1.clone())).collect();
-        assert_eq!(drawn, nodes, "{}", lab.display());
-        assert_eq!(boxes.len(), nodes.len(), "each node once");
-        assert_eq!(svg.matches("<line ").count(), edges, "{}", lab.display());
-        for (i, a) in boxes.iter().enumerate() {
-            assert!(
-                a.2 >= 0.0 && a.3 >= 0.0 && a.2 + a.4 <= width && a.3 + a.5 <= height,
-                "{}: {a:?} outside {width}x{height}",
-                lab.display()
-            );
-            for b in &boxes[i + 1..] {
-                let apart =
-                    a.2 + a.4 <= b.2 || b.2 + b.4 <= a.2 || a.3 + a.5 <= b.3 || b.3 + b.5 <= a.3;
-                assert!(apart, "{}: {a:?} overlaps {b:?}", lab.display());
-            }
-        }
+        check_svg(&lab);
     }
+}
+
+/// A subnet of 14 hosts draws as a grid of at most 6 columns under its
+/// network, not as one wide row.
+#[test]
+fn the_hosts_of_a_big_subnet_wrap_into_a_grid() {
+    let dir = scratch("grid");
+    let lab = dir.join("grid.yaml");
+    let mut text = String::from(
+        "lab: grid\nnetworks:\n  a: { cidr: 10.0.0.0/24 }\n  b: { cidr: 10.0.1.0/24 }\nrouters:\n  r: { interfaces: { a: 10.0.0.1, b: 10.0.1.1 } }\nhosts:\n",
+    );
+    for i in 1..=14 {
+        text.push_str(&format!("  web{i}: {{ network: a }}\n"));
+    }
+    text.push_str("  db: { network: b }\n");
+    std::fs::write(&lab, text).unwrap();
+    let (_, boxes) = check_svg(&lab);
+    let web: Vec<&Box> = boxes.iter().filter(|b| b.1.starts_with("web")).collect();
+    let columns: BTreeSet<i64> = web.iter().map(|b| (b.2 + b.4 / 2.0) as i64).collect();
+    let lines: BTreeSet<i64> = web.iter().map(|b| b.3 as i64).collect();
+    assert_eq!((columns.len(), lines.len()), (6, 3), "{web:?}");
+    // Each network is above its hosts, and the grid starts in file order.
+    let at = |name: &str| boxes.iter().find(|b| b.1 == name).unwrap();
+    assert!(at("a").3 + at("a").5 < at("web1").3);
+    assert!(at("web1").2 < at("web2").2 && at("web1").3 < at("web7").3);
 }
 
 /// `dot -Tsvg`: Graphviz reads the DOT and draws one node and one edge per
