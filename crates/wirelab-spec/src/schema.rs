@@ -451,6 +451,12 @@ leaf!(Between, |g| {
     "minItems": 2,
     "maxItems": 2
 });
+leaf!(UrlPath, {
+    "description": "The path prefix this route answers: it starts with `/`; the first route whose prefix matches wins.",
+    "type": "string",
+    "pattern": "^/",
+    "examples": ["/health", "/api"]
+});
 leaf!(Upstream, {
     "description": "HOST:PORT: where the request is forwarded (a reverse proxy), over a connection of its own.",
     "type": "string",
@@ -846,11 +852,14 @@ struct ServiceTls {
 /// A route of an HTTP service: a fixed answer (`status`, `body`, `text`)
 /// or an `upstream` to forward to.
 #[derive(JsonSchema, Default)]
-#[schemars(default, deny_unknown_fields)]
+#[schemars(default, deny_unknown_fields, extend(
+    "not" = { "required": ["body", "text"] },
+    "if" = { "required": ["upstream"] },
+    "then" = { "properties": { "status": false, "body": false, "text": false } }
+))]
 #[schemars(extend("required" = ["path"]))]
 struct HttpRoute {
-    /// The path prefix this route answers.
-    path: Text,
+    path: UrlPath,
     /// Default 200.
     status: HttpStatus,
     /// The body's size (without `text`). Default 512B.

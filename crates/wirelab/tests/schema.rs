@@ -326,6 +326,18 @@ const MISTAKES: &[(&str, &str, &str, &str)] = &[
         "network",
     ),
     (
+        "a route that both forwards and answers",
+        "app: http }",
+        "app: http, routes: [{ path: /x, status: 404, upstream: \"a:80\" }] }",
+        "services",
+    ),
+    (
+        "a route path without its slash",
+        "app: http }",
+        "app: http, routes: [{ path: health, text: ok }] }",
+        "health",
+    ),
+    (
         "an HTTP key on a service that is not HTTP",
         "app: http }",
         "app: ssh, upstream: \"a:80\" }",
