@@ -1056,12 +1056,17 @@ enum Recovery {
 /// A workload (extension): from a host to a host or an address, starting at
 /// `start`; exactly one of `bulk`, `requests`, `ping`, `onoff`.
 #[derive(JsonSchema, Default)]
-#[schemars(default, deny_unknown_fields, extend("oneOf" = [
-    { "required": ["bulk"] },
-    { "required": ["requests"] },
-    { "required": ["ping"] },
-    { "required": ["onoff"] }
-]))]
+#[schemars(default, deny_unknown_fields, extend(
+    "oneOf" = [
+        { "required": ["bulk"] },
+        { "required": ["requests"] },
+        { "required": ["ping"] },
+        { "required": ["onoff"] }
+    ],
+    "if" = { "required": ["ping"] },
+    "then" = { "properties": { "port": false } },
+    "else" = { "required": ["port"] }
+))]
 #[schemars(extend("required" = ["name", "from", "to"]))]
 struct Workload {
     /// Unique among workloads; a check names it in `traffic:`.
@@ -1345,12 +1350,21 @@ struct Certificate {
 struct Ssh {
     /// The people of the lab, by login name (lowercase letters, digits,
     /// `_` and `-`, starting with a letter or `_`, at most 32 characters).
-    users: Named<OrNothing<SshUser>>,
+    users: SshUsers,
     /// Each host's sshd accounts, by host name.
     hosts: Named<OrNothing<SshHost>>,
     /// Where `wirelab ssh-gateway`'s logins enter the simulated network.
     gateway: SshGateway,
 }
+
+leaf!(SshUsers, inline, |g| {
+    "type": ["object", "null"],
+    "propertyNames": {
+        "description": "A login name, as `useradd` takes it: lowercase letters, digits, `_` and `-`, starting with a letter or `_`, at most 32 characters.",
+        "pattern": "^[a-z_][a-z0-9_-]{0,31}$"
+    },
+    "additionalProperties": g.subschema_for::<OrNothing<SshUser>>()
+});
 
 /// A user.
 #[derive(JsonSchema, Default)]
@@ -1475,6 +1489,9 @@ fn check_rules(schema: &mut Schema) {
     reach["expect"] = expect("ReachExpect");
     let mut probe = serde_json::Map::new();
     probe.insert("expect".to_string(), expect("Outcome"));
+    let not_icmp = serde_json::json!({
+        "not": { "required": ["proto"], "properties": { "proto": { "const": "icmp" } } }
+    });
     let rules = serde_json::json!([
         { "if": has("traffic"), "then": { "required": ["expect"], "properties": flow } },
         {
@@ -1487,9 +1504,9 @@ fn check_rules(schema: &mut Schema) {
         },
         {
             "if": { "allOf": [has("ssh"), lacks(&["traffic", "dns", "http"])] },
-            "then": { "required": ["from", "expect"], "properties": ssh },
-            "else": { "properties": forbid(&["jump", "auth"]) }
+            "then": { "required": ["from", "expect"], "properties": ssh }
         },
+        { "if": lacks(&["ssh"]), "then": { "properties": forbid(&["jump", "auth"]) } },
         {
             "if": lacks(&["traffic", "dns", "http", "ssh"]),
             "then": { "properties": forbid(&["type", "cached"]) }
@@ -1505,6 +1522,21 @@ fn check_rules(schema: &mut Schema) {
         {
             "if": { "required": ["proto"], "properties": { "proto": { "const": "icmp" } } },
             "then": { "properties": { "port": false } }
+        },
+        // tcp (the default) and udp need a port; a probe to a URL takes it
+        // from the URL.
+        {
+            "if": { "allOf": [lacks(&["traffic", "dns", "http", "ssh"]), exhaustive, not_icmp.clone()] },
+            "then": { "required": ["port"] }
+        },
+        {
+            "if": { "allOf": [
+                lacks(&["traffic", "dns", "http", "ssh"]),
+                { "not": exhaustive },
+                not_icmp,
+                { "not": { "required": ["to"], "properties": { "to": { "pattern": "^https?://" } } } }
+            ] },
+            "then": { "required": ["port"] }
         }
     ]);
     schema.insert("allOf".to_string(), rules);

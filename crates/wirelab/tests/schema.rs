@@ -326,6 +326,24 @@ const MISTAKES: &[(&str, &str, &str, &str)] = &[
         "network",
     ),
     (
+        "a tcp probe without a port",
+        "to: b, port: 80, expect: allow",
+        "to: b, expect: allow",
+        "port",
+    ),
+    (
+        "a ping workload with a port",
+        "port: 80, bulk: 1MB }",
+        "port: 80, ping: { count: 3 } }",
+        "does not allow 80",
+    ),
+    (
+        "an ssh user name with capitals",
+        "events:\n",
+        "ssh:\n  users:\n    Alice: { password: true }\nevents:\n",
+        "Alice",
+    ),
+    (
         "a route that both forwards and answers",
         "app: http }",
         "app: http, routes: [{ path: /x, status: 404, upstream: \"a:80\" }] }",
