@@ -30,6 +30,7 @@ pub enum GraphFormat {
 
 #[derive(Args)]
 pub struct GraphArgs {
+    /// The lab file.
     lab: PathBuf,
     #[arg(long, value_enum, default_value = "dot")]
     format: GraphFormat,

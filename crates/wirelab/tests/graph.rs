@@ -4,9 +4,13 @@
 //! checked for their structure; names that are special characters in each
 //! syntax; mistakes.
 //!
+//! Mermaid's own parser (node, with crates/wirelab/tests/mermaid installed
+//! by `npm ci`) reads the Mermaid output.
+//!
 //! The Graphviz test skips with a note when `dot` (Debian package graphviz)
-//! is missing, unless `WIRELAB_REQUIRE_GRAPHVIZ=1` (set by
-//! `scripts/test-all`), which makes it fail instead.
+//! is missing, and the Mermaid test when node or the package is, unless
+//! `WIRELAB_REQUIRE_GRAPHVIZ=1` / `WIRELAB_REQUIRE_MERMAID=1` (set by
+//! `scripts/test-all`), which make them fail instead.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -511,4 +515,56 @@ fn a_long_title_fits_a_small_picture() {
     // At least 8 px a character of the monospace font, plus margins.
     assert!(width >= 8.0 * title.len() as f64 + 48.0, "{width}");
     assert!(svg.contains(&format!(">{title}</text>")));
+}
+
+/// Mermaid's own parser (crates/wirelab/tests/mermaid, installed by
+/// `scripts/test-all` with `npm ci`), run by node. `None` (the test skips)
+/// when missing, unless `WIRELAB_REQUIRE_MERMAID=1`.
+fn mermaid_parser() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mermaid");
+    let installed = dir.join("node_modules/mermaid/package.json").is_file();
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if installed && node {
+        return Some(dir.join("parse.mjs"));
+    }
+    if std::env::var("WIRELAB_REQUIRE_MERMAID").as_deref() == Ok("1") {
+        panic!("node or mermaid is missing (npm ci --prefix crates/wirelab/tests/mermaid), and WIRELAB_REQUIRE_MERMAID=1 requires them");
+    }
+    eprintln!("note: node or mermaid not installed: test skipped");
+    None
+}
+
+#[test]
+fn mermaid_parses_every_example_lab_and_awkward_names() {
+    let Some(parser) = mermaid_parser() else {
+        return;
+    };
+    let dir = scratch("mermaid");
+    let awkward = dir.join("awkward.yaml");
+    std::fs::write(&awkward, AWKWARD).unwrap();
+    let mut labs = example_labs();
+    labs.push(awkward);
+    let mut files = Vec::new();
+    for (i, lab) in labs.iter().enumerate() {
+        let file = dir.join(format!("{i}.mmd"));
+        std::fs::write(&file, graph(lab, "mermaid")).unwrap();
+        files.push(file);
+    }
+    let o = Command::new("node")
+        .arg(&parser)
+        .args(&files)
+        .output()
+        .expect("node runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for (lab, file) in labs.iter().zip(&files) {
+        let (nodes, edges) = expected(lab);
+        let line = format!("{} ok flowchart-v2 {} {edges}", file.display(), nodes.len());
+        assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+    }
 }
