@@ -4,13 +4,15 @@
 //! checked for their structure; names that are special characters in each
 //! syntax; mistakes.
 //!
-//! Mermaid's own parser (node, with crates/wirelab/tests/mermaid installed
-//! by `npm ci`) reads the Mermaid output.
+//! Mermaid's own parser and D2's own compiler (node, with
+//! crates/wirelab/tests/{mermaid,d2} installed by `npm ci`) read the
+//! Mermaid and D2 output.
 //!
 //! The Graphviz test skips with a note when `dot` (Debian package graphviz)
-//! is missing, and the Mermaid test when node or the package is, unless
-//! `WIRELAB_REQUIRE_GRAPHVIZ=1` / `WIRELAB_REQUIRE_MERMAID=1` (set by
-//! `scripts/test-all`), which make them fail instead.
+//! is missing, and the Mermaid and D2 tests when node or their package is,
+//! unless `WIRELAB_REQUIRE_GRAPHVIZ=1` / `WIRELAB_REQUIRE_MERMAID=1` /
+//! `WIRELAB_REQUIRE_D2=1` (set by `scripts/test-all`), which make them fail
+//! instead.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -566,5 +568,81 @@ fn mermaid_parses_every_example_lab_and_awkward_names() {
         let (nodes, edges) = expected(lab);
         let line = format!("{} ok flowchart-v2 {} {edges}", file.display(), nodes.len());
         assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+    }
+}
+
+/// D2's own compiler and renderer (crates/wirelab/tests/d2: the WASM build
+/// of d2, installed by `scripts/test-all` with `npm ci`), run by node.
+/// `None` (the test skips) when missing, unless `WIRELAB_REQUIRE_D2=1`.
+fn d2_compiler() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/d2");
+    let installed = dir
+        .join("node_modules/@terrastruct/d2/package.json")
+        .is_file();
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if installed && node {
+        return Some(dir.join("compile.mjs"));
+    }
+    if std::env::var("WIRELAB_REQUIRE_D2").as_deref() == Ok("1") {
+        panic!("node or @terrastruct/d2 is missing (npm ci --prefix crates/wirelab/tests/d2), and WIRELAB_REQUIRE_D2=1 requires them");
+    }
+    eprintln!("note: node or @terrastruct/d2 not installed: test skipped");
+    None
+}
+
+/// D2 compiles and renders every lab's D2, with one shape per node whose
+/// label starts with the node's name (escapes undone), one connection per
+/// attachment, and the title.
+#[test]
+fn d2_compiles_every_example_lab_and_awkward_names() {
+    let Some(compiler) = d2_compiler() else {
+        return;
+    };
+    let dir = scratch("d2");
+    let awkward = dir.join("awkward.yaml");
+    std::fs::write(&awkward, AWKWARD).unwrap();
+    let mut labs = example_labs();
+    labs.push(awkward);
+    let mut files = Vec::new();
+    for (i, lab) in labs.iter().enumerate() {
+        let file = dir.join(format!("{i}.d2"));
+        std::fs::write(&file, graph(lab, "d2")).unwrap();
+        files.push(file);
+    }
+    let o = Command::new("node")
+        .arg(&compiler)
+        .args(&files)
+        .output()
+        .expect("node runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let results: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(results.len(), labs.len());
+    for (lab, result) in labs.iter().zip(&results) {
+        let (nodes, edges) = expected(lab);
+        let mut drawn = BTreeSet::new();
+        for shape in result["shapes"].as_array().unwrap() {
+            let (id, label) = (
+                shape["id"].as_str().unwrap(),
+                shape["label"].as_str().unwrap(),
+            );
+            if id == "title" {
+                continue;
+            }
+            let kind: String = id.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let name = label.split('\n').next().unwrap().to_string();
+            drawn.insert((kind, name));
+        }
+        assert_eq!(drawn, nodes, "{}", lab.display());
+        assert_eq!(result["connections"], edges, "{}", lab.display());
+        assert!(result["svg"].as_u64().unwrap() > 1000, "{}", lab.display());
     }
 }
