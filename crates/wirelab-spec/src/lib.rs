@@ -9,6 +9,7 @@ pub mod diag;
 pub mod model;
 pub mod quantity;
 mod read;
+pub mod schema;
 mod yaml;
 
 pub use build::http::parse_url;

@@ -12,10 +12,12 @@ mod diff;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod graph;
 mod import;
 mod lint;
 mod reach;
 mod run;
+mod schema;
 mod serve;
 mod shell;
 
@@ -154,6 +156,18 @@ enum Command {
         after_help = "Every object's AWS id is written in a comment beside it. What the lab cannot represent is a warning on standard error naming the file, the object and the field. See docs/import.md.\n\nExit status: 0 the lab was written (warnings or not); 2 the input is missing or malformed.\n\nExamples:\n  wirelab import aws ./vpc-dump -o vpc.yaml\n  terraform show -json plan.out > plan.json && wirelab import terraform plan.json -o vpc.yaml"
     )]
     Import(import::ImportArgs),
+    /// Print the JSON Schema (draft-07) of the lab format, for editors and
+    /// CI validators.
+    #[command(
+        after_help = "The schema says which keys exist where, their types, units and ranges, with a description of each; `wirelab check` still has the last word (names, addresses, the rules that need the whole lab). The repository keeps a copy at schema/wirelab-lab.schema.json. See docs/editor.md.\n\nExit status: 0 the schema was written; 2 a usage error or a file that cannot be written.\n\nExamples:\n  wirelab schema > wirelab-lab.schema.json\n  wirelab schema -o schema/wirelab-lab.schema.json"
+    )]
+    Schema(schema::SchemaArgs),
+    /// Draw the lab's topology: networks, routers and hosts, and every
+    /// attachment with its interface and addresses.
+    #[command(
+        after_help = "dot, mermaid and d2 are text for Graphviz, Mermaid and D2 to lay out; svg is laid out by wirelab itself (no Graphviz needed). The same lab gives the same bytes. See docs/graph.md.\n\nExit status: 0 the graph was written; 2 a usage error, an invalid lab, or a file that cannot be written.\n\nExamples:\n  wirelab graph labs/03-vpc-security.yaml | dot -Tpng -o vpc.png\n  wirelab graph labs/03-vpc-security.yaml --format svg -o vpc.svg\n  wirelab graph labs/03-vpc-security.yaml --format mermaid"
+    )]
+    Graph(graph::GraphArgs),
 }
 
 #[derive(Args)]
@@ -223,6 +237,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::cmd_diff(&args, load),
         Command::Lint(args) => lint::cmd_lint(&args, load),
         Command::Import(args) => import::cmd_import(&args),
+        Command::Schema(args) => schema::cmd_schema(&args),
+        Command::Graph(args) => graph::cmd_graph(&args, load),
     };
     ExitCode::from(code)
 }
@@ -236,6 +252,27 @@ fn emit(text: &str) {
         .is_err()
     {
         std::process::exit(0);
+    }
+}
+
+/// Writes `text` to `path`, or to stdout when there is none. Exit status:
+/// 0, or 2 when the file cannot be written (`FILE: error: message`).
+fn write_output(path: Option<&Path>, text: &str) -> u8 {
+    let Some(path) = path else {
+        emit(text);
+        return 0;
+    };
+    match std::fs::write(path, text) {
+        Ok(()) => 0,
+        Err(e) => {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such directory".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            eprintln!("{}: error: cannot write the file: {reason}", path.display());
+            2
+        }
     }
 }
 

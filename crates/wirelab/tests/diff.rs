@@ -333,9 +333,9 @@ fn the_exercise_and_its_solution() {
     assert_eq!(code, 1, "{out}");
     // Each of the three fixes explains what it opens.
     for fix in [
-        "← app-sg: inbound rule `tcp 8080 from web-sg` changed to `tcp 8000 from web-sg` (OLD:84, NEW:89)",
-        "← data-nacl: outbound rule 100 `allow tcp 5432 10.0.2.0/24` changed to `allow tcp 49152-65535 10.0.2.0/24` (OLD:97, NEW:103)",
-        "← vpc: route 192.0.2.0/24 via 10.255.0.2 added (NEW:50)",
+        "← app-sg: inbound rule `tcp 8080 from web-sg` changed to `tcp 8000 from web-sg` (OLD:85, NEW:90)",
+        "← data-nacl: outbound rule 100 `allow tcp 5432 10.0.2.0/24` changed to `allow tcp 49152-65535 10.0.2.0/24` (OLD:98, NEW:104)",
+        "← vpc: route 192.0.2.0/24 via 10.255.0.2 added (NEW:51)",
     ] {
         assert!(out.contains(fix), "{fix}\n{out}");
     }

@@ -136,9 +136,18 @@ fn every_lab_file_follows_the_house_style() {
     for path in all_files() {
         let text = std::fs::read_to_string(&path).expect("read the lab");
         let name = file_name(&path);
+        // The first line points editors at the lab format's JSON Schema
+        // (tests/schema.rs checks where it leads); the title comes next.
+        let mut head = text.lines();
         assert!(
-            text.starts_with("# wirelab lab — "),
-            "{name} must start with `# wirelab lab — <title>`"
+            head.next()
+                .is_some_and(|l| l.starts_with("# yaml-language-server: $schema=")),
+            "{name} must start with `# yaml-language-server: $schema=...`"
+        );
+        assert!(
+            head.next()
+                .is_some_and(|l| l.starts_with("# wirelab lab — ")),
+            "{name}'s second line must be `# wirelab lab — <title>`"
         );
         for (i, line) in text.lines().enumerate() {
             assert!(

@@ -347,7 +347,7 @@ mod example_labs {
         // Ticket 2 of labs/05: the data NACL lets the app's SYN in but
         // sends the SYN-ACK (to an ephemeral port) nowhere.
         let fs = findings(&example_lab("05-exercise-fix-the-vpc.yaml"));
-        let f = at(&fs, "nacl-reply-blocked", 94, 9, "error");
+        let f = at(&fs, "nacl-reply-blocked", 95, 9, "error");
         let m = f["message"].as_str().unwrap();
         assert!(
             m.contains("allows tcp 5432 from 10.0.2.0/24") && m.contains("rule *"),
@@ -360,12 +360,12 @@ mod example_labs {
     fn the_dual_stack_lab_shows_its_forgotten_twins() {
         let fs = findings(&example_lab("04-dual-stack.yaml"));
         // `tcp 80 from 0.0.0.0/0, description: forgot the IPv6 twin`.
-        at(&fs, "sg-counterpart-missing", 78, 9, "warning");
+        at(&fs, "sg-counterpart-missing", 79, 9, "warning");
         // `icmp from 0.0.0.0/0, description: IPv4 ping only`.
-        let f = at(&fs, "sg-counterpart-missing", 79, 9, "warning");
+        let f = at(&fs, "sg-counterpart-missing", 80, 9, "warning");
         assert!(f["message"].as_str().unwrap().contains("icmpv6 from ::/0"));
         // The IPv4 ssh rule in the IPv6-only network's NACL.
-        at(&fs, "nacl-rule-family-unused", 94, 9, "warning");
+        at(&fs, "nacl-rule-family-unused", 95, 9, "warning");
     }
 
     #[test]
@@ -377,14 +377,14 @@ mod example_labs {
             codes(&fs),
             ["nacl-rule-partly-shadowed", "nacl-rule-partly-shadowed"]
         );
-        at(&fs, "nacl-rule-partly-shadowed", 127, 9, "info");
         at(&fs, "nacl-rule-partly-shadowed", 128, 9, "info");
+        at(&fs, "nacl-rule-partly-shadowed", 129, 9, "info");
     }
 
     #[test]
     fn the_three_tier_lab_opens_elasticsearch_by_a_wide_range() {
         let fs = findings(&example_lab("10-https-three-tier.yaml"));
-        let f = at(&fs, "public-admin-port", 85, 9, "error");
+        let f = at(&fs, "public-admin-port", 86, 9, "error");
         assert!(f["message"]
             .as_str()
             .unwrap()
@@ -398,7 +398,7 @@ mod example_labs {
         // laptops on the internet network (no groups, public addresses)
         // are not reported.
         let fs = findings(&example_lab("08-split-horizon-vpc.yaml"));
-        let f = at(&fs, "public-admin-port", 64, 3, "error");
+        let f = at(&fs, "public-admin-port", 65, 3, "error");
         let m = f["message"].as_str().unwrap();
         assert!(
             m.contains("tcp 5432 (postgres) of db") && m.contains("no security group"),

@@ -16,7 +16,7 @@ use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const CHECK_KEYS: [&str; 19] = [
+pub(crate) const CHECK_KEYS: [&str; 19] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
     "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth",
 ];
@@ -32,19 +32,19 @@ const SSH_ONLY_KEYS: [&str; 2] = ["jump", "auth"];
 const JUMPS_MAX: usize = 16;
 /// Keys only a `dns` check takes.
 const DNS_ONLY_KEYS: [&str; 2] = ["type", "cached"];
-const DNS_EXPECT_KEYS: [&str; 1] = ["answers"];
-const DNS_OUTCOMES: [&str; 7] = [
+pub(crate) const DNS_EXPECT_KEYS: [&str; 1] = ["answers"];
+pub(crate) const DNS_OUTCOMES: [&str; 7] = [
     "resolves", "nxdomain", "nodata", "servfail", "refused", "timeout", "fail",
 ];
 /// The record types a `dns` check may ask for.
-const DNS_TYPES: [&str; 11] = [
+pub(crate) const DNS_TYPES: [&str; 11] = [
     "A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "PTR", "SRV", "CAA", "ANY",
 ];
 /// Keys a check on a workload takes from the workload instead.
 const FLOW_FORBIDDEN_KEYS: [&str; 7] = ["from", "to", "proto", "port", "family", "reason", "via"];
-const FLOW_EXPECT_KEYS: [&str; 2] = ["complete_within", "goodput_at_least"];
+pub(crate) const FLOW_EXPECT_KEYS: [&str; 2] = ["complete_within", "goodput_at_least"];
 /// Keys of the `expect` map of an exhaustive check.
-const EXHAUSTIVE_EXPECT_KEYS: [&str; 2] = ["reachable_from", "nothing_else"];
+pub(crate) const EXHAUSTIVE_EXPECT_KEYS: [&str; 2] = ["reachable_from", "nothing_else"];
 /// Keys an exhaustive check does not take.
 const EXHAUSTIVE_FORBIDDEN_KEYS: [&str; 3] = ["from", "reason", "via"];
 /// Most checks in one lab.

@@ -20,9 +20,9 @@ use crate::model::{Dns, DnsZone, Host, HostId, NetworkId, Sp, Span};
 use crate::read::{self, Diags};
 use crate::yaml::{Node, Value};
 
-const DNS_KEYS: [&str; 2] = ["zones", "root_hints"];
-const ZONE_KEYS: [&str; 6] = ["name", "servers", "file", "records", "ttl", "private"];
-const RECORD_KEYS: [&str; 4] = ["name", "type", "value", "ttl"];
+pub(crate) const DNS_KEYS: [&str; 2] = ["zones", "root_hints"];
+pub(crate) const ZONE_KEYS: [&str; 6] = ["name", "servers", "file", "records", "ttl", "private"];
+pub(crate) const RECORD_KEYS: [&str; 4] = ["name", "type", "value", "ttl"];
 /// Most zones in one lab.
 const ZONES_MAX: usize = 10_000;
 /// Most records written inline in one zone.

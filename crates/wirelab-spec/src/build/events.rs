@@ -16,7 +16,7 @@ use crate::model::{
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const EVENT_KEYS: [&str; 11] = [
+pub(crate) const EVENT_KEYS: [&str; 11] = [
     "at",
     "link_down",
     "link_up",

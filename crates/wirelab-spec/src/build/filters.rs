@@ -13,8 +13,8 @@ use crate::model::{
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const DIRECTION_KEYS: [&str; 2] = ["inbound", "outbound"];
-const SG_RULE_KEYS: [&str; 8] = [
+pub(crate) const DIRECTION_KEYS: [&str; 2] = ["inbound", "outbound"];
+pub(crate) const SG_RULE_KEYS: [&str; 8] = [
     "proto",
     "port",
     "ports",
@@ -24,7 +24,7 @@ const SG_RULE_KEYS: [&str; 8] = [
     "to",
     "description",
 ];
-const NACL_RULE_KEYS: [&str; 8] = [
+pub(crate) const NACL_RULE_KEYS: [&str; 8] = [
     "rule",
     "action",
     "proto",

@@ -15,7 +15,7 @@ use crate::model::{
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const HOST_KEYS: [&str; 9] = [
+pub(crate) const HOST_KEYS: [&str; 9] = [
     "network",
     "resolver",
     "trust",
@@ -26,7 +26,7 @@ const HOST_KEYS: [&str; 9] = [
     "services",
     "tcp",
 ];
-const SERVICE_KEYS: [&str; 9] = [
+pub(crate) const SERVICE_KEYS: [&str; 9] = [
     "port", "proto", "app", "tls", "routes", "response", "upstream", "timeout", "delay",
 ];
 

@@ -11,14 +11,15 @@ use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
 pub const TLS_KEYS: [&str; 4] = ["date", "authorities", "certificates", "trusted"];
-const CERTIFICATE_KEYS: [&str; 4] = ["names", "issuer", "not_before", "not_after"];
+pub(crate) const CERTIFICATE_KEYS: [&str; 4] = ["names", "issuer", "not_before", "not_after"];
 /// The keys a service takes beside `port`, `proto` and `app`, for HTTP.
 pub const HTTP_SERVICE_KEYS: [&str; 6] =
     ["tls", "routes", "response", "upstream", "timeout", "delay"];
-const SERVICE_TLS_KEYS: [&str; 2] = ["version", "certificate"];
-const ROUTE_KEYS: [&str; 5] = ["path", "status", "body", "text", "upstream"];
-const RESPONSE_KEYS: [&str; 3] = ["status", "body", "text"];
-const HTTP_EXPECT_KEYS: [&str; 5] = ["status", "body_at_least", "contains", "within", "error"];
+pub(crate) const SERVICE_TLS_KEYS: [&str; 2] = ["version", "certificate"];
+pub(crate) const ROUTE_KEYS: [&str; 5] = ["path", "status", "body", "text", "upstream"];
+pub(crate) const RESPONSE_KEYS: [&str; 3] = ["status", "body", "text"];
+pub(crate) const HTTP_EXPECT_KEYS: [&str; 5] =
+    ["status", "body_at_least", "contains", "within", "error"];
 /// The date certificates are checked against when `tls:` sets none.
 pub const DATE_DEFAULT: &str = "2026-01-01";
 /// A proxy's wait for its upstream when the service sets no `timeout`

@@ -24,7 +24,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const TOP_KEYS: [&str; 18] = [
+pub(crate) const TOP_KEYS: [&str; 18] = [
     "lab",
     "title",
     "description",
@@ -44,6 +44,32 @@ const TOP_KEYS: [&str; 18] = [
     "tcp",
     "checks",
 ];
+/// The key lists of every map the reader reads, for the test that holds
+/// the JSON Schema (`crate::schema`) to them.
+#[cfg(test)]
+pub(crate) mod key_lists {
+    pub(crate) use super::checks::{
+        CHECK_KEYS, DNS_EXPECT_KEYS, DNS_OUTCOMES, DNS_TYPES, EXHAUSTIVE_EXPECT_KEYS,
+        FLOW_EXPECT_KEYS,
+    };
+    pub(crate) use super::dns::{DNS_KEYS, RECORD_KEYS, ZONE_KEYS};
+    pub(crate) use super::events::EVENT_KEYS;
+    pub(crate) use super::filters::{DIRECTION_KEYS, NACL_RULE_KEYS, SG_RULE_KEYS};
+    pub(crate) use super::hosts::{HOST_KEYS, SERVICE_KEYS};
+    pub(crate) use super::http::{
+        CERTIFICATE_KEYS, HTTP_EXPECT_KEYS, RESPONSE_KEYS, ROUTE_KEYS as HTTP_ROUTE_KEYS,
+        SERVICE_TLS_KEYS, TLS_KEYS,
+    };
+    pub(crate) use super::ssh::{GATEWAY_KEYS, HOST_KEYS as SSH_HOST_KEYS, SSH_KEYS, USER_KEYS};
+    pub(crate) use super::tcp::{
+        CONGESTION_NAMES, CUBIC_NAMES, INCREASE_NAMES, RECOVERY_NAMES, TCP_KEYS,
+    };
+    pub(crate) use super::topology::{
+        INTERFACE_KEYS, LINK_KEYS, NETWORK_KEYS, PROPS_KEYS, ROUTER_KEYS, ROUTE_KEYS, SET_KEYS,
+    };
+    pub(crate) use super::traffic::{ONOFF_KEYS, PING_KEYS, REQUESTS_KEYS, TRAFFIC_KEYS};
+    pub(crate) use super::TOP_KEYS;
+}
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
 

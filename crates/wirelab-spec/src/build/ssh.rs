@@ -18,10 +18,10 @@ use crate::model::{Host, Span, Ssh, SshPublicKey, SshUser, Sshd, TransportProto}
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const SSH_KEYS: [&str; 3] = ["users", "hosts", "gateway"];
-const GATEWAY_KEYS: [&str; 1] = ["from"];
-const USER_KEYS: [&str; 2] = ["keys", "password"];
-const HOST_KEYS: [&str; 2] = ["users", "password_auth"];
+pub(crate) const SSH_KEYS: [&str; 3] = ["users", "hosts", "gateway"];
+pub(crate) const GATEWAY_KEYS: [&str; 1] = ["from"];
+pub(crate) const USER_KEYS: [&str; 2] = ["keys", "password"];
+pub(crate) const HOST_KEYS: [&str; 2] = ["users", "password_auth"];
 /// The `app` of a service that makes it an sshd.
 pub const APP_SSH: &str = "ssh";
 /// Most users in one lab, and most keys of one user.

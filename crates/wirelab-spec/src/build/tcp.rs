@@ -6,7 +6,7 @@ use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-const TCP_KEYS: [&str; 13] = [
+pub(crate) const TCP_KEYS: [&str; 13] = [
     "congestion",
     "cubic",
     "increase",
@@ -21,10 +21,10 @@ const TCP_KEYS: [&str; 13] = [
     "receive_buffer",
     "send_buffer",
 ];
-const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
-const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
-const RECOVERY_NAMES: [&str; 2] = ["rfc", "ns3"];
-const CUBIC_NAMES: [&str; 3] = ["rfc9438", "linux", "ns3"];
+pub(crate) const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
+pub(crate) const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
+pub(crate) const RECOVERY_NAMES: [&str; 2] = ["rfc", "ns3"];
+pub(crate) const CUBIC_NAMES: [&str; 3] = ["rfc9438", "linux", "ns3"];
 /// Bounds of `min_rto`: 1 ms ..= 60 s.
 const MIN_RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
 /// Longest delayed ACK (RFC 1122 §4.2.3.2: less than 0.5 s).

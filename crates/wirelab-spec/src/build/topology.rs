@@ -14,7 +14,7 @@ use crate::quantity;
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const PROPS_KEYS: [&str; 7] = [
+pub(crate) const PROPS_KEYS: [&str; 7] = [
     "bandwidth",
     "delay",
     "loss",
@@ -25,8 +25,8 @@ const PROPS_KEYS: [&str; 7] = [
 ];
 /// What a `link:` event may `set` (`down` has its own events).
 pub(crate) const SET_KEYS: [&str; 6] = ["bandwidth", "delay", "loss", "mtu", "queue", "jitter"];
-const NETWORK_KEYS: [&str; 4] = ["cidr", "ipv6", "nacl", "link"];
-const LINK_KEYS: [&str; 10] = [
+pub(crate) const NETWORK_KEYS: [&str; 4] = ["cidr", "ipv6", "nacl", "link"];
+pub(crate) const LINK_KEYS: [&str; 10] = [
     "between",
     "cidr",
     "ipv6",
@@ -38,9 +38,9 @@ const LINK_KEYS: [&str; 10] = [
     "jitter",
     "down",
 ];
-const ROUTER_KEYS: [&str; 2] = ["interfaces", "routes"];
-const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
-const ROUTE_KEYS: [&str; 3] = ["to", "via", "blackhole"];
+pub(crate) const ROUTER_KEYS: [&str; 2] = ["interfaces", "routes"];
+pub(crate) const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
+pub(crate) const ROUTE_KEYS: [&str; 3] = ["to", "via", "blackhole"];
 /// Smallest MTU of a link that carries IPv6 (RFC 8200 §5).
 pub(crate) const MTU_IPV6_MIN: u32 = 1280;
 const QUEUE_PACKETS_MAX: i128 = 1_000_000;

@@ -9,13 +9,13 @@ use crate::quantity;
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-const TRAFFIC_KEYS: [&str; 10] = [
+pub(crate) const TRAFFIC_KEYS: [&str; 10] = [
     "name", "from", "to", "port", "family", "start", "bulk", "requests", "ping", "onoff",
 ];
 const WORKLOAD_KEYS: [&str; 4] = ["bulk", "requests", "ping", "onoff"];
-const REQUESTS_KEYS: [&str; 4] = ["count", "request", "response", "think"];
-const PING_KEYS: [&str; 3] = ["count", "interval", "size"];
-const ONOFF_KEYS: [&str; 5] = ["rate", "on", "off", "packet", "duration"];
+pub(crate) const REQUESTS_KEYS: [&str; 4] = ["count", "request", "response", "think"];
+pub(crate) const PING_KEYS: [&str; 3] = ["count", "interval", "size"];
+pub(crate) const ONOFF_KEYS: [&str; 5] = ["rate", "on", "off", "packet", "duration"];
 /// Most workloads in one lab.
 const TRAFFIC_MAX: usize = 10_000;
 /// Most pings or requests of one workload.
