@@ -226,59 +226,152 @@ fn verdict(check: &Check, failures: &[String]) -> (Status, Option<String>, u32) 
 pub const FLOW_RUN_TIME_MAX: wirelab_sim::SimTime = wirelab_sim::SimTime::from_secs(3600);
 pub const FLOW_RUN_EVENTS_MAX: u64 = 200_000_000;
 
+/// Bounds of the simulations behind one lab's checks. The default is what
+/// `wirelab test` uses; `wirelab grade` tightens them for untrusted labs.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    /// Simulated time of the run behind workload checks.
+    pub run_until: wirelab_sim::SimTime,
+    /// Events of the run behind workload checks.
+    pub run_events_max: u64,
+    /// Events of the simulation of any one check.
+    pub check_events_max: u64,
+    /// Raised from outside to stop every simulation of the lab.
+    pub stop: Option<wirelab_sim::StopFlag>,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            run_until: FLOW_RUN_TIME_MAX,
+            run_events_max: FLOW_RUN_EVENTS_MAX,
+            check_events_max: wirelab_sim::Limits::default().events_max,
+            stop: None,
+        }
+    }
+}
+
+/// Which bound stopped a simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The run behind workload checks reached `run_until` with work left.
+    SimTime,
+    /// A simulation ran its maximum of events.
+    SimEvents,
+    /// The stop flag was raised.
+    Stopped,
+}
+
+/// A bound hit while grading, and where: the name of the check, or `None`
+/// for the run behind workload checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundHit {
+    pub bound: Bound,
+    pub check: Option<String>,
+}
+
 /// Runs every check of the network's lab on `threads` threads (at least
 /// one), results in the lab's order.
 pub fn run_checks(net: &Network, threads: usize) -> Report {
+    run_checks_bounded(net, threads, &Bounds::default()).0
+}
+
+/// [`run_checks`] within `bounds`: also says which bound, if any, cut a
+/// simulation short (the first in the lab's order). With one thread, the
+/// checks run on the calling thread.
+pub fn run_checks_bounded(
+    net: &Network,
+    threads: usize,
+    bounds: &Bounds,
+) -> (Report, Option<BoundHit>) {
     let n = net.lab.checks.len();
     // Checks on workloads grade one run of the lab's traffic and events.
+    let mut run_hit = None;
     let run = net.lab.checks.iter().any(|c| c.flow.is_some()).then(|| {
         let options = wirelab_sim::scenario::RunOptions {
-            until: FLOW_RUN_TIME_MAX,
-            events_max: FLOW_RUN_EVENTS_MAX,
+            until: bounds.run_until,
+            events_max: bounds.run_events_max,
             capture: false,
         };
-        wirelab_sim::scenario::run(net, options, &mut |_| {})
+        let mut scenario = wirelab_sim::scenario::Scenario::new(net, options);
+        if let Some(stop) = &bounds.stop {
+            scenario.set_stop(stop.clone());
+        }
+        scenario.advance(options.until, &mut |_| {});
+        run_hit = match scenario.end() {
+            Some(_) if scenario.sim().stopped() => Some(Bound::Stopped),
+            Some(wirelab_sim::scenario::RunEnd::EventLimit) => Some(Bound::SimEvents),
+            Some(wirelab_sim::scenario::RunEnd::Until) => Some(Bound::SimTime),
+            _ => None,
+        };
+        scenario.report()
     });
     let run = run.as_ref();
     let threads = threads.clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
-    let mut slots: Vec<Option<CheckResult>> = vec![None; n];
-    let chunks: Vec<Vec<(usize, CheckResult)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Full);
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            break done;
-                        }
-                        let check = &net.lab.checks[i];
-                        let result = match (&check.flow, run) {
-                            (Some(flow), Some(run)) => runs::grade_flow(check, flow, run),
-                            _ => run_check(&mut sim, net, i),
-                        };
-                        done.push((i, result));
-                    }
+    let worker = || {
+        let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Full);
+        sim.set_limits(wirelab_sim::Limits {
+            events_max: bounds.check_events_max,
+        });
+        if let Some(stop) = &bounds.stop {
+            sim.set_stop(stop.clone());
+        }
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break done;
+            }
+            let check = &net.lab.checks[i];
+            let (result, hit) = match (&check.flow, run) {
+                (Some(flow), Some(run)) => (runs::grade_flow(check, flow, run), None),
+                _ => {
+                    let result = run_check(&mut sim, net, i);
+                    let hit = if sim.stopped() {
+                        Some(Bound::Stopped)
+                    } else if sim.event_limit_hit() {
+                        Some(Bound::SimEvents)
+                    } else {
+                        None
+                    };
+                    (result, hit)
+                }
+            };
+            done.push((i, result, hit));
+        }
+    };
+    let chunks: Vec<Vec<(usize, CheckResult, Option<Bound>)>> = if threads == 1 {
+        vec![worker()]
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a check worker panicked"))
+                .collect()
+        })
+    };
+    let mut slots: Vec<Option<(CheckResult, Option<Bound>)>> = vec![None; n];
+    for (i, r, hit) in chunks.into_iter().flatten() {
+        slots[i] = Some((r, hit));
+    }
+    let results: Vec<(CheckResult, Option<Bound>)> = slots
+        .into_iter()
+        .map(|r| r.expect("every check ran"))
+        .collect();
+    let hit = run_hit
+        .map(|bound| BoundHit { bound, check: None })
+        .or_else(|| {
+            results.iter().find_map(|(r, hit)| {
+                hit.map(|bound| BoundHit {
+                    bound,
+                    check: Some(r.name.clone()),
                 })
             })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a check worker panicked"))
-            .collect()
-    });
-    for (i, r) in chunks.into_iter().flatten() {
-        slots[i] = Some(r);
-    }
-    Report::new(
-        &net.lab,
-        slots
-            .into_iter()
-            .map(|r| r.expect("every check ran"))
-            .collect(),
-    )
+        });
+    let checks = results.into_iter().map(|(r, _)| r).collect();
+    (Report::new(&net.lab, checks), hit)
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ mod diff;
 mod dig;
 mod dns_serve;
 mod gateway;
+mod grade;
+mod grade_report;
 mod import;
 mod lint;
 mod reach;
@@ -154,6 +156,13 @@ enum Command {
         after_help = "Every object's AWS id is written in a comment beside it. What the lab cannot represent is a warning on standard error naming the file, the object and the field. See docs/import.md.\n\nExit status: 0 the lab was written (warnings or not); 2 the input is missing or malformed.\n\nExamples:\n  wirelab import aws ./vpc-dump -o vpc.yaml\n  terraform show -json plan.out > plan.json && wirelab import terraform plan.json -o vpc.yaml"
     )]
     Import(import::ImportArgs),
+    /// Grade a class: every student's version of a lab (a sub-folder or a
+    /// YAML file each) by the teacher's checks, in parallel and within
+    /// limits; a class report as CSV and JSON, a JUnit file per student.
+    #[command(
+        after_help = "A submission is a whole lab or only the parts the teacher's lab declares editable (`grading: { editable: [security_groups, nacls, routers.r1.routes] }`; without it, everything but `lab`, `seed` and `checks`), merged into the teacher's lab: the teacher's checks always grade. Each submission's status is ok, invalid (not a valid lab, or it changes what is not editable), limit (too large or too long; see --limit) or crash (a bug of wirelab, caught); only ok ones score points. Results are sorted by student and the same whatever --jobs. See docs/grading.md for the limits and their defaults.\n\nExit status: 0 the class was graded (whatever the scores); 2 a usage error, an invalid teacher's lab, or an output that cannot be written.\n\nExamples:\n  wirelab grade labs/05-exercise-fix-the-vpc.yaml --submissions class/\n  wirelab grade LAB --submissions class/ --out grades/ --jobs 2\n  wirelab grade LAB --submissions class/ --limit wall-time=2s --limit hosts=200"
+    )]
+    Grade(grade::GradeArgs),
 }
 
 #[derive(Args)]
@@ -223,6 +232,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::cmd_diff(&args, load),
         Command::Lint(args) => lint::cmd_lint(&args, load),
         Command::Import(args) => import::cmd_import(&args),
+        Command::Grade(args) => grade::cmd_grade(&args),
     };
     ExitCode::from(code)
 }
