@@ -29,11 +29,16 @@ use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 use crate::Loaded;
 
+/// Top-level keys a submission may write anything in: they grade nothing,
+/// and the teacher's are kept.
+const IGNORED: [&str; 2] = ["title", "description"];
+
 /// Top-level sections that are never editable without `grading:`.
 const FIXED_BY_DEFAULT: [&str; 4] = ["lab", "seed", "checks", "grading"];
 
 /// The teacher's lab, kept as a tree to merge submissions into.
 pub struct Teacher {
+    /// The lab file's path, as given.
     file: String,
     tree: Node,
     /// Editable parts, each a path of map keys (`routers.r1.routes`).
@@ -138,8 +143,13 @@ impl Teacher {
                 limit,
             });
         }
-        let lab = crate::build::build(&merged, &file, &mut d);
         let lines = line_count(&text);
+        let teacher_dir = Path::new(&self.file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        d.teacher_from = Some((lines + 1, teacher_dir));
+        let lab = crate::build::build(&merged, &file, &mut d);
         match lab {
             Some(lab) if !d.has_errors() => Ok(Loaded {
                 lab,
@@ -193,7 +203,8 @@ impl Teacher {
             let mut path = prefix.to_vec();
             path.push(key.value.clone());
             let theirs = teacher.and_then(|t| child(t, &key.value));
-            if self.editable.iter().any(|e| path.starts_with(e)) {
+            let ignored = prefix.is_empty() && IGNORED.contains(&key.value.as_str());
+            if ignored || self.editable.iter().any(|e| path.starts_with(e)) {
                 continue;
             }
             let leads_to_editable = self
@@ -333,7 +344,11 @@ fn graft(merged: &mut Node, student: &Node, path: &[String]) {
         }
     };
     if rest.is_empty() {
-        ours[index] = (key.clone(), value.clone());
+        // A part copied unchanged stays the teacher's (its positions, and
+        // its zone files in the teacher's folder).
+        if !same(&ours[index].1, value) {
+            ours[index] = (key.clone(), value.clone());
+        }
     } else {
         graft(&mut ours[index].1, value, rest);
     }

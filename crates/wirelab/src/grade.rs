@@ -142,7 +142,9 @@ pub fn cmd_grade(args: &GradeArgs) -> u8 {
     };
     let jobs = crate::threads(args.jobs);
     let progress = progress_bar(submissions.len() as u64);
-    let graded = grade_all(&teacher, max, &submissions, &limits, jobs, &|| progress.inc(1));
+    let graded = grade_all(&teacher, max, &submissions, &limits, jobs, &|| {
+        progress.inc(1)
+    });
     progress.finish_and_clear();
     if let Err(e) = grade_report::write(&args.out, &loaded.lab.lab.value, max, &graded) {
         return crate::usage_error(&e);
@@ -200,8 +202,8 @@ pub fn discover(dir: &Path, lab_name: &str) -> Result<Vec<Submission>, String> {
     let root = dir
         .canonicalize()
         .map_err(|e| format!("{shown}: cannot read the submissions folder: {e}"))?;
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("{shown}: cannot read the submissions folder: {e}"))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("{shown}: cannot read the submissions folder: {e}"))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -349,9 +351,12 @@ fn grade_isolated(teacher: &Teacher, max: u32, submission: &Submission, limits: 
         grade_submission(teacher, max, &student, path, limits, &stop)
     });
     match outcome {
-        Ok(graded) if stop.is_raised() && graded.status != GradeStatus::Invalid => {
-            not_graded(student, max, GradeStatus::Limit, vec![wall_time_reason(limits)])
-        }
+        Ok(graded) if stop.is_raised() && graded.status != GradeStatus::Invalid => not_graded(
+            student,
+            max,
+            GradeStatus::Limit,
+            vec![wall_time_reason(limits)],
+        ),
         Ok(graded) => graded,
         Err(panic) => not_graded(
             student,

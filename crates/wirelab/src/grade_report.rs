@@ -18,7 +18,10 @@ pub fn write(out: &Path, lab: &str, max: u32, graded: &[Graded]) -> Result<(), S
     let junit = out.join("junit");
     let fail = |what: &Path, e: std::io::Error| format!("{}: cannot write: {e}", what.display());
     std::fs::create_dir_all(&junit).map_err(|e| fail(&junit, e))?;
-    for entry in std::fs::read_dir(&junit).map_err(|e| fail(&junit, e))?.flatten() {
+    for entry in std::fs::read_dir(&junit)
+        .map_err(|e| fail(&junit, e))?
+        .flatten()
+    {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "xml") {
             std::fs::remove_file(&path).map_err(|e| fail(&path, e))?;
@@ -53,7 +56,9 @@ fn file_safe(id: &str) -> String {
 /// the reasons, `check: reason` joined by ` | `.
 pub fn csv(graded: &[Graded]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header = ["student", "status", "score", "max", "passed", "failed", "reasons"];
+    let header = [
+        "student", "status", "score", "max", "passed", "failed", "reasons",
+    ];
     w.write_record(header).expect("writing to memory");
     for g in graded {
         let reasons: Vec<String> = g.reasons.iter().map(reason_text).collect();
