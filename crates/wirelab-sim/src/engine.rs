@@ -454,7 +454,12 @@ impl<'n> Sim<'n> {
             if self.counters.events >= self.limits.events_max {
                 return false;
             }
-            if self.counters.events % crate::stop::POLL_EVENTS == 0 && self.stopped() {
+            if self
+                .counters
+                .events
+                .is_multiple_of(crate::stop::POLL_EVENTS)
+                && self.stopped()
+            {
                 return false;
             }
             let (t, event) = self.queue.pop().expect("peeked");

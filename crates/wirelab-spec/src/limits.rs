@@ -265,9 +265,9 @@ fn parse(unit: Unit, text: &str) -> Result<u64, String> {
 
 fn show(unit: Unit, value: u64) -> String {
     match (unit, value) {
-        (Unit::Bytes, v) if v % (1024 * 1024) == 0 => format!("{}MiB", v / (1024 * 1024)),
+        (Unit::Bytes, v) if v.is_multiple_of(1024 * 1024) => format!("{}MiB", v / (1024 * 1024)),
         (Unit::Bytes, v) => format!("{v}B"),
-        (Unit::Time, v) if v % 1_000_000_000 == 0 => format!("{}s", v / 1_000_000_000),
+        (Unit::Time, v) if v.is_multiple_of(1_000_000_000) => format!("{}s", v / 1_000_000_000),
         (Unit::Time, v) => format!("{}ms", v / 1_000_000),
         (Unit::Count, v) => thousands(v),
     }
@@ -278,7 +278,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

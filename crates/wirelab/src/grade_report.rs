@@ -298,7 +298,7 @@ mod tests {
         let s = Stats::of(&class, 10);
         assert_eq!((s.students, s.graded, s.invalid), (4, 3, 1));
         assert_eq!((s.mean, s.median), (4.25, 3.5));
-        assert_eq!(s.distribution, [2, 0, 1, 0, 1]);
+        assert_eq!(s.distribution, [1, 1, 1, 0, 1]);
     }
 
     #[test]
