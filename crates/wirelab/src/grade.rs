@@ -22,6 +22,7 @@ use serde::Serialize;
 use wirelab_check::{Bound, BoundHit, Bounds, Report, Status};
 use wirelab_net::Network;
 use wirelab_sim::{SimTime, StopFlag};
+use wirelab_spec::limits::thousands;
 use wirelab_spec::{Limits, Severity, Teacher};
 
 use crate::grade_report;
@@ -506,8 +507,8 @@ fn bound_reason(hit: &BoundHit, limits: &Limits) -> String {
             millis(limits.sim_time_ns / 1_000_000)
         ),
         _ => format!(
-            "limit: {place} ran {} simulated events (at most {}; --limit sim-events=N to change)",
-            limits.sim_events, limits.sim_events
+            "limit: {place} ran {} simulated events (the most one simulation may run; --limit sim-events=N to change)",
+            thousands(limits.sim_events)
         ),
     }
 }

@@ -509,6 +509,50 @@ fn a_whole_lab_may_be_submitted_within_limits_and_its_files_stay_in_its_folder()
 }
 
 #[test]
+fn simulated_time_and_events_are_bounded() {
+    let dir = TempDir::new("bounds");
+    dir.write("lab.yaml", &teacher_lab());
+    let late = format!(
+        "{}traffic:\n  - {{ name: dump, from: app1, to: db1, port: 5432, bulk: 200KB, start: 5s }}\n",
+        fixed_filters()
+    );
+    dir.write("class/late.yaml", &late);
+    let big = late.replace("bulk: 200KB, start: 5s", "bulk: 50MB");
+    dir.write("class/big.yaml", &big);
+    dir.write("class/right.yaml", &fixed_filters());
+    let run = wirelab(
+        &[
+            "grade",
+            "lab.yaml",
+            "--submissions",
+            "class",
+            "--limit",
+            "sim-time=2s",
+            "--limit",
+            "sim-events=20,000",
+        ],
+        &dir.0,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.0.join("grades/class.json")).unwrap()).unwrap();
+    let s = students(&json);
+    assert_eq!(s["late"]["status"], "limit");
+    assert_eq!(
+        reasons(&s["late"]),
+        "limit: the run of the lab's workloads was still going after 2s of simulated time (--limit sim-time=T to change)"
+    );
+    assert_eq!(s["big"]["status"], "limit");
+    assert_eq!(
+        reasons(&s["big"]),
+        "limit: the run of the lab's workloads ran 20,000 simulated events (the most one simulation may run; --limit sim-events=N to change)"
+    );
+    // Within the bounds, the same lab is graded.
+    assert_eq!(s["right"]["status"], "ok", "{}", reasons(&s["right"]));
+    assert_eq!(s["right"]["score"], 13);
+}
+
+#[test]
 fn bad_arguments_and_a_bad_teachers_lab_are_usage_errors() {
     let dir = TempDir::new("usage");
     dir.write("lab.yaml", &teacher_lab());
