@@ -139,7 +139,7 @@ impl Teacher {
         let limit = crate::limits::check_tree(&merged, limits, &mut d);
         if limit.is_some() {
             return Err(Rejected {
-                diagnostics: self.attribute(d.into_sorted(), line_count(&text)),
+                diagnostics: self.attribute(&file, d.into_sorted(), line_count(&text)),
                 limit,
             });
         }
@@ -153,10 +153,10 @@ impl Teacher {
         match lab {
             Some(lab) if !d.has_errors() => Ok(Loaded {
                 lab,
-                warnings: self.attribute(d.into_sorted(), lines),
+                warnings: self.attribute(&file, d.into_sorted(), lines),
             }),
             _ => Err(Rejected {
-                diagnostics: self.attribute(d.into_sorted(), lines),
+                diagnostics: self.attribute(&file, d.into_sorted(), lines),
                 limit: None,
             }),
         }
@@ -243,9 +243,10 @@ impl Teacher {
 
     /// Diagnostics of the merged lab, each in the file its position
     /// belongs to: past the submission's `lines`, the teacher's.
-    fn attribute(&self, mut list: Vec<Diagnostic>, lines: u32) -> Vec<Diagnostic> {
+    /// Diagnostics of other files (zone files) stay as they are.
+    fn attribute(&self, file: &str, mut list: Vec<Diagnostic>, lines: u32) -> Vec<Diagnostic> {
         for diag in &mut list {
-            if diag.span.line > lines {
+            if diag.file == file && diag.span.line > lines {
                 diag.span.line -= lines;
                 diag.file.clone_from(&self.file);
             }
