@@ -141,6 +141,9 @@ pub fn cmd_grade(args: &GradeArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return crate::usage_error(&e),
     };
+    if let Err(e) = grade_report::prepare(&args.out) {
+        return crate::usage_error(&e);
+    }
     let jobs = crate::threads(args.jobs);
     let progress = progress_bar(submissions.len() as u64);
     let graded = grade_all(&teacher, max, &submissions, &limits, jobs, &|| {

@@ -11,12 +11,15 @@ use serde::Serialize;
 
 use crate::grade::{GradeStatus, Graded, Reason};
 
-/// Writes class.csv, class.json and junit/STUDENT.xml under `out`. JUnit
-/// files of earlier runs (junit/*.xml) are removed first, so the folder
-/// holds this class only.
-pub fn write(out: &Path, lab: &str, max: u32, graded: &[Graded]) -> Result<(), String> {
+fn fail(what: &Path, e: std::io::Error) -> String {
+    format!("{}: cannot write: {e}", what.display())
+}
+
+/// Makes `out` and `out/junit` before any grading (an output that cannot
+/// be written is known at once), and removes the JUnit files of earlier
+/// runs (junit/*.xml), so the folder will hold this class only.
+pub fn prepare(out: &Path) -> Result<(), String> {
     let junit = out.join("junit");
-    let fail = |what: &Path, e: std::io::Error| format!("{}: cannot write: {e}", what.display());
     std::fs::create_dir_all(&junit).map_err(|e| fail(&junit, e))?;
     for entry in std::fs::read_dir(&junit)
         .map_err(|e| fail(&junit, e))?
@@ -27,6 +30,13 @@ pub fn write(out: &Path, lab: &str, max: u32, graded: &[Graded]) -> Result<(), S
             std::fs::remove_file(&path).map_err(|e| fail(&path, e))?;
         }
     }
+    Ok(())
+}
+
+/// Writes class.csv, class.json and junit/STUDENT.xml under `out` (made
+/// by [`prepare`]).
+pub fn write(out: &Path, lab: &str, max: u32, graded: &[Graded]) -> Result<(), String> {
+    let junit = out.join("junit");
     let csv_path = out.join("class.csv");
     std::fs::write(&csv_path, csv(graded)).map_err(|e| fail(&csv_path, e))?;
     let json_path = out.join("class.json");

@@ -627,6 +627,26 @@ fn bad_arguments_and_a_bad_teachers_lab_are_usage_errors() {
         "nothing is written for an invalid teacher's lab"
     );
 
+    // An output folder that cannot be made is known before any grading.
+    let run = wirelab(
+        &[
+            "grade",
+            "lab.yaml",
+            "--submissions",
+            "class",
+            "--out",
+            "lab.yaml/out",
+        ],
+        &dir.0,
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("lab.yaml/out/junit: cannot write"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(text(&run.stdout).is_empty());
+
     // An empty submission is the teacher's lab as given.
     let run = wirelab(&["grade", "lab.yaml", "--submissions", "class"], &dir.0);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
