@@ -30,12 +30,13 @@ use crate::grade_report;
 #[derive(Args)]
 pub struct GradeArgs {
     /// The teacher's lab: its checks grade every submission.
-    lab: PathBuf,
+    #[arg(required_unless_present = "show_limits")]
+    lab: Option<PathBuf>,
     /// A folder with one sub-folder (holding the lab file) or one YAML
     /// file per student; the student's id is the folder's name or the
     /// file's name without .yaml.
-    #[arg(long, value_name = "DIR")]
-    submissions: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "show_limits")]
+    submissions: Option<PathBuf>,
     /// Where to write class.csv, class.json and junit/STUDENT.xml.
     #[arg(long, value_name = "DIR", default_value = "grades")]
     out: PathBuf,
@@ -52,6 +53,10 @@ pub struct GradeArgs {
     /// sim-events, wall-time.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limit: Vec<String>,
+    /// Print the limits in force (the defaults, then --limits and --limit)
+    /// and exit without grading.
+    #[arg(long)]
+    show_limits: bool,
 }
 
 /// How grading a submission ended.
@@ -114,28 +119,34 @@ pub fn cmd_grade(args: &GradeArgs) -> u8 {
     let Some(limits) = read_limits(args) else {
         return 2;
     };
-    let (teacher, loaded) = match Teacher::load(&args.lab) {
+    if args.show_limits {
+        crate::emit(&limits.describe());
+        return 0;
+    }
+    let (Some(lab), Some(submissions)) = (&args.lab, &args.submissions) else {
+        return crate::usage_error("give the teacher's LAB and --submissions DIR");
+    };
+    let (teacher, loaded) = match Teacher::load(lab) {
         Ok(t) => t,
         Err(diags) => {
             crate::print_diagnostics(&diags);
             eprintln!(
                 "{}: the teacher's lab is invalid; nothing was graded",
-                args.lab.display()
+                lab.display()
             );
             return 2;
         }
     };
     let max: u32 = loaded.lab.checks.iter().map(|c| c.points).sum();
-    let lab_name = args
-        .lab
+    let lab_name = lab
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let submissions = match discover(&args.submissions, &lab_name) {
+    let submissions = match discover(submissions, &lab_name) {
         Ok(s) if s.is_empty() => {
             return crate::usage_error(&format!(
                 "{}: no submissions (sub-folders or .yaml files) in this folder",
-                args.submissions.display()
+                submissions.display()
             ))
         }
         Ok(s) => s,

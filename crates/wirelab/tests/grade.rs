@@ -614,6 +614,25 @@ fn bad_arguments_and_a_bad_teachers_lab_are_usage_errors() {
         "{err}"
     );
 
+    // The limits in force, without grading.
+    dir.write("raise.yaml", "hosts: 5,000\n");
+    let run = wirelab(
+        &[
+            "grade",
+            "--show-limits",
+            "--limits",
+            "raise.yaml",
+            "--limit",
+            "wall-time=2s",
+        ],
+        &dir.0,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let shown = text(&run.stdout);
+    assert!(shown.contains("\nhosts         5,000 "), "{shown}");
+    assert!(shown.contains("\nwall-time     2s "), "{shown}");
+    assert!(shown.contains("\nrules         1,000 "), "{shown}");
+
     dir.write(
         "bad.yaml",
         &teacher_lab().replace("editable: [", "editable: [nacl, "),
