@@ -18,6 +18,9 @@ pub struct Diags {
     /// In a submission merged into a teacher's lab: the first line of the
     /// teacher's part and the teacher's folder, where its zone files are.
     pub teacher_from: Option<(u32, std::path::PathBuf)>,
+    /// The lab is a submission (`wirelab grade`): the files it names must
+    /// be regular files.
+    pub untrusted: bool,
 }
 
 impl Diags {
@@ -27,6 +30,7 @@ impl Diags {
             list: Vec::new(),
             files_allowed: true,
             teacher_from: None,
+            untrusted: false,
         }
     }
 

@@ -102,6 +102,13 @@ impl Teacher {
             Ok(m) if m.len() > limits.file_bytes => {
                 return Err(reject(file_limit(m.len(), limits), Some("file-bytes")));
             }
+            // A named pipe would block the read for ever.
+            Ok(m) if !m.is_file() => {
+                return Err(reject(
+                    "not a regular file (a pipe or a device?): a lab file is YAML text".to_string(),
+                    None,
+                ));
+            }
             _ => {}
         }
         let text = crate::read_file(path, limits.file_bytes).map_err(|m| reject(m, None))?;
@@ -149,6 +156,7 @@ impl Teacher {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         d.teacher_from = Some((lines + 1, teacher_dir));
+        d.untrusted = true;
         let lab = crate::build::build(&merged, &file, &mut d);
         match lab {
             Some(lab) if !d.has_errors() => Ok(Loaded {

@@ -231,6 +231,16 @@ pub fn discover(dir: &Path, lab_name: &str) -> Result<Vec<Submission>, String> {
         };
         let (student, lab) = if metadata.is_dir() {
             (name, lab_in_folder(&path, lab_name))
+        } else if is_yaml(&path) && !metadata.is_file() {
+            let student = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or(name);
+            let why = format!(
+                "{}: not a regular file (a pipe or a device?)",
+                path.display()
+            );
+            (student, Err(why))
         } else if is_yaml(&path) {
             let stem = path
                 .file_stem()

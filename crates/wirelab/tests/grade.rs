@@ -12,6 +12,16 @@ const SOLUTION: &str = include_str!("../../../labs/solutions/05-exercise-fix-the
 const URL_LAB: &str = include_str!("../../../labs/07-what-happens-when-you-type-a-url.yaml");
 const ZONE: &str = include_str!("../../../labs/zones/example.com.zone");
 
+/// A named pipe at `path` (made by coreutils' mkfifo).
+fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+}
+
 /// A fresh folder under the system's temporary folder, removed on drop.
 struct TempDir(PathBuf);
 
@@ -438,6 +448,11 @@ fn a_whole_lab_may_be_submitted_within_limits_and_its_files_stay_in_its_folder()
     std::fs::create_dir_all(dir.0.join("class/link/zones")).unwrap();
     std::os::unix::fs::symlink("/etc/hostname", dir.0.join("class/link/zones/linked.zone"))
         .unwrap();
+    // Named pipes would block a read for ever: a lab file and a zone file.
+    let piped = URL_LAB.replace("file: zones/example.com.zone", "file: zones/pipe.zone");
+    dir.write("class/pipe/lab.yaml", &piped);
+    mkfifo(&dir.0.join("class/pipe/zones/pipe.zone"));
+    mkfifo(&dir.0.join("class/fifo.yaml"));
     let mut many = URL_LAB.to_string();
     let at = many.find("hosts:\n").unwrap() + "hosts:\n".len();
     let extra: String = (0..3000)
@@ -477,6 +492,19 @@ fn a_whole_lab_may_be_submitted_within_limits_and_its_files_stay_in_its_folder()
         reasons(&s["link"]).contains("leaves the lab's folder (it links to /etc/hostname)"),
         "{}",
         reasons(&s["link"])
+    );
+    assert_eq!(s["pipe"]["status"], "invalid");
+    assert!(
+        reasons(&s["pipe"])
+            .contains("zone file `class/pipe/zones/pipe.zone` is not a regular file"),
+        "{}",
+        reasons(&s["pipe"])
+    );
+    assert_eq!(s["fifo"]["status"], "invalid");
+    assert!(
+        reasons(&s["fifo"]).contains("not a regular file"),
+        "{}",
+        reasons(&s["fifo"])
     );
     assert_eq!(s["many"]["status"], "limit");
     // 3,000 hosts and the lab's own.

@@ -480,6 +480,15 @@ fn read_zone_file(path: &Path, shown: &str, span: Span, d: &mut Diags) -> Option
         d.error(span, format!("zone file `{shown}` is a directory"));
         return None;
     }
+    // A named pipe or a device would block or never end the read: an
+    // untrusted lab may only name regular files.
+    if d.untrusted && !metadata.is_file() {
+        d.error(
+            span,
+            format!("zone file `{shown}` is not a regular file (a pipe or a device?)"),
+        );
+        return None;
+    }
     if metadata.len() > ZONE_FILE_BYTES_MAX {
         d.error(
             span,
