@@ -324,6 +324,18 @@ pub fn run_checks_bounded(
                 break done;
             }
             let check = &net.lab.checks[i];
+            // Once stopped, the checks left are not run: work outside the
+            // engine's loop (exhaustive checks) cannot be stopped midway,
+            // but is not started either.
+            if bounds
+                .stop
+                .as_ref()
+                .is_some_and(wirelab_sim::StopFlag::is_raised)
+            {
+                let result = unrunnable(check, "the run was stopped".to_string());
+                done.push((i, result, Some(Bound::Stopped)));
+                continue;
+            }
             let (result, hit) = match (&check.flow, run) {
                 (Some(flow), Some(run)) => (runs::grade_flow(check, flow, run), None),
                 _ => {
