@@ -390,6 +390,62 @@ pub fn run_checks_bounded(
 mod tests {
     use super::*;
 
+    fn net(yaml: &str) -> Network {
+        Network::compile(
+            &wirelab_spec::parse_str("t.yaml", yaml)
+                .expect("valid lab")
+                .lab,
+        )
+    }
+
+    const TWO_HOSTS: &str = "lab: t\nnetworks: { a: { cidr: 10.0.0.0/24 } }\nhosts: { c: { network: a }, s: { network: a, services: [{ port: 80 }] } }\n";
+
+    #[test]
+    fn bounds_say_which_bound_cut_a_run_short() {
+        let checks = "checks:\n  - { name: one, from: c, to: s, port: 80, expect: allow }\n  - { name: two, from: c, to: s, port: 80, expect: allow }\n";
+        let net = net(&format!("{TWO_HOSTS}{checks}"));
+        let (report, hit) = run_checks_bounded(&net, 1, &Bounds::default());
+        assert_eq!((report.passed, hit), (2, None));
+        // Too few events for the handshake.
+        let few = Bounds {
+            check_events_max: 3,
+            ..Bounds::default()
+        };
+        let (_, hit) = run_checks_bounded(&net, 1, &few);
+        assert_eq!(
+            hit,
+            Some(BoundHit {
+                bound: Bound::SimEvents,
+                check: Some("one".into())
+            })
+        );
+        // Stopped before it starts: no check runs.
+        let stop = wirelab_sim::StopFlag::new();
+        stop.raise();
+        let stopped = Bounds {
+            stop: Some(stop),
+            ..Bounds::default()
+        };
+        let (report, hit) = run_checks_bounded(&net, 2, &stopped);
+        assert_eq!(report.failed, 2);
+        assert_eq!(hit.map(|h| h.bound), Some(Bound::Stopped));
+        // The workload run past its simulated time.
+        let flow = "traffic:\n  - { name: f, from: c, to: s, port: 80, bulk: 1MB, start: 5s }\nchecks:\n  - { name: f done, traffic: f, expect: { complete_within: 1s } }\n";
+        let net = super::tests::net(&format!("{TWO_HOSTS}{flow}"));
+        let short = Bounds {
+            run_until: wirelab_sim::SimTime::from_secs(2),
+            ..Bounds::default()
+        };
+        let (_, hit) = run_checks_bounded(&net, 1, &short);
+        assert_eq!(
+            hit,
+            Some(BoundHit {
+                bound: Bound::SimTime,
+                check: None
+            })
+        );
+    }
+
     #[test]
     fn via_is_an_ordered_subsequence() {
         let p: Vec<String> = ["r1", "r2", "r3"].iter().map(|s| s.to_string()).collect();
