@@ -226,64 +226,225 @@ fn verdict(check: &Check, failures: &[String]) -> (Status, Option<String>, u32) 
 pub const FLOW_RUN_TIME_MAX: wirelab_sim::SimTime = wirelab_sim::SimTime::from_secs(3600);
 pub const FLOW_RUN_EVENTS_MAX: u64 = 200_000_000;
 
+/// Bounds of the simulations behind one lab's checks. The default is what
+/// `wirelab test` uses; `wirelab grade` tightens them for untrusted labs.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    /// Simulated time of the run behind workload checks.
+    pub run_until: wirelab_sim::SimTime,
+    /// Events of the run behind workload checks.
+    pub run_events_max: u64,
+    /// Events of the simulation of any one check.
+    pub check_events_max: u64,
+    /// Raised from outside to stop every simulation of the lab.
+    pub stop: Option<wirelab_sim::StopFlag>,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            run_until: FLOW_RUN_TIME_MAX,
+            run_events_max: FLOW_RUN_EVENTS_MAX,
+            check_events_max: wirelab_sim::Limits::default().events_max,
+            stop: None,
+        }
+    }
+}
+
+/// Which bound stopped a simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The run behind workload checks reached `run_until` with work left.
+    SimTime,
+    /// A simulation ran its maximum of events.
+    SimEvents,
+    /// The stop flag was raised.
+    Stopped,
+}
+
+/// A bound hit while grading, and where: the name of the check, or `None`
+/// for the run behind workload checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundHit {
+    pub bound: Bound,
+    pub check: Option<String>,
+}
+
 /// Runs every check of the network's lab on `threads` threads (at least
 /// one), results in the lab's order.
 pub fn run_checks(net: &Network, threads: usize) -> Report {
+    run_checks_bounded(net, threads, &Bounds::default()).0
+}
+
+/// [`run_checks`] within `bounds`: also says which bound, if any, cut a
+/// simulation short (the first in the lab's order). With one thread, the
+/// checks run on the calling thread.
+pub fn run_checks_bounded(
+    net: &Network,
+    threads: usize,
+    bounds: &Bounds,
+) -> (Report, Option<BoundHit>) {
     let n = net.lab.checks.len();
     // Checks on workloads grade one run of the lab's traffic and events.
+    let mut run_hit = None;
     let run = net.lab.checks.iter().any(|c| c.flow.is_some()).then(|| {
         let options = wirelab_sim::scenario::RunOptions {
-            until: FLOW_RUN_TIME_MAX,
-            events_max: FLOW_RUN_EVENTS_MAX,
+            until: bounds.run_until,
+            events_max: bounds.run_events_max,
             capture: false,
         };
-        wirelab_sim::scenario::run(net, options, &mut |_| {})
+        let mut scenario = wirelab_sim::scenario::Scenario::new(net, options);
+        if let Some(stop) = &bounds.stop {
+            scenario.set_stop(stop.clone());
+        }
+        scenario.advance(options.until, &mut |_| {});
+        run_hit = match scenario.end() {
+            Some(_) if scenario.sim().stopped() => Some(Bound::Stopped),
+            Some(wirelab_sim::scenario::RunEnd::EventLimit) => Some(Bound::SimEvents),
+            Some(wirelab_sim::scenario::RunEnd::Until) => Some(Bound::SimTime),
+            _ => None,
+        };
+        scenario.report()
     });
     let run = run.as_ref();
     let threads = threads.clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
-    let mut slots: Vec<Option<CheckResult>> = vec![None; n];
-    let chunks: Vec<Vec<(usize, CheckResult)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Full);
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            break done;
-                        }
-                        let check = &net.lab.checks[i];
-                        let result = match (&check.flow, run) {
-                            (Some(flow), Some(run)) => runs::grade_flow(check, flow, run),
-                            _ => run_check(&mut sim, net, i),
-                        };
-                        done.push((i, result));
-                    }
+    let worker = || {
+        let mut sim = Sim::new(net, net.lab.seed, TraceLevel::Full);
+        sim.set_limits(wirelab_sim::Limits {
+            events_max: bounds.check_events_max,
+        });
+        if let Some(stop) = &bounds.stop {
+            sim.set_stop(stop.clone());
+        }
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break done;
+            }
+            let check = &net.lab.checks[i];
+            // Once stopped, the checks left are not run: work outside the
+            // engine's loop (exhaustive checks) cannot be stopped midway,
+            // but is not started either.
+            if bounds
+                .stop
+                .as_ref()
+                .is_some_and(wirelab_sim::StopFlag::is_raised)
+            {
+                let result = unrunnable(check, "the run was stopped".to_string());
+                done.push((i, result, Some(Bound::Stopped)));
+                continue;
+            }
+            let (result, hit) = match (&check.flow, run) {
+                (Some(flow), Some(run)) => (runs::grade_flow(check, flow, run), None),
+                _ => {
+                    let result = run_check(&mut sim, net, i);
+                    let hit = if sim.stopped() {
+                        Some(Bound::Stopped)
+                    } else if sim.event_limit_hit() {
+                        Some(Bound::SimEvents)
+                    } else {
+                        None
+                    };
+                    (result, hit)
+                }
+            };
+            done.push((i, result, hit));
+        }
+    };
+    let chunks: Vec<Vec<(usize, CheckResult, Option<Bound>)>> = if threads == 1 {
+        vec![worker()]
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a check worker panicked"))
+                .collect()
+        })
+    };
+    let mut slots: Vec<Option<(CheckResult, Option<Bound>)>> = vec![None; n];
+    for (i, r, hit) in chunks.into_iter().flatten() {
+        slots[i] = Some((r, hit));
+    }
+    let results: Vec<(CheckResult, Option<Bound>)> = slots
+        .into_iter()
+        .map(|r| r.expect("every check ran"))
+        .collect();
+    let hit = run_hit
+        .map(|bound| BoundHit { bound, check: None })
+        .or_else(|| {
+            results.iter().find_map(|(r, hit)| {
+                hit.map(|bound| BoundHit {
+                    bound,
+                    check: Some(r.name.clone()),
                 })
             })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a check worker panicked"))
-            .collect()
-    });
-    for (i, r) in chunks.into_iter().flatten() {
-        slots[i] = Some(r);
-    }
-    Report::new(
-        &net.lab,
-        slots
-            .into_iter()
-            .map(|r| r.expect("every check ran"))
-            .collect(),
-    )
+        });
+    let checks = results.into_iter().map(|(r, _)| r).collect();
+    (Report::new(&net.lab, checks), hit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn net(yaml: &str) -> Network {
+        Network::compile(
+            &wirelab_spec::parse_str("t.yaml", yaml)
+                .expect("valid lab")
+                .lab,
+        )
+    }
+
+    const TWO_HOSTS: &str = "lab: t\nnetworks: { a: { cidr: 10.0.0.0/24 } }\nhosts: { c: { network: a }, s: { network: a, services: [{ port: 80 }] } }\n";
+
+    #[test]
+    fn bounds_say_which_bound_cut_a_run_short() {
+        let checks = "checks:\n  - { name: one, from: c, to: s, port: 80, expect: allow }\n  - { name: two, from: c, to: s, port: 80, expect: allow }\n";
+        let net = net(&format!("{TWO_HOSTS}{checks}"));
+        let (report, hit) = run_checks_bounded(&net, 1, &Bounds::default());
+        assert_eq!((report.passed, hit), (2, None));
+        // Too few events for the handshake.
+        let few = Bounds {
+            check_events_max: 3,
+            ..Bounds::default()
+        };
+        let (_, hit) = run_checks_bounded(&net, 1, &few);
+        assert_eq!(
+            hit,
+            Some(BoundHit {
+                bound: Bound::SimEvents,
+                check: Some("one".into())
+            })
+        );
+        // Stopped before it starts: no check runs.
+        let stop = wirelab_sim::StopFlag::new();
+        stop.raise();
+        let stopped = Bounds {
+            stop: Some(stop),
+            ..Bounds::default()
+        };
+        let (report, hit) = run_checks_bounded(&net, 2, &stopped);
+        assert_eq!(report.failed, 2);
+        assert_eq!(hit.map(|h| h.bound), Some(Bound::Stopped));
+        // The workload run past its simulated time.
+        let flow = "traffic:\n  - { name: f, from: c, to: s, port: 80, bulk: 1MB, start: 5s }\nchecks:\n  - { name: f done, traffic: f, expect: { complete_within: 1s } }\n";
+        let net = super::tests::net(&format!("{TWO_HOSTS}{flow}"));
+        let short = Bounds {
+            run_until: wirelab_sim::SimTime::from_secs(2),
+            ..Bounds::default()
+        };
+        let (_, hit) = run_checks_bounded(&net, 1, &short);
+        assert_eq!(
+            hit,
+            Some(BoundHit {
+                bound: Bound::SimTime,
+                check: None
+            })
+        );
+    }
 
     #[test]
     fn via_is_an_ordered_subsequence() {

@@ -263,6 +263,8 @@ pub struct Sim<'n> {
     /// What metrics report (see `counters`).
     pub(crate) run_counters: RunCounters,
     limits: Limits,
+    /// Raised from another thread to stop the run (see [`Sim::set_stop`]).
+    stop: Option<crate::stop::StopFlag>,
 }
 
 impl<'n> Sim<'n> {
@@ -302,6 +304,7 @@ impl<'n> Sim<'n> {
             counters: Counters::default(),
             run_counters: RunCounters::new(&net.lab),
             limits: Limits::default(),
+            stop: None,
         };
         sim.reset(seed);
         sim
@@ -379,6 +382,24 @@ impl<'n> Sim<'n> {
         self.limits = limits;
     }
 
+    /// Polls `stop` in every run from now on: once it is raised, the run
+    /// stops as if the event limit were hit ([`Sim::stopped`] tells which).
+    pub fn set_stop(&mut self, stop: crate::stop::StopFlag) {
+        self.stop = Some(stop);
+    }
+
+    /// Whether a run was stopped by the flag of [`Sim::set_stop`].
+    pub fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(crate::stop::StopFlag::is_raised)
+    }
+
+    /// Whether the last run hit the event limit.
+    pub fn event_limit_hit(&self) -> bool {
+        self.counters.events >= self.limits.events_max
+    }
+
     pub fn now(&self) -> SimTime {
         self.now
     }
@@ -431,6 +452,14 @@ impl<'n> Sim<'n> {
                 break;
             }
             if self.counters.events >= self.limits.events_max {
+                return false;
+            }
+            if self
+                .counters
+                .events
+                .is_multiple_of(crate::stop::POLL_EVENTS)
+                && self.stopped()
+            {
                 return false;
             }
             let (t, event) = self.queue.pop().expect("peeked");
@@ -1730,5 +1759,38 @@ mod tests {
                     .iter()
                     .all(|s| !s.touched && s.in_flight.is_none())
         );
+    }
+
+    #[test]
+    fn a_raised_stop_flag_ends_the_run_and_says_so() {
+        let net = net("lab: t\nnetworks: { a: { cidr: 10.0.0.0/24 } }\nhosts: { c: { network: a }, s: { network: a } }\n");
+        let ping = |sim: &mut Sim| {
+            let (c, s) = (
+                net.lab.hosts[0].ipv4.unwrap(),
+                net.lab.hosts[1].ipv4.unwrap(),
+            );
+            let p = Pinger::new(
+                net.host_node(0),
+                IpAddr::V4(c),
+                IpAddr::V4(s),
+                SimTime::from_millis(1),
+                5_000,
+            );
+            sim.add_pinger(p, SimTime::ZERO);
+        };
+        let stop = crate::stop::StopFlag::new();
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        sim.set_stop(stop.clone());
+        ping(&mut sim);
+        // Not raised: the run is the same as without a flag.
+        assert!(sim.run_until(SimTime::from_secs(10)));
+        assert_eq!(sim.pingers()[0].received, 5_000);
+        assert!(!sim.stopped());
+        sim.reset(1);
+        ping(&mut sim);
+        stop.raise();
+        assert!(!sim.run_until(SimTime::from_secs(10)));
+        assert!(sim.stopped() && !sim.event_limit_hit());
+        assert_eq!(sim.counters.events, 0, "stopped before the first event");
     }
 }

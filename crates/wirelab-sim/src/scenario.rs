@@ -261,6 +261,12 @@ impl<'n> Scenario<'n> {
         }
     }
 
+    /// Stops the run when `stop` is raised (see [`Sim::set_stop`]); it
+    /// then ends as if the event limit were hit.
+    pub fn set_stop(&mut self, stop: crate::stop::StopFlag) {
+        self.sim.set_stop(stop);
+    }
+
     /// The simulation underneath (read only).
     pub fn sim(&self) -> &Sim<'n> {
         &self.sim

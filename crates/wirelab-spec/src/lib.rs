@@ -6,15 +6,19 @@
 
 mod build;
 pub mod diag;
+pub mod limits;
 pub mod model;
 pub mod quantity;
 mod read;
 pub mod schema;
+pub mod submission;
 mod yaml;
 
 pub use build::http::parse_url;
 pub use diag::{Diagnostic, Severity};
+pub use limits::Limits;
 pub use model::*;
+pub use submission::{Rejected, Teacher};
 
 /// A lab that passed validation, and the warnings found on the way.
 #[derive(Clone, Debug)]
@@ -30,7 +34,8 @@ pub const FILE_BYTES_MAX: u64 = 8 * 1024 * 1024;
 /// found (at least one error; warnings may be among them).
 pub fn load(path: &std::path::Path) -> Result<Loaded, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    let text = read_file(path).map_err(|message| vec![whole_file(&file, message)])?;
+    let text =
+        read_file(path, FILE_BYTES_MAX).map_err(|message| vec![whole_file(&file, message)])?;
     parse_str(&file, &text)
 }
 
@@ -80,24 +85,24 @@ fn parse_text(file: &str, text: &str, files_allowed: bool) -> Result<Loaded, Vec
     }
 }
 
-/// The text of a lab file, or why there is none.
-fn read_file(path: &std::path::Path) -> Result<String, String> {
+/// The text of a lab file of at most `bytes_max` bytes, or why there is none.
+pub(crate) fn read_file(path: &std::path::Path, bytes_max: u64) -> Result<String, String> {
     use std::io::Read;
 
     let metadata = std::fs::metadata(path).map_err(|e| io_message(&e))?;
     if metadata.is_dir() {
         return Err("this is a directory, not a lab file".to_string());
     }
-    if metadata.len() > FILE_BYTES_MAX {
+    if metadata.len() > bytes_max {
         return Err(too_large(metadata.len()));
     }
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| io_message(&e))?;
     // The file may grow between the two looks: read one byte past the limit at most.
-    file.take(FILE_BYTES_MAX + 1)
+    file.take(bytes_max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io_message(&e))?;
-    if bytes.len() as u64 > FILE_BYTES_MAX {
+    if bytes.len() as u64 > bytes_max {
         return Err(too_large(bytes.len() as u64));
     }
     String::from_utf8(bytes).map_err(|e| {
@@ -124,7 +129,7 @@ fn too_large(bytes: u64) -> String {
     )
 }
 
-fn whole_file(file: &str, message: String) -> Diagnostic {
+pub(crate) fn whole_file(file: &str, message: String) -> Diagnostic {
     Diagnostic {
         file: file.to_string(),
         span: Span::default(),
@@ -134,7 +139,7 @@ fn whole_file(file: &str, message: String) -> Diagnostic {
     }
 }
 
-fn at_offset(file: &str, bytes: &[u8], offset: usize, message: String) -> Diagnostic {
+pub(crate) fn at_offset(file: &str, bytes: &[u8], offset: usize, message: String) -> Diagnostic {
     let (line, column) = line_column(bytes, offset);
     Diagnostic {
         file: file.to_string(),

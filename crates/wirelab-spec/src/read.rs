@@ -15,6 +15,12 @@ pub struct Diags {
     /// from elsewhere than a file (`wirelab serve`'s PUT): they have no
     /// folder, and must not read the server's files.
     pub files_allowed: bool,
+    /// In a submission merged into a teacher's lab: the first line of the
+    /// teacher's part and the teacher's folder, where its zone files are.
+    pub teacher_from: Option<(u32, std::path::PathBuf)>,
+    /// The lab is a submission (`wirelab grade`): the files it names must
+    /// be regular files.
+    pub untrusted: bool,
 }
 
 impl Diags {
@@ -23,6 +29,8 @@ impl Diags {
             file: file.to_string(),
             list: Vec::new(),
             files_allowed: true,
+            teacher_from: None,
+            untrusted: false,
         }
     }
 

@@ -621,7 +621,28 @@ struct Lab {
     tcp: OrNothing<TcpSettings>,
     /// What the lab expects: the graded part.
     checks: List<Check, 100_000>,
+    /// Extension: for `wirelab grade`, the parts a submission may change.
+    grading: Grading,
 }
+
+/// `grading:` (see docs/grading.md).
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["editable"]))]
+struct Grading {
+    /// The parts of the lab a submission may change, each as section names
+    /// joined by dots (`security_groups`, `nacls`, `routers.r1.routes`);
+    /// everything else must stay as the teacher wrote it. Without
+    /// `grading:`, everything but `lab`, `seed` and `checks` is editable.
+    editable: Vec<EditablePath>,
+}
+
+leaf!(EditablePath, {
+    "description": "A part a submission may change: a section of the lab, then map keys, joined by dots (`security_groups`, `routers.r1.routes`).",
+    "type": "string",
+    "pattern": "^(title|description|seed|defaults|networks|routers|links|hosts|security_groups|nacls|dns|tls|ssh|traffic|events|tcp|checks)(\\.[^.]+)*$",
+    "examples": ["security_groups", "routers.r1.routes"]
+});
 
 /// `defaults:`.
 #[derive(JsonSchema, Default)]

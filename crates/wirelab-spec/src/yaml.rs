@@ -67,52 +67,85 @@ pub struct SyntaxError {
     /// `None` when the parser gave no position.
     pub span: Option<Span>,
     pub message: String,
+    /// The name of the limit hit (`yaml-depth`, `yaml-aliases`,
+    /// `yaml-nodes`), when a limit and not the syntax stopped the parser.
+    pub limit: Option<&'static str>,
+}
+
+/// How much YAML one file may hold. The defaults are those of every lab;
+/// `wirelab grade` passes tighter ones for submissions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct YamlLimits {
+    pub depth: usize,
+    pub nodes: usize,
+    pub events: usize,
+    pub alias_events: usize,
+}
+
+impl Default for YamlLimits {
+    fn default() -> Self {
+        YamlLimits {
+            depth: DEPTH_MAX,
+            nodes: NODES_MAX,
+            events: EVENTS_MAX,
+            alias_events: ALIAS_REPLAY_MAX,
+        }
+    }
 }
 
 /// Parses one YAML document. An empty document (or one with only comments)
 /// is `Value::Null`.
 pub fn load(text: &str) -> Result<Node, SyntaxError> {
+    load_with(text, YamlLimits::default())
+}
+
+/// [`load`] within `limits`.
+pub fn load_with(text: &str, limits: YamlLimits) -> Result<Node, SyntaxError> {
     std::thread::scope(|scope| {
         let parser = std::thread::Builder::new()
             .name("wirelab-yaml".to_string())
             .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse(text));
+            .spawn_scoped(scope, || parse(text, limits));
         match parser {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
                 Err(SyntaxError {
                     span: None,
                     message: "the YAML parser failed on this file".to_string(),
+                    limit: None,
                 })
             }),
-            // No thread to be had: parse here (DEPTH_MAX still bounds the recursion).
-            Err(_) => parse(text),
+            // No thread to be had: parse here (the depth limit still bounds the recursion).
+            Err(_) => parse(text, limits),
         }
     })
 }
 
-fn parse(text: &str) -> Result<Node, SyntaxError> {
+fn parse(text: &str, limits: YamlLimits) -> Result<Node, SyntaxError> {
+    // The tree is walked recursively below: never deeper than the stack
+    // was sized for, whatever a caller asks.
+    let depth = limits.depth.min(DEPTH_MAX);
     let options = serde_saphyr::options! {
         with_snippet: false,
         // YAML 1.2 booleans only: a host named `y` or `on` stays a name.
         strict_booleans: true,
         budget: serde_saphyr::budget! {
-            max_depth: DEPTH_MAX,
-            flow_nesting_limit: DEPTH_MAX,
-            max_nodes: NODES_MAX,
-            max_events: EVENTS_MAX,
+            max_depth: depth,
+            flow_nesting_limit: depth,
+            max_nodes: limits.nodes,
+            max_events: limits.events,
             max_documents: 1,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: ALIAS_REPLAY_MAX,
+            max_total_replayed_events: limits.alias_events,
         },
     };
     match serde_saphyr::from_str_with_options::<Spanned<Tree>>(text, options) {
         Ok(tree) => Ok(into_node(tree, 0)),
-        Err(error) => Err(syntax_error(&error)),
+        Err(error) => Err(syntax_error(&error, &limits)),
     }
 }
 
-fn syntax_error(error: &serde_saphyr::Error) -> SyntaxError {
+fn syntax_error(error: &serde_saphyr::Error, limits: &YamlLimits) -> SyntaxError {
     let span = error
         .location()
         .map(|l| Span {
@@ -124,22 +157,40 @@ fn syntax_error(error: &serde_saphyr::Error) -> SyntaxError {
     // The rendered error ends with " at line L, column C ..."; the position
     // is reported separately.
     let text = raw.split(" at line ").next().unwrap_or(&raw).trim();
-    let message = if matches!(error, serde_saphyr::Error::MultipleDocuments { .. })
+    let depth = limits.depth.min(DEPTH_MAX);
+    let (message, limit) = if matches!(error, serde_saphyr::Error::MultipleDocuments { .. })
         || text.contains("Documents")
     {
-        "a lab file holds one YAML document, found a second one (after `---`)".to_string()
+        (
+            "a lab file holds one YAML document, found a second one (after `---`)".to_string(),
+            None,
+        )
     } else if text.contains("recursion limit") || text.contains("Depth") {
-        format!("lists and maps nested too deeply (the limit is {DEPTH_MAX} levels)")
+        (
+            format!("lists and maps nested too deeply (the limit is {depth} levels)"),
+            Some("yaml-depth"),
+        )
     } else if text.contains("alias") || text.contains("Alias") {
-        format!(
-            "too many alias expansions ({text}); the limit is {ALIAS_REPLAY_MAX} replayed events"
+        (
+            format!(
+                "too many alias expansions ({text}); the limit is {} replayed events",
+                limits.alias_events
+            ),
+            Some("yaml-aliases"),
         )
     } else if text.contains("budget breached") {
-        format!("the document is too large for a lab file ({text})")
+        (
+            format!("the document is too large for a lab file ({text})"),
+            Some("yaml-nodes"),
+        )
     } else {
-        format!("YAML syntax error: {text}")
+        (format!("YAML syntax error: {text}"), None)
     };
-    SyntaxError { span, message }
+    SyntaxError {
+        span,
+        message,
+        limit,
+    }
 }
 
 /// Turns the parsed tree into [`Node`]s. The parser already bounds the depth;

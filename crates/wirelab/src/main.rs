@@ -13,6 +13,8 @@ mod dig;
 mod dns_serve;
 mod gateway;
 mod graph;
+mod grade;
+mod grade_report;
 mod import;
 mod lint;
 mod reach;
@@ -168,6 +170,13 @@ enum Command {
         after_help = "dot, mermaid and d2 are text for Graphviz, Mermaid and D2 to lay out; svg is laid out by wirelab itself (no Graphviz needed). The same lab gives the same bytes. See docs/graph.md.\n\nExit status: 0 the graph was written; 2 a usage error, an invalid lab, or a file that cannot be written.\n\nExamples:\n  wirelab graph labs/03-vpc-security.yaml | dot -Tpng -o vpc.png\n  wirelab graph labs/03-vpc-security.yaml --format svg -o vpc.svg\n  wirelab graph labs/03-vpc-security.yaml --format mermaid"
     )]
     Graph(graph::GraphArgs),
+    /// Grade a class: every student's version of a lab (a sub-folder or a
+    /// YAML file each) by the teacher's checks, in parallel and within
+    /// limits; a class report as CSV and JSON, a JUnit file per student.
+    #[command(
+        after_help = "A submission is a whole lab or only the parts the teacher's lab declares editable (`grading: { editable: [security_groups, nacls, routers.r1.routes] }`; without it, everything but `lab`, `seed` and `checks`), merged into the teacher's lab: the teacher's checks always grade. Each submission's status is ok, invalid (not a valid lab, or it changes what is not editable), limit (too large or too long; see --limit) or crash (a bug of wirelab, caught); only ok ones score points. Results are sorted by student and the same whatever --jobs. See docs/grading.md for the limits and their defaults.\n\nExit status: 0 the class was graded (whatever the scores); 2 a usage error, an invalid teacher's lab, or an output that cannot be written.\n\nExamples:\n  wirelab grade labs/05-exercise-fix-the-vpc.yaml --submissions class/\n  wirelab grade LAB --submissions class/ --out grades/ --jobs 2\n  wirelab grade LAB --submissions class/ --limit wall-time=2s --limit hosts=200"
+    )]
+    Grade(grade::GradeArgs),
 }
 
 #[derive(Args)]
@@ -239,6 +248,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::cmd_import(&args),
         Command::Schema(args) => schema::cmd_schema(&args),
         Command::Graph(args) => graph::cmd_graph(&args, load),
+        Command::Grade(args) => grade::cmd_grade(&args),
     };
     ExitCode::from(code)
 }

@@ -412,6 +412,14 @@ fn read_private(node: Option<&Node>, names: &Names, d: &mut Diags) -> Vec<Networ
 /// A zone file path: relative to the lab's folder and inside it.
 fn zone_path(node: &Node, lab_dir: &Path, d: &mut Diags) -> Option<(PathBuf, String)> {
     let text = read::string(node, "`file`", d)?;
+    // In a submission merged into a teacher's lab, the teacher's zones
+    // are read from the teacher's folder (see submission.rs).
+    let teacher_dir = d
+        .teacher_from
+        .as_ref()
+        .filter(|(line, _)| node.span.line >= *line)
+        .map(|(_, dir)| dir.clone());
+    let lab_dir = teacher_dir.as_deref().unwrap_or(lab_dir);
     if !d.files_allowed {
         d.error(
             node.span,
@@ -470,6 +478,15 @@ fn read_zone_file(path: &Path, shown: &str, span: Span, d: &mut Diags) -> Option
     };
     if metadata.is_dir() {
         d.error(span, format!("zone file `{shown}` is a directory"));
+        return None;
+    }
+    // A named pipe or a device would block or never end the read: an
+    // untrusted lab may only name regular files.
+    if d.untrusted && !metadata.is_file() {
+        d.error(
+            span,
+            format!("zone file `{shown}` is not a regular file (a pipe or a device?)"),
+        );
         return None;
     }
     if metadata.len() > ZONE_FILE_BYTES_MAX {

@@ -24,7 +24,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TOP_KEYS: [&str; 18] = [
+pub(crate) const TOP_KEYS: [&str; 19] = [
     "lab",
     "title",
     "description",
@@ -43,6 +43,7 @@ pub(crate) const TOP_KEYS: [&str; 18] = [
     "events",
     "tcp",
     "checks",
+    "grading",
 ];
 /// The key lists of every map the reader reads, for the test that holds
 /// the JSON Schema (`crate::schema`) to them.
@@ -212,6 +213,9 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &nacls,
         d,
     );
+    // Read by `wirelab grade` (submission.rs); validated here so that
+    // every command reports a mistake in it.
+    crate::submission::read_grading(top.get("grading"), d);
     let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, &ssh, d);
 
     Some(Lab {
