@@ -17,6 +17,7 @@ mod grade_report;
 mod graph;
 mod import;
 mod lint;
+mod packaging;
 mod reach;
 mod run;
 mod schema;
@@ -26,7 +27,7 @@ mod shell;
 // The shell's helpers, which `dig` and `curl` share with it.
 use wirelab_shell::{stub_host, suggest};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
 use wirelab_net::Network;
 use wirelab_spec::{CheckProto, Diagnostic, Family, Loaded};
@@ -177,6 +178,17 @@ enum Command {
         after_help = "A submission is a whole lab or only the parts the teacher's lab declares editable (`grading: { editable: [security_groups, nacls, routers.r1.routes] }`; without it, everything but `lab`, `seed` and `checks`), merged into the teacher's lab: the teacher's checks always grade. Each submission's status is ok, invalid (not a valid lab, or it changes what is not editable), limit (too large or too long; see --limit) or crash (a bug of wirelab, caught); only ok ones score points. Results are sorted by student and the same whatever --jobs. See docs/grading.md for the limits and their defaults.\n\nExit status: 0 the class was graded (whatever the scores); 2 a usage error, an invalid teacher's lab, or an output that cannot be written.\n\nExamples:\n  wirelab grade labs/05-exercise-fix-the-vpc.yaml --submissions class/\n  wirelab grade LAB --submissions class/ --out grades/ --jobs 2\n  wirelab grade LAB --submissions class/ --limit wall-time=2s --limit hosts=200"
     )]
     Grade(grade::GradeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell).
+    #[command(
+        after_help = "Install, for example:\n  wirelab completions bash > ~/.local/share/bash-completion/completions/wirelab\n  wirelab completions zsh > ~/.zfunc/_wirelab        # with fpath+=(~/.zfunc) before compinit\n  wirelab completions fish > ~/.config/fish/completions/wirelab.fish"
+    )]
+    Completions(packaging::CompletionsArgs),
+    /// Write man pages: wirelab(1) and one per subcommand.
+    #[command(
+        after_help = "Exit status: 0 the pages were written; 2 the folder cannot be written.\n\nExamples:\n  wirelab man -o man && man -l man/wirelab-reach.1\n  sudo wirelab man -o /usr/local/share/man/man1"
+    )]
+    Man(packaging::ManArgs),
 }
 
 #[derive(Args)]
@@ -249,6 +261,8 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema::cmd_schema(&args),
         Command::Graph(args) => graph::cmd_graph(&args, load),
         Command::Grade(args) => grade::cmd_grade(&args),
+        Command::Completions(args) => packaging::cmd_completions(&args, Cli::command()),
+        Command::Man(args) => packaging::cmd_man(&args, Cli::command()),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,153 @@
+//! `wirelab completions` and `wirelab man`: the bash script completes
+//! subcommands and options in a real bash; every subcommand gets a man
+//! page that groff renders without a warning.
+
+use std::path::Path;
+use std::process::Command;
+
+fn wirelab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(args)
+        .output()
+        .expect("wirelab runs");
+    (
+        out.status.code().expect("an exit status"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The subcommands `wirelab --help` lists.
+fn subcommands() -> Vec<String> {
+    let (_, help, _) = wirelab(&["--help"]);
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&c| c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// What bash's completion function offers for `words` (the last one is
+/// being completed).
+fn complete(script: &Path, words: &[&str]) -> Vec<String> {
+    let array = words
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cword = words.len() - 1;
+    let prev = words[cword.saturating_sub(1)];
+    let cur = words[cword];
+    let program = format!(
+        "source '{}'; COMP_WORDS=({array}); COMP_CWORD={cword}; _wirelab wirelab '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_subcommands_and_options() {
+    let (code, script, _) = wirelab(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    let dir = std::env::temp_dir().join(format!("wirelab-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let path = dir.join("wirelab.bash");
+    std::fs::write(&path, script).expect("written");
+    assert_eq!(complete(&path, &["wirelab", "rea"]), ["reach"]);
+    let all = complete(&path, &["wirelab", ""]);
+    for sub in subcommands() {
+        assert!(all.contains(&sub), "{sub} not offered: {all:?}");
+    }
+    assert_eq!(complete(&path, &["wirelab", "reach", "--fr"]), ["--from"]);
+    let formats = complete(&path, &["wirelab", "graph", "lab.yaml", "--format", ""]);
+    assert_eq!(formats, ["dot", "mermaid", "d2", "svg"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn every_shell_gets_a_script_and_a_wrong_one_is_a_usage_error() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, script, _) = wirelab(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            script.contains("reach") && script.contains("grade"),
+            "{shell}"
+        );
+    }
+    let (code, _, err) = wirelab(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'tcsh'"), "{err}");
+}
+
+#[test]
+fn every_subcommand_has_a_man_page_groff_renders_cleanly() {
+    let dir = std::env::temp_dir().join(format!("wirelab-man-{}", std::process::id()));
+    let (code, _, err) = wirelab(&["man", "-o", dir.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{err}");
+    let mut pages = vec!["wirelab".to_string()];
+    pages.extend(subcommands().iter().map(|s| format!("wirelab-{s}")));
+    let have_groff = Command::new("groff").arg("--version").output().is_ok();
+    if !have_groff && std::env::var_os("WIRELAB_REQUIRE_GROFF").is_some() {
+        panic!("groff is missing and WIRELAB_REQUIRE_GROFF is set");
+    }
+    for page in &pages {
+        let path = dir.join(format!("{page}.1"));
+        let roff = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{page}.1 missing"));
+        assert!(roff.contains(".TH"), "{page}");
+        if !have_groff {
+            continue;
+        }
+        let out = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww"])
+            .arg(&path)
+            .output()
+            .expect("groff runs");
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && warnings.is_empty(),
+            "{page}: {warnings}"
+        );
+        let text = plain(&String::from_utf8_lossy(&out.stdout));
+        if page == "wirelab-reach" {
+            assert!(
+                text.contains("--from") && text.contains("SYNOPSIS"),
+                "{text}"
+            );
+            assert!(text.contains("wirelab reach"), "{text}");
+        }
+    }
+    // A folder that cannot be made: exit 2 and why.
+    let (code, _, err) = wirelab(&["man", "-o", "/proc/wirelab-man"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/proc/wirelab-man: error:"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Terminal text without the overstrikes grotty writes for bold and
+/// underline (`X\x08X`, `_\x08X`).
+fn plain(text: &str) -> String {
+    let mut out: Vec<char> = Vec::new();
+    for c in text.chars() {
+        if c == '\u{8}' {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out.into_iter().collect()
+}
