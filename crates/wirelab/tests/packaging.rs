@@ -151,3 +151,132 @@ fn plain(text: &str) -> String {
     }
     out.into_iter().collect()
 }
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// check-jsonschema as tests/schema.rs finds it; `None` skips unless
+/// required.
+fn check_jsonschema() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("WIRELAB_CHECK_JSONSCHEMA")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|d| d.join("check-jsonschema"))
+                .find(|p| p.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("WIRELAB_REQUIRE_CHECK_JSONSCHEMA").as_deref() != Ok("1"),
+            "check-jsonschema is not installed, and WIRELAB_REQUIRE_CHECK_JSONSCHEMA=1 requires it"
+        );
+        eprintln!("note: check-jsonschema not found: test skipped");
+    }
+    found
+}
+
+#[test]
+fn the_example_workflows_are_valid_github_actions() {
+    let Some(validator) = check_jsonschema() else {
+        return;
+    };
+    let dir = root().join("examples/github-actions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/github-actions")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let validate = |paths: &[std::path::PathBuf]| {
+        Command::new(&validator)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .args(paths)
+            .output()
+            .expect("check-jsonschema runs")
+    };
+    let out = validate(&files);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable");
+        assert!(text.contains("upload-artifact"), "{}", f.display());
+        assert!(text.contains("wirelab "), "{}", f.display());
+    }
+    // The validator is not a rubber stamp: a step with a misspelt key fails.
+    let broken = std::env::temp_dir().join(format!("wirelab-broken-{}.yml", std::process::id()));
+    let text = std::fs::read_to_string(&files[1]).expect("readable");
+    std::fs::write(&broken, text.replacen("runs-on:", "run-on:", 1)).expect("written");
+    assert!(!validate(&[broken.clone()]).status.success());
+    std::fs::remove_file(&broken).ok();
+}
+
+#[test]
+fn the_dockerfile_builds_in_rust_and_runs_unprivileged_in_a_slim_image() {
+    // No Docker engine here or in CI: the image's shape is checked, and
+    // the binary must link nothing the runtime image lacks.
+    let text = std::fs::read_to_string(root().join("Dockerfile")).expect("a Dockerfile");
+    let instructions: Vec<(&str, &str)> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let froms: Vec<&str> = instructions
+        .iter()
+        .filter(|(k, _)| *k == "FROM")
+        .map(|(_, v)| *v)
+        .collect();
+    assert_eq!(froms.len(), 2, "{froms:?}");
+    assert!(
+        froms[0].starts_with("rust:") && froms[0].ends_with(" AS build"),
+        "{froms:?}"
+    );
+    assert_eq!(froms[1], "debian:bookworm-slim");
+    let last = instructions
+        .iter()
+        .rposition(|(k, _)| *k == "FROM")
+        .expect("a final stage");
+    let runtime = &instructions[last..];
+    let user = runtime
+        .iter()
+        .find(|(k, _)| *k == "USER")
+        .map(|(_, v)| *v)
+        .expect("a USER in the final stage");
+    assert!(
+        !user.starts_with("0") && !user.starts_with("root"),
+        "{user}"
+    );
+    assert!(
+        runtime.contains(&("ENTRYPOINT", "[\"wirelab\"]")),
+        "{runtime:?}"
+    );
+    assert!(runtime
+        .iter()
+        .any(|(k, v)| *k == "COPY" && v.ends_with("labs /labs")));
+    assert!(
+        text.contains("--profile dist --locked"),
+        "the release profile"
+    );
+    // The binary links only glibc's libc and libm and libgcc_s, which the
+    // slim image has.
+    if let Ok(out) = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_wirelab"))
+        .output()
+    {
+        let libs = String::from_utf8_lossy(&out.stdout);
+        for line in libs.lines().filter(|l| l.contains("=>")) {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            assert!(
+                ["libc.so.6", "libm.so.6", "libgcc_s.so.1"].contains(&name),
+                "{name}: a library debian:bookworm-slim may lack ({libs})"
+            );
+        }
+    }
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    assert!(ignore.lines().any(|l| l == "target"), "{ignore}");
+}
