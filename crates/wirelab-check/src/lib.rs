@@ -25,13 +25,15 @@ use wirelab_sim::{Sim, TraceLevel};
 use wirelab_spec::{Check, Outcome, Reason};
 
 pub use exchange::{check_seed, run_exchange, trace_exchange, Exchange, Plan, PlanError};
-pub use report::{render, Format, Report};
+pub use report::{render, Format, Report, StageReport};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
     Fail,
+    /// Not run: a check of an earlier stage did not pass.
+    Skipped,
 }
 
 /// The graded result of one check.
@@ -161,6 +163,19 @@ fn unrunnable(check: &Check, why: String) -> CheckResult {
     }
 }
 
+/// A check of a stage that is not run because an earlier stage failed.
+fn skipped(check: &Check, stage: &str) -> CheckResult {
+    let why = format!("stage `{stage}` did not pass, so this check was not run");
+    CheckResult {
+        status: Status::Skipped,
+        observed: "skipped",
+        reason: "skipped",
+        explanation: why.clone(),
+        failure: None,
+        ..unrunnable(check, why)
+    }
+}
+
 fn grade(net: &Network, check: &Check, ex: &Exchange, explanation: String) -> CheckResult {
     let r = &ex.result;
     let path: Vec<String> = ex.path.iter().map(|&n| net.nodes[n].name.clone()).collect();
@@ -284,28 +299,88 @@ pub fn run_checks_bounded(
     threads: usize,
     bounds: &Bounds,
 ) -> (Report, Option<BoundHit>) {
-    let n = net.lab.checks.len();
+    run_checks_staged(net, threads, bounds, None)
+}
+
+/// [`run_checks_bounded`] stage by stage: the checks of a stage run only
+/// when every check of the stages before it passed (the others are
+/// [`Status::Skipped`]). With `up_to`, the stages after it are left out
+/// of the run and of the report (`wirelab test --stage`). A lab without
+/// stages is one stage.
+pub fn run_checks_staged(
+    net: &Network,
+    threads: usize,
+    bounds: &Bounds,
+    up_to: Option<usize>,
+) -> (Report, Option<BoundHit>) {
+    let lab = &net.lab;
+    let groups: Vec<Vec<usize>> = if lab.stages.is_empty() {
+        vec![(0..lab.checks.len()).collect()]
+    } else {
+        let last = up_to.unwrap_or(usize::MAX).min(lab.stages.len() - 1);
+        (0..=last)
+            .map(|s| {
+                (0..lab.checks.len())
+                    .filter(|&i| lab.checks[i].stage == Some(s))
+                    .collect()
+            })
+            .collect()
+    };
+    let mut results: Vec<(usize, CheckResult)> = Vec::new();
+    let mut hit = None;
+    let mut failed_stage: Option<usize> = None;
+    for (s, group) in groups.iter().enumerate() {
+        if let Some(f) = failed_stage {
+            let name = &lab.stages[f].name.value;
+            results.extend(group.iter().map(|&i| (i, skipped(&lab.checks[i], name))));
+            continue;
+        }
+        let (done, group_hit) = run_group(net, threads, bounds, group);
+        hit = hit.or(group_hit);
+        if done.iter().any(|(_, r)| r.status != Status::Pass) {
+            failed_stage = Some(s);
+        }
+        results.extend(done);
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let checks = results.into_iter().map(|(_, r)| r).collect();
+    (Report::new(lab, checks), hit)
+}
+
+/// Runs the checks `group` (indices into the lab's checks) on `threads`
+/// workers: their results by index, and the first bound that cut a
+/// simulation short.
+fn run_group(
+    net: &Network,
+    threads: usize,
+    bounds: &Bounds,
+    group: &[usize],
+) -> (Vec<(usize, CheckResult)>, Option<BoundHit>) {
+    let n = group.len();
     // Checks on workloads grade one run of the lab's traffic and events.
     let mut run_hit = None;
-    let run = net.lab.checks.iter().any(|c| c.flow.is_some()).then(|| {
-        let options = wirelab_sim::scenario::RunOptions {
-            until: bounds.run_until,
-            events_max: bounds.run_events_max,
-            capture: false,
-        };
-        let mut scenario = wirelab_sim::scenario::Scenario::new(net, options);
-        if let Some(stop) = &bounds.stop {
-            scenario.set_stop(stop.clone());
-        }
-        scenario.advance(options.until, &mut |_| {});
-        run_hit = match scenario.end() {
-            Some(_) if scenario.sim().stopped() => Some(Bound::Stopped),
-            Some(wirelab_sim::scenario::RunEnd::EventLimit) => Some(Bound::SimEvents),
-            Some(wirelab_sim::scenario::RunEnd::Until) => Some(Bound::SimTime),
-            _ => None,
-        };
-        scenario.report()
-    });
+    let run = group
+        .iter()
+        .any(|&i| net.lab.checks[i].flow.is_some())
+        .then(|| {
+            let options = wirelab_sim::scenario::RunOptions {
+                until: bounds.run_until,
+                events_max: bounds.run_events_max,
+                capture: false,
+            };
+            let mut scenario = wirelab_sim::scenario::Scenario::new(net, options);
+            if let Some(stop) = &bounds.stop {
+                scenario.set_stop(stop.clone());
+            }
+            scenario.advance(options.until, &mut |_| {});
+            run_hit = match scenario.end() {
+                Some(_) if scenario.sim().stopped() => Some(Bound::Stopped),
+                Some(wirelab_sim::scenario::RunEnd::EventLimit) => Some(Bound::SimEvents),
+                Some(wirelab_sim::scenario::RunEnd::Until) => Some(Bound::SimTime),
+                _ => None,
+            };
+            scenario.report()
+        });
     let run = run.as_ref();
     let threads = threads.clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
@@ -319,10 +394,11 @@ pub fn run_checks_bounded(
         }
         let mut done = Vec::new();
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= n {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= n {
                 break done;
             }
+            let i = group[k];
             let check = &net.lab.checks[i];
             // Once stopped, the checks left are not run: work outside the
             // engine's loop (exhaustive checks) cannot be stopped midway,
@@ -364,26 +440,22 @@ pub fn run_checks_bounded(
                 .collect()
         })
     };
-    let mut slots: Vec<Option<(CheckResult, Option<Bound>)>> = vec![None; n];
-    for (i, r, hit) in chunks.into_iter().flatten() {
-        slots[i] = Some((r, hit));
-    }
-    let results: Vec<(CheckResult, Option<Bound>)> = slots
-        .into_iter()
-        .map(|r| r.expect("every check ran"))
-        .collect();
+    let mut results: Vec<(usize, CheckResult, Option<Bound>)> =
+        chunks.into_iter().flatten().collect();
+    results.sort_by_key(|(i, _, _)| *i);
+    assert_eq!(results.len(), n, "every check ran");
     let hit = run_hit
         .map(|bound| BoundHit { bound, check: None })
         .or_else(|| {
-            results.iter().find_map(|(r, hit)| {
+            results.iter().find_map(|(_, r, hit)| {
                 hit.map(|bound| BoundHit {
                     bound,
                     check: Some(r.name.clone()),
                 })
             })
         });
-    let checks = results.into_iter().map(|(r, _)| r).collect();
-    (Report::new(&net.lab, checks), hit)
+    let done = results.into_iter().map(|(i, r, _)| (i, r)).collect();
+    (done, hit)
 }
 
 #[cfg(test)]

@@ -15,28 +15,89 @@ pub struct Report {
     pub seed: u64,
     pub passed: usize,
     pub failed: usize,
+    /// Checks not run because an earlier stage did not pass.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
     pub score: u32,
     pub max_score: u32,
+    /// The lab's stages that were graded, in order (empty without
+    /// `stages:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageReport>,
     pub checks: Vec<CheckResult>,
 }
 
+/// One stage of a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `pass`: every check passed; `fail`: some did not; `skipped`: an
+    /// earlier stage did not pass.
+    pub status: Status,
+    pub score: u32,
+    pub max_score: u32,
+    /// The names of its checks, in the lab's order.
+    pub checks: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Report {
+    /// The report of `checks`, the results of the lab's checks in order
+    /// (only those of the stages graded, when the lab has stages).
     pub fn new(lab: &Lab, checks: Vec<CheckResult>) -> Report {
-        let passed = checks.iter().filter(|c| c.status == Status::Pass).count();
+        let count = |st: Status| checks.iter().filter(|c| c.status == st).count();
+        let stages = lab
+            .stages
+            .iter()
+            .enumerate()
+            .filter_map(|(s, stage)| {
+                let mine: Vec<&CheckResult> = lab
+                    .checks
+                    .iter()
+                    .filter(|c| c.stage == Some(s))
+                    .filter_map(|c| checks.iter().find(|r| r.name == c.name.value))
+                    .collect();
+                if mine.is_empty() && lab.checks.iter().any(|c| c.stage == Some(s)) {
+                    return None; // after `--stage`: not graded
+                }
+                let status = if mine.iter().any(|c| c.status == Status::Skipped) {
+                    Status::Skipped
+                } else if mine.iter().all(|c| c.status == Status::Pass) {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                };
+                Some(StageReport {
+                    name: stage.name.value.clone(),
+                    title: stage.title.clone(),
+                    status,
+                    score: mine.iter().map(|c| c.earned).sum(),
+                    max_score: mine.iter().map(|c| c.points).sum(),
+                    checks: mine.iter().map(|c| c.name.clone()).collect(),
+                })
+            })
+            .collect();
         Report {
             lab: lab.lab.value.clone(),
             title: lab.title.clone(),
             seed: lab.seed,
-            passed,
-            failed: checks.len() - passed,
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            skipped: count(Status::Skipped),
             score: checks.iter().map(|c| c.earned).sum(),
             max_score: checks.iter().map(|c| c.points).sum(),
+            stages,
             checks,
         }
     }
 
     pub fn all_passed(&self) -> bool {
-        self.failed == 0
+        self.failed == 0 && self.skipped == 0
     }
 }
 
@@ -100,9 +161,34 @@ fn text(r: &Report, color: bool) -> String {
         .unwrap_or_default();
     let _ = writeln!(out, "{}{title}", p.bold(&format!("lab {}", r.lab)));
     for c in &r.checks {
+        // A stage's heading before its first check.
+        if let Some((n, stage)) = r
+            .stages
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.checks.first() == Some(&c.name))
+        {
+            let title = stage
+                .title
+                .as_deref()
+                .map(|t| format!(" — {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}",
+                p.bold(&format!(
+                    "stage {} {}{title}  [{}/{}]",
+                    n + 1,
+                    stage.name,
+                    stage.score,
+                    stage.max_score
+                ))
+            );
+        }
         let mark = match c.status {
             Status::Pass => p.green("PASS"),
             Status::Fail => p.red("FAIL"),
+            Status::Skipped => p.yellow("SKIP"),
         };
         let _ = writeln!(
             out,
@@ -110,6 +196,14 @@ fn text(r: &Report, color: bool) -> String {
             c.name,
             p.dim(&format!("[{}/{}]", c.earned, c.points))
         );
+        if c.status == Status::Skipped {
+            let _ = writeln!(
+                out,
+                "        {}",
+                p.dim(&format!("not run: {}", c.explanation))
+            );
+            continue;
+        }
         let at =
             c.at.as_deref()
                 .map(|a| format!(" at {a}"))
@@ -129,11 +223,14 @@ fn text(r: &Report, color: bool) -> String {
             }
         }
     }
-    let summary = format!(
+    let mut summary = format!(
         "score {}/{} — {} passed, {} failed",
         r.score, r.max_score, r.passed, r.failed
     );
-    let summary = if r.failed == 0 {
+    if r.skipped > 0 {
+        summary.push_str(&format!(", {} skipped", r.skipped));
+    }
+    let summary = if r.all_passed() {
         p.green(&summary)
     } else {
         p.red(&summary)
@@ -155,6 +252,11 @@ pub fn junit_named(r: &Report, suite: &str) -> String {
     for c in &r.checks {
         let status = match c.status {
             Status::Pass => TestCaseStatus::success(),
+            Status::Skipped => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(c.explanation.clone());
+                s
+            }
             Status::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(c.failure.clone().unwrap_or_default());
@@ -193,12 +295,16 @@ fn tap(r: &Report) -> String {
     let mut out = String::from("TAP version 14\n");
     let _ = writeln!(out, "1..{}", r.checks.len());
     for (i, c) in r.checks.iter().enumerate() {
-        let ok = if c.status == Status::Pass {
-            "ok"
-        } else {
+        let ok = if c.status == Status::Fail {
             "not ok"
+        } else {
+            "ok"
         };
         let name = c.name.replace('#', "\\#");
+        if c.status == Status::Skipped {
+            let _ = writeln!(out, "ok {} - {name} # SKIP {}", i + 1, c.explanation);
+            continue;
+        }
         let _ = writeln!(out, "{ok} {} - {name}", i + 1);
         if c.status == Status::Fail {
             let _ = writeln!(out, "  ---");

@@ -65,6 +65,9 @@ pub struct Lab {
     pub hosts: Vec<Host>,
     pub security_groups: Vec<SecurityGroup>,
     pub nacls: Vec<Nacl>,
+    /// Stages (chapters) of the checks, in order (`stages:`); empty when
+    /// the lab has none.
+    pub stages: Vec<Stage>,
     pub checks: Vec<Check>,
     /// TCP settings of the lab (`tcp:`); hosts may override them.
     pub tcp: TcpSettings,
@@ -529,7 +532,18 @@ pub struct Check {
     /// one probe: `to` is a host, `expect` `Allow`, and `from` (which such
     /// a check does not have) is set to `to`.
     pub reach: Option<ReachCheck>,
+    /// The stage (index into [`Lab::stages`]) the check belongs to.
+    pub stage: Option<usize>,
     pub span: Span,
+}
+
+/// A stage of a lab (`stages:`): its checks run only when every check of
+/// the stages before it passes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    pub name: Sp<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
 }
 
 /// An exhaustive expectation: who reaches the check's `to`, `proto` and

@@ -623,7 +623,30 @@ struct Lab {
     checks: List<Check, 100_000>,
     /// Extension: for `wirelab grade`, the parts a submission may change.
     grading: Grading,
+    /// Extension: the stages (chapters) of the checks, in order. A stage's
+    /// checks run only when every check of the stages before it passes;
+    /// every check then names its stage.
+    stages: List<Stage, 1_000>,
 }
+
+/// One stage of `stages:`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["name"]))]
+struct Stage {
+    name: StageName,
+    /// A title for people.
+    title: Text,
+    /// What the stage asks, in Markdown.
+    description: Text,
+}
+
+leaf!(StageName, {
+    "description": "A stage's name: lowercase letters, digits, `-` and `_`.",
+    "type": "string",
+    "pattern": "^[a-z0-9_-]+$",
+    "examples": ["connectivity", "security"]
+});
 
 /// `grading:` (see docs/grading.md).
 #[derive(JsonSchema, Default)]
@@ -1461,6 +1484,9 @@ struct Check {
     jump: JumpHosts,
     /// ssh checks: how to log in. Default any.
     auth: SshAuth,
+    /// The stage (a name of `stages:`) the check belongs to: required when
+    /// the lab has stages, refused when it has none.
+    stage: StageName,
 }
 
 leaf!(Expect, inline, |g| {
@@ -1816,6 +1842,7 @@ mod tests {
             ("SshHost", &keys::SSH_HOST_KEYS),
             ("SshGateway", &keys::GATEWAY_KEYS),
             ("Check", &keys::CHECK_KEYS),
+            ("Stage", &keys::STAGE_KEYS),
             ("DnsAnswers", &keys::DNS_EXPECT_KEYS),
             ("FlowExpect", &keys::FLOW_EXPECT_KEYS),
             ("ReachExpect", &keys::EXHAUSTIVE_EXPECT_KEYS),

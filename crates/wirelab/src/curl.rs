@@ -253,6 +253,7 @@ fn check_of(from: usize, to: CheckTarget, family: Family, url: &Url) -> (Check, 
         http: None,
         ssh: None,
         reach: None,
+        stage: None,
         span: Span::default(),
     };
     let http = HttpCheck {

@@ -28,7 +28,7 @@ mod shell;
 use wirelab_shell::{stub_host, suggest};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use wirelab_check::{render, run_checks, trace_exchange, Format, Plan};
+use wirelab_check::{render, trace_exchange, Format, Plan};
 use wirelab_net::Network;
 use wirelab_spec::{CheckProto, Diagnostic, Family, Loaded};
 
@@ -207,6 +207,11 @@ struct TestArgs {
     /// report.
     #[arg(long, value_name = "FILE")]
     metrics: Option<PathBuf>,
+    /// Grade up to this stage (its number from 1, or its name): the
+    /// stages before it run first and must pass; later stages are left
+    /// out. Default: every stage.
+    #[arg(long, value_name = "N|NAME")]
+    stage: Option<String>,
 }
 
 #[derive(Args)]
@@ -368,8 +373,19 @@ fn cmd_test(args: &TestArgs) -> u8 {
     if let Some(seed) = args.seed {
         loaded.lab.seed = seed;
     }
+    let up_to = match args
+        .stage
+        .as_deref()
+        .map(|s| stage_index(&loaded.lab, s))
+        .transpose()
+    {
+        Ok(up_to) => up_to,
+        Err(e) => return usage_error(&e),
+    };
     let net = Network::compile(&loaded.lab);
-    let report = run_checks(&net, threads(args.threads));
+    let bounds = wirelab_check::Bounds::default();
+    let threads = threads(args.threads);
+    let report = wirelab_check::run_checks_staged(&net, threads, &bounds, up_to).0;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let format = match args.format {
         ReportFormat::Text => Format::Text { color },
@@ -396,6 +412,25 @@ fn cmd_test(args: &TestArgs) -> u8 {
         0
     } else {
         1
+    }
+}
+
+/// `--stage N` (from 1) or `--stage NAME`: the stage's index.
+fn stage_index(lab: &wirelab_spec::Lab, text: &str) -> Result<usize, String> {
+    let names: Vec<&str> = lab.stages.iter().map(|s| s.name.value.as_str()).collect();
+    if names.is_empty() {
+        return Err(format!("--stage: lab {} has no stages", lab.lab.value));
+    }
+    if let Some(i) = names.iter().position(|&n| n == text) {
+        return Ok(i);
+    }
+    match text.parse::<usize>() {
+        Ok(n) if (1..=names.len()).contains(&n) => Ok(n - 1),
+        _ => Err(format!(
+            "--stage {text}: give a number from 1 to {} or a name ({})",
+            names.len(),
+            names.join(", ")
+        )),
     }
 }
 

@@ -211,7 +211,7 @@ fn the_example_workflows_are_valid_github_actions() {
     let broken = std::env::temp_dir().join(format!("wirelab-broken-{}.yml", std::process::id()));
     let text = std::fs::read_to_string(&files[1]).expect("readable");
     std::fs::write(&broken, text.replacen("runs-on:", "run-on:", 1)).expect("written");
-    assert!(!validate(&[broken.clone()]).status.success());
+    assert!(!validate(std::slice::from_ref(&broken)).status.success());
     std::fs::remove_file(&broken).ok();
 }
 

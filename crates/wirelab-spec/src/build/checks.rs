@@ -10,15 +10,16 @@ use super::traffic::{read_positive_time, TrafficTable};
 use super::Names;
 use crate::model::{
     Check, CheckProto, CheckTarget, DnsCheck, DnsExpect, Family, FlowCheck, Host, HostId, Outcome,
-    ReachCheck, ReachSource, Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Workload,
+    ReachCheck, ReachSource, Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Stage,
+    Workload,
 };
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const CHECK_KEYS: [&str; 19] = [
+pub(crate) const CHECK_KEYS: [&str; 20] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
-    "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth",
+    "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth", "stage",
 ];
 /// Keys an `http` check does not take.
 const HTTP_FORBIDDEN_KEYS: [&str; 7] = ["to", "proto", "port", "reason", "via", "type", "cached"];
@@ -58,6 +59,7 @@ pub(crate) fn read_checks(
     hosts: &[Host],
     traffic: &TrafficTable,
     ssh: &Ssh,
+    stages: &[Stage],
     d: &mut Diags,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -116,12 +118,116 @@ pub(crate) fn read_checks(
             });
             read_check(&fields, name, names, hosts, d)
         };
-        if let Some(check) = check {
+        let stage = read_stage(&fields, stages, item.span, d);
+        if let Some(mut check) = check {
+            check.stage = stage;
             checks.push(check);
         }
     }
     checks
 }
+
+/// A check's `stage:`: required when the lab has stages, refused when it
+/// has none.
+fn read_stage(fields: &Fields, stages: &[Stage], at: Span, d: &mut Diags) -> Option<usize> {
+    let names = || stages.iter().map(|s| s.name.value.as_str());
+    let Some(n) = fields.get("stage") else {
+        if !stages.is_empty() {
+            d.error_help(
+                at,
+                "this lab has stages: the check needs a `stage:`",
+                Some(format!(
+                    "stages: {}",
+                    names().collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
+        return None;
+    };
+    let name = read::string(n, "`stage`", d)?;
+    if stages.is_empty() {
+        d.error(
+            n.span,
+            format!("the check names stage `{name}`, but the lab has no `stages:` list"),
+        );
+        return None;
+    }
+    let found = names().position(|s| s == name);
+    if found.is_none() {
+        let help = did_you_mean(name, names()).or_else(|| {
+            Some(format!(
+                "stages: {}",
+                names().collect::<Vec<_>>().join(", ")
+            ))
+        });
+        d.error_help(n.span, format!("unknown stage `{name}`"), help);
+    }
+    found
+}
+
+/// `stages:` — a list of `{ name, title, description }`, in order.
+pub(crate) fn read_stages(node: Option<&Node>, d: &mut Diags) -> Vec<Stage> {
+    let mut stages: Vec<Stage> = Vec::new();
+    let Some(node) = node else { return stages };
+    let Some(items) = read::seq(node, "`stages`", d) else {
+        return stages;
+    };
+    for item in items {
+        let Some(fields) = read::fields(item, &STAGE_KEYS, "a stage", item.span, d) else {
+            continue;
+        };
+        let name = fields.require("name", "a stage", d).and_then(|n| {
+            let name = read::string(n, "`name`", d)?;
+            let valid = name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                && !name.is_empty();
+            if !valid {
+                d.error(
+                    n.span,
+                    format!("stage name `{name}`: use lowercase letters, digits, `-` and `_`"),
+                );
+                return None;
+            }
+            if let Some(other) = stages.iter().find(|s| s.name.value == name) {
+                d.error(
+                    n.span,
+                    format!(
+                        "stage `{name}` is already declared (line {})",
+                        other.name.span.line
+                    ),
+                );
+                return None;
+            }
+            Some(Sp::new(name.to_string(), n.span))
+        });
+        let text = |key: &str, d: &mut Diags| {
+            fields
+                .get(key)
+                .and_then(|n| read::string(n, &format!("`{key}`"), d))
+                .map(str::to_string)
+        };
+        let title = text("title", d);
+        let description = text("description", d);
+        if let Some(name) = name {
+            stages.push(Stage {
+                name,
+                title,
+                description,
+            });
+        }
+    }
+    if items.is_empty() {
+        d.error(
+            node.span,
+            "`stages:` is empty: list the stages, or remove it",
+        );
+    }
+    stages
+}
+
+/// Keys of a stage.
+pub(crate) const STAGE_KEYS: [&str; 3] = ["name", "title", "description"];
 
 fn read_check(
     fields: &Fields,
@@ -209,6 +315,7 @@ fn read_check(
         http: None,
         ssh: None,
         reach: None,
+        stage: None,
         span: fields.at,
     })
 }
@@ -309,6 +416,7 @@ fn read_reach_check(
         http: None,
         ssh: None,
         reach: Some(expect?),
+        stage: None,
         span: fields.at,
     })
 }
@@ -491,6 +599,7 @@ fn read_flow_check(
         http: None,
         ssh: None,
         reach: None,
+        stage: None,
         span: fields.at,
     })
 }
@@ -726,6 +835,7 @@ fn read_web_check(
         http: Some(http),
         ssh: None,
         reach: None,
+        stage: None,
         span: fields.at,
     })
 }
@@ -820,6 +930,7 @@ fn read_dns_check(
         http: None,
         ssh: None,
         reach: None,
+        stage: None,
         span: fields.at,
     })
 }
@@ -1068,6 +1179,7 @@ fn read_ssh_check(
             hops: hops.into_iter().map(|(hop, _)| hop).collect(),
             auth: auth?,
         }),
+        stage: None,
         span: fields.at,
     })
 }

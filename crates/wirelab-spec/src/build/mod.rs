@@ -24,7 +24,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TOP_KEYS: [&str; 19] = [
+pub(crate) const TOP_KEYS: [&str; 20] = [
     "lab",
     "title",
     "description",
@@ -44,6 +44,7 @@ pub(crate) const TOP_KEYS: [&str; 19] = [
     "tcp",
     "checks",
     "grading",
+    "stages",
 ];
 /// The key lists of every map the reader reads, for the test that holds
 /// the JSON Schema (`crate::schema`) to them.
@@ -51,7 +52,7 @@ pub(crate) const TOP_KEYS: [&str; 19] = [
 pub(crate) mod key_lists {
     pub(crate) use super::checks::{
         CHECK_KEYS, DNS_EXPECT_KEYS, DNS_OUTCOMES, DNS_TYPES, EXHAUSTIVE_EXPECT_KEYS,
-        FLOW_EXPECT_KEYS,
+        FLOW_EXPECT_KEYS, STAGE_KEYS,
     };
     pub(crate) use super::dns::{DNS_KEYS, RECORD_KEYS, ZONE_KEYS};
     pub(crate) use super::events::EVENT_KEYS;
@@ -216,7 +217,16 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
     // Read by `wirelab grade` (submission.rs); validated here so that
     // every command reports a mistake in it.
     crate::submission::read_grading(top.get("grading"), d);
-    let checks = checks::read_checks(top.get("checks"), &names, &hosts, &traffic, &ssh, d);
+    let stages = checks::read_stages(top.get("stages"), d);
+    let checks = checks::read_checks(
+        top.get("checks"),
+        &names,
+        &hosts,
+        &traffic,
+        &ssh,
+        &stages,
+        d,
+    );
 
     Some(Lab {
         file: file.to_string(),
@@ -229,6 +239,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         hosts,
         security_groups,
         nacls,
+        stages,
         checks,
         tcp: lab_tcp,
         traffic: traffic.entries.into_iter().flatten().collect(),
