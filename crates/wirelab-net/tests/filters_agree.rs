@@ -237,6 +237,7 @@ fn arb_lab() -> impl Strategy<Value = Lab> {
                 dns: Default::default(),
                 tls: Default::default(),
                 ssh: Default::default(),
+                stages: Vec::new(),
                 networks: vec![Network {
                     name: sp("lan"),
                     ipv4: Some(Sp::new("10.0.0.0/16".parse().unwrap(), Span::default())),
