@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 use wirelab_net::{Direction, Network, NextHop, RouteOrigin};
-use wirelab_sim::{SgPass, Step, TraceEvent};
+use wirelab_sim::nat::NatRule;
+use wirelab_sim::packet::{Icmp, L4};
+use wirelab_sim::{NatField, NatPhase, NatStep, Packet, SgPass, Step, TraceEvent};
 
 use crate::exchange::Exchange;
 use crate::explain::{drop_text, sg_rule_text};
@@ -16,7 +18,7 @@ pub struct TraceLine {
     pub time: String,
     pub node: String,
     /// `send`, `route`, `sg`, `nacl`, `resolve`, `transmit`, `forward`,
-    /// `deliver`, `reply`, `drop`.
+    /// `deliver`, `reply`, `drop`, `nat`.
     pub step: &'static str,
     pub packet: String,
     pub detail: String,
@@ -126,6 +128,7 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
                         }
                     ),
                 ),
+                Step::Nat(step) => ("nat", nat_text(&step, &e.packet)),
                 Step::Resolve { .. } => ("resolve", String::new()),
                 Step::Deliver => ("deliver", String::new()),
                 Step::Loopback => ("loopback", "to its own address, over loopback".to_string()),
@@ -149,4 +152,43 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
             }
         })
         .collect()
+}
+
+/// `source 10.0.1.10:40000 → 203.0.113.1:1024 (source NAT, new mapping,
+/// rule at line 12)`.
+fn nat_text(step: &NatStep, packet: &Packet) -> String {
+    // Echo identifiers stand where ports are; show them as such.
+    let icmp = packet.ip().is_some_and(|ip| match ip.l4 {
+        L4::Icmp(Icmp::EchoRequest { .. } | Icmp::EchoReply { .. }) => true,
+        L4::Icmp(i) => i.quoted().is_some_and(|q| q.proto == 1),
+        _ => false,
+    });
+    let end = |(addr, port): (std::net::IpAddr, u16)| {
+        if icmp {
+            format!("{addr} id {port}")
+        } else {
+            format!("{addr}:{port}")
+        }
+    };
+    let field = match step.field {
+        NatField::Source => "source",
+        NatField::Destination => "destination",
+    };
+    let kind = match step.rule {
+        NatRule::Source(_) => "source NAT",
+        NatRule::Forward(_) => "port forward",
+        NatRule::Static(_) => "1:1 NAT",
+    };
+    let phase = match step.phase {
+        NatPhase::New => "new mapping",
+        NatPhase::Original => "mapped flow",
+        NatPhase::Reply => "reply, translated back",
+        NatPhase::Related => "ICMP error about a mapped flow, translated back",
+    };
+    format!(
+        "{field} {} → {} ({kind}, {phase}, rule at line {})",
+        end(step.before),
+        end(step.after),
+        step.span.line
+    )
 }

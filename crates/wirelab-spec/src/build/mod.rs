@@ -13,6 +13,7 @@ mod events;
 mod filters;
 mod hosts;
 pub(crate) mod http;
+mod nat;
 mod ssh;
 mod tcp;
 mod topology;
@@ -175,6 +176,8 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &tls_names,
         d,
     );
+    let mut routers = routers;
+    nat::read_nat(sections.routers, &mut routers, &hosts, &topo.networks, d);
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
     let ssh = ssh::read_ssh(top.get("ssh"), &names, &hosts, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);
