@@ -556,7 +556,8 @@ fn read_ports(node: &Node, d: &mut Diags) -> Option<PortRange> {
         None
     })?;
     if first == 0 || last > 65535 {
-        d.error(node.span, format!("port range `{text}` is outside 1-65535"));
+        let what = if text.contains('-') { "port range" } else { "port" };
+        d.error(node.span, format!("{what} `{text}` is outside 1-65535"));
         return None;
     }
     if first > last {
