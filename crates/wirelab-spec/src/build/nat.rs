@@ -556,7 +556,11 @@ fn read_ports(node: &Node, d: &mut Diags) -> Option<PortRange> {
         None
     })?;
     if first == 0 || last > 65535 {
-        let what = if text.contains('-') { "port range" } else { "port" };
+        let what = if text.contains('-') {
+            "port range"
+        } else {
+            "port"
+        };
         d.error(node.span, format!("{what} `{text}` is outside 1-65535"));
         return None;
     }
