@@ -1,0 +1,171 @@
+//! NAT through the binary: a lab full of NAT mistakes is rejected with
+//! every one at once; `trace` shows each translation in text and JSON;
+//! `reach` says it does not analyse NAT; two runs are byte-identical.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const LAB: &str = "11-private-subnet-behind-nat.yaml";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn lab() -> String {
+    root().join("labs").join(LAB).display().to_string()
+}
+
+fn wirelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(args)
+        .output()
+        .expect("run the wirelab binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn every_nat_mistake_is_reported_with_its_position_and_exit_2() {
+    let file = root().join("crates/wirelab-spec/tests/fixtures/nat/mistakes.yaml");
+    let file = file.display().to_string();
+    let out = wirelab(&["check", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{file}:")) && l.contains(": error: "))
+        .collect();
+    assert!(
+        errors.len() >= 20,
+        "all at once, found {}:\n{stderr}",
+        errors.len()
+    );
+    for (line, words) in [
+        (14, "not an interface of `gw`"),
+        (18, "is already used by the pool of `gw` (line 17)"),
+        (19, "outside 1-65535"),
+        (20, "backwards"),
+        (15, "NAT is IPv4-only"),
+        (23, "which has none"),
+        (42, "already used by a static mapping"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with(&format!("{file}:{line}:")) && e.contains(words)),
+            "no error at line {line} with {words:?}:\n{stderr}"
+        );
+    }
+    // Nothing ran: no report on stdout.
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn trace_shows_each_translation_as_a_step() {
+    let lab = lab();
+    let args = [
+        "trace", &lab, "--from", "app1", "--to", "server", "--port", "443",
+    ];
+    let text = stdout(&wirelab(&args));
+    let new = text
+        .lines()
+        .find(|l| l.contains(" natgw ") && l.contains(" nat "))
+        .expect("a nat step");
+    assert!(
+        new.contains("tcp 203.0.113.1:1024 > 198.51.100.80:443 [SYN]"),
+        "{new}"
+    );
+    assert!(text.contains("source 10.0.1.10:"), "{text}");
+    assert!(
+        text.contains("→ 203.0.113.1:1024 (source NAT, new mapping, rule at line 63)"),
+        "{text}"
+    );
+    assert!(text.contains("(source NAT, reply, translated back, rule at line 63)"));
+
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let doc: Value = serde_json::from_str(&stdout(&wirelab(&json_args))).expect("JSON");
+    let nat: Vec<&Value> = doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["step"] == "nat")
+        .collect();
+    assert!(nat.len() >= 2, "{nat:?}");
+    assert_eq!(nat[0]["node"], "natgw");
+    assert!(nat[0]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("source 10.0.1.10:"));
+    assert_eq!(doc["outcome"], "allow");
+}
+
+#[test]
+fn an_icmp_error_is_shown_translated_back() {
+    let lab = lab();
+    let out = wirelab(&[
+        "trace", &lab, "--from", "app1", "--to", "server", "--proto", "udp", "--port", "9",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("destination 203.0.113.1:1024 → 10.0.1.10:")
+            && text.contains("ICMP error about a mapped flow, translated back"),
+        "{text}"
+    );
+    assert!(text.contains("port unreachable (about 10.0.1.10 > 198.51.100.80)"));
+    assert!(text.contains("result: refused"));
+}
+
+#[test]
+fn reach_says_it_does_not_analyse_nat() {
+    let lab = lab();
+    let text = stdout(&wirelab(&[
+        "reach", &lab, "--from", "laptop", "--to", "app1",
+    ]));
+    assert!(
+        text.contains("note: NAT on `natgw` is not analysed"),
+        "{text}"
+    );
+    let json = stdout(&wirelab(&[
+        "reach", &lab, "--from", "laptop", "--to", "app1", "--format", "json",
+    ]));
+    let doc: Value = serde_json::from_str(&json).expect("JSON");
+    assert!(doc["notes"][0].as_str().unwrap().contains("not analysed"));
+    // A lab without NAT gets no note.
+    let vpc = root()
+        .join("labs/03-vpc-security.yaml")
+        .display()
+        .to_string();
+    let text = stdout(&wirelab(&[
+        "reach", &vpc, "--from", "client", "--to", "web1",
+    ]));
+    assert!(!text.contains("note:"), "{text}");
+}
+
+#[test]
+fn two_runs_are_byte_identical() {
+    let lab = lab();
+    let run = || {
+        let out = wirelab(&["test", &lab, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let trace = wirelab(&[
+            "trace",
+            &lab,
+            "--from",
+            "laptop",
+            "--to",
+            "203.0.113.10",
+            "--proto",
+            "icmp",
+        ]);
+        (out.stdout, trace.stdout)
+    };
+    let first = run();
+    assert!(String::from_utf8_lossy(&first.1).contains("(1:1 NAT, new mapping"));
+    assert_eq!(first, run());
+}
