@@ -90,7 +90,10 @@ fn run(sim: &mut Sim, probes: Vec<Probe>) -> Vec<(Outcome, Reason)> {
         .collect()
 }
 
-fn nat_steps(trace: &[TraceEvent]) -> Vec<(NatField, NatPhase, (IpAddr, u16), (IpAddr, u16))> {
+/// A NAT step: which endpoint, the phase, before and after.
+type Rewrite = (NatField, NatPhase, (IpAddr, u16), (IpAddr, u16));
+
+fn nat_steps(trace: &[TraceEvent]) -> Vec<Rewrite> {
     trace
         .iter()
         .filter_map(|e| match e.step {
