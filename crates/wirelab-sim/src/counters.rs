@@ -589,6 +589,11 @@ mod tests {
             DropCause::LinkDown { segment: 0 },
             DropCause::TooBig { mtu: 1500 },
             DropCause::Broadcast { addr: any.addr() },
+            DropCause::NatUnmapped { iface: 0 },
+            DropCause::NatPortsExhausted {
+                rule: 0,
+                span: Default::default(),
+            },
         ];
         let mut seen = [false; DROP_CODES.len()];
         for cause in causes {
