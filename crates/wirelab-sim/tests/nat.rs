@@ -221,6 +221,11 @@ fn a_port_forward_reaches_the_inside_host_and_nothing_else_gets_in() {
         ]
     );
     let a = node(&net, "a");
+    assert_eq!(
+        sim.probe_result(0).unwrap().node,
+        Some(a),
+        "the answer is a's, not the router's whose address it came from"
+    );
     let at_a = deliveries(sim.trace());
     assert!(at_a
         .iter()

@@ -538,6 +538,25 @@ impl<'n> Sim<'n> {
         (out, ip)
     }
 
+    /// Who really sent a packet that reached a host from a NAT router's
+    /// public address: the inside host behind a port forward or 1:1
+    /// mapping (so a check reports `app1`, not the router). `None` when no
+    /// mapping explains it.
+    pub(crate) fn nat_real_source(&self, ip: &Ip) -> Option<IpAddr> {
+        let original = match ip.l4 {
+            L4::Icmp(icmp) if icmp.is_error() => tuple_of_quoted(&icmp.quoted()?)?,
+            _ => tuple_of(ip)?.inverse(),
+        };
+        if IpAddr::V4(original.dst) != ip.src {
+            return None;
+        }
+        self.net.router_nodes.iter().find_map(|&n| {
+            let (r, _) = self.nat_router(n)?;
+            let e = self.nat[r].table.peek(&original, self.now)?;
+            (e.original == original).then_some(IpAddr::V4(e.reply.src))
+        })
+    }
+
     fn nat_rule(&self, r: RouterId, rule: NatRule) -> (NatRule, Span) {
         let nat = &self.net.lab.routers[r].nat;
         let span = match rule {

@@ -119,6 +119,15 @@ impl NatTable {
         Some((slot, dir))
     }
 
+    /// Like [`NatTable::find`], without forgetting expired entries (for
+    /// looking, not for forwarding).
+    pub fn peek(&self, t: &Tuple, now: SimTime) -> Option<&Entry> {
+        let (slot, _) = self.by_tuple.get(t)?;
+        self.slots[*slot as usize]
+            .as_ref()
+            .filter(|e| !e.expired(now))
+    }
+
     pub fn entry(&self, slot: u32) -> &Entry {
         self.slots[slot as usize]
             .as_ref()
