@@ -1,6 +1,7 @@
 //! NAT through the binary: a lab full of NAT mistakes is rejected with
 //! every one at once; `trace` shows each translation in text and JSON;
-//! `reach` says it does not analyse NAT; two runs are byte-identical.
+//! `reach` says it does not analyse NAT; two runs are byte-identical; path
+//! MTU discovery works through a NAT (fragmentation needed, translated back).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -168,4 +169,63 @@ fn two_runs_are_byte_identical() {
     let first = run();
     assert!(String::from_utf8_lossy(&first.1).contains("(1:1 NAT, new mapping"));
     assert_eq!(first, run());
+}
+
+/// A TCP upload from behind a NAT over a path whose middle link has a
+/// 1000-byte MTU: the far router's "fragmentation needed" is addressed to
+/// the NAT gateway and quotes its port; translated back, it reaches the
+/// sender, which lowers its MSS and completes. Untranslated, every
+/// full-size segment would be lost again and the upload would not finish.
+const PMTU_LAB: &str = r#"
+lab: pmtu
+seed: 5
+networks:
+  inside: { cidr: 10.0.1.0/24 }
+  edge: { cidr: 203.0.113.0/24 }
+  internet: { cidr: 198.51.100.0/24 }
+links:
+  - { between: [isp, far], cidr: 192.0.2.0/30, mtu: 1000 }
+routers:
+  gw:
+    interfaces: { inside: 10.0.1.1, edge: 203.0.113.1 }
+    routes: [{ to: 0.0.0.0/0, via: 203.0.113.254 }]
+    nat:
+      source: [{ from: 10.0.1.0/24, out: edge, to: masquerade }]
+  isp:
+    interfaces: { edge: 203.0.113.254 }
+    routes: [{ to: 198.51.100.0/24, via: 192.0.2.2 }]
+  far:
+    interfaces: { internet: 198.51.100.1 }
+    routes: [{ to: 203.0.113.0/24, via: 192.0.2.1 }]
+hosts:
+  a: { network: inside, ip: 10.0.1.10 }
+  server: { network: internet, ip: 198.51.100.80, services: [{ port: 80 }] }
+traffic:
+  - { name: upload, from: a, to: server, port: 80, bulk: 200KB }
+checks:
+  - { name: upload, traffic: upload, expect: { complete_within: 5s } }
+"#;
+
+#[test]
+fn path_mtu_discovery_works_through_the_nat() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nat-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pmtu.yaml");
+    std::fs::write(&file, PMTU_LAB).unwrap();
+    let file = file.display().to_string();
+    let out = wirelab(&["run", &file, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let upload = &doc["flows"][0];
+    assert_eq!(upload["bytes_delivered"], 200_000, "{upload}");
+    assert!(upload["error"].is_null());
+    let too_big: u64 = doc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["drops_too_big"].as_u64())
+        .sum();
+    assert!(too_big > 0, "the path MTU was met: {doc}");
+    let graded = wirelab(&["test", &file]);
+    assert_eq!(graded.status.code(), Some(0), "{}", stdout(&graded));
 }
