@@ -375,7 +375,7 @@ fn asked_ports(args: &ReachArgs, proto: Proto) -> PortSet {
 /// for is reachable, else 1.
 /// The analysis does not model NAT (see docs/analysis.md): when a router
 /// translates, say so rather than answer as if it did not.
-fn nat_note(lab: &wirelab_spec::Lab) -> Option<String> {
+pub(crate) fn nat_note(lab: &wirelab_spec::Lab) -> Option<String> {
     let routers: Vec<String> = lab
         .routers
         .iter()
@@ -384,7 +384,7 @@ fn nat_note(lab: &wirelab_spec::Lab) -> Option<String> {
         .collect();
     (!routers.is_empty()).then(|| {
         format!(
-            "NAT on {} is not analysed: reach treats NAT routers as plain routers (no translation, \
+            "NAT on {} is not analysed: the analysis (reach, lint, diff) treats NAT routers as plain routers (no translation, \
              port forwards, 1:1 addresses or NAT boundary), so answers through them may be wrong; \
              `wirelab test` and `wirelab trace` simulate NAT",
             routers.join(", ")

@@ -123,7 +123,7 @@ fn an_icmp_error_is_shown_translated_back() {
 }
 
 #[test]
-fn reach_says_it_does_not_analyse_nat() {
+fn reach_lint_and_diff_say_they_do_not_analyse_nat() {
     let lab = lab();
     let text = stdout(&wirelab(&[
         "reach", &lab, "--from", "laptop", "--to", "app1",
@@ -146,6 +146,22 @@ fn reach_says_it_does_not_analyse_nat() {
         "reach", &vpc, "--from", "client", "--to", "web1",
     ]));
     assert!(!text.contains("note:"), "{text}");
+    // lint and diff stand on the same analysis, and say the same.
+    let lint = stdout(&wirelab(&["lint", &lab]));
+    assert!(
+        lint.contains("note: NAT on `natgw` is not analysed"),
+        "{lint}"
+    );
+    let lint: Value =
+        serde_json::from_str(&stdout(&wirelab(&["lint", &lab, "--format", "json"]))).unwrap();
+    assert!(lint["notes"][0].as_str().unwrap().contains("not analysed"));
+    let diff = stdout(&wirelab(&["diff", &vpc, &lab]));
+    assert!(
+        diff.contains("note: NAT on `natgw` is not analysed"),
+        "{diff}"
+    );
+    let diff = stdout(&wirelab(&["diff", &vpc, &vpc]));
+    assert!(!diff.contains("note:"), "{diff}");
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn the_analysis_agrees_with_the_simulator_on_every_example_lab() {
     for path in labs() {
         let loaded = wirelab_spec::load(&path).expect("example labs are valid");
         // The analysis does not model NAT and says so in its output (see
-        // `nat_cli::reach_says_it_does_not_analyse_nat`).
+        // `nat_cli::reach_lint_and_diff_say_they_do_not_analyse_nat`).
         if loaded.lab.routers.iter().any(|r| !r.nat.is_empty()) {
             continue;
         }
