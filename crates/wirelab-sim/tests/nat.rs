@@ -30,6 +30,7 @@ routers:
         - { from: 10.0.1.0/25, out: edge, to: masquerade, ports: PORTS }
       forward:
         - { in: edge, proto: tcp, port: 8080, to: "a:80" }
+        - { in: edge, proto: udp, port: 5353, to: "a:53" }
       static:
         - { private: b, public: 203.0.113.10 }
   isp:
@@ -398,4 +399,34 @@ fn the_same_lab_and_seed_give_the_same_trace() {
     let first = once();
     assert!(first.contains("Nat("));
     assert_eq!(first, once());
+}
+
+#[test]
+fn a_port_unreachable_from_behind_a_forward_quotes_the_public_port() {
+    let net = net();
+    let mut sim = Sim::new(&net, 1, TraceLevel::Full);
+    // Nothing listens on udp/53 of a: a's port unreachable leaves with
+    // its own address and quotes 10.0.1.10:53; the laptop must see
+    // 203.0.113.1 and 5353, what it sent to.
+    let p = probe(&net, "laptop", "203.0.113.1", ProbeKind::Udp { port: 5353 });
+    let id = sim.add_probe(p, SimTime::ZERO);
+    sim.run_probes(SimTime::from_secs(10));
+    let r = sim.probe_result(id).unwrap();
+    assert_eq!(
+        (r.outcome, r.node),
+        (Outcome::Refused, Some(node(&net, "a")))
+    );
+    let answer = sim.probe(id).answer.expect("port unreachable");
+    assert_eq!(answer.from, ip("203.0.113.1"));
+    let q = answer.icmp.quoted().unwrap();
+    assert_eq!(
+        (q.src, q.dst, q.dst_port),
+        (ip("198.51.100.7"), ip("203.0.113.1"), 5353)
+    );
+    assert!(nat_steps(sim.trace())
+        .iter()
+        .any(|s| s.0 == NatField::Source
+            && s.1 == NatPhase::Related
+            && s.2 == (ip("10.0.1.10"), 53)
+            && s.3 == (ip("203.0.113.1"), 5353)));
 }
