@@ -362,7 +362,14 @@ impl<'n> Sim<'n> {
         if addr.is_loopback() {
             return Some(node);
         }
-        self.net.owner(addr).map(|f| self.net.ifaces[f].node)
+        self.net
+            .owner(addr)
+            .map(|f| self.net.ifaces[f].node)
+            .or_else(|| {
+                // A NAT router's pool and 1:1 addresses are its own.
+                let mut routers = self.net.router_nodes.iter().copied();
+                routers.find(|&n| self.nat_owns(n, addr))
+            })
     }
 
     fn is_probe_host(&self, tag: Tag, node: NodeId, ip: &Ip) -> Option<usize> {

@@ -239,7 +239,19 @@ impl<'n> Sim<'n> {
         if listening.is_none() {
             return false;
         }
-        let (app, flow) = self.tcp.expected.remove(&key).unwrap_or((
+        let expected = self.tcp.expected.remove(&key).or_else(|| {
+            // Through NAT the server sees other addresses and ports than
+            // the client used: the workload's tag says which flow it is.
+            let flow = pkt.tag & !FLOW_TAG;
+            let k = self
+                .tcp
+                .expected
+                .iter()
+                .find(|(_, &(_, f))| f == flow)
+                .map(|(k, _)| *k)?;
+            self.tcp.expected.remove(&k)
+        });
+        let (app, flow) = expected.unwrap_or((
             App::Server {
                 request: 0,
                 response: 0,

@@ -187,11 +187,13 @@ fn two_runs_are_byte_identical() {
     assert_eq!(first, run());
 }
 
-/// A TCP upload from behind a NAT over a path whose middle link has a
-/// 1000-byte MTU: the far router's "fragmentation needed" is addressed to
-/// the NAT gateway and quotes its port; translated back, it reaches the
-/// sender, which lowers its MSS and completes. Untranslated, every
-/// full-size segment would be lost again and the upload would not finish.
+/// TCP workloads through a NAT. An upload from behind it crosses a middle
+/// link with a 1000-byte MTU: the far router's "fragmentation needed" is
+/// addressed to the NAT gateway and quotes its port; translated back, it
+/// reaches the sender, which lowers its MSS and completes. (Untranslated,
+/// every full-size segment would be lost again and the upload would not
+/// finish.) A request/response workload and one into a port forward
+/// complete too.
 const PMTU_LAB: &str = r#"
 lab: pmtu
 seed: 5
@@ -207,6 +209,7 @@ routers:
     routes: [{ to: 0.0.0.0/0, via: 203.0.113.254 }]
     nat:
       source: [{ from: 10.0.1.0/24, out: edge, to: masquerade }]
+      forward: [{ in: edge, port: 8080, to: "a:80" }]
   isp:
     interfaces: { edge: 203.0.113.254 }
     routes: [{ to: 198.51.100.0/24, via: 192.0.2.2 }]
@@ -214,12 +217,16 @@ routers:
     interfaces: { internet: 198.51.100.1 }
     routes: [{ to: 203.0.113.0/24, via: 192.0.2.1 }]
 hosts:
-  a: { network: inside, ip: 10.0.1.10 }
+  a: { network: inside, ip: 10.0.1.10, services: [{ port: 80 }] }
   server: { network: internet, ip: 198.51.100.80, services: [{ port: 80 }] }
 traffic:
   - { name: upload, from: a, to: server, port: 80, bulk: 200KB }
+  - { name: api, from: a, to: server, port: 80, requests: { count: 20, request: 300B, response: 2KB } }
+  - { name: inbound, from: server, to: 203.0.113.1, port: 8080, bulk: 100KB }
 checks:
   - { name: upload, traffic: upload, expect: { complete_within: 5s } }
+  - { name: api, traffic: api, expect: { complete_within: 5s } }
+  - { name: inbound, traffic: inbound, expect: { complete_within: 5s } }
 "#;
 
 #[test]
@@ -235,6 +242,13 @@ fn path_mtu_discovery_works_through_the_nat() {
     let upload = &doc["flows"][0];
     assert_eq!(upload["bytes_delivered"], 200_000, "{upload}");
     assert!(upload["error"].is_null());
+    // The server of a request/response workload answers a client it sees
+    // only through the NAT; a workload into a port forward completes.
+    for (i, bytes) in [(1, 40_000), (2, 100_000)] {
+        let f = &doc["flows"][i];
+        assert_eq!(f["bytes_delivered"], bytes, "{f}");
+        assert!(f["completion_ns"].is_u64(), "{f}");
+    }
     let too_big: u64 = doc["links"]
         .as_array()
         .unwrap()
