@@ -82,6 +82,10 @@ pub(crate) fn read_nat(
         let Some((key, nat)) = keys.iter().find(|(k, _)| k.value == "nat") else {
             continue;
         };
+        // `nat:` with nothing under it translates nothing.
+        if nat.value == Value::Null {
+            continue;
+        }
         let Some(router) = routers.get(index) else {
             continue;
         };
@@ -450,13 +454,23 @@ impl Ctx<'_> {
         let owned = (u32::from(first)..=u32::from(last))
             .map(Ipv4Addr::from)
             .find_map(|a| self.owners.0.get(&a).map(|o| (a, o)));
-        if let Some((a, owner)) = owned {
-            d.error_help(
-                node.span,
-                format!("`{a}` is already an address of {owner}; a NAT pool holds addresses no node has"),
-                Some("to translate to a router's own address, write `to: masquerade`".into()),
-            );
-            return None;
+        match owned {
+            Some((a, owner)) if key == "to" => {
+                d.error_help(
+                    node.span,
+                    format!("`{a}` is already an address of {owner}; a NAT pool holds addresses no node has"),
+                    Some("to translate to a router's own address, write `to: masquerade`".into()),
+                );
+                return None;
+            }
+            Some((a, owner)) => {
+                d.error(
+                    node.span,
+                    format!("`{a}` is already an address of {owner}; a 1:1 public address is one no node has"),
+                );
+                return None;
+            }
+            None => {}
         }
         Some((first, last))
     }
