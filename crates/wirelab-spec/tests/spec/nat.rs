@@ -119,7 +119,22 @@ fn a_public_address_may_be_used_once() {
 }
 
 #[test]
-fn a_router_without_nat_is_unchanged() {
-    let lab = valid("lab: t\nnetworks:\n  lan: { cidr: 10.0.0.0/24 }\nrouters:\n  r: { interfaces: { lan: 10.0.0.1 } }\nhosts:\n  a: { network: lan }\n").lab;
-    assert!(lab.routers[0].nat.is_empty());
+fn a_router_without_nat_or_with_an_empty_one_translates_nothing() {
+    for router in [
+        "r: { interfaces: { lan: 10.0.0.1 } }",
+        "r: { interfaces: { lan: 10.0.0.1 }, nat: }",
+    ] {
+        let lab = valid(&format!(
+            "lab: t\nnetworks:\n  lan: {{ cidr: 10.0.0.0/24 }}\nrouters:\n  {router}\nhosts:\n  a: {{ network: lan }}\n"
+        ))
+        .lab;
+        assert!(lab.routers[0].nat.is_empty(), "{router}");
+    }
+    // Something under `nat:` that is not a map is an error.
+    let d = invalid("lab: t\nnetworks:\n  lan: { cidr: 10.0.0.0/24 }\nrouters:\n  r: { interfaces: { lan: 10.0.0.1 }, nat: [] }\nhosts:\n  a: { network: lan }\n");
+    assert_has(
+        &d,
+        "lab.yaml:5:45: error",
+        &["the `nat` of `r` must be a map"],
+    );
 }
