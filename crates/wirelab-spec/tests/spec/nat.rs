@@ -134,7 +134,7 @@ fn a_router_without_nat_or_with_an_empty_one_translates_nothing() {
     let d = invalid("lab: t\nnetworks:\n  lan: { cidr: 10.0.0.0/24 }\nrouters:\n  r: { interfaces: { lan: 10.0.0.1 }, nat: [] }\nhosts:\n  a: { network: lan }\n");
     assert_has(
         &d,
-        "lab.yaml:5:45: error",
+        "lab.yaml:5:44: error",
         &["the `nat` of `r` must be a map"],
     );
 }
