@@ -5,7 +5,7 @@ use serde::Serialize;
 use wirelab_net::{Direction, Network, NextHop, RouteOrigin};
 use wirelab_sim::nat::NatRule;
 use wirelab_sim::packet::{Icmp, L4};
-use wirelab_sim::{NatField, NatPhase, NatStep, Packet, SgPass, Step, TraceEvent};
+use wirelab_sim::{NatField, NatPhase, NatStep, Packet, SgPass, Sim, Step, TraceEvent};
 
 use crate::exchange::Exchange;
 use crate::explain::{drop_text, sg_rule_text};
@@ -191,4 +191,61 @@ fn nat_text(step: &NatStep, packet: &Packet) -> String {
         end(step.after),
         step.span.line
     )
+}
+
+/// One entry of a router's NAT table, as `conntrack -L` would list it.
+#[derive(Clone, Debug, Serialize)]
+pub struct NatEntryLine {
+    pub router: String,
+    pub proto: &'static str,
+    /// The flow as its first packet arrived, e.g. `10.0.1.10:40312 > 198.51.100.80:443`.
+    pub original: String,
+    /// Its replies as they arrive, e.g. `198.51.100.80:443 > 203.0.113.1:1024`.
+    pub reply: String,
+    /// `source NAT`, `port forward` or `1:1 NAT`.
+    pub kind: &'static str,
+    /// The line of the rule that made it.
+    pub line: u32,
+}
+
+/// The NAT tables of every router after a run, router by router, oldest
+/// entry first.
+pub fn nat_entries(net: &Network, sim: &Sim<'_>) -> Vec<NatEntryLine> {
+    let mut out = Vec::new();
+    for (r, router) in net.lab.routers.iter().enumerate() {
+        if router.nat.is_empty() {
+            continue;
+        }
+        for e in sim.nat_table(r).entries() {
+            let (proto, icmp) = match e.original.proto {
+                6 => ("tcp", false),
+                17 => ("udp", false),
+                _ => ("icmp", true),
+            };
+            let end = |a: std::net::Ipv4Addr, p: u16| {
+                if icmp {
+                    format!("{a} id {p}")
+                } else {
+                    format!("{a}:{p}")
+                }
+            };
+            let tuple = |t: &wirelab_sim::nat::Tuple| {
+                format!("{} > {}", end(t.src, t.src_port), end(t.dst, t.dst_port))
+            };
+            let (kind, line) = match e.rule {
+                NatRule::Source(i) => ("source NAT", router.nat.source[i].span.line),
+                NatRule::Forward(i) => ("port forward", router.nat.forward[i].span.line),
+                NatRule::Static(i) => ("1:1 NAT", router.nat.static_maps[i].span.line),
+            };
+            out.push(NatEntryLine {
+                router: router.name.value.clone(),
+                proto,
+                original: tuple(&e.original),
+                reply: tuple(&e.reply),
+                kind,
+                line,
+            });
+        }
+    }
+    out
 }

@@ -87,6 +87,16 @@ fn trace_shows_each_translation_as_a_step() {
         "{text}"
     );
     assert!(text.contains("(source NAT, reply, translated back, rule at line 63)"));
+    // The table after the exchange, as conntrack lists it.
+    let table = text
+        .split("nat tables (original direction; replies):\n")
+        .nth(1)
+        .expect("a nat tables section");
+    assert!(table.starts_with("  natgw  tcp 10.0.1.10:"), "{table}");
+    assert!(
+        table.contains("> 198.51.100.80:443; 198.51.100.80:443 > 203.0.113.1:1024  (source NAT, rule at line 63)"),
+        "{table}"
+    );
 
     let mut json_args = args.to_vec();
     json_args.extend(["--format", "json"]);
@@ -104,6 +114,16 @@ fn trace_shows_each_translation_as_a_step() {
         .unwrap()
         .starts_with("source 10.0.1.10:"));
     assert_eq!(doc["outcome"], "allow");
+    assert_eq!(
+        doc["nat"][0]["reply"],
+        "198.51.100.80:443 > 203.0.113.1:1024"
+    );
+    assert_eq!(doc["nat"][0]["kind"], "source NAT");
+    assert_eq!(
+        doc["nat"].as_array().unwrap().len(),
+        1,
+        "one flow, one entry"
+    );
 }
 
 #[test]
