@@ -75,7 +75,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn expired(&self, now: SimTime) -> bool {
+    /// Idle longer than its protocol's timeout at `now`.
+    pub fn expired(&self, now: SimTime) -> bool {
         now - self.last_seen > idle_timeout(self.original.proto, self.both_ways)
     }
 
@@ -241,6 +242,8 @@ impl NatTable {
         self.slots.iter().flatten()
     }
 
+    /// Entries held, counting idle ones not reclaimed yet (see
+    /// [`Entry::expired`]).
     pub fn len(&self) -> usize {
         self.live
     }
