@@ -558,6 +558,20 @@ impl<'n> Sim<'n> {
         Some(self.tcp.conns[c].socket.iss())
     }
 
+    /// A segment on the wire as its sender's socket sees it: the wire's
+    /// own addresses, or those before a NAT translated them.
+    pub(crate) fn tcp_sender_view(
+        &self,
+        ip: &Ip,
+        t: &crate::packet::Tcp,
+    ) -> (IpAddr, u16, IpAddr, u16) {
+        let wire = (ip.src, t.src_port, ip.dst, t.dst_port);
+        if self.tcp_iss(wire.0, wire.1, wire.2, wire.3).is_some() {
+            return wire;
+        }
+        self.nat_sender_view(wire, 6).unwrap_or(wire)
+    }
+
     pub fn tcp_conn(&self, c: usize) -> &Conn {
         &self.tcp.conns[c]
     }

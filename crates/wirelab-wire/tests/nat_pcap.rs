@@ -140,3 +140,68 @@ fn translated_frames_are_well_formed_and_show_each_side_s_addresses() {
     );
     assert!(leaked.is_empty(), "private addresses outside: {leaked:#?}");
 }
+
+/// An HTTP request from the internet into the port forward of lab 11: the
+/// capture carries curl's request and the server's response as real text
+/// on both sides of the NAT (the bytes are found through the NAT table).
+#[test]
+fn http_through_a_port_forward_reads_as_http_on_both_sides() {
+    if !tshark_present() {
+        return;
+    }
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../labs/11-private-subnet-behind-nat.yaml");
+    let lab = wirelab_spec::load(&path).expect("lab 11 is valid").lab;
+    let net = Network::compile(&lab);
+    let laptop = lab
+        .hosts
+        .iter()
+        .position(|h| h.name.value == "laptop")
+        .unwrap();
+    let url = wirelab_spec::parse_url("http://203.0.113.1:8080/").expect("a URL");
+    let mut sim = Sim::new(&net, 1, TraceLevel::Full);
+    sim.set_capture(true);
+    let started = sim.now();
+    let addr = "203.0.113.1".parse().unwrap();
+    let outcome = wirelab_check::http::request_to(&mut sim, &net, laptop, addr, &url, started);
+    assert!(outcome.error.is_none(), "{:?}", outcome.message);
+    let frames = sim.captured().to_vec();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wirelab-wire");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("nat-http.pcapng");
+    let out = std::fs::File::create(&file).unwrap();
+    wirelab_wire::write_capture(&net, &frames, std::io::BufWriter::new(out)).unwrap();
+    let bad = rows(
+        &file,
+        "_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 0",
+        &["frame.number", "_ws.col.Info"],
+    );
+    assert!(bad.is_empty(), "tshark flags {bad:#?}");
+    let requests = rows(
+        &file,
+        "http.request.method == \"GET\"",
+        &["frame.interface_name", "ip.dst", "tcp.dstport"],
+    );
+    // tshark reads a frame seen again on the next network as a
+    // retransmission, so HTTP is decoded once per side of the NAT.
+    let outside = |rows: &[String], want: &str| {
+        ["internet", "edge"]
+            .iter()
+            .any(|n| rows.contains(&format!("{n}|{want}")))
+    };
+    assert!(outside(&requests, "203.0.113.1|8080"), "{requests:?}");
+    assert!(
+        requests.contains(&"private|10.0.1.10|80".to_string()),
+        "{requests:?}"
+    );
+    let responses = rows(
+        &file,
+        "http.response.code == 200",
+        &["frame.interface_name", "ip.src"],
+    );
+    assert!(outside(&responses, "203.0.113.1"), "{responses:?}");
+    assert!(
+        responses.contains(&"private|10.0.1.10".to_string()),
+        "{responses:?}"
+    );
+}

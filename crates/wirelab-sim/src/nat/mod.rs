@@ -557,6 +557,38 @@ impl<'n> Sim<'n> {
         })
     }
 
+    /// A TCP or UDP segment seen on the wire, as its sender sent it: on
+    /// the translated side of a NAT the addresses and ports differ from
+    /// those of the sender's socket. `None` when no NAT table knows it.
+    pub(crate) fn nat_sender_view(
+        &self,
+        wire: (IpAddr, u16, IpAddr, u16),
+        proto: u8,
+    ) -> Option<(IpAddr, u16, IpAddr, u16)> {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (wire.0, wire.2) else {
+            return None;
+        };
+        let back = Tuple {
+            proto,
+            src: dst,
+            src_port: wire.3,
+            dst: src,
+            dst_port: wire.1,
+        };
+        self.net.router_nodes.iter().find_map(|&n| {
+            let (r, _) = self.nat_router(n)?;
+            let e = self.nat[r].table.peek(&back, self.now)?;
+            // The wire tuple is the translation of the other direction.
+            let sent = if back == e.reply { e.original } else { e.reply };
+            Some((
+                IpAddr::V4(sent.src),
+                sent.src_port,
+                IpAddr::V4(sent.dst),
+                sent.dst_port,
+            ))
+        })
+    }
+
     fn nat_rule(&self, r: RouterId, rule: NatRule) -> (NatRule, Span) {
         let nat = &self.net.lab.routers[r].nat;
         let span = match rule {
