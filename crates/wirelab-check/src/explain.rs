@@ -295,6 +295,19 @@ pub fn drop_text_as(
             "{at} could not forward {role}: it is larger than the {mtu}-byte MTU of the next network and may \
              not be fragmented, so {at} sent back ICMP fragmentation needed / packet too big"
         ),
+        DropCause::NatUnmapped { iface } => {
+            let seg = &net.segments[net.ifaces[*iface].segment].name;
+            format!(
+                "{at} dropped {role} ({hdr}) at its NAT boundary (network `{seg}`): no mapping translates it — \
+                 an inside address is reached from outside only through a port forward or a 1:1 (static) address, \
+                 and reaches outside only through source NAT"
+            )
+        }
+        DropCause::NatPortsExhausted { span, .. } => format!(
+            "{at} dropped {role} ({hdr}): its source NAT rule (line {}) has no free address and port left \
+             towards this destination",
+            span.line
+        ),
         DropCause::Broadcast { addr } => format!(
             "{at} did not send {role} to {addr}: it is the network or broadcast address of a subnet, which \
              routers do not forward (RFC 2644) and hosts send to only with an explicit broadcast option"

@@ -25,7 +25,7 @@ use crate::trace::DropCause;
 
 /// The stable code of each drop cause ([`DropCause::code`]), in the order
 /// of [`drop_index`].
-pub const DROP_CODES: [&str; 13] = [
+pub const DROP_CODES: [&str; 15] = [
     "no-route",
     "blackhole",
     "ttl-exceeded",
@@ -39,6 +39,8 @@ pub const DROP_CODES: [&str; 13] = [
     "link-down",
     "too-big",
     "broadcast",
+    "nat-unmapped",
+    "nat-ports-exhausted",
 ];
 
 /// The index of a drop cause in [`DROP_CODES`].
@@ -57,6 +59,8 @@ pub fn drop_index(cause: &DropCause) -> usize {
         DropCause::LinkDown { .. } => 10,
         DropCause::TooBig { .. } => 11,
         DropCause::Broadcast { .. } => 12,
+        DropCause::NatUnmapped { .. } => 13,
+        DropCause::NatPortsExhausted { .. } => 14,
     }
 }
 
@@ -585,6 +589,11 @@ mod tests {
             DropCause::LinkDown { segment: 0 },
             DropCause::TooBig { mtu: 1500 },
             DropCause::Broadcast { addr: any.addr() },
+            DropCause::NatUnmapped { iface: 0 },
+            DropCause::NatPortsExhausted {
+                rule: 0,
+                span: Default::default(),
+            },
         ];
         let mut seen = [false; DROP_CODES.len()];
         for cause in causes {

@@ -791,7 +791,8 @@ impl<'n> Sim<'n> {
         } else {
             x.answer.as_ref()?
         };
-        let iss = self.tcp_iss(ip.src, t.src_port, ip.dst, t.dst_port)?;
+        let (src, sport, dst, dport) = self.tcp_sender_view(ip, t);
+        let iss = self.tcp_iss(src, sport, dst, dport)?;
         let offset = t.seq.wrapping_sub(iss.wrapping_add(1)) as usize;
         let mut stream = Vec::with_capacity(message.len() + 2);
         stream.extend_from_slice(&(message.len() as u16).to_be_bytes());

@@ -265,6 +265,8 @@ pub struct Sim<'n> {
     limits: Limits,
     /// Raised from another thread to stop the run (see [`Sim::set_stop`]).
     stop: Option<crate::stop::StopFlag>,
+    /// Per router: its NAT translations (see `nat`).
+    pub(crate) nat: Vec<crate::nat::NatState>,
 }
 
 impl<'n> Sim<'n> {
@@ -305,6 +307,12 @@ impl<'n> Sim<'n> {
             run_counters: RunCounters::new(&net.lab),
             limits: Limits::default(),
             stop: None,
+            nat: net
+                .lab
+                .routers
+                .iter()
+                .map(|r| crate::nat::NatState::new(&r.nat))
+                .collect(),
         };
         sim.reset(seed);
         sim
@@ -345,6 +353,9 @@ impl<'n> Sim<'n> {
         self.dns.clear();
         self.http.clear();
         self.filters = None;
+        for n in &mut self.nat {
+            n.clear();
+        }
         self.next_packet_id = 1;
         self.counters = Counters::default();
         // One stream per purpose, so that adding randomness to one (say,
@@ -541,7 +552,7 @@ impl<'n> Sim<'n> {
         }
     }
 
-    fn drop_packet(&mut self, node: NodeId, packet: &Packet, cause: DropCause) {
+    pub(crate) fn drop_packet(&mut self, node: NodeId, packet: &Packet, cause: DropCause) {
         self.counters.drops += 1;
         self.run_counters.drops[drop_index(&cause)] += 1;
         self.record(node, packet, Step::Drop(cause));
@@ -719,6 +730,7 @@ impl<'n> Sim<'n> {
             match self
                 .net
                 .owner(target)
+                .or_else(|| self.nat_proxy(seg_id, target))
                 .filter(|&i| i != from && self.net.ifaces[i].segment == seg_id)
             {
                 Some(to) => self.deliver_after(from, to, pkt, arrive_at, loss),
@@ -793,16 +805,16 @@ impl<'n> Sim<'n> {
                     }
                 }
                 let node = self.net.ifaces[iface].node;
-                if self.node_owns(node, ip.dst) {
+                let router = self.net.nodes[node].is_router();
+                let owned = self.node_owns(node, ip.dst) || (router && self.nat_owns(node, ip.dst));
+                if owned && !(router && self.nat_claims(node, iface, &ip)) {
                     // A datagram for a router leaves its network as a
                     // forwarded one does: that network's outbound rules.
-                    if self.net.nodes[node].is_router()
-                        && !self.nacl_check(node, iface, Direction::Outbound, &pkt, &ip)
-                    {
+                    if router && !self.nacl_check(node, iface, Direction::Outbound, &pkt, &ip) {
                         return;
                     }
                     self.local_input(node, pkt, ip);
-                } else if self.net.nodes[node].is_router() {
+                } else if router {
                     self.forward(node, iface, pkt, ip);
                 }
                 // A host ignores datagrams that are not for it.
@@ -859,9 +871,11 @@ impl<'n> Sim<'n> {
     fn arp_input(&mut self, iface: IfaceId, pkt: &Packet, arp: Arp) {
         let me = &self.net.ifaces[iface];
         let Some(my_ip) = me.ipv4 else { return };
-        if arp.target_ip != my_ip {
+        // A NAT router answers for the public addresses it translates.
+        if arp.target_ip != my_ip && !self.nat_arp(iface, arp.target_ip) {
             return;
         }
+        let my_ip = arp.target_ip;
         let (node, my_mac) = (me.node, me.mac);
         self.learn(iface, IpAddr::V4(arp.sender_ip), arp.sender_mac);
         if arp.op == ArpOp::Request {
@@ -1185,6 +1199,7 @@ impl<'n> Sim<'n> {
         if !self.nacl_check(node, in_iface, Direction::Outbound, &pkt, &ip) {
             return;
         }
+        let (pkt, ip, translated) = self.nat_prerouting(node, in_iface, pkt, ip);
         let (out_iface, gw) = match self.route(node, &pkt, &ip) {
             Ok(r) => r,
             Err(cause) => {
@@ -1221,6 +1236,10 @@ impl<'n> Sim<'n> {
             self.icmp_error(node, Some(in_iface), &pkt, ip, Icmp::TooBig { mtu, quoted });
             return;
         }
+        let Some((pkt, ip)) = self.nat_postrouting(node, in_iface, out_iface, pkt, ip, translated)
+        else {
+            return;
+        };
         if !self.nacl_check(node, out_iface, Direction::Inbound, &pkt, &ip) {
             return;
         }
@@ -1333,6 +1352,7 @@ impl<'n> Sim<'n> {
             id: self.new_packet_id(),
         };
         self.record(node, &err, Step::Reply);
+        let err = self.nat_local_error(node, err);
         self.send_ip(node, err);
     }
 

@@ -794,7 +794,8 @@ impl<'n> Sim<'n> {
         if x.speech != Speech::Http {
             return None;
         }
-        let to_server = ip.dst == x.dst && t.dst_port == x.port;
+        let (src, sport, dst, dport) = self.tcp_sender_view(ip, t);
+        let to_server = dst == x.dst && dport == x.port;
         let stream: Vec<u8> = if to_server {
             request_text(&x.host_name, &x.path).into_bytes()
         } else {
@@ -808,7 +809,7 @@ impl<'n> Sim<'n> {
             }
             bytes
         };
-        let iss = self.tcp_iss(ip.src, t.src_port, ip.dst, t.dst_port)?;
+        let iss = self.tcp_iss(src, sport, dst, dport)?;
         let offset = t.seq.wrapping_sub(iss.wrapping_add(1)) as usize;
         let bytes = stream.get(offset..offset + t.payload_len as usize)?;
         Some(bytes.into())

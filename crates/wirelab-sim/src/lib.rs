@@ -11,6 +11,7 @@ pub mod counters;
 pub mod dns_apps;
 pub mod engine;
 pub mod http_apps;
+pub mod nat;
 pub mod neigh;
 pub mod packet;
 pub mod pinger;
@@ -33,5 +34,7 @@ pub use pinger::Pinger;
 pub use probe::{Probe, ProbeAnswer, ProbeKind, ProbeResult};
 pub use stop::StopFlag;
 pub use time::SimTime;
-pub use trace::{Drop, DropCause, SgPass, Step, TraceEvent, TraceLevel};
+pub use trace::{
+    Drop, DropCause, NatField, NatPhase, NatStep, SgPass, Step, TraceEvent, TraceLevel,
+};
 pub use udp_source::UdpSource;

@@ -362,7 +362,14 @@ impl<'n> Sim<'n> {
         if addr.is_loopback() {
             return Some(node);
         }
-        self.net.owner(addr).map(|f| self.net.ifaces[f].node)
+        self.net
+            .owner(addr)
+            .map(|f| self.net.ifaces[f].node)
+            .or_else(|| {
+                // A NAT router's pool and 1:1 addresses are its own.
+                let mut routers = self.net.router_nodes.iter().copied();
+                routers.find(|&n| self.nat_owns(n, addr))
+            })
     }
 
     fn is_probe_host(&self, tag: Tag, node: NodeId, ip: &Ip) -> Option<usize> {
@@ -391,7 +398,7 @@ impl<'n> Sim<'n> {
                     i,
                     Outcome::Allow,
                     Reason::Delivered,
-                    self.answering_node(node, ip.src),
+                    self.answering_node(node, self.nat_real_source(ip).unwrap_or(ip.src)),
                 );
                 self.probes[i].state = ClientState::Done;
             }
@@ -399,7 +406,7 @@ impl<'n> Sim<'n> {
                 why: crate::packet::Unreachable::Port,
                 ..
             } if matches!(self.probes[i].kind, ProbeKind::Udp { .. }) => {
-                let at = self.answering_node(node, ip.src);
+                let at = self.answering_node(node, self.nat_real_source(ip).unwrap_or(ip.src));
                 self.decide(i, Outcome::Refused, Reason::Refused, at);
                 self.probes[i].state = ClientState::Done;
             }
@@ -439,7 +446,7 @@ impl<'n> Sim<'n> {
             return false;
         }
         let (state, isn) = (p.state, p.isn);
-        let server = self.answering_node(node, ip.src);
+        let server = self.answering_node(node, self.nat_real_source(ip).unwrap_or(ip.src));
         match state {
             ClientState::SynSent if t.flags & RST != 0 && t.ack == isn.wrapping_add(1) => {
                 self.decide(i, Outcome::Refused, Reason::Refused, server);

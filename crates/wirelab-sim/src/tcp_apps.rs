@@ -239,7 +239,19 @@ impl<'n> Sim<'n> {
         if listening.is_none() {
             return false;
         }
-        let (app, flow) = self.tcp.expected.remove(&key).unwrap_or((
+        let expected = self.tcp.expected.remove(&key).or_else(|| {
+            // Through NAT the server sees other addresses and ports than
+            // the client used: the workload's tag says which flow it is.
+            let flow = pkt.tag & !FLOW_TAG;
+            let k = self
+                .tcp
+                .expected
+                .iter()
+                .find(|(_, &(_, f))| f == flow)
+                .map(|(k, _)| *k)?;
+            self.tcp.expected.remove(&k)
+        });
+        let (app, flow) = expected.unwrap_or((
             App::Server {
                 request: 0,
                 response: 0,
@@ -544,6 +556,20 @@ impl<'n> Sim<'n> {
         };
         let &c = self.tcp.index.get(&key)?;
         Some(self.tcp.conns[c].socket.iss())
+    }
+
+    /// A segment on the wire as its sender's socket sees it: the wire's
+    /// own addresses, or those before a NAT translated them.
+    pub(crate) fn tcp_sender_view(
+        &self,
+        ip: &Ip,
+        t: &crate::packet::Tcp,
+    ) -> (IpAddr, u16, IpAddr, u16) {
+        let wire = (ip.src, t.src_port, ip.dst, t.dst_port);
+        if self.tcp_iss(wire.0, wire.1, wire.2, wire.3).is_some() {
+            return wire;
+        }
+        self.nat_sender_view(wire, 6).unwrap_or(wire)
     }
 
     pub fn tcp_conn(&self, c: usize) -> &Conn {

@@ -57,6 +57,12 @@ pub enum DropCause {
     /// prefix: hosts need an explicit broadcast option, routers do not
     /// forward directed broadcasts (RFC 2644). Nothing answers.
     Broadcast { addr: IpAddr },
+    /// A NAT router's boundary: the packet would cross between an inside
+    /// and an outside interface and no mapping translates it.
+    NatUnmapped { iface: IfaceId },
+    /// Source NAT found no free address and port for a new flow (or its
+    /// translation table was full).
+    NatPortsExhausted { rule: usize, span: Span },
 }
 
 impl DropCause {
@@ -70,6 +76,8 @@ impl DropCause {
             DropCause::HostUnreachable { .. } => Reason::HostUnreachable,
             DropCause::SgInbound { .. } => Reason::SgInbound,
             DropCause::SgOutbound { .. } => Reason::SgOutbound,
+            DropCause::NatUnmapped { .. } => Reason::NatUnmapped,
+            DropCause::NatPortsExhausted { .. } => Reason::NatPortsExhausted,
             DropCause::NaclInbound { .. } => Reason::NaclInbound,
             DropCause::NaclOutbound { .. } => Reason::NaclOutbound,
             DropCause::Lost { .. }
@@ -139,6 +147,8 @@ pub enum Step {
         iface: IfaceId,
         next_hop_mac: wirelab_net::Mac,
     },
+    /// A NAT router rewrote an address (and port) of the packet.
+    Nat(NatStep),
     /// A router forwarded it, TTL decremented.
     Forward {
         in_iface: IfaceId,
@@ -155,6 +165,40 @@ pub enum Step {
     /// The node answered (echo reply, SYN-ACK, RST, ICMP error).
     Reply,
     Drop(DropCause),
+}
+
+/// Which endpoint of a packet a NAT router rewrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatField {
+    Source,
+    Destination,
+}
+
+/// Where the packet stands in its translated flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatPhase {
+    /// The first packet: the mapping was made now.
+    New,
+    /// A later packet in the direction of the first.
+    Original,
+    /// A reply: translated back.
+    Reply,
+    /// An ICMP error about the flow: its outer address and the datagram
+    /// it quotes translated back, so the sender recognises it.
+    Related,
+}
+
+/// One rewrite by a NAT router (RFC 3022 terms: the "inside" and
+/// "outside" of the router are its interfaces without and with NAT rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NatStep {
+    pub rule: crate::nat::NatRule,
+    /// Where the rule is written.
+    pub span: Span,
+    pub field: NatField,
+    pub phase: NatPhase,
+    pub before: (IpAddr, u16),
+    pub after: (IpAddr, u16),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -164,6 +164,72 @@ pub struct Router {
     /// In file order; interfaces created by `links:` follow the declared ones.
     pub interfaces: Vec<RouterInterface>,
     pub routes: Vec<StaticRoute>,
+    /// Address translation (`nat:`, an extension); empty when not written.
+    pub nat: Nat,
+}
+
+/// Network address translation on a router (`nat:`, an extension of the
+/// format; IPv4 only). Interfaces are positions in [`Router::interfaces`].
+#[derive(Clone, Debug, Default)]
+pub struct Nat {
+    /// Source NAT / masquerade, tried in file order: the first rule whose
+    /// `from` holds the source and whose `out` is the packet's way out.
+    pub source: Vec<SourceNat>,
+    /// Destination NAT (port forwarding) on an outside interface.
+    pub forward: Vec<PortForward>,
+    /// One-to-one mappings (elastic IPs).
+    pub static_maps: Vec<StaticNat>,
+}
+
+impl Nat {
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty() && self.forward.is_empty() && self.static_maps.is_empty()
+    }
+
+    /// Whether the interface at `position` is an outside one: named by a
+    /// rule's `out`, `in` or `on`.
+    pub fn is_outside(&self, position: usize) -> bool {
+        self.source.iter().any(|r| r.out == position)
+            || self.forward.iter().any(|r| r.in_iface == position)
+            || self.static_maps.iter().any(|r| r.on == position)
+    }
+}
+
+/// `{ from, out, to, ports }`: new flows from `from` leaving through `out`
+/// get a source address from `first..=last` and a port from `ports`.
+#[derive(Clone, Debug)]
+pub struct SourceNat {
+    pub from: Ipv4Net,
+    pub out: usize,
+    /// `to: masquerade`: the address of `out` (then `first == last`).
+    pub masquerade: bool,
+    pub first: Ipv4Addr,
+    pub last: Ipv4Addr,
+    pub ports: PortRange,
+    pub span: Span,
+}
+
+/// `{ in, proto, port(s), to }`: new flows arriving on `in` for the
+/// interface's address and a port of `ports` go to `to` (port `to_port +
+/// offset`, or the same port).
+#[derive(Clone, Debug)]
+pub struct PortForward {
+    pub in_iface: usize,
+    pub proto: TransportProto,
+    pub public: Ipv4Addr,
+    pub ports: PortRange,
+    pub to: Ipv4Addr,
+    pub to_port: Option<u16>,
+    pub span: Span,
+}
+
+/// `{ private, public, on }`: 1:1 NAT, ports untouched.
+#[derive(Clone, Debug)]
+pub struct StaticNat {
+    pub private: Ipv4Addr,
+    pub public: Ipv4Addr,
+    pub on: usize,
+    pub span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -426,10 +492,15 @@ pub enum Reason {
     /// `ssh` checks: only a password could log in, and the user or the
     /// host does not allow password logins.
     PasswordRefused,
+    /// A packet crossed a NAT router's boundary with no translation for it
+    /// (an inside address reached from outside, or sent out untranslated).
+    NatUnmapped,
+    /// Source NAT had no free address and port left for a new flow.
+    NatPortsExhausted,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 18] = [
         Reason::Delivered,
         Reason::Refused,
         Reason::NoRoute,
@@ -446,6 +517,8 @@ impl Reason {
         Reason::KeyNotAuthorized,
         Reason::NoKey,
         Reason::PasswordRefused,
+        Reason::NatUnmapped,
+        Reason::NatPortsExhausted,
     ];
 
     pub fn code(self) -> &'static str {
@@ -466,6 +539,8 @@ impl Reason {
             Reason::KeyNotAuthorized => "key-not-authorized",
             Reason::NoKey => "no-key",
             Reason::PasswordRefused => "password-refused",
+            Reason::NatUnmapped => "nat-unmapped",
+            Reason::NatPortsExhausted => "nat-ports-exhausted",
         }
     }
 

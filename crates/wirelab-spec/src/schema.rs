@@ -751,6 +751,88 @@ struct Router {
     /// family) or `{ ip, ipv6 }`.
     interfaces: Named<Interface>,
     routes: List<Route, 10_000>,
+    /// Extension: address translation (IPv4 only): source NAT /
+    /// masquerade, port forwarding, 1:1 mappings (Elastic IPs). See
+    /// docs/lab-format.md, "NAT".
+    nat: OrNothing<Nat>,
+}
+
+/// `nat:` of a router.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+struct Nat {
+    /// Source NAT, first match wins.
+    source: List<NatSource, 1_000>,
+    /// Port forwarding (destination NAT).
+    forward: List<NatForward, 1_000>,
+    /// One-to-one mappings (an Elastic IP).
+    #[serde(rename = "static")]
+    r#static: List<NatStatic, 1_000>,
+}
+
+/// `{ from, out, to, ports }`: packets from `from` leaving by `out` get a
+/// source address (and port) of `to`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["from", "out", "to"]))]
+struct NatSource {
+    /// The inside sources: an IPv4 prefix, no host bits set.
+    from: Ipv4Prefix,
+    /// The outside interface, by the name of its network.
+    out: NetworkName,
+    to: NatTo,
+    /// The ports handed out: `N` or `A-B` within 1-65535. Default
+    /// 1024-65535 (an AWS NAT gateway's).
+    ports: NatPorts,
+}
+
+leaf!(NatTo, {
+    "description": "`masquerade` (the IPv4 address of `out`), one IPv4 address, or a range `A-B` of them (a pool, at most 65,536 addresses).",
+    "type": "string",
+    "examples": ["masquerade", "203.0.113.20", "203.0.113.20-203.0.113.23"]
+});
+leaf!(NatPorts, {
+    "description": "A port (1 to 65535) or a range `A-B` with A ≤ B.",
+    "anyOf": [
+        { "type": "integer", "minimum": 1, "maximum": 65535 },
+        { "type": "string", "pattern": r"^\s*[0-9]+\s*(?:-\s*[0-9]+\s*)?$" }
+    ],
+    "examples": ["1024-65535", 8080]
+});
+
+/// `{ in, proto, port | ports, to }`: what arrives on `in`'s address at
+/// those ports goes to `to`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["in", "to"]))]
+#[schemars(extend("oneOf" = [{ "required": ["port"] }, { "required": ["ports"] }]))]
+struct NatForward {
+    /// The outside interface (with an IPv4 address: the public address).
+    #[serde(rename = "in")]
+    r#in: NetworkName,
+    /// Default tcp.
+    proto: TransportProto,
+    port: Port,
+    /// A range, forwarded to the same ports.
+    ports: NatPorts,
+    /// A host's IPv4 address or name, with `:PORT` when one port goes to
+    /// another (`app1:80`).
+    to: Text,
+}
+
+/// `{ private, public, on }`: a host's address and its public one, both
+/// ways.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["private", "public"]))]
+struct NatStatic {
+    /// A host's IPv4 address or name.
+    private: Text,
+    /// One IPv4 address.
+    public: Ipv4Address,
+    /// The outside interface; may be left out when `public` lies in one of
+    /// the router's networks.
+    on: NetworkName,
 }
 
 leaf!(Interface, inline, |g| {
@@ -1774,6 +1856,10 @@ enum Reason {
     NoKey,
     /// ssh checks: only a password could log in, and it was refused.
     PasswordRefused,
+    /// A NAT router had no translation for a packet crossing its boundary.
+    NatUnmapped,
+    /// A NAT rule had no free port (or address) left.
+    NatPortsExhausted,
 }
 
 #[cfg(test)]
@@ -1843,6 +1929,10 @@ mod tests {
             ("SshGateway", &keys::GATEWAY_KEYS),
             ("Check", &keys::CHECK_KEYS),
             ("Stage", &keys::STAGE_KEYS),
+            ("Nat", &keys::NAT_KEYS),
+            ("NatSource", &keys::SOURCE_KEYS),
+            ("NatForward", &keys::FORWARD_KEYS),
+            ("NatStatic", &keys::STATIC_KEYS),
             ("DnsAnswers", &keys::DNS_EXPECT_KEYS),
             ("FlowExpect", &keys::FLOW_EXPECT_KEYS),
             ("ReachExpect", &keys::EXHAUSTIVE_EXPECT_KEYS),

@@ -198,12 +198,26 @@ pub fn cmd_diff(args: &DiffArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         dual,
         differs,
     };
+    // The diff is built on the analysis, which does not model NAT: say so.
+    let note = crate::reach::nat_note(&old.lab).or_else(|| crate::reach::nat_note(&new.lab));
     match args.format {
-        DiffFormat::Text => crate::emit(&view.text()),
-        DiffFormat::Json => crate::emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&view.json()).unwrap_or_default()
-        )),
+        DiffFormat::Text => {
+            let mut text = view.text();
+            if let Some(n) = &note {
+                text.push_str(&format!("note: {n}\n"));
+            }
+            crate::emit(&text)
+        }
+        DiffFormat::Json => {
+            let mut doc = view.json();
+            if let Some(n) = note {
+                doc["notes"] = json!([n]);
+            }
+            crate::emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ))
+        }
     }
     u8::from(differs)
 }

@@ -42,12 +42,26 @@ pub fn cmd_lint(args: &LintArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     let net = Network::compile(&loaded.lab);
     let findings = lint(&net);
     let file = args.lab.display().to_string();
+    // Lint is built on the analysis, which does not model NAT: say so.
+    let note = crate::reach::nat_note(&loaded.lab);
     match args.format {
-        LintFormat::Text => crate::emit(&render_text(&file, &findings)),
-        LintFormat::Json => crate::emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&render_json(&file, &findings)).expect("json")
-        )),
+        LintFormat::Text => {
+            let mut text = render_text(&file, &findings);
+            if let Some(n) = &note {
+                text.push_str(&format!("note: {n}\n"));
+            }
+            crate::emit(&text)
+        }
+        LintFormat::Json => {
+            let mut doc = render_json(&file, &findings);
+            if let Some(n) = note {
+                doc["notes"] = json!([n]);
+            }
+            crate::emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).expect("json")
+            ))
+        }
     }
     let deny = match args.deny {
         DenyLevel::Error => Severity::Error,

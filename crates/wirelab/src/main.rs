@@ -522,7 +522,11 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
             ));
         }
         TraceFormat::Json => {
-            let doc = wirelab_check::query::json(&net, &query, &plan, &ex, sim.trace());
+            let mut doc = wirelab_check::query::json(&net, &query, &plan, &ex, sim.trace());
+            let nat = wirelab_check::trace::nat_entries(&net, &sim);
+            if !nat.is_empty() {
+                doc["nat"] = serde_json::to_value(&nat).expect("json");
+            }
             emit(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).expect("json")
@@ -554,6 +558,16 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
                 }
             }
             out.push_str(&format!("{result}\nwhy: {explanation}\n"));
+            let nat = wirelab_check::trace::nat_entries(&net, &sim);
+            if !nat.is_empty() {
+                out.push_str("nat tables (original direction; replies):\n");
+                for e in &nat {
+                    out.push_str(&format!(
+                        "  {}  {} {}; {}  ({}, rule at line {})\n",
+                        e.router, e.proto, e.original, e.reply, e.kind, e.line
+                    ));
+                }
+            }
             emit(&out);
         }
     }

@@ -509,6 +509,25 @@ fn asked_ports(args: &ReachArgs, proto: Proto) -> PortSet {
 
 /// Prints the answer and returns the exit status: 0 when something asked
 /// for is reachable, else 1.
+/// The analysis does not model NAT (see docs/analysis.md): when a router
+/// translates, say so rather than answer as if it did not.
+pub(crate) fn nat_note(lab: &wirelab_spec::Lab) -> Option<String> {
+    let routers: Vec<String> = lab
+        .routers
+        .iter()
+        .filter(|r| !r.nat.is_empty())
+        .map(|r| format!("`{}`", r.name.value))
+        .collect();
+    (!routers.is_empty()).then(|| {
+        format!(
+            "NAT on {} is not analysed: the analysis (reach, lint, diff) treats NAT routers as plain routers (no translation, \
+             port forwards, 1:1 addresses or NAT boundary), so answers through them may be wrong; \
+             `wirelab test` and `wirelab trace` simulate NAT",
+            routers.join(", ")
+        )
+    })
+}
+
 fn finish(
     args: &ReachArgs,
     lab: &wirelab_spec::Lab,
@@ -516,15 +535,22 @@ fn finish(
     mut text: String,
     items: Vec<Value>,
 ) -> u8 {
+    let note = nat_note(lab);
     match args.format {
         ReachFormat::Text => {
             if text.is_empty() {
                 text.push_str("nothing is reachable\n");
             }
+            if let Some(n) = &note {
+                text.push_str(&format!("note: {n}\n"));
+            }
             crate::emit(&text);
         }
         ReachFormat::Json => {
-            let doc = json!({ "lab": lab.lab.value, "reachable": any, "pairs": items });
+            let mut doc = json!({ "lab": lab.lab.value, "reachable": any, "pairs": items });
+            if let Some(n) = note {
+                doc["notes"] = json!([n]);
+            }
             crate::emit(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()

@@ -11,7 +11,7 @@ use serde_json::Value;
 const EXERCISE: &str = "05-exercise-fix-the-vpc.yaml";
 
 /// The labs this suite expects to find (more may be added).
-const EXPECTED_LABS: [&str; 10] = [
+const EXPECTED_LABS: [&str; 11] = [
     "01-one-router.yaml",
     "02-static-routing.yaml",
     "03-vpc-security.yaml",
@@ -22,6 +22,7 @@ const EXPECTED_LABS: [&str; 10] = [
     "08-split-horizon-vpc.yaml",
     "09-ssh-through-a-bastion.yaml",
     "10-https-three-tier.yaml",
+    "11-private-subnet-behind-nat.yaml",
 ];
 
 /// The checks of the exercise that fail as shipped: name, observed outcome, observed reason.
@@ -289,7 +290,7 @@ fn two_runs_give_byte_identical_reports() {
 #[test]
 fn one_trace_per_lab_shows_the_expected_reason() {
     // (lab, trace arguments, the result line the trace must end with)
-    let traces: [(&str, &[&str], &str); 6] = [
+    let traces: [(&str, &[&str], &str); 7] = [
         (
             "01-one-router.yaml",
             &[
@@ -323,6 +324,11 @@ fn one_trace_per_lab_shows_the_expected_reason() {
             "solutions/05-exercise-fix-the-vpc.yaml",
             &["--from", "office-pc", "--to", "app1", "--port", "22"],
             "result: allow (delivered at app1)",
+        ),
+        (
+            "11-private-subnet-behind-nat.yaml",
+            &["--from", "laptop", "--to", "app1", "--port", "80"],
+            "result: deny (nat-unmapped at natgw)",
         ),
     ];
     for (lab, args, expected) in traces {

@@ -69,6 +69,11 @@ fn the_analysis_agrees_with_the_simulator_on_every_example_lab() {
     let mut disagreements = Vec::new();
     for path in labs() {
         let loaded = wirelab_spec::load(&path).expect("example labs are valid");
+        // The analysis does not model NAT and says so in its output (see
+        // `nat_cli::reach_lint_and_diff_say_they_do_not_analyse_nat`).
+        if loaded.lab.routers.iter().any(|r| !r.nat.is_empty()) {
+            continue;
+        }
         let ports = ports_of(&loaded.lab);
         compared += compare(
             &path.display().to_string(),

@@ -13,6 +13,7 @@ mod events;
 mod filters;
 mod hosts;
 pub(crate) mod http;
+mod nat;
 mod ssh;
 mod tcp;
 mod topology;
@@ -62,6 +63,7 @@ pub(crate) mod key_lists {
         CERTIFICATE_KEYS, HTTP_EXPECT_KEYS, RESPONSE_KEYS, ROUTE_KEYS as HTTP_ROUTE_KEYS,
         SERVICE_TLS_KEYS, TLS_KEYS,
     };
+    pub(crate) use super::nat::{FORWARD_KEYS, NAT_KEYS, SOURCE_KEYS, STATIC_KEYS};
     pub(crate) use super::ssh::{GATEWAY_KEYS, HOST_KEYS as SSH_HOST_KEYS, SSH_KEYS, USER_KEYS};
     pub(crate) use super::tcp::{
         CONGESTION_NAMES, CUBIC_NAMES, INCREASE_NAMES, RECOVERY_NAMES, TCP_KEYS,
@@ -203,6 +205,8 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &tls_names,
         d,
     );
+    let mut routers = routers;
+    nat::read_nat(sections.routers, &mut routers, &hosts, &topo.networks, d);
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
     let ssh = ssh::read_ssh(top.get("ssh"), &names, &hosts, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);

@@ -38,7 +38,7 @@ pub(crate) const LINK_KEYS: [&str; 10] = [
     "jitter",
     "down",
 ];
-pub(crate) const ROUTER_KEYS: [&str; 2] = ["interfaces", "routes"];
+pub(crate) const ROUTER_KEYS: [&str; 3] = ["interfaces", "routes", "nat"];
 pub(crate) const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
 pub(crate) const ROUTE_KEYS: [&str; 3] = ["to", "via", "blackhole"];
 /// Smallest MTU of a link that carries IPv6 (RFC 8200 §5).
@@ -279,7 +279,7 @@ fn read_prefixes(
 }
 
 /// A prefix that must not have host bits set (networks, links, routes).
-fn read_canonical_prefix(node: &Node, what: &str, d: &mut Diags) -> Option<IpNet> {
+pub(crate) fn read_canonical_prefix(node: &Node, what: &str, d: &mut Diags) -> Option<IpNet> {
     let text = read::string(node, what, d)?;
     let net = parse_prefix(text).map_err(|e| d.error(node.span, e)).ok()?;
     if let Some(canonical) = host_bits_set(net) {
@@ -482,6 +482,7 @@ pub(crate) fn read_routers(
             name: name.clone(),
             interfaces: Vec::new(),
             routes: Vec::new(),
+            nat: Default::default(),
         };
         let fields = match &node.value {
             // A router with nothing written (only links) is fine.

@@ -12,12 +12,14 @@
 //! - `http`: HTTP and HTTPS services, certificates, http checks.
 //! - `ssh`: users and their public keys, ssh hosts, ssh checks and their
 //!   jump chains.
+//! - `nat`: `nat:` on routers (source NAT, port forwards, 1:1 mappings).
 
 mod acceptance;
 mod dns;
 mod hostile;
 mod http;
 mod mistakes;
+mod nat;
 mod resolution;
 mod ssh;
 mod traffic;
