@@ -19,6 +19,7 @@ mod import;
 mod lint;
 mod packaging;
 mod reach;
+mod routes;
 mod run;
 mod schema;
 mod serve;
@@ -189,6 +190,13 @@ enum Command {
         after_help = "Exit status: 0 the pages were written; 2 the folder cannot be written.\n\nExamples:\n  wirelab man -o man && man -l man/wirelab-reach.1\n  sudo wirelab man -o /usr/local/share/man/man1"
     )]
     Man(packaging::ManArgs),
+    /// Print the routing tables, shaped like `ip route`: every router's
+    /// (and with --hosts every host's) connected, static and default
+    /// routes, longest prefix first.
+    #[command(
+        after_help = "Each line: the prefix (`default` for /0) or `blackhole PREFIX`, `via` the next hop, `dev` the interface (eth0, eth1, … in the order wirelab trace numbers them), `proto kernel` (connected), `static` (from the lab, with its line) or `boot` (a host's default gateway), and for connected routes the source address.\n\nExit status: 0 the tables were printed; 2 an invalid lab or an unknown router.\n\nExamples:\n  wirelab routes labs/02-static-routing.yaml\n  wirelab routes labs/02-static-routing.yaml --router hq\n  wirelab routes LAB --hosts --format json"
+    )]
+    Routes(routes::RoutesArgs),
 }
 
 #[derive(Args)]
@@ -268,6 +276,7 @@ fn main() -> ExitCode {
         Command::Grade(args) => grade::cmd_grade(&args),
         Command::Completions(args) => packaging::cmd_completions(&args, Cli::command()),
         Command::Man(args) => packaging::cmd_man(&args, Cli::command()),
+        Command::Routes(args) => routes::cmd_routes(&args, load),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,193 @@
+//! `wirelab routes LAB [--router R] [--hosts]`: the routing tables the lab
+//! compiles to, shaped like `ip route` (one line per route: prefix, next
+//! hop, device, protocol, source address), IPv4 then IPv6, longest prefix
+//! first. Routing is static in a lab today (connected, static and default
+//! routes); the tables are what every packet of a run is routed by.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+use wirelab_net::{Network, NextHop, NodeId, Route, RouteOrigin};
+use wirelab_spec::Loaded;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoutesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct RoutesArgs {
+    lab: PathBuf,
+    /// Only this router (or host).
+    #[arg(long)]
+    router: Option<String>,
+    /// Hosts' tables too (their connected and default routes).
+    #[arg(long)]
+    hosts: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: RoutesFormat,
+}
+
+pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
+    let Some(loaded) = load(&args.lab) else {
+        return 2;
+    };
+    let net = Network::compile(&loaded.lab);
+    let nodes: Vec<NodeId> = match &args.router {
+        Some(name) => match net.nodes.iter().position(|n| n.name == *name) {
+            Some(n) => vec![n],
+            None => {
+                let names: Vec<&str> = net
+                    .nodes
+                    .iter()
+                    .filter(|n| n.is_router())
+                    .map(|n| n.name.as_str())
+                    .collect();
+                eprintln!(
+                    "error: `{name}` is no router or host of lab {} (routers: {})",
+                    net.lab.lab.value,
+                    names.join(", ")
+                );
+                return 2;
+            }
+        },
+        None => (0..net.nodes.len())
+            .filter(|&n| args.hosts || net.nodes[n].is_router())
+            .collect(),
+    };
+    match args.format {
+        RoutesFormat::Text => {
+            let mut out = String::new();
+            for (k, &n) in nodes.iter().enumerate() {
+                if k > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&format!("{}:\n", net.nodes[n].name));
+                let routes = sorted(&net, n);
+                if routes.is_empty() {
+                    out.push_str("  (no routes)\n");
+                }
+                for r in routes {
+                    out.push_str(&format!("  {}\n", line(&net, n, r)));
+                }
+            }
+            crate::emit(&out);
+        }
+        RoutesFormat::Json => {
+            let tables: Vec<Value> = nodes
+                .iter()
+                .map(|&n| {
+                    let routes: Vec<Value> = sorted(&net, n)
+                        .into_iter()
+                        .map(|r| route_json(&net, n, r))
+                        .collect();
+                    json!({
+                        "node": net.nodes[n].name,
+                        "router": net.nodes[n].is_router(),
+                        "routes": routes,
+                    })
+                })
+                .collect();
+            let doc = json!({ "lab": net.lab.lab.value, "tables": tables });
+            crate::emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+    }
+    0
+}
+
+/// A node's routes: IPv4 then IPv6, longest prefix first, then by address.
+fn sorted(net: &Network, node: NodeId) -> Vec<&Route> {
+    let mut routes: Vec<&Route> = net.nodes[node].routes.routes().iter().collect();
+    routes.sort_by_key(|r| {
+        (
+            r.prefix.addr().is_ipv6(),
+            std::cmp::Reverse(r.prefix.prefix_len()),
+            r.prefix.addr(),
+        )
+    });
+    routes
+}
+
+/// `eth1`: the interface's position on its node (as `wirelab trace` and
+/// the metrics number them).
+fn dev(net: &Network, node: NodeId, iface: usize) -> String {
+    let pos = net.nodes[node]
+        .ifaces
+        .iter()
+        .position(|&i| i == iface)
+        .unwrap_or(0);
+    format!("eth{pos}")
+}
+
+fn proto(origin: RouteOrigin) -> &'static str {
+    match origin {
+        RouteOrigin::Connected => "kernel",
+        RouteOrigin::Static(_) => "static",
+        RouteOrigin::DefaultGateway => "boot",
+    }
+}
+
+/// `10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.1`,
+/// `10.2.0.0/16 via 10.0.13.2 dev eth2 proto static  # line 12`,
+/// `blackhole 10.66.0.0/16 proto static`.
+fn line(net: &Network, node: NodeId, r: &Route) -> String {
+    let prefix = if r.prefix.prefix_len() == 0 {
+        "default".to_string()
+    } else {
+        r.prefix.to_string()
+    };
+    let mut s = match r.next_hop {
+        NextHop::Blackhole => format!("blackhole {prefix}"),
+        NextHop::Gateway(gw) => format!("{prefix} via {gw}"),
+        NextHop::Connected => prefix,
+    };
+    if let Some(i) = r.iface {
+        s.push_str(&format!(" dev {}", dev(net, node, i)));
+    }
+    s.push_str(&format!(" proto {}", proto(r.origin)));
+    if r.next_hop == NextHop::Connected {
+        s.push_str(" scope link");
+        if let Some(src) = r.iface.and_then(|i| src(net, i, r.prefix.addr())) {
+            s.push_str(&format!(" src {src}"));
+        }
+    }
+    if let RouteOrigin::Static(span) = r.origin {
+        s.push_str(&format!("  # line {}", span.line));
+    }
+    s
+}
+
+/// The interface's address of the prefix's family.
+fn src(net: &Network, iface: usize, of: IpAddr) -> Option<IpAddr> {
+    net.ifaces[iface].addr(of.is_ipv6())
+}
+
+fn route_json(net: &Network, node: NodeId, r: &Route) -> Value {
+    let mut v = json!({
+        "prefix": r.prefix.to_string(),
+        "type": match r.next_hop {
+            NextHop::Blackhole => "blackhole",
+            NextHop::Gateway(_) => "via",
+            NextHop::Connected => "connected",
+        },
+        "proto": proto(r.origin),
+        "text": line(net, node, r),
+    });
+    if let NextHop::Gateway(gw) = r.next_hop {
+        v["via"] = json!(gw.to_string());
+    }
+    if let Some(i) = r.iface {
+        v["dev"] = json!(dev(net, node, i));
+        v["network"] = json!(net.segments[net.ifaces[i].segment].name);
+    }
+    if let RouteOrigin::Static(span) = r.origin {
+        v["line"] = json!(span.line);
+    }
+    v
+}
