@@ -194,7 +194,7 @@ enum Command {
     /// (and with --hosts every host's) connected, static and default
     /// routes, longest prefix first.
     #[command(
-        after_help = "Each line: the prefix (`default` for /0) or `blackhole PREFIX`, `via` the next hop, `dev` the interface (eth0, eth1, … in the order wirelab trace numbers them), `proto kernel` (connected), `static` (from the lab, with its line) or `boot` (a host's default gateway), and for connected routes the source address.\n\nExit status: 0 the tables were printed; 2 an invalid lab or an unknown router.\n\nExamples:\n  wirelab routes labs/02-static-routing.yaml\n  wirelab routes labs/02-static-routing.yaml --router hq\n  wirelab routes LAB --hosts --format json"
+        after_help = "Each line: the prefix (`default` for /0) or `blackhole PREFIX`, `via` the next hop, `dev` the interface (eth0, eth1, ... in the order wirelab trace numbers them), `proto kernel` (connected), `static` (from the lab, with its line) or `boot` (a host's default gateway), and for connected routes the source address.\n\nExit status: 0 the tables were printed; 2 an invalid lab or an unknown router.\n\nExamples:\n  wirelab routes labs/02-static-routing.yaml\n  wirelab routes labs/02-static-routing.yaml --router hq\n  wirelab routes LAB --hosts --format json"
     )]
     Routes(routes::RoutesArgs),
 }

@@ -4,31 +4,15 @@
 //! two independent reachability analyses of randomly mutated copies of
 //! labs/03-vpc-security.yaml.
 
+mod common;
+use common::{root, wirelab};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use proptest::prelude::*;
 use wirelab_analyze::diff::{group_pairs, Change, LabDiff, OUTSIDE};
 use wirelab_analyze::{Analyzer, Origin, PortSet, Proto};
 use wirelab_net::Network;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wirelab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("wirelab runs");
-    (
-        out.status.code().expect("an exit status"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 const DIR: &str = "crates/wirelab/tests/diff";
 

@@ -2,20 +2,11 @@
 //! subcommands and options in a real bash; every subcommand gets a man
 //! page that groff renders without a warning.
 
+mod common;
+use common::wirelab;
+
 use std::path::Path;
 use std::process::Command;
-
-fn wirelab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(args)
-        .output()
-        .expect("wirelab runs");
-    (
-        out.status.code().expect("an exit status"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The subcommands `wirelab --help` lists.
 fn subcommands() -> Vec<String> {

@@ -2,10 +2,12 @@
 //! simulator on every example lab, and the command's output and exit
 //! statuses.
 
+mod common;
+use common::{root, wirelab};
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use proptest::prelude::*;
 use wirelab_analyze::{Analyzer, Block, Leg, Proto};
@@ -13,10 +15,6 @@ use wirelab_check::{run_exchange, Plan};
 use wirelab_net::Network;
 use wirelab_sim::{Sim, TraceLevel};
 use wirelab_spec::{CheckProto, CheckTarget, Outcome, TransportProto};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn labs() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("labs"))
@@ -420,19 +418,6 @@ proptest! {
         compare("random", &loaded.lab, &ports, true, &mut disagreements);
         prop_assert!(disagreements.is_empty(), "{}\n{}", disagreements.join("\n"), text);
     }
-}
-
-fn wirelab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("wirelab runs");
-    (
-        out.status.code().expect("an exit status"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 const VPC: &str = "labs/03-vpc-security.yaml";

@@ -1,20 +1,7 @@
 //! `wirelab routes`: the compiled tables shaped like `ip route`.
 
-use std::path::Path;
-use std::process::Command;
-
-fn wirelab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .expect("wirelab runs");
-    (
-        out.status.code().expect("an exit status"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::wirelab;
 
 const STATIC: &str = "labs/02-static-routing.yaml";
 

@@ -1,25 +1,8 @@
 //! Stages (`stages:`, a check's `stage:`): gating in every report format,
 //! `wirelab test --stage`, and the mistakes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wirelab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("wirelab runs");
-    (
-        out.status.code().expect("an exit status"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::wirelab;
 
 const STAGED: &str = "crates/wirelab/tests/stages/staged.yaml";
 

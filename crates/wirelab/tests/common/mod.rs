@@ -51,3 +51,23 @@ where
     let root = base.trim_end_matches("/api/v1").to_string();
     Served { child, root, base }
 }
+
+/// The repository's root (tests name labs relative to it).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `wirelab ARGS...` in the repository's root: (exit status,
+/// stdout, stderr).
+pub fn wirelab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("wirelab runs");
+    (
+        out.status.code().expect("an exit status"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
