@@ -12,6 +12,7 @@ pub mod quantity;
 mod read;
 pub mod schema;
 pub mod submission;
+pub mod variant;
 mod yaml;
 
 pub use build::http::parse_url;
@@ -33,25 +34,39 @@ pub const FILE_BYTES_MAX: u64 = 8 * 1024 * 1024;
 /// Reads and validates the lab file at `path`. `Err` holds every problem
 /// found (at least one error; warnings may be among them).
 pub fn load(path: &std::path::Path) -> Result<Loaded, Vec<Diagnostic>> {
+    load_variant(path, None)
+}
+
+/// [`load`] of one student's variant of the lab (see [`variant`]); with
+/// `None`, the author's own version (every variable's first choice).
+pub fn load_variant(
+    path: &std::path::Path,
+    student: Option<&str>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let text =
         read_file(path, FILE_BYTES_MAX).map_err(|message| vec![whole_file(&file, message)])?;
-    parse_str(&file, &text)
+    parse_text(&file, &text, true, student)
 }
 
 /// Validates lab text; `file` is the name used in diagnostics.
 pub fn parse_str(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
-    parse_text(file, text, true)
+    parse_text(file, text, true, None)
 }
 
 /// Validates lab text that did not come from a file (a lab uploaded to
 /// `wirelab serve`): it has no folder, so a reference to another file (a
 /// zone's `file:`) is an error instead of a read.
 pub fn parse_str_without_files(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
-    parse_text(file, text, false)
+    parse_text(file, text, false, None)
 }
 
-fn parse_text(file: &str, text: &str, files_allowed: bool) -> Result<Loaded, Vec<Diagnostic>> {
+fn parse_text(
+    file: &str,
+    text: &str,
+    files_allowed: bool,
+    student: Option<&str>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     if text.len() as u64 > FILE_BYTES_MAX {
         return Err(vec![whole_file(file, too_large(text.len() as u64))]);
     }
@@ -60,6 +75,8 @@ fn parse_text(file: &str, text: &str, files_allowed: bool) -> Result<Loaded, Vec
             "the file contains NUL bytes: it looks binary, not like a YAML lab file".to_string();
         return Err(vec![at_offset(file, text.as_bytes(), offset, message)]);
     }
+    let substituted = variant::variant_text(file, text, student)?;
+    let text = substituted.as_str();
     let root = match yaml::load(text) {
         Ok(root) => root,
         Err(error) => {

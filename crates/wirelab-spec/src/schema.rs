@@ -627,7 +627,30 @@ struct Lab {
     /// checks run only when every check of the stages before it passes;
     /// every check then names its stage.
     stages: List<Stage, 1_000>,
+    /// Extension: per-student variants. `${name}` anywhere in the lab is
+    /// replaced by one of the name's choices, drawn from the seed and the
+    /// student's id (`wirelab variant LAB --student ID`); without a
+    /// student, the first choice.
+    variables: Named<Variable>,
 }
+
+/// One variable of `variables:`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["choose"]))]
+struct Variable {
+    /// The values a student may get (1 to 1,000): letters, digits, `.`,
+    /// `:`, `/`, `-` and `_`.
+    choose: List<Choice, 1_000>,
+}
+
+leaf!(Choice, {
+    "description": "A value pasted where `${name}` stands: letters, digits, `.`, `:`, `/`, `-` and `_`.",
+    "anyOf": [
+        { "type": "string", "pattern": "^[A-Za-z0-9.:/_-]+$" },
+        { "type": "integer" }
+    ]
+});
 
 /// One stage of `stages:`.
 #[derive(JsonSchema, Default)]
@@ -1929,6 +1952,7 @@ mod tests {
             ("SshGateway", &keys::GATEWAY_KEYS),
             ("Check", &keys::CHECK_KEYS),
             ("Stage", &keys::STAGE_KEYS),
+            ("Variable", &keys::VARIABLE_KEYS),
             ("Nat", &keys::NAT_KEYS),
             ("NatSource", &keys::SOURCE_KEYS),
             ("NatForward", &keys::FORWARD_KEYS),

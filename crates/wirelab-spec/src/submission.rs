@@ -34,9 +34,10 @@ use crate::Loaded;
 const IGNORED: [&str; 2] = ["title", "description"];
 
 /// Top-level sections that are never editable without `grading:`.
-const FIXED_BY_DEFAULT: [&str; 4] = ["lab", "seed", "checks", "grading"];
+const FIXED_BY_DEFAULT: [&str; 5] = ["lab", "seed", "checks", "grading", "variables"];
 
 /// The teacher's lab, kept as a tree to merge submissions into.
+#[derive(Clone, Debug)]
 pub struct Teacher {
     /// The lab file's path, as given.
     file: String,
@@ -58,9 +59,18 @@ impl Teacher {
     /// Loads and validates the teacher's lab (with the format's own
     /// limits: the teacher is trusted).
     pub fn load(path: &Path) -> Result<(Teacher, Loaded), Vec<Diagnostic>> {
+        Teacher::load_variant(path, None)
+    }
+
+    /// [`Teacher::load`] of one student's variant (see [`crate::variant`]).
+    pub fn load_variant(
+        path: &Path,
+        student: Option<&str>,
+    ) -> Result<(Teacher, Loaded), Vec<Diagnostic>> {
         let file = path.display().to_string();
-        let text = crate::read_file(path, crate::FILE_BYTES_MAX)
+        let raw = crate::read_file(path, crate::FILE_BYTES_MAX)
             .map_err(|message| vec![crate::whole_file(&file, message)])?;
+        let text = crate::variant::variant_text(&file, &raw, student)?;
         let loaded = crate::parse_str(&file, &text)?;
         let tree = crate::yaml::load(&text).expect("the lab was parsed once already");
         let mut d = Diags::new(&file);
@@ -84,6 +94,16 @@ impl Teacher {
             },
             loaded,
         ))
+    }
+
+    /// This lab as `student`'s variant (see [`crate::variant`]): itself
+    /// when the lab declares no `variables:`.
+    pub fn variant(&self, student: &str) -> Result<Teacher, Vec<Diagnostic>> {
+        let declared = matches!(&self.tree.value, Value::Map(top) if top.iter().any(|(k, _)| k.value == "variables"));
+        if !declared {
+            return Ok(self.clone());
+        }
+        Teacher::load_variant(Path::new(&self.file), Some(student)).map(|(t, _)| t)
     }
 
     /// The editable parts, as written (`routers.r1.routes`).

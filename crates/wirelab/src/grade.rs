@@ -53,6 +53,12 @@ pub struct GradeArgs {
     /// sim-events, wall-time.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limit: Vec<String>,
+    /// Grade each student against their own variant of the lab (the one
+    /// `wirelab variant LAB --student ID` writes), when the lab declares
+    /// `variables:`; without it, every student is graded against the
+    /// author's version.
+    #[arg(long)]
+    variants: bool,
     /// Print the limits in force (the defaults, then --limits and --limit)
     /// and exit without grading.
     #[arg(long)]
@@ -137,6 +143,7 @@ pub fn cmd_grade(args: &GradeArgs) -> u8 {
             return 2;
         }
     };
+    VARIANTS.store(args.variants, Ordering::Relaxed);
     let max: u32 = loaded.lab.checks.iter().map(|c| c.points).sum();
     let lab_name = lab
         .file_name()
@@ -320,6 +327,10 @@ fn inside(root: &Path, file: &Path) -> Result<(), String> {
     }
 }
 
+/// Whether each student is graded against their own variant
+/// (`--variants`), set once before grading starts.
+static VARIANTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Grades every submission on `jobs` threads; results in the order of
 /// `submissions` (sorted by student), whatever the threads did.
 pub fn grade_all(
@@ -470,6 +481,21 @@ fn grade_submission(
     limits: &Limits,
     stop: &StopFlag,
 ) -> Graded {
+    let own;
+    let teacher = if VARIANTS.load(Ordering::Relaxed) {
+        match teacher.variant(student) {
+            Ok(t) => {
+                own = t;
+                &own
+            }
+            Err(diags) => {
+                let reasons = diags.iter().map(|d| d.to_string()).collect();
+                return not_graded(student.to_string(), max, GradeStatus::Invalid, reasons);
+            }
+        }
+    } else {
+        teacher
+    };
     let loaded = match teacher.load_submission(path, limits) {
         Ok(loaded) => loaded,
         Err(rejected) => {

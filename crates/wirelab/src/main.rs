@@ -197,6 +197,23 @@ enum Command {
         after_help = "Each line: the prefix (`default` for /0) or `blackhole PREFIX`, `via` the next hop, `dev` the interface (eth0, eth1, ... in the order wirelab trace numbers them), `proto kernel` (connected), `static` (from the lab, with its line) or `boot` (a host's default gateway), and for connected routes the source address.\n\nExit status: 0 the tables were printed; 2 an invalid lab or an unknown router.\n\nExamples:\n  wirelab routes labs/02-static-routing.yaml\n  wirelab routes labs/02-static-routing.yaml --router hq\n  wirelab routes LAB --hosts --format json"
     )]
     Routes(routes::RoutesArgs),
+    /// Write one student's variant of a lab: every `${name}` replaced by
+    /// the student's choice among the lab's `variables:`.
+    #[command(
+        after_help = "The choice of each variable is drawn from the lab's seed and the student's id, the same on every machine; without variables the lab is written as it is. The variant is checked like any lab before it is written. `wirelab test LAB --student ID` and `wirelab grade LAB --variants` grade a student against their variant. See docs/lab-format.md, \"Variants\".\n\nExit status: 0 the variant was written; 2 an invalid lab or variant, or a file that cannot be written.\n\nExamples:\n  wirelab variant labs/05-exercise-fix-the-vpc.yaml --student alice -o alice.yaml\n  for s in alice bob; do wirelab variant LAB --student $s -o $s/lab.yaml; done"
+    )]
+    Variant(VariantArgs),
+}
+
+#[derive(Args)]
+struct VariantArgs {
+    lab: PathBuf,
+    /// The student's id (a folder name of `wirelab grade --submissions`).
+    #[arg(long, value_name = "ID")]
+    student: String,
+    /// Write it here instead of to stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -215,6 +232,9 @@ struct TestArgs {
     /// report.
     #[arg(long, value_name = "FILE")]
     metrics: Option<PathBuf>,
+    /// Grade this student's variant of the lab (see `wirelab variant`).
+    #[arg(long, value_name = "ID")]
+    student: Option<String>,
     /// Grade up to this stage (its number from 1, or its name): the
     /// stages before it run first and must pass; later stages are left
     /// out. Default: every stage.
@@ -277,6 +297,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => packaging::cmd_completions(&args, Cli::command()),
         Command::Man(args) => packaging::cmd_man(&args, Cli::command()),
         Command::Routes(args) => routes::cmd_routes(&args, load),
+        Command::Variant(args) => cmd_variant(&args),
     };
     ExitCode::from(code)
 }
@@ -324,7 +345,12 @@ fn print_diagnostics(diags: &[Diagnostic]) {
 /// Loads a lab, printing warnings; on errors prints them all and returns
 /// `None`.
 fn load(path: &Path) -> Option<Loaded> {
-    match wirelab_spec::load(path) {
+    load_student(path, None)
+}
+
+/// [`load`] of a student's variant of the lab (`--student`).
+fn load_student(path: &Path, student: Option<&str>) -> Option<Loaded> {
+    match wirelab_spec::load_variant(path, student) {
         Ok(loaded) => {
             print_diagnostics(&loaded.warnings);
             Some(loaded)
@@ -376,7 +402,7 @@ fn threads(requested: Option<usize>) -> usize {
 }
 
 fn cmd_test(args: &TestArgs) -> u8 {
-    let Some(mut loaded) = load(&args.lab) else {
+    let Some(mut loaded) = load_student(&args.lab, args.student.as_deref()) else {
         return 2;
     };
     if let Some(seed) = args.seed {
@@ -422,6 +448,29 @@ fn cmd_test(args: &TestArgs) -> u8 {
     } else {
         1
     }
+}
+
+fn cmd_variant(args: &VariantArgs) -> u8 {
+    let file = args.lab.display().to_string();
+    let text = match std::fs::read_to_string(&args.lab) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{file}: error: {e}");
+            return 2;
+        }
+    };
+    let variant = match wirelab_spec::variant::variant_text(&file, &text, Some(&args.student)) {
+        Ok(v) => v,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return 2;
+        }
+    };
+    // The variant must be a valid lab: check it as the student will.
+    if load_student(&args.lab, Some(&args.student)).is_none() {
+        return 2;
+    }
+    write_output(args.output.as_deref(), &variant)
 }
 
 /// `--stage N` (from 1) or `--stage NAME`: the stage's index.

@@ -25,7 +25,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TOP_KEYS: [&str; 20] = [
+pub(crate) const TOP_KEYS: [&str; 21] = [
     "lab",
     "title",
     "description",
@@ -46,6 +46,7 @@ pub(crate) const TOP_KEYS: [&str; 20] = [
     "checks",
     "grading",
     "stages",
+    "variables",
 ];
 /// The key lists of every map the reader reads, for the test that holds
 /// the JSON Schema (`crate::schema`) to them.
@@ -73,6 +74,7 @@ pub(crate) mod key_lists {
     };
     pub(crate) use super::traffic::{ONOFF_KEYS, PING_KEYS, REQUESTS_KEYS, TRAFFIC_KEYS};
     pub(crate) use super::TOP_KEYS;
+    pub(crate) use crate::variant::VARIABLE_KEYS;
 }
 /// Longest lab identifier.
 const LAB_ID_LEN_MAX: usize = 63;
