@@ -55,14 +55,26 @@ pub struct Harness<S: Speaker> {
     pub delivered: u64,
 }
 
-/// The address of a router's interface: 10.ROUTER.IFACE.1.
+/// The address of a router's interface: 10.R/256.R%256.IFACE+1 (up to
+/// 65,536 routers of 255 interfaces).
 pub fn addr(router: usize, iface: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, router as u8, iface as u8, 1))
+    assert!(
+        router < 65_536 && iface < 255,
+        "the harness numbers at most 65,536 routers of 255 interfaces"
+    );
+    IpAddr::V4(Ipv4Addr::new(
+        10,
+        (router >> 8) as u8,
+        router as u8,
+        iface as u8 + 1,
+    ))
 }
 
 /// Router `r`'s own prefix, on its interface 0 (a stub LAN, cost 1).
 pub fn lan(r: usize) -> IpNet {
-    format!("192.168.{r}.0/24").parse().expect("a prefix")
+    format!("172.{}.{}.0/24", 16 + r / 256, r % 256)
+        .parse()
+        .expect("a prefix")
 }
 
 /// An interface: its cost and its connected prefixes.

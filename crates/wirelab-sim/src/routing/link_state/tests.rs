@@ -152,3 +152,80 @@ proptest! {
         prop_assert_eq!(check(&h), Ok(()));
     }
 }
+
+/// Convergence of 500 routers after a link failure, the protocol alone
+/// (issue 8's benchmark, before the engine carries it): simulated time
+/// from the failure until the last router's routes change, messages, and
+/// wall time. `cargo test --release -p wirelab-sim --lib -- --ignored
+/// --nocapture convergence_of_500`.
+#[test]
+#[ignore]
+fn convergence_of_500_routers() {
+    // A random connected graph: a tree plus 500 extra links, costs 1-10,
+    // from a fixed xorshift so every run is the same.
+    let n = 500;
+    let mut x: u64 = 0x5eed;
+    let mut next = |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % m as u64) as usize
+    };
+    let mut edges: Vec<(usize, usize, u32)> =
+        (1..n).map(|i| (next(i), i, 1 + next(10) as u32)).collect();
+    while edges.len() < n - 1 + 500 {
+        let (a, b) = (next(n), next(n));
+        if a != b
+            && !edges
+                .iter()
+                .any(|&(x, y, _)| (x, y) == (a, b) || (y, x) == (a, b))
+        {
+            edges.push((a, b, 1 + next(10) as u32));
+        }
+    }
+    let start = std::time::Instant::now();
+    let mut h = harness(n, &edges);
+    h.run(SimTime::from_secs(60));
+    let initial = start.elapsed();
+    check(&h).expect("converged");
+    let before: Vec<Vec<Route>> = h.routers.iter().map(|r| r.routes().to_vec()).collect();
+    let (messages, spf) = (
+        h.delivered,
+        h.routers.iter().map(|r| r.spf_runs).sum::<u64>(),
+    );
+    // Fail the busiest link of router 0's routes: its first hop's link.
+    let k = h
+        .links
+        .iter()
+        .position(|l| l.a.0 == 0 || l.b.0 == 0)
+        .expect("router 0 has a link");
+    let failed_at = h.now;
+    let start = std::time::Instant::now();
+    h.set_link(k, false);
+    // The wall time of the protocol's work: until nothing is left to do
+    // but periodic hellos (5 s simulated is far more than it needs).
+    h.run(failed_at + SimTime::from_secs(5));
+    let wall = start.elapsed();
+    check(&h).expect("converged after the failure");
+    // When the last route changed: replayed in 10 ms steps (not timed).
+    let mut again = harness(n, &edges);
+    again.run(SimTime::from_secs(60));
+    again.set_link(k, false);
+    let mut last_change = failed_at;
+    let mut prev = before.clone();
+    for step in 1..=300u64 {
+        again.run(failed_at + SimTime::from_millis(10 * step));
+        let now: Vec<Vec<Route>> = again.routers.iter().map(|r| r.routes().to_vec()).collect();
+        if now != prev {
+            last_change = again.now;
+            prev = now;
+        }
+    }
+    eprintln!(
+        "500 routers, {} links: initial convergence {initial:?} wall ({messages} messages, {spf} SPF runs); after a link failure: converged {} after it (simulated), {} messages, {} SPF runs, {wall:?} wall for 5 s simulated",
+        edges.len(),
+        crate::time::human_duration((last_change - failed_at).as_nanos()),
+        h.delivered - messages,
+        h.routers.iter().map(|r| r.spf_runs).sum::<u64>() - spf,
+    );
+}
