@@ -70,23 +70,10 @@ pub enum Message {
     Response { entries: Vec<(IpNet, u32)> },
 }
 
-/// A message to send on an interface: to every router on the link
-/// (`to: None`, RIP's multicast group) or to one neighbour.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Output {
-    pub iface: usize,
-    pub to: Option<IpAddr>,
-    pub message: Message,
-}
+/// What the protocol sends.
+pub type Output = crate::routing::Output<Message>;
 
-/// An interface as the protocol sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IfaceConfig {
-    /// Added to the metric of the routes learned here (RIP: 1).
-    pub cost: u32,
-    /// Connected there (metric 0 here, advertised as 1 and up).
-    pub prefixes: Vec<IpNet>,
-}
+pub use crate::routing::IfaceConfig;
 
 /// A route of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]

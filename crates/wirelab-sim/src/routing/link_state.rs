@@ -105,22 +105,10 @@ pub enum Message {
     },
 }
 
-/// A message to send on an interface: to every router on the link
-/// (`to: None`, AllSPFRouters) or to one neighbour's address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Output {
-    pub iface: usize,
-    pub to: Option<IpAddr>,
-    pub message: Message,
-}
+/// What the protocol sends.
+pub type Output = crate::routing::Output<Message>;
 
-/// An interface as the protocol sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IfaceConfig {
-    pub cost: u32,
-    /// The prefixes connected there (advertised with the interface cost).
-    pub prefixes: Vec<IpNet>,
-}
+pub use crate::routing::IfaceConfig;
 
 /// A route the shortest paths give: every equal-cost first hop.
 #[derive(Clone, Debug, PartialEq, Eq)]
