@@ -14,6 +14,9 @@
 //! `WIRELAB_REQUIRE_D2=1` (set by `scripts/test-all`), which make them fail
 //! instead.
 
+mod common;
+use common::{example_labs, scratch};
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,29 +36,6 @@ fn wirelab(args: &[&str]) -> Output {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wirelab-graph-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn example_labs() -> Vec<PathBuf> {
-    let mut labs = Vec::new();
-    for dir in ["labs", "labs/solutions"] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                labs.push(path);
-            }
-        }
-    }
-    labs.sort();
-    assert!(labs.len() >= 10);
-    labs
 }
 
 /// What the picture must show: (kind, name) of every node, and how many

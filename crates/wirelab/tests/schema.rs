@@ -13,6 +13,9 @@
 //! yaml-language-server test likewise needs node and `npm ci --prefix
 //! crates/wirelab/tests/yamlls`, and `WIRELAB_REQUIRE_YAMLLS=1`.
 
+mod common;
+use common::{example_labs, scratch};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -31,30 +34,6 @@ fn root() -> PathBuf {
 
 fn committed_schema() -> PathBuf {
     root().join("schema/wirelab-lab.schema.json")
-}
-
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wirelab-schema-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The example labs: labs/*.yaml and labs/solutions/*.yaml, sorted.
-fn example_labs() -> Vec<PathBuf> {
-    let mut labs = Vec::new();
-    for dir in ["labs", "labs/solutions"] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                labs.push(path);
-            }
-        }
-    }
-    labs.sort();
-    assert!(labs.len() >= 10, "the example labs are found");
-    labs
 }
 
 #[test]

@@ -71,3 +71,28 @@ pub fn wirelab(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A fresh directory for one test's files (under the system's temporary
+/// directory, named after this process and the test).
+pub fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wirelab-test-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The example labs: labs/*.yaml and labs/solutions/*.yaml, sorted.
+pub fn example_labs() -> Vec<std::path::PathBuf> {
+    let mut labs = Vec::new();
+    for dir in ["labs", "labs/solutions"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                labs.push(path);
+            }
+        }
+    }
+    labs.sort();
+    assert!(labs.len() >= 10, "the example labs are found");
+    labs
+}
