@@ -440,6 +440,7 @@ pub fn label(p: &Packet, isns: &Isns) -> String {
             s
         }
         L4::Udp(u) => format!("UDP len={}", u.payload_len),
+        L4::Ospf(o) => format!("OSPF {}", o.kind_name()),
         L4::Icmp(i) => match i {
             Icmp::EchoRequest { seq, .. } => format!("echo request seq={seq}"),
             Icmp::EchoReply { seq, .. } => format!("echo reply seq={seq}"),
@@ -1171,6 +1172,15 @@ pub fn frame_layers(p: &Packet) -> Vec<(&'static str, String)> {
             let name = if ip.is_v6() { "ICMPv6" } else { "ICMP" };
             layers.push((name, format!("type {ty} code {code}  {what}")));
         }
+        L4::Ospf(o) => layers.push((
+            "OSPF",
+            format!(
+                "version 2  type {} ({})  len {}",
+                o.kind,
+                o.kind_name(),
+                o.len
+            ),
+        )),
     }
     layers
 }
@@ -1467,6 +1477,7 @@ fn layers_legend(net: &Network, frames: &[Frame], opts: &Options) -> String {
         L4::Tcp(_) => "TCP: ports, flags, sequence and acknowledgement numbers",
         L4::Udp(_) => "UDP: ports and length",
         L4::Icmp(_) => "ICMP: type, code and contents",
+        L4::Ospf(_) => "OSPF: type and contents",
     };
     paras.push(format!(
         "{l4name} {}",

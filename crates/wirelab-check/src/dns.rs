@@ -265,7 +265,7 @@ pub fn run_dns_check(
     dns: &DnsCheck,
     seed: u64,
 ) -> CheckResult {
-    sim.reset(seed);
+    sim.reset_to(seed, check.at_ns.map(SimTime));
     let qtype = qtype_of(&dns.rtype);
     let first = lookup(sim, check.from, &dns.name, qtype);
     let id = if dns.cached {

@@ -18,6 +18,8 @@ pub struct Plan {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub kind: ProbeKind,
+    /// When the probe starts (see [`Sim::reset_to`]).
+    pub at: Option<SimTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +101,7 @@ impl Plan {
             src,
             dst,
             kind,
+            at: None,
         })
     }
 
@@ -106,14 +109,18 @@ impl Plan {
         if check.reach.is_some() {
             return Err(PlanError::Exhaustive);
         }
-        Plan::new(
+        let plan = Plan::new(
             net,
             check.from,
             &check.to,
             check.proto,
             check.port,
             check.family,
-        )
+        )?;
+        Ok(Plan {
+            at: check.at_ns.map(SimTime),
+            ..plan
+        })
     }
 }
 
@@ -142,7 +149,7 @@ pub fn check_seed(lab_seed: u64, index: usize) -> u64 {
 /// Runs one exchange on `sim`, which is reset first. The trace stays in
 /// `sim` for the caller to read.
 pub fn run_exchange(sim: &mut Sim<'_>, plan: Plan, seed: u64) -> Exchange {
-    sim.reset(seed);
+    sim.reset_to(seed, plan.at);
     run_exchange_now(sim, plan)
 }
 

@@ -288,6 +288,7 @@ pub fn drop_text_as(
             format!("{role} was lost on network `{}` (random loss {}%)", seg.name, seg.link.loss * 100.0)
         }
         DropCause::QueueFull { .. } => format!("{role} was dropped at {at}: the interface queue was full"),
+        DropCause::RouterDown => format!("{role} reached {at}, which is down: it forwards nothing"),
         DropCause::LinkDown { segment } => {
             format!("{role} could not be sent: network `{}` is down", net.segments[*segment].name)
         }

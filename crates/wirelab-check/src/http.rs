@@ -65,7 +65,7 @@ pub fn request(
     http: &HttpCheck,
     seed: u64,
 ) -> Outcome {
-    sim.reset(seed);
+    sim.reset_to(seed, check.at_ns.map(SimTime));
     let started = sim.now();
     let addr = match &check.to {
         CheckTarget::Address(a) => Ok(*a),

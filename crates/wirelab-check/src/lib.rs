@@ -103,7 +103,7 @@ fn run_named_check(
     name: &str,
     seed: u64,
 ) -> CheckResult {
-    sim.reset(seed);
+    sim.reset_to(seed, check.at_ns.map(wirelab_sim::SimTime));
     let address = match dns::resolve_target(sim, net, check, name) {
         Ok(address) => address,
         Err((reason, why)) => {
@@ -361,7 +361,7 @@ fn run_group(
     let mut run_hit = None;
     let run = group
         .iter()
-        .any(|&i| net.lab.checks[i].flow.is_some())
+        .any(|&i| net.lab.checks[i].flow.is_some() || net.lab.checks[i].convergence.is_some())
         .then(|| {
             let options = wirelab_sim::scenario::RunOptions {
                 until: bounds.run_until,
@@ -414,6 +414,10 @@ fn run_group(
             }
             let (result, hit) = match (&check.flow, run) {
                 (Some(flow), Some(run)) => (runs::grade_flow(check, flow, run), None),
+                (None, Some(run)) if check.convergence.is_some() => {
+                    let conv = check.convergence.as_ref().expect("checked");
+                    (runs::grade_convergence(net, check, conv, run), None)
+                }
                 _ => {
                     let result = run_check(&mut sim, net, i);
                     let hit = if sim.stopped() {

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 use wirelab_net::Network;
+use wirelab_sim::routing_apps::Convergence;
 use wirelab_sim::scenario::{FlowReport, RunReport};
 use wirelab_sim::time::human_duration;
-use wirelab_spec::{Check, FlowCheck};
+use wirelab_spec::{Check, ConvergenceCheck, FlowCheck};
 
 use crate::CheckResult;
 
@@ -81,6 +82,12 @@ pub fn text(net: &Network, r: &RunReport) -> String {
             let _ = writeln!(out, "    {e}");
         }
     }
+    if !r.convergences.is_empty() {
+        let _ = writeln!(out, "\nrouting");
+        for c in &r.convergences {
+            let _ = writeln!(out, "  {}", convergence_text(net, c));
+        }
+    }
     if !r.links.is_empty() {
         let _ = writeln!(out, "\nlinks (per sending interface)");
     }
@@ -144,6 +151,16 @@ pub fn json(net: &Network, r: &RunReport) -> String {
             "drops_lost": l.drops_lost,
             "drops_down": l.drops_down,
             "drops_too_big": l.drops_too_big,
+        })).collect::<Vec<_>>(),
+        "convergences": r.convergences.iter().map(|c| json!({
+            "after": topology_text(net, c.event),
+            "event": c.event,
+            "at_ns": c.at_ns,
+            "converged_ns": c.converged_ns,
+            "table_changes": c.table_changes,
+            "routers": c.routers.iter().map(|&n| net.nodes[n].name.clone()).collect::<Vec<_>>(),
+            "messages": c.messages,
+            "settled": c.settled,
         })).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("a run report always serializes");
@@ -218,5 +235,122 @@ pub fn grade_flow(check: &Check, flow: &FlowCheck, r: &RunReport) -> CheckResult
         earned,
         path: Vec::new(),
         decided_ns: f.done_ns.unwrap_or(r.time_ns),
+    }
+}
+
+/// `link_down r1-r3 at 30s`, or `the start`.
+pub fn topology_text(net: &Network, event: Option<usize>) -> String {
+    use wirelab_spec::EventAction as A;
+    let Some(i) = event else {
+        return "the start".to_string();
+    };
+    let lab = &net.lab;
+    let e = &lab.events[i];
+    let what = match &e.action {
+        A::LinkDown(n) => format!("link_down {}", lab.networks[*n].name.value),
+        A::LinkUp(n) => format!("link_up {}", lab.networks[*n].name.value),
+        A::RouterDown(r) => format!("router_down {}", lab.routers[*r].name.value),
+        A::RouterUp(r) => format!("router_up {}", lab.routers[*r].name.value),
+        _ => "a change".to_string(),
+    };
+    format!(
+        "{what} at {} (line {})",
+        human_duration(e.at_ns),
+        e.span.line
+    )
+}
+
+/// One line about a convergence: `after link_down r1-r3 at 30s (line 40):
+/// converged in 52ms, 6 table changes on r1, r2, r3, 14 messages`.
+pub fn convergence_text(net: &Network, c: &Convergence) -> String {
+    let after = topology_text(net, c.event);
+    let Some(t) = c.converged_ns else {
+        return format!("after {after}: no routing table changed");
+    };
+    let routers: Vec<&str> = c
+        .routers
+        .iter()
+        .map(|&n| net.nodes[n].name.as_str())
+        .collect();
+    let mut s = format!(
+        "after {after}: converged in {}, {} table change{} on {}, {} routing message{}",
+        human_duration(t),
+        c.table_changes,
+        if c.table_changes == 1 { "" } else { "s" },
+        routers.join(", "),
+        c.messages,
+        if c.messages == 1 { "" } else { "s" },
+    );
+    if !c.settled {
+        s.push_str(
+            " (not settled: tables were still changing when the next change or the end came)",
+        );
+    }
+    s
+}
+
+/// Grades a convergence check on the run: every convergence (or the one
+/// after the first topology event at or after `after_ns`) within the time.
+pub fn grade_convergence(
+    net: &Network,
+    check: &Check,
+    conv: &ConvergenceCheck,
+    r: &RunReport,
+) -> CheckResult {
+    let graded: Vec<&Convergence> = match conv.after_ns {
+        None => r.convergences.iter().collect(),
+        Some(after) => r
+            .convergences
+            .iter()
+            .filter(|c| c.event.is_some() && c.at_ns >= after)
+            .take(1)
+            .collect(),
+    };
+    let mut failures = Vec::new();
+    if graded.is_empty() {
+        failures.push(match conv.after_ns {
+            Some(a) => format!(
+                "no link or router went down or up at or after {} in the run",
+                human_duration(a)
+            ),
+            None => "no router runs a routing protocol (`ospf:` or `rip:`)".to_string(),
+        });
+    }
+    for c in &graded {
+        let after = topology_text(net, c.event);
+        match c.converged_ns {
+            Some(t) if t > conv.within_ns => failures.push(format!(
+                "expected convergence within {} after {after}, took {}",
+                human_duration(conv.within_ns),
+                human_duration(t)
+            )),
+            _ if !c.settled => failures.push(format!(
+                "after {after}, routing had not settled when the next change or the end of the run came"
+            )),
+            _ => {}
+        }
+    }
+    let facts: Vec<String> = graded.iter().map(|c| convergence_text(net, c)).collect();
+    let (status, failure, earned) = crate::verdict(check, &failures);
+    CheckResult {
+        name: check.name.value.clone(),
+        status,
+        expect: check.expect.code(),
+        observed: if failures.is_empty() { "allow" } else { "deny" },
+        reason: if failures.is_empty() {
+            "delivered"
+        } else {
+            "timeout"
+        },
+        at: None,
+        explanation: facts.join("; "),
+        failure,
+        hint: check.hint.clone(),
+        points: check.points,
+        earned,
+        path: Vec::new(),
+        decided_ns: graded
+            .last()
+            .map_or(r.time_ns, |c| c.at_ns + c.converged_ns.unwrap_or(0)),
     }
 }

@@ -124,7 +124,7 @@ pub fn run_ssh_check(
     ssh: &SshCheck,
     seed: u64,
 ) -> CheckResult {
-    sim.reset(seed);
+    sim.reset_to(seed, check.at_ns.map(wirelab_sim::SimTime));
     let lab = &net.lab;
     let chain = match log_in(sim, net, check.from, ssh, check.family) {
         Ok(chain) => chain,

@@ -35,22 +35,18 @@ fn iface_name(net: &Network, iface: usize) -> String {
 
 fn route_text(
     net: &Network,
-    node: usize,
     prefix: ipnet::IpNet,
     next_hop: NextHop,
     out: usize,
+    origin: RouteOrigin,
 ) -> String {
-    let origin = net.nodes[node]
-        .routes
-        .routes()
-        .iter()
-        .find(|r| r.prefix == prefix)
-        .map(|r| match r.origin {
-            RouteOrigin::Connected => "connected".to_string(),
-            RouteOrigin::Static(s) => format!("static, line {}", s.line),
-            RouteOrigin::DefaultGateway => "default gateway".to_string(),
-        })
-        .unwrap_or_default();
+    let origin = match origin {
+        RouteOrigin::Connected => "connected".to_string(),
+        RouteOrigin::Static(s) => format!("static, line {}", s.line),
+        RouteOrigin::DefaultGateway => "default gateway".to_string(),
+        RouteOrigin::Ospf { metric } => format!("ospf, metric {metric}"),
+        RouteOrigin::Rip { metric } => format!("rip, metric {metric}"),
+    };
     match next_hop {
         NextHop::Gateway(gw) => {
             format!("{prefix} via {gw} dev {} ({origin})", iface_name(net, out))
@@ -69,9 +65,10 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
                     prefix,
                     next_hop,
                     out_iface,
+                    origin,
                 } => (
                     "route",
-                    route_text(net, e.node, prefix, next_hop, out_iface),
+                    route_text(net, prefix, next_hop, out_iface, origin),
                 ),
                 Step::SgPass { direction, how } => {
                     let d = direction.code();

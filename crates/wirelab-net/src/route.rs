@@ -26,6 +26,13 @@ pub enum RouteOrigin {
     Static(Span),
     /// A host's default route through its gateway.
     DefaultGateway,
+    /// Learned by a dynamic routing protocol, with its metric.
+    Ospf {
+        metric: u32,
+    },
+    Rip {
+        metric: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

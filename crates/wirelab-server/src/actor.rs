@@ -592,6 +592,16 @@ fn lab_event(net: &Network, action: &EventAction, at_ns: u64) -> EventView {
             net_name(*n),
             format!("network {} came up", net_name(*n)),
         ),
+        EventAction::RouterDown(r) => (
+            "router-down",
+            lab.routers[*r].name.value.clone(),
+            format!("router {} went down", lab.routers[*r].name.value),
+        ),
+        EventAction::RouterUp(r) => (
+            "router-up",
+            lab.routers[*r].name.value.clone(),
+            format!("router {} came up", lab.routers[*r].name.value),
+        ),
         EventAction::LinkSet(n, _) => (
             "link-changed",
             net_name(*n),

@@ -28,7 +28,7 @@ fn ports(ip: &Ip) -> (u16, u16) {
         L4::Tcp(t) => (t.src_port, t.dst_port),
         L4::Udp(u) => (u.src_port, u.dst_port),
         L4::Icmp(Icmp::EchoRequest { id, .. } | Icmp::EchoReply { id, .. }) => (id, id),
-        L4::Icmp(_) => (0, 0),
+        L4::Icmp(_) | L4::Ospf(_) => (0, 0),
     }
 }
 

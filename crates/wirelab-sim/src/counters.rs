@@ -25,7 +25,7 @@ use crate::trace::DropCause;
 
 /// The stable code of each drop cause ([`DropCause::code`]), in the order
 /// of [`drop_index`].
-pub const DROP_CODES: [&str; 15] = [
+pub const DROP_CODES: [&str; 16] = [
     "no-route",
     "blackhole",
     "ttl-exceeded",
@@ -41,6 +41,7 @@ pub const DROP_CODES: [&str; 15] = [
     "broadcast",
     "nat-unmapped",
     "nat-ports-exhausted",
+    "router-down",
 ];
 
 /// The index of a drop cause in [`DROP_CODES`].
@@ -61,6 +62,7 @@ pub fn drop_index(cause: &DropCause) -> usize {
         DropCause::Broadcast { .. } => 12,
         DropCause::NatUnmapped { .. } => 13,
         DropCause::NatPortsExhausted { .. } => 14,
+        DropCause::RouterDown => 15,
     }
 }
 
@@ -223,7 +225,11 @@ impl RuleSlots {
                 self.nacl[*nacl][dir_index(direction_of(*inbound))]
                     .retain(|&(n, _, _)| n != *number);
             }
-            EventAction::LinkDown(_) | EventAction::LinkUp(_) | EventAction::LinkSet(..) => {}
+            EventAction::LinkDown(_)
+            | EventAction::LinkUp(_)
+            | EventAction::LinkSet(..)
+            | EventAction::RouterDown(_)
+            | EventAction::RouterUp(_) => {}
         }
     }
 }
@@ -594,6 +600,7 @@ mod tests {
                 rule: 0,
                 span: Default::default(),
             },
+            DropCause::RouterDown,
         ];
         let mut seen = [false; DROP_CODES.len()];
         for cause in causes {

@@ -70,6 +70,8 @@ pub(crate) enum Event {
     DnsTimer { timer: u32 },
     /// A timer of an HTTP exchange (see `http_apps`).
     HttpTimer { timer: u32 },
+    /// A routing protocol's timer (see `routing_apps`).
+    RoutingTimer { speaker: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -160,7 +162,11 @@ impl DynFilters {
             } => {
                 nacl_rules(&mut lab.nacls[*nacl], *inbound).retain(|r| r.number != *number);
             }
-            EventAction::LinkDown(_) | EventAction::LinkUp(_) | EventAction::LinkSet(..) => return,
+            EventAction::LinkDown(_)
+            | EventAction::LinkUp(_)
+            | EventAction::LinkSet(..)
+            | EventAction::RouterDown(_)
+            | EventAction::RouterUp(_) => return,
         }
         self.firewalls = wirelab_net::filter::compile_firewalls(lab);
         self.nacls = wirelab_net::filter::compile_nacls(lab);
@@ -267,6 +273,8 @@ pub struct Sim<'n> {
     stop: Option<crate::stop::StopFlag>,
     /// Per router: its NAT translations (see `nat`).
     pub(crate) nat: Vec<crate::nat::NatState>,
+    /// Dynamic routing: the protocols' state and the tables they make.
+    pub(crate) routing: crate::routing_apps::RoutingApps,
 }
 
 impl<'n> Sim<'n> {
@@ -313,6 +321,7 @@ impl<'n> Sim<'n> {
                 .iter()
                 .map(|r| crate::nat::NatState::new(&r.nat))
                 .collect(),
+            routing: Default::default(),
         };
         sim.reset(seed);
         sim
@@ -368,6 +377,7 @@ impl<'n> Sim<'n> {
         self.rng_jitter.set_stream(3);
         self.links.clear();
         self.links.extend(self.net.segments.iter().map(|s| s.link));
+        self.routing_start();
     }
 
     /// The neighbour cache of an interface (`ip neigh`), oldest entry
@@ -500,6 +510,7 @@ impl<'n> Sim<'n> {
             Event::TcpStart { flow } => self.tcp_workload_start(flow),
             Event::DnsTimer { timer } => self.dns_timer_fired(timer),
             Event::HttpTimer { timer } => self.http_timer_fired(timer),
+            Event::RoutingTimer { speaker } => self.routing_timer(speaker as usize),
             Event::LabChange { index } => {
                 let action = self.net.lab.events[index as usize].action.clone();
                 self.apply(&action);
@@ -635,6 +646,9 @@ impl<'n> Sim<'n> {
             let packet = self.packets[pkt as usize];
             let payload = match packet.body {
                 Body::Ip(Ip { l4: L4::Udp(u), .. }) => self.payload(u.payload).cloned(),
+                Body::Ip(Ip {
+                    l4: L4::Ospf(o), ..
+                }) => self.payload(o.payload).cloned(),
                 Body::Ip(ip @ Ip { l4: L4::Tcp(t), .. }) => self
                     .dns_tcp_bytes(packet.tag, &ip, &t)
                     .or_else(|| self.http_tcp_bytes(packet.tag, &ip, &t)),
@@ -806,6 +820,12 @@ impl<'n> Sim<'n> {
                 }
                 let node = self.net.ifaces[iface].node;
                 let router = self.net.nodes[node].is_router();
+                if router
+                    && (self.drop_at_down_router(node, &pkt)
+                        || self.routing_input(node, iface, &ip))
+                {
+                    return;
+                }
                 let owned = self.node_owns(node, ip.dst) || (router && self.nat_owns(node, ip.dst));
                 if owned && !(router && self.nat_claims(node, iface, &ip)) {
                     // A datagram for a router leaves its network as a
@@ -1039,7 +1059,19 @@ impl<'n> Sim<'n> {
 
     /// Sends an IP packet to a next hop on an interface, resolving its
     /// hardware address first if needed.
-    fn output(&mut self, node: NodeId, iface: IfaceId, next_hop: IpAddr, mut pkt: Packet) {
+    /// Puts a frame whose addresses are set on an interface's queue.
+    pub(crate) fn transmit_packet(&mut self, iface: IfaceId, pkt: Packet) {
+        let id = self.alloc(pkt);
+        self.transmit(iface, id);
+    }
+
+    pub(crate) fn output(
+        &mut self,
+        node: NodeId,
+        iface: IfaceId,
+        next_hop: IpAddr,
+        mut pkt: Packet,
+    ) {
         pkt.src_mac = self.net.ifaces[iface].mac;
         let found = self.neigh.find(iface, next_hop);
         match found.map(|id| (id, self.neigh.get(id).state)) {
@@ -1157,11 +1189,11 @@ impl<'n> Sim<'n> {
         pkt: &Packet,
         ip: &Ip,
     ) -> Result<(IfaceId, IpAddr), DropCause> {
-        let route = self.net.nodes[node]
-            .routes
+        let route = self
+            .table_of(node)
             .lookup(ip.dst)
             .ok_or(DropCause::NoRoute)?;
-        let (prefix, next_hop) = (route.prefix, route.next_hop);
+        let (prefix, next_hop, origin) = (route.prefix, route.next_hop, route.origin);
         let out_iface = match (next_hop, route.iface) {
             (NextHop::Blackhole, _) | (_, None) => {
                 return Err(DropCause::Blackhole {
@@ -1178,6 +1210,7 @@ impl<'n> Sim<'n> {
                 prefix,
                 next_hop,
                 out_iface,
+                origin,
             },
         );
         if self.is_broadcast(out_iface, next_hop, ip.dst) {
@@ -1410,6 +1443,10 @@ impl<'n> Sim<'n> {
             L4::Icmp(icmp) => self.probe_icmp(node, &pkt, &ip, icmp),
             L4::Udp(u) => self.udp_input(node, &pkt, &ip, u),
             L4::Tcp(t) => self.tcp_input(node, &pkt, &ip, t),
+            // OSPF reaches routers that run it before local delivery (see
+            // `routing_input`); anyone else ignores it, as a host without
+            // an OSPF socket does.
+            L4::Ospf(_) => {}
         }
     }
 
@@ -1524,7 +1561,7 @@ impl<'n> Sim<'n> {
         let src_port = match ip.l4 {
             L4::Tcp(t) => t.src_port,
             L4::Udp(u) => u.src_port,
-            L4::Icmp(_) => return None,
+            L4::Icmp(_) | L4::Ospf(_) => return None,
         };
         let fw = self.firewall(host)?;
         match fw.untracked(dir, &ip.header(), src_port)? {
@@ -1544,8 +1581,16 @@ impl<'n> Sim<'n> {
     /// apply to the very next packet (AWS semantics).
     pub fn apply(&mut self, action: &EventAction) {
         match action {
-            EventAction::LinkDown(n) => self.links[*n].down = true,
-            EventAction::LinkUp(n) => self.links[*n].down = false,
+            EventAction::LinkDown(n) => {
+                self.links[*n].down = true;
+                self.routing_link(*n, false);
+            }
+            EventAction::LinkUp(n) => {
+                self.links[*n].down = false;
+                self.routing_link(*n, true);
+            }
+            EventAction::RouterDown(r) => self.routing_router(*r, false),
+            EventAction::RouterUp(r) => self.routing_router(*r, true),
             EventAction::LinkSet(n, props) => {
                 let down = self.links[*n].down;
                 self.links[*n] = wirelab_spec::LinkProps { down, ..*props };

@@ -18,6 +18,7 @@ pub mod pinger;
 pub mod probe;
 pub mod queue;
 pub mod routing;
+pub mod routing_apps;
 pub mod scenario;
 pub mod stop;
 pub mod tcp;

@@ -309,11 +309,36 @@ impl Icmp {
     }
 }
 
+/// An OSPFv2 packet (IP protocol 89, RFC 2328 appendix A). Its bytes,
+/// OSPF header included, are kept by the simulator like a UDP payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ospf {
+    /// The OSPF packet type: 1 hello, 4 link state update, 5 link state
+    /// acknowledgment.
+    pub kind: u8,
+    pub len: u32,
+    pub payload: Payload,
+}
+
+impl Ospf {
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            1 => "hello",
+            2 => "db description",
+            3 => "ls request",
+            4 => "ls update",
+            5 => "ls ack",
+            _ => "unknown",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum L4 {
     Tcp(Tcp),
     Udp(Udp),
     Icmp(Icmp),
+    Ospf(Ospf),
 }
 
 pub const ETHERNET_HEADER: u32 = 14;
@@ -331,6 +356,7 @@ impl Ip {
             L4::Udp(_) => 17,
             L4::Icmp(_) if self.is_v6() => 58,
             L4::Icmp(_) => 1,
+            L4::Ospf(_) => 89,
         }
     }
 
@@ -349,6 +375,7 @@ impl Ip {
             ) => 8 + ip_header + 8,
             // Target address plus a link-layer address option.
             L4::Icmp(Icmp::NeighborSolicit { .. } | Icmp::NeighborAdvert { .. }) => 8 + 16 + 8,
+            L4::Ospf(o) => o.len,
         };
         ip_header + l4
     }
@@ -362,6 +389,7 @@ impl Ip {
                 let (t, c) = i.type_code(self.is_v6());
                 (0, t, c)
             }
+            L4::Ospf(_) => (0, 0, 0),
         };
         Header {
             src: self.src,
@@ -381,7 +409,7 @@ impl Ip {
             L4::Icmp(Icmp::EchoRequest { id, seq, .. } | Icmp::EchoReply { id, seq, .. }) => {
                 (id, id, u32::from(seq))
             }
-            L4::Icmp(_) => (0, 0, 0),
+            L4::Icmp(_) | L4::Ospf(_) => (0, 0, 0),
         };
         Quoted {
             src: self.src,
@@ -473,6 +501,14 @@ impl fmt::Display for Packet {
                         endpoint(ip.src, u.src_port),
                         endpoint(ip.dst, u.dst_port),
                         u.payload_len
+                    )?,
+                    L4::Ospf(o) => write!(
+                        f,
+                        "ospf {} > {} {} len={}",
+                        ip.src,
+                        ip.dst,
+                        o.kind_name(),
+                        o.len
                     )?,
                     L4::Icmp(i) => {
                         let name = if ip.is_v6() { "icmp6" } else { "icmp" };

@@ -107,6 +107,9 @@ pub struct RunReport {
     pub frames: Vec<CapturedFrame>,
     /// What the simulator counted, for metrics.
     pub counters: crate::counters::RunCounters,
+    /// How routing converged at the start and after each topology event
+    /// (empty without dynamic routing).
+    pub convergences: Vec<crate::routing_apps::Convergence>,
 }
 
 /// How a run is bounded, and whether it captures frames.
@@ -201,9 +204,7 @@ impl<'n> Scenario<'n> {
             .enumerate()
             .map(|(i, t)| start(&mut sim, net, i, t))
             .collect();
-        for (i, e) in net.lab.events.iter().enumerate() {
-            sim.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
-        }
+        sim.schedule_lab_events();
         // Workloads that could not start count as finished from the start.
         sim.workloads_done = handles.iter().filter(|h| matches!(h, Handle::None)).count() as u32;
         Scenario {
@@ -231,11 +232,28 @@ impl<'n> Scenario<'n> {
         let target = target.min(until);
         let total = self.handles.len() as u32;
         let mut since_progress = 0u32;
+        // Routing protocols never fall silent (hellos, periodic updates):
+        // without workloads, a run with them is over once every event has
+        // happened and the tables have settled since.
+        let settle = self.sim.routing_settle_time();
+        let last_event = SimTime(self.net.lab.events.last().map_or(0, |e| e.at_ns));
+        let mut routing_quiet = false;
         let within_limit = self.sim.run_while(target, |s| {
             if total > 0 && s.workloads_done >= total {
                 // Every workload is over: what is left (TIME-WAIT timers,
                 // later events) changes no result.
                 return true;
+            }
+            if total == 0 && settle > SimTime::ZERO {
+                let last_change = s
+                    .routing_log()
+                    .changes
+                    .last()
+                    .map_or(SimTime::ZERO, |c| c.at);
+                if s.now() >= last_event + settle && s.now() >= last_change + settle {
+                    routing_quiet = true;
+                    return true;
+                }
             }
             since_progress += 1;
             if since_progress >= 65_536 {
@@ -247,7 +265,7 @@ impl<'n> Scenario<'n> {
         self.reached = self.reached.max(target).max(self.sim.now());
         let end = if !within_limit {
             Some(RunEnd::EventLimit)
-        } else if self.sim.queue.is_empty() || self.all_done() {
+        } else if self.sim.queue.is_empty() || self.all_done() || routing_quiet {
             Some(RunEnd::Quiet)
         } else if target >= until {
             Some(RunEnd::Until)
@@ -310,6 +328,19 @@ impl<'n> Scenario<'n> {
         link_reports(&self.sim, self.net, self.time_ns())
     }
 
+    /// How routing converged so far (empty without dynamic routing).
+    pub fn convergences(&self) -> Vec<crate::routing_apps::Convergence> {
+        if !crate::routing_apps::lab_has_dynamic_routing(&self.net.lab) {
+            return Vec::new();
+        }
+        crate::routing_apps::convergences(
+            &self.net.lab,
+            self.sim.routing_log(),
+            self.sim.routing_settle_time(),
+            SimTime(self.time_ns()),
+        )
+    }
+
     /// The report of the run as it stands (the whole run once over).
     pub fn report(&self) -> RunReport {
         RunReport {
@@ -320,6 +351,7 @@ impl<'n> Scenario<'n> {
             links: self.links(),
             frames: self.sim.captured().to_vec(),
             counters: self.sim.counters_now(),
+            convergences: self.convergences(),
         }
     }
 }

@@ -63,6 +63,8 @@ pub enum DropCause {
     /// Source NAT found no free address and port for a new flow (or its
     /// translation table was full).
     NatPortsExhausted { rule: usize, span: Span },
+    /// The router is switched off (a `router_down` event).
+    RouterDown,
 }
 
 impl DropCause {
@@ -84,6 +86,7 @@ impl DropCause {
             | DropCause::QueueFull { .. }
             | DropCause::Broadcast { .. }
             | DropCause::LinkDown { .. }
+            | DropCause::RouterDown
             | DropCause::TooBig { .. } => Reason::Timeout,
         }
     }
@@ -95,6 +98,7 @@ impl DropCause {
             DropCause::QueueFull { .. } => "queue-full",
             DropCause::Broadcast { .. } => "broadcast",
             DropCause::LinkDown { .. } => "link-down",
+            DropCause::RouterDown => "router-down",
             DropCause::TooBig { .. } => "too-big",
             other => other.reason().code(),
         }
@@ -129,6 +133,8 @@ pub enum Step {
         prefix: IpNet,
         next_hop: NextHop,
         out_iface: IfaceId,
+        /// Where the route came from (connected, static, a protocol).
+        origin: wirelab_net::RouteOrigin,
     },
     /// A security group let the packet pass.
     SgPass {

@@ -155,6 +155,10 @@ pub enum RouteTarget {
 pub struct StaticRoute {
     pub to: IpNet,
     pub target: RouteTarget,
+    /// Administrative distance (`distance:`, an extension): 1 unless
+    /// written; a dynamic route to the same prefix with a lower distance
+    /// wins (a floating static route).
+    pub distance: u8,
     pub span: Span,
 }
 
@@ -166,6 +170,58 @@ pub struct Router {
     pub routes: Vec<StaticRoute>,
     /// Address translation (`nat:`, an extension); empty when not written.
     pub nat: Nat,
+    /// Dynamic routing (`ospf:`, `rip:`, extensions); `None` when not written.
+    pub ospf: Option<Ospf>,
+    pub rip: Option<Rip>,
+}
+
+/// Where a dynamic routing protocol runs on a router. Interfaces are
+/// positions in [`Router::interfaces`]; only IPv4 is routed (OSPFv2 and
+/// RIPv2 carry IPv4 prefixes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingIfaces {
+    /// The interfaces the protocol runs on, in the router's order: their
+    /// IPv4 prefixes are advertised.
+    pub interfaces: Vec<usize>,
+    /// Of those, the ones that advertise their prefix but send and accept
+    /// no protocol messages (`passive:`).
+    pub passive: Vec<usize>,
+    /// Administrative distance of the protocol's routes.
+    pub distance: u8,
+    pub span: Span,
+}
+
+/// A link-state protocol modelled on OSPFv2 (`ospf:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ospf {
+    pub on: RoutingIfaces,
+    /// The cost of each interface of `on.interfaces`, in that order:
+    /// written, or the reference bandwidth over the link's bandwidth
+    /// (at least 1).
+    pub costs: Vec<u32>,
+    pub hello_ns: u64,
+    pub dead_ns: u64,
+    /// The router ID: written, else the highest IPv4 address of the router.
+    pub router_id: std::net::Ipv4Addr,
+}
+
+/// How a distance-vector router advertises routes back where it learned
+/// them (RFC 2453 §3.4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitHorizon {
+    Off,
+    Simple,
+    PoisonedReverse,
+}
+
+/// A distance-vector protocol modelled on RIPv2 (`rip:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rip {
+    pub on: RoutingIfaces,
+    pub split_horizon: SplitHorizon,
+    pub update_ns: u64,
+    pub timeout_ns: u64,
+    pub garbage_ns: u64,
 }
 
 /// Network address translation on a router (`nat:`, an extension of the
@@ -609,7 +665,24 @@ pub struct Check {
     pub reach: Option<ReachCheck>,
     /// The stage (index into [`Lab::stages`]) the check belongs to.
     pub stage: Option<usize>,
+    /// When the probe starts (`at:`, an extension): the lab's events and
+    /// routing protocols run from time zero until then. `None`: at time
+    /// zero, or once routing has settled in a lab with dynamic routing.
+    pub at_ns: Option<u64>,
+    /// Set for a routing convergence check (`expect: { converged_within:
+    /// 5s }`): `from` and `to` are placeholders (the first host) and are
+    /// not used.
+    pub convergence: Option<ConvergenceCheck>,
     pub span: Span,
+}
+
+/// What a convergence check asserts: the routing tables settle within
+/// `within_ns` of the start and of every topology event (link or router
+/// down or up), or only of the first such event at or after `after_ns`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvergenceCheck {
+    pub within_ns: u64,
+    pub after_ns: Option<u64>,
 }
 
 /// A stage of a lab (`stages:`): its checks run only when every check of
@@ -812,6 +885,10 @@ pub struct LabEvent {
 pub enum EventAction {
     LinkDown(NetworkId),
     LinkUp(NetworkId),
+    /// A router stops (forwards nothing, says nothing, forgets its
+    /// dynamic routes) or starts again.
+    RouterDown(RouterId),
+    RouterUp(RouterId),
     /// New properties of a segment (the file's keys applied over the
     /// segment's current ones).
     LinkSet(NetworkId, LinkProps),

@@ -778,7 +778,80 @@ struct Router {
     /// masquerade, port forwarding, 1:1 mappings (Elastic IPs). See
     /// docs/lab-format.md, "NAT".
     nat: OrNothing<Nat>,
+    /// Extension: a link-state routing protocol modelled on OSPFv2 (IPv4).
+    /// Nothing under it: every default. See docs/lab-format.md, "Dynamic
+    /// routing".
+    ospf: OrNothing<Ospf>,
+    /// Extension: a distance-vector routing protocol modelled on RIPv2
+    /// (IPv4).
+    rip: OrNothing<Rip>,
 }
+
+/// `ospf:` of a router.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+struct Ospf {
+    /// The networks OSPF runs on. Default: every network where the router
+    /// has an IPv4 address.
+    interfaces: List<NetworkName>,
+    /// Of those, the ones that advertise their prefix but send and accept
+    /// no OSPF packets.
+    passive: List<NetworkName>,
+    /// Network name → interface cost (1 to 65535). Default: the reference
+    /// bandwidth over the link's bandwidth, at least 1.
+    cost: Named<OspfCost>,
+    /// Default 100Mbps.
+    reference_bandwidth: Bandwidth,
+    /// Hello interval (more than 0, at most 1h). Default 10s.
+    hello: Time,
+    /// Dead interval, longer than `hello`. Default 4 × hello.
+    dead: Time,
+    /// A dotted quad, unique among OSPF routers. Default: the router's
+    /// highest IPv4 address.
+    router_id: Ipv4Address,
+    /// Administrative distance of OSPF routes (1 to 255). Default 110.
+    distance: Distance,
+}
+
+/// `rip:` of a router.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+struct Rip {
+    /// The networks RIP runs on. Default: every network where the router
+    /// has an IPv4 address.
+    interfaces: List<NetworkName>,
+    /// Of those, the ones that advertise their prefix but send and accept
+    /// no RIP messages.
+    passive: List<NetworkName>,
+    split_horizon: SplitHorizon,
+    /// Periodic update interval. Default 30s.
+    update: Time,
+    /// A route not refreshed for this long becomes unreachable; longer
+    /// than `update`. Default 6 × update.
+    timeout: Time,
+    /// An unreachable route is deleted this long after. Default 4 × update.
+    garbage: Time,
+    /// Administrative distance of RIP routes (1 to 255). Default 120.
+    distance: Distance,
+}
+
+/// How routes are advertised back where they were learned. Default
+/// poisoned-reverse.
+#[derive(JsonSchema, Default)]
+#[schemars(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum SplitHorizon {
+    #[default]
+    PoisonedReverse,
+    Simple,
+    Off,
+}
+
+leaf!(OspfCost, { "type": "integer", "minimum": 1, "maximum": 65535 });
+leaf!(Distance, {
+    "description": "An administrative distance: 1 to 255; the lowest wins among routes to the same prefix.",
+    "type": "integer", "minimum": 1, "maximum": 255
+});
 
 /// `nat:` of a router.
 #[derive(JsonSchema, Default)]
@@ -894,6 +967,10 @@ struct Route {
     via: IpAddress,
     /// `true`: packets to `to` are dropped.
     blackhole: Flag,
+    /// Extension: the administrative distance (1 to 255, default 1); a
+    /// dynamic route to the same prefix with a lower one wins (a floating
+    /// static route).
+    distance: Distance,
 }
 
 /// A host. Its addresses are written or assigned: the first free usable
@@ -1307,6 +1384,11 @@ struct Event {
     link_down: NetworkName,
     /// The segment comes back.
     link_up: NetworkName,
+    /// The router stops: it forwards nothing and its routing protocols
+    /// fall silent.
+    router_down: RouterName,
+    /// The router starts again, its protocols from scratch.
+    router_up: RouterName,
     /// The segment whose properties `set` changes.
     link: NetworkName,
     /// New link properties: the keys written replace the segment's current
@@ -1357,6 +1439,8 @@ fn event_rules(schema: &mut Schema) {
         serde_json::json!({ "oneOf": [
             { "required": ["link_down"] },
             { "required": ["link_up"] },
+            { "required": ["router_down"] },
+            { "required": ["router_up"] },
             { "required": ["link"] },
             { "required": ["security_group"] },
             { "required": ["nacl"] }
@@ -1592,6 +1676,10 @@ struct Check {
     /// The stage (a name of `stages:`) the check belongs to: required when
     /// the lab has stages, refused when it has none.
     stage: StageName,
+    /// A probe starts at this time of the lab's events and routing (not at
+    /// time zero); a convergence check grades the first link or router
+    /// change at or after it.
+    at: Time,
 }
 
 leaf!(Expect, inline, |g| {
@@ -1602,9 +1690,19 @@ leaf!(Expect, inline, |g| {
         g.subschema_for::<DnsAnswers>(),
         g.subschema_for::<FlowExpect>(),
         g.subschema_for::<HttpExpect>(),
-        g.subschema_for::<ReachExpect>()
+        g.subschema_for::<ReachExpect>(),
+        g.subschema_for::<ConvergenceExpect>()
     ]
 });
+
+/// What a convergence check expects.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields, extend("required" = ["converged_within"]))]
+struct ConvergenceExpect {
+    /// Every router's table settles within this time of the start and of
+    /// each link or router change (more than 0).
+    converged_within: Time,
+}
 
 /// The constraints between a check's keys, one rule per kind.
 fn check_rules(schema: &mut Schema) {
@@ -1639,6 +1737,12 @@ fn check_rules(schema: &mut Schema) {
     ssh["expect"] = serde_json::json!({ "enum": ["allow", "deny"] });
     let mut reach = forbid(&["from", "reason", "via"]);
     reach["expect"] = expect("ReachExpect");
+    let convergence = serde_json::json!({
+        "required": ["expect"],
+        "properties": { "expect": { "type": "object", "required": ["converged_within"] } }
+    });
+    let mut converge = forbid(&["from", "to", "proto", "port", "family", "reason", "via"]);
+    converge["expect"] = expect("ConvergenceExpect");
     let mut probe = serde_json::Map::new();
     probe.insert("expect".to_string(), expect("Outcome"));
     let not_icmp = serde_json::json!({
@@ -1668,7 +1772,15 @@ fn check_rules(schema: &mut Schema) {
             "then": { "required": ["to", "expect"], "properties": reach }
         },
         {
-            "if": { "allOf": [lacks(&["traffic", "dns", "http", "ssh"]), { "not": exhaustive }] },
+            "if": { "allOf": [lacks(&["traffic", "dns", "http", "ssh"]), convergence] },
+            "then": { "properties": converge }
+        },
+        {
+            "if": { "allOf": [
+                lacks(&["traffic", "dns", "http", "ssh"]),
+                { "not": exhaustive },
+                { "not": convergence }
+            ] },
             "then": { "required": ["from", "to", "expect"], "properties": probe }
         },
         {
@@ -1960,6 +2072,9 @@ mod tests {
             ("DnsAnswers", &keys::DNS_EXPECT_KEYS),
             ("FlowExpect", &keys::FLOW_EXPECT_KEYS),
             ("ReachExpect", &keys::EXHAUSTIVE_EXPECT_KEYS),
+            ("ConvergenceExpect", &keys::CONVERGENCE_EXPECT_KEYS),
+            ("Ospf", &keys::OSPF_KEYS),
+            ("Rip", &keys::RIP_KEYS),
         ];
         for (name, reader_keys) in sections {
             assert_eq!(
@@ -2025,6 +2140,7 @@ mod tests {
         assert_eq!(values("Congestion"), set(&keys::CONGESTION_NAMES));
         assert_eq!(values("CubicFlavour"), set(&keys::CUBIC_NAMES));
         assert_eq!(values("Increase"), set(&keys::INCREASE_NAMES));
+        assert_eq!(values("SplitHorizon"), set(&keys::SPLIT_HORIZON));
         assert_eq!(values("Recovery"), set(&keys::RECOVERY_NAMES));
         assert_eq!(set(&QUERY_TYPES), set(&keys::DNS_TYPES));
         assert_eq!(

@@ -114,7 +114,7 @@ fn ip_number(ip: &Ip) -> IpNumber {
 fn dont_fragment(l4: &L4) -> bool {
     match l4 {
         L4::Tcp(_) | L4::Udp(_) | L4::Icmp(Icmp::EchoRequest { .. }) => true,
-        L4::Icmp(_) => false,
+        L4::Icmp(_) | L4::Ospf(_) => false,
     }
 }
 
@@ -147,6 +147,11 @@ fn encode_ip(ip: &Ip, packet_id: u32, payload: Option<&[u8]>, frame: &mut Vec<u8
         L4::Udp(u) => encode_udp(ip, &u, payload, frame),
         L4::Icmp(i) if ip.is_v6() => encode_icmpv6(ip, &i, frame),
         L4::Icmp(i) => encode_icmpv4(&i, frame),
+        // The OSPF packet's bytes, as the router encoded them.
+        L4::Ospf(o) => match payload {
+            Some(bytes) => frame.extend_from_slice(bytes),
+            None => frame.resize(frame.len() + o.len as usize, 0),
+        },
     }
     debug_assert_eq!(frame.len() - start, usize::from(payload_len));
 }

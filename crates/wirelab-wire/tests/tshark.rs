@@ -359,6 +359,10 @@ fn expected(p: &Packet) -> Vec<(&'static str, String)> {
                 e.push(("icmpv6.nd.ns.target_address", target.to_string()));
             }
         }
+        L4::Ospf(o) => e.extend([
+            ("ospf.msg", o.kind.to_string()),
+            ("ospf.packet_length", o.len.to_string()),
+        ]),
     }
     e
 }

@@ -254,6 +254,8 @@ fn check_of(from: usize, to: CheckTarget, family: Family, url: &Url) -> (Check, 
         ssh: None,
         reach: None,
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: Span::default(),
     };
     let http = HttpCheck {

@@ -130,6 +130,8 @@ fn proto(origin: RouteOrigin) -> &'static str {
         RouteOrigin::Connected => "kernel",
         RouteOrigin::Static(_) => "static",
         RouteOrigin::DefaultGateway => "boot",
+        RouteOrigin::Ospf { .. } => "ospf",
+        RouteOrigin::Rip { .. } => "rip",
     }
 }
 

@@ -78,7 +78,7 @@ pub fn tuple_of(ip: &Ip) -> Option<Tuple> {
         L4::Tcp(t) => (t.src_port, t.dst_port),
         L4::Udp(u) => (u.src_port, u.dst_port),
         L4::Icmp(Icmp::EchoRequest { id, .. } | Icmp::EchoReply { id, .. }) => (id, id),
-        L4::Icmp(_) => return None,
+        L4::Icmp(_) | L4::Ospf(_) => return None,
     };
     Some(Tuple {
         proto: ip.proto(),
@@ -110,7 +110,7 @@ fn rewrite(ip: &mut Ip, t: Tuple) {
         L4::Tcp(seg) => (seg.src_port, seg.dst_port) = (t.src_port, t.dst_port),
         L4::Udp(u) => (u.src_port, u.dst_port) = (t.src_port, t.dst_port),
         L4::Icmp(Icmp::EchoRequest { id, .. } | Icmp::EchoReply { id, .. }) => *id = t.src_port,
-        L4::Icmp(_) => {}
+        L4::Icmp(_) | L4::Ospf(_) => {}
     }
 }
 
@@ -228,7 +228,7 @@ impl<'n> Sim<'n> {
         let proto = match ip.l4 {
             L4::Tcp(_) => Some(TransportProto::Tcp),
             L4::Udp(_) => Some(TransportProto::Udp),
-            L4::Icmp(_) => None,
+            L4::Icmp(_) | L4::Ospf(_) => None,
         };
         if let Some(i) = nat.forward.iter().position(|f| {
             f.in_iface == pos

@@ -4,6 +4,7 @@
 
 pub mod distance_vector;
 pub mod link_state;
+pub mod wire;
 
 use std::net::IpAddr;
 

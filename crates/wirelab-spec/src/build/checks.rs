@@ -6,20 +6,20 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::ssh::suggest_user;
-use super::traffic::{read_positive_time, TrafficTable};
+use super::traffic::{read_positive_time, read_time, TrafficTable};
 use super::Names;
 use crate::model::{
-    Check, CheckProto, CheckTarget, DnsCheck, DnsExpect, Family, FlowCheck, Host, HostId, Outcome,
-    ReachCheck, ReachSource, Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck, SshHop, Stage,
-    Workload,
+    Check, CheckProto, CheckTarget, ConvergenceCheck, DnsCheck, DnsExpect, Family, FlowCheck, Host,
+    HostId, Outcome, ReachCheck, ReachSource, Reason, RouterId, Sp, Span, Ssh, SshAuth, SshCheck,
+    SshHop, Stage, Workload,
 };
 use crate::quantity;
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const CHECK_KEYS: [&str; 20] = [
+pub(crate) const CHECK_KEYS: [&str; 21] = [
     "name", "from", "to", "proto", "port", "family", "expect", "reason", "via", "points", "hint",
-    "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth", "stage",
+    "traffic", "dns", "type", "cached", "http", "ssh", "jump", "auth", "stage", "at",
 ];
 /// Keys an `http` check does not take.
 const HTTP_FORBIDDEN_KEYS: [&str; 7] = ["to", "proto", "port", "reason", "via", "type", "cached"];
@@ -44,6 +44,11 @@ pub(crate) const DNS_TYPES: [&str; 11] = [
 /// Keys a check on a workload takes from the workload instead.
 const FLOW_FORBIDDEN_KEYS: [&str; 7] = ["from", "to", "proto", "port", "family", "reason", "via"];
 pub(crate) const FLOW_EXPECT_KEYS: [&str; 2] = ["complete_within", "goodput_at_least"];
+/// Keys of the `expect` map of a routing convergence check.
+pub(crate) const CONVERGENCE_EXPECT_KEYS: [&str; 1] = ["converged_within"];
+/// Keys a convergence check does not take.
+const CONVERGENCE_FORBIDDEN_KEYS: [&str; 7] =
+    ["from", "to", "proto", "port", "family", "reason", "via"];
 /// Keys of the `expect` map of an exhaustive check.
 pub(crate) const EXHAUSTIVE_EXPECT_KEYS: [&str; 2] = ["reachable_from", "nothing_else"];
 /// Keys an exhaustive check does not take.
@@ -107,6 +112,8 @@ pub(crate) fn read_checks(
             read_web_check(&fields, name, names, hosts, d)
         } else if fields.get("ssh").is_some() {
             read_ssh_check(&fields, name, names, hosts, ssh, d)
+        } else if fields.get("expect").is_some_and(is_convergence) {
+            read_convergence_check(&fields, name, hosts, d)
         } else if fields.get("expect").is_some_and(is_exhaustive) {
             reject_keys(&fields, &DNS_ONLY_KEYS, d, |key| {
                 format!("`{key}` belongs to a `dns:` check")
@@ -119,8 +126,29 @@ pub(crate) fn read_checks(
             read_check(&fields, name, names, hosts, d)
         };
         let stage = read_stage(&fields, stages, item.span, d);
-        if let Some(mut check) = check {
+        let plain = ["traffic", "dns", "http", "ssh"]
+            .iter()
+            .all(|k| fields.get(k).is_none())
+            && !fields
+                .get("expect")
+                .is_some_and(|e| matches!(e.value, Value::Map(_)));
+        let at = match fields.get("at") {
+            Some(n) if plain => read_time(n, "`at`", d).map(Some),
+            Some(_) if fields.get("expect").is_some_and(is_convergence) => Some(None),
+            Some(n) => {
+                d.error(
+                    n.span,
+                    "`at` belongs to a check with `from` and `to` (a probe at that time) or to a convergence check",
+                );
+                None
+            }
+            None => Some(None),
+        };
+        if let (Some(mut check), Some(at)) = (check, at) {
             check.stage = stage;
+            if check.convergence.is_none() {
+                check.at_ns = at;
+            }
             checks.push(check);
         }
     }
@@ -316,6 +344,8 @@ fn read_check(
         ssh: None,
         reach: None,
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }
@@ -347,6 +377,70 @@ fn read_proto(fields: &Fields, d: &mut Diags) -> Option<CheckProto> {
 }
 
 /// Whether `expect:` is the map of an exhaustive check.
+fn is_convergence(node: &Node) -> bool {
+    matches!(&node.value, Value::Map(m)
+        if m.iter().any(|(k, _)| CONVERGENCE_EXPECT_KEYS.contains(&k.value.as_str())))
+}
+
+/// A convergence check: `expect: { converged_within: 5s }`, and `at:` to
+/// grade only the first topology event at or after that time.
+fn read_convergence_check(
+    fields: &Fields,
+    name: Option<Sp<String>>,
+    hosts: &[Host],
+    d: &mut Diags,
+) -> Option<Check> {
+    reject_keys(fields, &CONVERGENCE_FORBIDDEN_KEYS, d, |key| {
+        format!("a convergence check takes no `{key}`: it grades every router's table")
+    });
+    reject_keys(fields, &DNS_ONLY_KEYS, d, |key| {
+        format!("`{key}` belongs to a `dns:` check")
+    });
+    let node = fields.get("expect")?;
+    let at = fields.key_span("expect").unwrap_or(node.span);
+    let expect = read::fields(node, &CONVERGENCE_EXPECT_KEYS, "`expect`", at, d)?;
+    let within = expect
+        .get("converged_within")
+        .and_then(|n| read_positive_time(n, "`converged_within`", d));
+    let after = match fields.get("at") {
+        Some(n) => read_time(n, "`at`", d).map(Some),
+        None => Some(None),
+    };
+    let (points, hint) = read_points_hint(fields, d);
+    if hosts.is_empty() {
+        d.error(
+            fields.at,
+            "a convergence check needs a lab with at least one host",
+        );
+        return None;
+    }
+    Some(Check {
+        name: name?,
+        from: 0,
+        to: CheckTarget::Host(0),
+        proto: CheckProto::Icmp,
+        port: None,
+        family: Family::Ipv4,
+        expect: Outcome::Allow,
+        reason: None,
+        via: Vec::new(),
+        points: points?,
+        hint: hint?,
+        flow: None,
+        dns: None,
+        http: None,
+        ssh: None,
+        reach: None,
+        stage: None,
+        at_ns: None,
+        convergence: Some(ConvergenceCheck {
+            within_ns: within?,
+            after_ns: after?,
+        }),
+        span: fields.at,
+    })
+}
+
 fn is_exhaustive(node: &Node) -> bool {
     matches!(&node.value, Value::Map(m)
         if m.iter().any(|(k, _)| EXHAUSTIVE_EXPECT_KEYS.contains(&k.value.as_str())))
@@ -417,6 +511,8 @@ fn read_reach_check(
         ssh: None,
         reach: Some(expect?),
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }
@@ -600,6 +696,8 @@ fn read_flow_check(
         ssh: None,
         reach: None,
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }
@@ -836,6 +934,8 @@ fn read_web_check(
         ssh: None,
         reach: None,
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }
@@ -931,6 +1031,8 @@ fn read_dns_check(
         ssh: None,
         reach: None,
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }
@@ -1180,6 +1282,8 @@ fn read_ssh_check(
             auth: auth?,
         }),
         stage: None,
+        at_ns: None,
+        convergence: None,
         span: fields.at,
     })
 }

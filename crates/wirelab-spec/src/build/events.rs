@@ -10,16 +10,18 @@ use super::topology::{read_props, PropsDraft, MTU_IPV6_MIN, SET_KEYS};
 use super::traffic::{format_time, read_time};
 use super::{NameTable, Names};
 use crate::model::{
-    EventAction, LabEvent, LinkProps, Nacl, NaclId, NaclRule, Network, NetworkId, Peer,
+    EventAction, LabEvent, LinkProps, Nacl, NaclId, NaclRule, Network, NetworkId, Peer, RouterId,
     SecurityGroup, SecurityGroupId, SgRule, Span,
 };
 use crate::read::{self, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const EVENT_KEYS: [&str; 11] = [
+pub(crate) const EVENT_KEYS: [&str; 13] = [
     "at",
     "link_down",
     "link_up",
+    "router_down",
+    "router_up",
     "link",
     "set",
     "security_group",
@@ -30,7 +32,15 @@ pub(crate) const EVENT_KEYS: [&str; 11] = [
     "remove_outbound",
 ];
 /// The keys that say what an event changes; exactly one per event.
-const TARGET_KEYS: [&str; 5] = ["link_down", "link_up", "link", "security_group", "nacl"];
+const TARGET_KEYS: [&str; 7] = [
+    "link_down",
+    "link_up",
+    "router_down",
+    "router_up",
+    "link",
+    "security_group",
+    "nacl",
+];
 /// How a `security_group` or `nacl` event changes it; exactly one.
 const CHANGE_KEYS: [&str; 4] = [
     "add_inbound",
@@ -46,6 +56,8 @@ enum Draft<'a> {
     LinkDown(NetworkId),
     LinkUp(NetworkId),
     LinkSet(NetworkId, PropsDraft),
+    RouterDown(RouterId),
+    RouterUp(RouterId),
     SgAdd {
         group: SecurityGroupId,
         inbound: bool,
@@ -157,7 +169,8 @@ fn read_event<'a>(
         [] => {
             d.error(
                 span,
-                "an event needs one action: `link_down`, `link_up`, `link` (with `set`), \
+                "an event needs one action: `link_down`, `link_up`, `router_down`, `router_up`, \
+                 `link` (with `set`), \
                  `security_group` or `nacl` (with `add_inbound`, `add_outbound`, \
                  `remove_inbound` or `remove_outbound`)",
             );
@@ -210,6 +223,17 @@ fn read_event<'a>(
                 "link_up" => Some(Draft::LinkUp(network)),
                 _ => Some(Draft::LinkSet(network, set?)),
             }
+        }
+        "router_down" | "router_up" => {
+            let router = read_name(target_node, "router", &names.routers, d)?;
+            if !ok {
+                return None;
+            }
+            Some(if target == "router_down" {
+                Draft::RouterDown(router)
+            } else {
+                Draft::RouterUp(router)
+            })
         }
         "security_group" => {
             let group = read_name(target_node, "security group", &names.security_groups, d);
@@ -386,6 +410,8 @@ impl State {
                 self.links[network].down = false;
                 Some(EventAction::LinkUp(network))
             }
+            Draft::RouterDown(router) => Some(EventAction::RouterDown(router)),
+            Draft::RouterUp(router) => Some(EventAction::RouterUp(router)),
             Draft::LinkSet(network, set) => {
                 let props = set.apply_over(self.links[network]);
                 let net = &networks[network];

@@ -14,6 +14,7 @@ mod filters;
 mod hosts;
 pub(crate) mod http;
 mod nat;
+pub(crate) mod routing;
 mod ssh;
 mod tcp;
 mod topology;
@@ -53,8 +54,8 @@ pub(crate) const TOP_KEYS: [&str; 21] = [
 #[cfg(test)]
 pub(crate) mod key_lists {
     pub(crate) use super::checks::{
-        CHECK_KEYS, DNS_EXPECT_KEYS, DNS_OUTCOMES, DNS_TYPES, EXHAUSTIVE_EXPECT_KEYS,
-        FLOW_EXPECT_KEYS, STAGE_KEYS,
+        CHECK_KEYS, CONVERGENCE_EXPECT_KEYS, DNS_EXPECT_KEYS, DNS_OUTCOMES, DNS_TYPES,
+        EXHAUSTIVE_EXPECT_KEYS, FLOW_EXPECT_KEYS, STAGE_KEYS,
     };
     pub(crate) use super::dns::{DNS_KEYS, RECORD_KEYS, ZONE_KEYS};
     pub(crate) use super::events::EVENT_KEYS;
@@ -65,6 +66,7 @@ pub(crate) mod key_lists {
         SERVICE_TLS_KEYS, TLS_KEYS,
     };
     pub(crate) use super::nat::{FORWARD_KEYS, NAT_KEYS, SOURCE_KEYS, STATIC_KEYS};
+    pub(crate) use super::routing::{OSPF_KEYS, RIP_KEYS, SPLIT_HORIZON};
     pub(crate) use super::ssh::{GATEWAY_KEYS, HOST_KEYS as SSH_HOST_KEYS, SSH_KEYS, USER_KEYS};
     pub(crate) use super::tcp::{
         CONGESTION_NAMES, CUBIC_NAMES, INCREASE_NAMES, RECOVERY_NAMES, TCP_KEYS,
@@ -209,6 +211,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
     );
     let mut routers = routers;
     nat::read_nat(sections.routers, &mut routers, &hosts, &topo.networks, d);
+    routing::read_routing(sections.routers, &mut routers, &topo.networks, d);
     let dns = dns::read_dns(top.get("dns"), sections.hosts, &names, &mut hosts, file, d);
     let ssh = ssh::read_ssh(top.get("ssh"), &names, &hosts, d);
     let traffic = traffic::read_traffic(top.get("traffic"), &names, &hosts, d);

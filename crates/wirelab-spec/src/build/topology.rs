@@ -38,9 +38,9 @@ pub(crate) const LINK_KEYS: [&str; 10] = [
     "jitter",
     "down",
 ];
-pub(crate) const ROUTER_KEYS: [&str; 3] = ["interfaces", "routes", "nat"];
+pub(crate) const ROUTER_KEYS: [&str; 5] = ["interfaces", "routes", "nat", "ospf", "rip"];
 pub(crate) const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
-pub(crate) const ROUTE_KEYS: [&str; 3] = ["to", "via", "blackhole"];
+pub(crate) const ROUTE_KEYS: [&str; 4] = ["to", "via", "blackhole", "distance"];
 /// Smallest MTU of a link that carries IPv6 (RFC 8200 §5).
 pub(crate) const MTU_IPV6_MIN: u32 = 1280;
 const QUEUE_PACKETS_MAX: i128 = 1_000_000;
@@ -483,6 +483,8 @@ pub(crate) fn read_routers(
             interfaces: Vec::new(),
             routes: Vec::new(),
             nat: Default::default(),
+            ospf: None,
+            rip: None,
         };
         let fields = match &node.value {
             // A router with nothing written (only links) is fine.
@@ -768,9 +770,17 @@ fn read_routes(node: &Node, router: &Router, topo: &Topology, d: &mut Diags) -> 
                 None => continue,
             },
         };
+        let distance = match fields.get("distance") {
+            Some(n) => match read::int_in(n, "`distance`", 1, 255, d) {
+                Some(v) => v as u8,
+                None => continue,
+            },
+            None => 1,
+        };
         routes.push(StaticRoute {
             to,
             target,
+            distance,
             span: item.span,
         });
     }

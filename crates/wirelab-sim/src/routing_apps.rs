@@ -1,0 +1,887 @@
+//! Dynamic routing in the engine: the routers that run `ospf:` or `rip:`
+//! drive the protocol cores of [`crate::routing`] with real packets.
+//!
+//! - OSPF travels as IP protocol 89 and RIP as UDP port 520, to their
+//!   multicast groups (224.0.0.5, 224.0.0.9) with TTL 1, or to one
+//!   neighbour's address; the bytes are the protocols' own (see
+//!   [`crate::routing::wire`]) and the receiving router acts on what it
+//!   decodes. They cross links like any frame: serialization, delay, loss,
+//!   queues and `link_down` all apply. NACLs do not filter them (link-local
+//!   control traffic, as AWS NACLs do not filter it either).
+//! - Each router's table is rebuilt whenever a protocol's routes change:
+//!   connected routes, static routes and every protocol's routes, the
+//!   lowest administrative distance winning per prefix (connected 0,
+//!   static 1 unless `distance:` says otherwise, OSPF 110, RIP 120).
+//!   Equal-cost OSPF paths are all listed; forwarding takes the first.
+//! - A link that goes down is a carrier loss for the routers on it: their
+//!   protocols drop the interface at once. A router that goes down stops
+//!   forwarding and speaking; its neighbours notice when their dead or
+//!   timeout interval runs out, as across a switch. When it comes back it
+//!   starts its protocols from scratch.
+//! - Every change of a table and every message is counted, so a run can
+//!   report how long routing took to converge after each topology change.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use wirelab_net::{IfaceId, NextHop, NodeId, Route, RouteOrigin, RouteTable};
+use wirelab_spec::{Lab, SplitHorizon};
+
+use crate::engine::{Event, Sim};
+use crate::packet::{Body, Ip, Ospf, Packet, Udp, L4};
+use crate::routing::{distance_vector as dv, link_state as ls, wire, IfaceConfig};
+use crate::time::SimTime;
+use crate::trace::{DropCause, Step};
+
+enum Proto {
+    Ospf {
+        core: Box<ls::LinkState>,
+        hello: wire::HelloParams,
+        spf_runs: u64,
+    },
+    Rip {
+        core: Box<dv::DistanceVector>,
+    },
+}
+
+/// One protocol running on one router.
+struct Speaker {
+    node: NodeId,
+    proto: Proto,
+    /// Protocol interface `k` is the engine's `ifaces[k]`.
+    ifaces: Vec<IfaceId>,
+    passive: Vec<bool>,
+    distance: u8,
+    /// When its timer event is due, if one is scheduled.
+    scheduled: Option<SimTime>,
+    /// Its routes as last installed.
+    installed: Vec<Route>,
+    /// Stopped by a `router_down` event.
+    off: bool,
+}
+
+/// One change of a router's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableChange {
+    pub at: SimTime,
+    pub node: NodeId,
+    /// Messages sent by every router up to and including this change.
+    pub messages_before: u64,
+}
+
+/// What dynamic routing did in a run.
+#[derive(Clone, Debug, Default)]
+pub struct RoutingLog {
+    pub changes: Vec<TableChange>,
+    /// Routing messages (packets) sent, and their bytes on the wire.
+    pub messages: u64,
+    pub bytes: u64,
+    /// Topology changes (link or router down or up): when, and the
+    /// messages sent by then.
+    pub topology: Vec<(SimTime, u64)>,
+}
+
+/// How routing converged after one topology change (or the start).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Convergence {
+    /// The lab event (index into `events:`), `None` for the start.
+    pub event: Option<usize>,
+    pub at_ns: u64,
+    /// From the change to the last table change it caused, before the
+    /// next topology change; `None` when no table changed.
+    pub converged_ns: Option<u64>,
+    /// Table changes, and the routers whose table changed.
+    pub table_changes: u32,
+    pub routers: Vec<NodeId>,
+    /// Routing messages sent from the change to the last table change.
+    pub messages: u64,
+    /// Whether tables then stayed unchanged for the settle time (before
+    /// the next topology change or the end of the run).
+    pub settled: bool,
+}
+
+/// Each convergence of a run that reached `end`: the start, then every
+/// topology event of the lab that happened by then.
+pub fn convergences(
+    lab: &Lab,
+    log: &RoutingLog,
+    settle: SimTime,
+    end: SimTime,
+) -> Vec<Convergence> {
+    let mut starts: Vec<(Option<usize>, SimTime, u64)> = vec![(None, SimTime::ZERO, 0)];
+    let mut topo = log.topology.iter();
+    for (i, e) in lab.events.iter().enumerate() {
+        if !is_topology(&e.action) {
+            continue;
+        }
+        let Some(&(at, messages)) = topo.next() else {
+            break;
+        };
+        starts.push((Some(i), at, messages));
+    }
+    let mut out = Vec::new();
+    for (k, &(event, at, messages_at)) in starts.iter().enumerate() {
+        let next = starts.get(k + 1).map_or(end, |s| s.1);
+        let window: Vec<&TableChange> = log
+            .changes
+            .iter()
+            .filter(|c| c.at >= at && (c.at < next || (k + 1 == starts.len() && c.at <= next)))
+            .collect();
+        let last = window.last();
+        let mut routers: Vec<NodeId> = window.iter().map(|c| c.node).collect();
+        routers.sort_unstable();
+        routers.dedup();
+        let quiet_from = last.map_or(at, |c| c.at);
+        out.push(Convergence {
+            event,
+            at_ns: at.as_nanos(),
+            converged_ns: last.map(|c| (c.at - at).as_nanos()),
+            table_changes: window.len() as u32,
+            routers,
+            messages: last.map_or(0, |c| c.messages_before.saturating_sub(messages_at)),
+            settled: quiet_from + settle <= next,
+        });
+    }
+    out
+}
+
+/// Whether a lab event changes the topology routing sees.
+pub fn is_topology(action: &wirelab_spec::EventAction) -> bool {
+    use wirelab_spec::EventAction as A;
+    matches!(
+        action,
+        A::LinkDown(_) | A::LinkUp(_) | A::RouterDown(_) | A::RouterUp(_)
+    )
+}
+
+#[derive(Default)]
+pub struct RoutingApps {
+    speakers: Vec<Speaker>,
+    /// Per node: the speakers running there.
+    by_node: Vec<Vec<u32>>,
+    /// Per node: its table when a protocol runs there.
+    tables: Vec<Option<RouteTable>>,
+    /// Per node: switched off by a `router_down` event.
+    down: Vec<bool>,
+    pub log: RoutingLog,
+    /// The longest quiet time after which a protocol's tables no longer
+    /// change without news: OSPF's dead interval, RIP's update interval
+    /// plus its triggered delay.
+    settle: SimTime,
+}
+
+/// How long a check waits at most for routing to settle.
+pub const SETTLE_LIMIT: SimTime = SimTime::from_secs(3600);
+
+/// Whether any router of the lab runs a dynamic routing protocol.
+pub fn lab_has_dynamic_routing(lab: &Lab) -> bool {
+    lab.routers
+        .iter()
+        .any(|r| r.ospf.is_some() || r.rip.is_some())
+}
+
+fn iface_configs(sim: &Sim<'_>, ifaces: &[IfaceId], costs: &[u32]) -> Vec<IfaceConfig> {
+    ifaces
+        .iter()
+        .zip(costs)
+        .map(|(&i, &cost)| {
+            let iface = &sim.net.ifaces[i];
+            let seg = &sim.net.segments[iface.segment];
+            let prefixes = seg.ipv4.map(IpNet::V4).into_iter().collect();
+            IfaceConfig { cost, prefixes }
+        })
+        .collect()
+}
+
+fn secs_rounded_up(ns: u64) -> u64 {
+    ns.div_ceil(1_000_000_000).max(1)
+}
+
+impl Sim<'_> {
+    /// Starts the lab's routing protocols at the present time (called by
+    /// `reset`): every speaker fresh, its first timer scheduled now.
+    pub(crate) fn routing_start(&mut self) {
+        let net = self.net;
+        let mut apps = std::mem::take(&mut self.routing);
+        apps.speakers.clear();
+        apps.log = RoutingLog::default();
+        apps.settle = SimTime::ZERO;
+        if !lab_has_dynamic_routing(&net.lab) {
+            apps.by_node.clear();
+            apps.tables.clear();
+            apps.down.clear();
+            self.routing = apps;
+            return;
+        }
+        apps.by_node = vec![Vec::new(); net.nodes.len()];
+        apps.tables = vec![None; net.nodes.len()];
+        apps.down = vec![false; net.nodes.len()];
+        for (r, router) in net.lab.routers.iter().enumerate() {
+            let node = net.router_node(r);
+            let pos_iface = |p: usize| net.nodes[node].ifaces[p];
+            if let Some(o) = &router.ospf {
+                let ifaces: Vec<IfaceId> = o.on.interfaces.iter().map(|&p| pos_iface(p)).collect();
+                let timers = ls::Timers {
+                    hello: SimTime(o.hello_ns),
+                    dead: SimTime(o.dead_ns),
+                    ..ls::Timers::default()
+                };
+                apps.settle = apps.settle.max(SimTime(o.dead_ns));
+                apps.by_node[node].push(apps.speakers.len() as u32);
+                apps.speakers.push(Speaker {
+                    node,
+                    proto: Proto::Ospf {
+                        core: Box::new(ls::LinkState::new(
+                            u32::from(o.router_id),
+                            timers,
+                            iface_configs(self, &ifaces, &o.costs),
+                            self.now,
+                        )),
+                        hello: wire::HelloParams {
+                            mask: std::net::Ipv4Addr::UNSPECIFIED,
+                            hello_s: secs_rounded_up(o.hello_ns).min(u64::from(u16::MAX)) as u16,
+                            dead_s: secs_rounded_up(o.dead_ns).min(u64::from(u32::MAX)) as u32,
+                        },
+                        spf_runs: 0,
+                    },
+                    passive: o
+                        .on
+                        .interfaces
+                        .iter()
+                        .map(|p| o.on.passive.contains(p))
+                        .collect(),
+                    ifaces,
+                    distance: o.on.distance,
+                    scheduled: None,
+                    installed: Vec::new(),
+                    off: false,
+                });
+            }
+            if let Some(rip) = &router.rip {
+                let ifaces: Vec<IfaceId> =
+                    rip.on.interfaces.iter().map(|&p| pos_iface(p)).collect();
+                let timers = dv::Timers {
+                    update: SimTime(rip.update_ns),
+                    timeout: SimTime(rip.timeout_ns),
+                    garbage: SimTime(rip.garbage_ns),
+                    ..dv::Timers::default()
+                };
+                apps.settle = apps
+                    .settle
+                    .max(SimTime(rip.update_ns) + timers.triggered + timers.triggered);
+                let horizon = match rip.split_horizon {
+                    SplitHorizon::Off => dv::SplitHorizon::Off,
+                    SplitHorizon::Simple => dv::SplitHorizon::Simple,
+                    SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
+                };
+                let costs = vec![1; ifaces.len()];
+                apps.by_node[node].push(apps.speakers.len() as u32);
+                apps.speakers.push(Speaker {
+                    node,
+                    proto: Proto::Rip {
+                        core: Box::new(dv::DistanceVector::new(
+                            timers,
+                            horizon,
+                            iface_configs(self, &ifaces, &costs),
+                            self.now,
+                        )),
+                    },
+                    passive: rip
+                        .on
+                        .interfaces
+                        .iter()
+                        .map(|p| rip.on.passive.contains(p))
+                        .collect(),
+                    ifaces,
+                    distance: rip.on.distance,
+                    scheduled: None,
+                    installed: Vec::new(),
+                    off: false,
+                });
+            }
+        }
+        self.routing = apps;
+        for s in 0..self.routing.speakers.len() {
+            self.routing_reschedule(s);
+        }
+    }
+
+    /// The table a node routes by now: its protocols' when it runs any,
+    /// else the lab's.
+    pub(crate) fn table_of(&self, node: NodeId) -> &RouteTable {
+        match self.routing.tables.get(node) {
+            Some(Some(t)) => t,
+            _ => &self.net.nodes[node].routes,
+        }
+    }
+
+    /// The routes a node uses now (see [`Sim::table_of`]).
+    pub fn routes_now(&self, node: NodeId) -> &[Route] {
+        self.table_of(node).routes()
+    }
+
+    /// Whether a router is switched off by a `router_down` event.
+    pub fn node_down(&self, node: NodeId) -> bool {
+        self.routing.down.get(node).copied().unwrap_or(false)
+    }
+
+    /// What dynamic routing did so far.
+    pub fn routing_log(&self) -> &RoutingLog {
+        &self.routing.log
+    }
+
+    /// How long tables must stay unchanged before routing counts as
+    /// settled (zero without dynamic routing).
+    pub fn routing_settle_time(&self) -> SimTime {
+        self.routing.settle
+    }
+
+    /// The OSPF neighbours of a router that are full now: (interface,
+    /// router ID, address).
+    pub fn ospf_adjacencies(&self, node: NodeId) -> Vec<(IfaceId, u32, IpAddr)> {
+        let mut out = Vec::new();
+        for &s in self.routing.by_node.get(node).map_or(&[][..], |v| v) {
+            let sp = &self.routing.speakers[s as usize];
+            if let Proto::Ospf { core, .. } = &sp.proto {
+                for (k, id, addr) in core.adjacencies() {
+                    out.push((sp.ifaces[k], id, addr));
+                }
+            }
+        }
+        out
+    }
+
+    /// The lab's `events:` scheduled at their times (before a run).
+    pub fn schedule_lab_events(&mut self) {
+        for (i, e) in self.net.lab.events.iter().enumerate() {
+            self.schedule(SimTime(e.at_ns), Event::LabChange { index: i as u32 });
+        }
+    }
+
+    /// Runs events up to `t`, and the clock to `t`.
+    pub fn run_to(&mut self, t: SimTime) -> bool {
+        let ok = self.run_until(t);
+        if ok {
+            self.now = self.now.max(t);
+        }
+        ok
+    }
+
+    /// A fresh state at the time a check starts: with `at`, the lab's
+    /// events and protocols run from time zero to `at`; without it, a lab
+    /// with dynamic routing runs (without its events) until routing has
+    /// settled, and any other lab stays at time zero. The trace of what
+    /// led there is cleared, so that it shows the check alone.
+    pub fn reset_to(&mut self, seed: u64, at: Option<SimTime>) {
+        self.reset(seed);
+        match at {
+            Some(t) => {
+                self.schedule_lab_events();
+                self.run_to(t);
+            }
+            None if !self.routing.speakers.is_empty() => {
+                self.run_until_routing_settles(SETTLE_LIMIT);
+            }
+            None => return,
+        }
+        self.trace.clear();
+    }
+
+    /// Runs until no router's table has changed for the settle time
+    /// (see [`Sim::routing_settle_time`]), or `limit`. Returns the time of
+    /// the last change (zero if none).
+    pub fn run_until_routing_settles(&mut self, limit: SimTime) -> SimTime {
+        let settle = self.routing.settle;
+        loop {
+            let last = self
+                .routing
+                .log
+                .changes
+                .last()
+                .map_or(SimTime::ZERO, |c| c.at);
+            let target = (last + settle).max(self.now).min(limit);
+            if !self.run_until(target) || self.stopped() {
+                return last;
+            }
+            self.now = self.now.max(target);
+            let after = self
+                .routing
+                .log
+                .changes
+                .last()
+                .map_or(SimTime::ZERO, |c| c.at);
+            if after == last || target >= limit {
+                return after;
+            }
+        }
+    }
+
+    fn routing_reschedule(&mut self, s: usize) {
+        let sp = &self.routing.speakers[s];
+        if sp.off {
+            return;
+        }
+        let due = match &sp.proto {
+            Proto::Ospf { core, .. } => core.poll_at(),
+            Proto::Rip { core } => core.poll_at(),
+        };
+        let Some(due) = due else { return };
+        let due = due.max(self.now);
+        if sp.scheduled.is_some_and(|t| t <= due) {
+            // An earlier timer event will come and reschedule.
+            return;
+        }
+        self.routing.speakers[s].scheduled = Some(due);
+        self.schedule(due, Event::RoutingTimer { speaker: s as u32 });
+    }
+
+    /// A speaker's timer event.
+    pub(crate) fn routing_timer(&mut self, s: usize) {
+        let Some(sp) = self.routing.speakers.get_mut(s) else {
+            return;
+        };
+        if sp.scheduled != Some(self.now) {
+            // Superseded by an earlier one, which rescheduled.
+            return;
+        }
+        sp.scheduled = None;
+        if sp.off {
+            return;
+        }
+        let now = self.now;
+        match &mut sp.proto {
+            Proto::Ospf { core, .. } => {
+                let out = core.poll(now);
+                self.ospf_send(s, out);
+            }
+            Proto::Rip { core } => {
+                let out = core.poll(now);
+                self.rip_send(s, out);
+            }
+        }
+        self.routing_after(s);
+    }
+
+    /// After a speaker acted: install changed routes, schedule its timer.
+    fn routing_after(&mut self, s: usize) {
+        let changed = {
+            let sp = &mut self.routing.speakers[s];
+            let fresh = match &mut sp.proto {
+                Proto::Ospf { core, spf_runs, .. } => {
+                    if core.spf_runs == *spf_runs && !sp.installed.is_empty() {
+                        None
+                    } else {
+                        *spf_runs = core.spf_runs;
+                        Some(ospf_routes(core.routes(), &sp.ifaces))
+                    }
+                }
+                Proto::Rip { core } => Some(rip_routes(&core.routes(), &sp.ifaces)),
+            };
+            match fresh {
+                Some(routes) if routes != sp.installed => {
+                    sp.installed = routes;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            let node = self.routing.speakers[s].node;
+            self.rebuild_table(node);
+        }
+        self.routing_reschedule(s);
+    }
+
+    /// A router's table from its connected and static routes and its
+    /// protocols' routes, the lowest distance winning per prefix.
+    fn rebuild_table(&mut self, node: NodeId) {
+        let net = self.net;
+        let router = match net.nodes[node].kind {
+            wirelab_net::NodeKind::Router(r) => Some(r),
+            wirelab_net::NodeKind::Host(_) => None,
+        };
+        // (distance, class order, route)
+        let mut all: Vec<(u8, usize, Route)> = Vec::new();
+        for r in net.nodes[node].routes.routes() {
+            let distance = match r.origin {
+                RouteOrigin::Connected => 0,
+                RouteOrigin::Static(span) => router
+                    .and_then(|id| net.lab.routers[id].routes.iter().find(|s| s.span == span))
+                    .map_or(1, |s| s.distance),
+                _ => 1,
+            };
+            all.push((distance, all.len(), r.clone()));
+        }
+        if !self.routing.down[node] {
+            for &s in &self.routing.by_node[node] {
+                let sp = &self.routing.speakers[s as usize];
+                if sp.off {
+                    continue;
+                }
+                for r in &sp.installed {
+                    all.push((sp.distance, all.len(), r.clone()));
+                }
+            }
+        }
+        // The best route per prefix, then in the order given.
+        all.sort_by_key(|a| (a.2.prefix, a.0, a.1));
+        all.dedup_by(|later, first| later.2.prefix == first.2.prefix);
+        all.sort_by_key(|a| a.1);
+        let routes: Vec<Route> = all.into_iter().map(|(_, _, r)| r).collect();
+        let changed = self.routing.tables[node]
+            .as_ref()
+            .is_none_or(|t| t.routes() != routes.as_slice());
+        if changed {
+            self.routing.tables[node] = Some(RouteTable::new(routes));
+            let messages_before = self.routing.log.messages;
+            self.routing.log.changes.push(TableChange {
+                at: self.now,
+                node,
+                messages_before,
+            });
+        }
+    }
+
+    fn ospf_send(&mut self, s: usize, out: Vec<ls::Output>) {
+        for o in out {
+            let sp = &self.routing.speakers[s];
+            if sp.passive[o.iface] {
+                continue;
+            }
+            let iface = sp.ifaces[o.iface];
+            let Proto::Ospf { core, hello, .. } = &sp.proto else {
+                return;
+            };
+            let router_id = core.id();
+            let mut params = *hello;
+            let seg = &self.net.segments[self.net.ifaces[iface].segment];
+            if let Some(net4) = seg.ipv4 {
+                params.mask = net4.netmask();
+            }
+            let kind = wire::ospf_kind(&o.message);
+            let bytes = wire::encode_ospf(router_id, Some(params), &o.message);
+            let len = bytes.len() as u32;
+            let payload = self.store_payload(bytes);
+            let l4 = L4::Ospf(Ospf { kind, len, payload });
+            self.routing_emit(s, iface, o.to, wire::ALL_SPF_ROUTERS, l4);
+        }
+    }
+
+    fn rip_send(&mut self, s: usize, out: Vec<dv::Output>) {
+        for o in out {
+            let sp = &self.routing.speakers[s];
+            if sp.passive[o.iface] {
+                continue;
+            }
+            let iface = sp.ifaces[o.iface];
+            for bytes in wire::encode_rip(&o.message) {
+                let len = bytes.len() as u32;
+                let payload = self.store_payload(bytes);
+                let l4 = L4::Udp(Udp {
+                    src_port: wire::RIP_PORT,
+                    dst_port: wire::RIP_PORT,
+                    payload_len: len,
+                    payload,
+                });
+                self.routing_emit(s, iface, o.to, wire::RIP_ROUTERS, l4);
+            }
+        }
+    }
+
+    /// Puts one routing packet on a link: to the group (multicast, no
+    /// address resolution) or to one neighbour.
+    fn routing_emit(
+        &mut self,
+        s: usize,
+        iface: IfaceId,
+        to: Option<IpAddr>,
+        group: std::net::Ipv4Addr,
+        l4: L4,
+    ) {
+        let node = self.routing.speakers[s].node;
+        let Some(src) = self.net.ifaces[iface].ipv4 else {
+            return;
+        };
+        let dst = wire::destination(to, group);
+        let id = self.new_packet_id();
+        let mut pkt = Packet {
+            src_mac: self.net.ifaces[iface].mac,
+            dst_mac: wirelab_net::Mac([0; 6]),
+            body: Body::Ip(Ip {
+                src: IpAddr::V4(src),
+                dst,
+                ttl: 1,
+                l4,
+            }),
+            tag: 0,
+            id,
+        };
+        self.routing.log.messages += 1;
+        self.routing.log.bytes += u64::from(pkt.wire_len());
+        match to {
+            Some(next_hop) => self.output(node, iface, next_hop, pkt),
+            None => {
+                let o = group.octets();
+                pkt.dst_mac = wirelab_net::Mac([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]);
+                self.record(
+                    node,
+                    &pkt,
+                    Step::Transmit {
+                        iface,
+                        next_hop_mac: pkt.dst_mac,
+                    },
+                );
+                self.transmit_packet(iface, pkt);
+            }
+        }
+    }
+
+    /// Whether a datagram that reached a router is a routing message for
+    /// one of its protocols; if so it is handled (or dropped) here.
+    pub(crate) fn routing_input(&mut self, node: NodeId, iface: IfaceId, ip: &Ip) -> bool {
+        let is_ospf = matches!(ip.l4, L4::Ospf(_));
+        let is_rip = matches!(ip.l4, L4::Udp(u) if u.dst_port == wire::RIP_PORT);
+        if !is_ospf && !is_rip {
+            return false;
+        }
+        let Some(speakers) = self.routing.by_node.get(node) else {
+            return false;
+        };
+        let to_group =
+            ip.dst == IpAddr::V4(wire::ALL_SPF_ROUTERS) || ip.dst == IpAddr::V4(wire::RIP_ROUTERS);
+        let found = speakers.iter().copied().find_map(|s| {
+            let sp = &self.routing.speakers[s as usize];
+            let matches = match sp.proto {
+                Proto::Ospf { .. } => is_ospf,
+                Proto::Rip { .. } => is_rip,
+            };
+            let k = sp.ifaces.iter().position(|&i| i == iface)?;
+            (matches && !sp.passive[k] && !sp.off).then_some((s as usize, k))
+        });
+        let Some((s, k)) = found else {
+            // Not a protocol of this router here: a group message is
+            // ignored, a unicast one is for the router itself and goes on.
+            return to_group || is_ospf;
+        };
+        let now = self.now;
+        match ip.l4 {
+            L4::Ospf(o) => {
+                let Some(bytes) = self.payload(o.payload).cloned() else {
+                    return true;
+                };
+                let Some(packet) = wire::decode_ospf(&bytes) else {
+                    return true;
+                };
+                let sp = &mut self.routing.speakers[s];
+                let Proto::Ospf { core, hello, .. } = &mut sp.proto else {
+                    return true;
+                };
+                if let Some(h) = packet.hello {
+                    // RFC 2328 §10.5: hello and dead intervals must match,
+                    // or no adjacency forms.
+                    if h.hello_s != hello.hello_s || h.dead_s != hello.dead_s {
+                        return true;
+                    }
+                }
+                let out = core.receive(now, k, ip.src, packet.message);
+                self.ospf_send(s, out);
+            }
+            L4::Udp(u) => {
+                let Some(bytes) = self.payload(u.payload).cloned() else {
+                    return true;
+                };
+                let Some(message) = wire::decode_rip(&bytes) else {
+                    return true;
+                };
+                let sp = &mut self.routing.speakers[s];
+                let Proto::Rip { core } = &mut sp.proto else {
+                    return true;
+                };
+                let out = core.receive(now, k, ip.src, message);
+                self.rip_send(s, out);
+            }
+            _ => return false,
+        }
+        self.routing_after(s);
+        true
+    }
+
+    /// A segment goes down or comes back: a carrier change for every
+    /// protocol interface on it.
+    pub(crate) fn routing_link(&mut self, segment: usize, up: bool) {
+        let messages = self.routing.log.messages;
+        self.routing.log.topology.push((self.now, messages));
+        if self.routing.speakers.is_empty() {
+            return;
+        }
+        let now = self.now;
+        for s in 0..self.routing.speakers.len() {
+            let sp = &mut self.routing.speakers[s];
+            if sp.off {
+                continue;
+            }
+            let ks: Vec<usize> = (0..sp.ifaces.len())
+                .filter(|&k| self.net.ifaces[sp.ifaces[k]].segment == segment)
+                .collect();
+            if ks.is_empty() {
+                continue;
+            }
+            for k in ks {
+                match &mut self.routing.speakers[s].proto {
+                    Proto::Ospf { core, .. } => {
+                        let out = core.set_iface_up(now, k, up);
+                        self.ospf_send(s, out);
+                    }
+                    Proto::Rip { core } => {
+                        let out = core.set_iface_up(now, k, up);
+                        self.rip_send(s, out);
+                    }
+                }
+            }
+            self.routing_after(s);
+        }
+    }
+
+    /// A router stops or starts again (`router_down`, `router_up`).
+    pub(crate) fn routing_router(&mut self, router: usize, up: bool) {
+        let node = self.net.router_node(router);
+        if self.routing.down.is_empty() {
+            // No dynamic routing in the lab: only forwarding stops.
+            self.routing.down = vec![false; self.net.nodes.len()];
+            self.routing.by_node = vec![Vec::new(); self.net.nodes.len()];
+            self.routing.tables = vec![None; self.net.nodes.len()];
+        }
+        let messages = self.routing.log.messages;
+        self.routing.log.topology.push((self.now, messages));
+        if self.routing.down[node] != up {
+            return;
+        }
+        self.routing.down[node] = !up;
+        let speakers = self.routing.by_node[node].clone();
+        if up {
+            // A fresh start: the protocols begin again with nothing learned.
+            let net = self.net;
+            let r = &net.lab.routers[router];
+            for s in speakers {
+                let s = s as usize;
+                let now = self.now;
+                let ifaces = self.routing.speakers[s].ifaces.clone();
+                let proto = match &self.routing.speakers[s].proto {
+                    Proto::Ospf { core, hello, .. } => {
+                        let o = r.ospf.as_ref().expect("an OSPF speaker has ospf:");
+                        let timers = ls::Timers {
+                            hello: SimTime(o.hello_ns),
+                            dead: SimTime(o.dead_ns),
+                            ..ls::Timers::default()
+                        };
+                        Proto::Ospf {
+                            core: Box::new(ls::LinkState::new(
+                                core.id(),
+                                timers,
+                                iface_configs(self, &ifaces, &o.costs),
+                                now,
+                            )),
+                            hello: *hello,
+                            spf_runs: 0,
+                        }
+                    }
+                    Proto::Rip { .. } => {
+                        let rip = r.rip.as_ref().expect("a RIP speaker has rip:");
+                        let timers = dv::Timers {
+                            update: SimTime(rip.update_ns),
+                            timeout: SimTime(rip.timeout_ns),
+                            garbage: SimTime(rip.garbage_ns),
+                            ..dv::Timers::default()
+                        };
+                        let horizon = match rip.split_horizon {
+                            SplitHorizon::Off => dv::SplitHorizon::Off,
+                            SplitHorizon::Simple => dv::SplitHorizon::Simple,
+                            SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
+                        };
+                        let costs = vec![1; ifaces.len()];
+                        Proto::Rip {
+                            core: Box::new(dv::DistanceVector::new(
+                                timers,
+                                horizon,
+                                iface_configs(self, &ifaces, &costs),
+                                now,
+                            )),
+                        }
+                    }
+                };
+                let sp = &mut self.routing.speakers[s];
+                sp.proto = proto;
+                sp.off = false;
+                sp.installed.clear();
+                sp.scheduled = None;
+                // Interfaces on segments that are down stay down.
+                let down_ks: Vec<usize> = (0..sp.ifaces.len())
+                    .filter(|&k| self.links[self.net.ifaces[sp.ifaces[k]].segment].down)
+                    .collect();
+                for k in down_ks {
+                    match &mut self.routing.speakers[s].proto {
+                        Proto::Ospf { core, .. } => {
+                            core.set_iface_up(now, k, false);
+                        }
+                        Proto::Rip { core } => {
+                            core.set_iface_up(now, k, false);
+                        }
+                    }
+                }
+                self.routing_reschedule(s);
+            }
+        } else {
+            for s in speakers {
+                let sp = &mut self.routing.speakers[s as usize];
+                sp.off = true;
+                sp.installed.clear();
+                sp.scheduled = None;
+            }
+        }
+        if self.routing.by_node[node].is_empty() {
+            return;
+        }
+        self.rebuild_table(node);
+    }
+
+    /// Drops a frame that reached a router that is down.
+    pub(crate) fn drop_at_down_router(&mut self, node: NodeId, pkt: &Packet) -> bool {
+        if !self.node_down(node) {
+            return false;
+        }
+        self.drop_packet(node, pkt, DropCause::RouterDown);
+        true
+    }
+}
+
+/// OSPF routes as table entries: the first of the equal-cost next hops
+/// (they are sorted), and none for the router's own prefixes.
+fn ospf_routes(routes: &[ls::Route], ifaces: &[IfaceId]) -> Vec<Route> {
+    routes
+        .iter()
+        .filter_map(|r| {
+            let &(k, gw) = r.next_hops.first()?;
+            Some(Route {
+                prefix: r.prefix,
+                iface: Some(ifaces[k]),
+                next_hop: NextHop::Gateway(gw),
+                origin: RouteOrigin::Ospf { metric: r.metric },
+            })
+        })
+        .collect()
+}
+
+fn rip_routes(routes: &[dv::Route], ifaces: &[IfaceId]) -> Vec<Route> {
+    routes
+        .iter()
+        .filter_map(|r| {
+            let (k, gw) = r.next_hop?;
+            Some(Route {
+                prefix: r.prefix,
+                iface: Some(ifaces[k]),
+                next_hop: NextHop::Gateway(gw),
+                origin: RouteOrigin::Rip { metric: r.metric },
+            })
+        })
+        .collect()
+}
