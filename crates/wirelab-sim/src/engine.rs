@@ -553,7 +553,9 @@ impl<'n> Sim<'n> {
     }
 
     pub(crate) fn record(&mut self, node: NodeId, packet: &Packet, step: Step) {
-        if self.level == TraceLevel::Full {
+        // Routing protocols' chatter stays out of traces of exchanges (a
+        // capture shows it).
+        if self.level == TraceLevel::Full && !packet.is_routing() {
             self.trace.push(TraceEvent {
                 time: self.now,
                 node,

@@ -435,6 +435,17 @@ impl Packet {
         (ETHERNET_HEADER + payload).max(ETHERNET_MIN_FRAME)
     }
 
+    /// An OSPF packet or a RIP message (UDP port 520 both ways).
+    pub fn is_routing(&self) -> bool {
+        match self.body {
+            Body::Ip(Ip {
+                l4: L4::Ospf(_), ..
+            }) => true,
+            Body::Ip(Ip { l4: L4::Udp(u), .. }) => u.src_port == 520 && u.dst_port == 520,
+            _ => false,
+        }
+    }
+
     pub fn ip(&self) -> Option<&Ip> {
         match &self.body {
             Body::Ip(ip) => Some(ip),

@@ -275,6 +275,12 @@ impl Sim<'_> {
                     SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
                 };
                 let costs = vec![1; ifaces.len()];
+                // Routers do not start in step: each begins (and keeps
+                // its 30-second clock) at its own offset, up to a fifth of
+                // the update interval, drawn from the lab's seed. In step,
+                // every update would cross its neighbour's on the wire
+                // (RFC 2453 §3.8 asks for such offsets for the same reason).
+                let start = self.now + SimTime(start_offset(net.lab.seed, r, rip.update_ns / 5));
                 apps.by_node[node].push(apps.speakers.len() as u32);
                 apps.speakers.push(Speaker {
                     node,
@@ -283,7 +289,7 @@ impl Sim<'_> {
                             timers,
                             horizon,
                             iface_configs(self, &ifaces, &costs),
-                            self.now,
+                            start,
                         )),
                     },
                     passive: rip
@@ -852,6 +858,18 @@ impl Sim<'_> {
         self.drop_packet(node, pkt, DropCause::RouterDown);
         true
     }
+}
+
+/// A router's start offset in `0..span` nanoseconds, from the seed.
+fn start_offset(seed: u64, router: usize, span: u64) -> u64 {
+    if span == 0 {
+        return 0;
+    }
+    // SplitMix64 of the pair: no draw from the simulation's streams.
+    let mut z = seed ^ (router as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) % span
 }
 
 /// OSPF routes as table entries: the first of the equal-cost next hops

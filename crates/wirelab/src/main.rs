@@ -272,6 +272,10 @@ struct TraceArgs {
     /// Use this seed instead of the lab's.
     #[arg(long)]
     seed: Option<u64>,
+    /// Send at this time of a run of the lab's events and routing
+    /// protocols (e.g. `30s`), as a check with `at:` does.
+    #[arg(long, value_parser = wirelab_spec::quantity::parse_time)]
+    at: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -527,7 +531,10 @@ fn cmd_trace(args: &TraceArgs) -> u8 {
     };
     let net = Network::compile(lab);
     let plan = match Plan::new(&net, from_id, &target, proto, port, family) {
-        Ok(p) => p,
+        Ok(p) => Plan {
+            at: args.at.map(wirelab_sim::SimTime),
+            ..p
+        },
         Err(e) => return usage_error(&e.to_string()),
     };
     if args.no_arp && !args.layers && matches!(args.format, TraceFormat::Text | TraceFormat::Json) {

@@ -1,8 +1,11 @@
 //! `wirelab routes LAB [--router R] [--hosts]`: the routing tables the lab
 //! compiles to, shaped like `ip route` (one line per route: prefix, next
 //! hop, device, protocol, source address), IPv4 then IPv6, longest prefix
-//! first. Routing is static in a lab today (connected, static and default
-//! routes); the tables are what every packet of a run is routed by.
+//! first. Without dynamic routing the tables are the lab's (connected,
+//! static and default routes), what every packet is routed by. With
+//! `ospf:` or `rip:` they are what the protocols made: at `--at TIME` of
+//! a run of the lab's events, or (without `--at`) once routing has
+//! settled, which is when checks without `at:` probe.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use wirelab_net::{Network, NextHop, NodeId, Route, RouteOrigin};
+use wirelab_sim::time::human_duration;
+use wirelab_sim::{Sim, SimTime, TraceLevel};
 use wirelab_spec::Loaded;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -29,6 +34,10 @@ pub struct RoutesArgs {
     hosts: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: RoutesFormat,
+    /// The tables at this time of a run of the lab's events and routing
+    /// protocols (e.g. `12s`, `1.5min`).
+    #[arg(long, value_parser = wirelab_spec::quantity::parse_time)]
+    at: Option<u64>,
 }
 
 pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
@@ -36,6 +45,28 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         return 2;
     };
     let net = Network::compile(&loaded.lab);
+    let dynamic = wirelab_sim::routing_apps::lab_has_dynamic_routing(&net.lab);
+    let mut sim = Sim::new(&net, net.lab.seed, TraceLevel::Off);
+    let when = match (args.at, dynamic) {
+        (Some(at), _) => {
+            sim.reset_to(net.lab.seed, Some(SimTime(at)));
+            Some(format!("at {}", human_duration(at)))
+        }
+        (None, true) => {
+            sim.reset_to(net.lab.seed, None);
+            let last = sim
+                .routing_log()
+                .changes
+                .last()
+                .map_or(0, |c| c.at.as_nanos());
+            Some(format!(
+                "once routing has settled (last change at {}, quiet until {})",
+                human_duration(last),
+                human_duration(sim.now().as_nanos())
+            ))
+        }
+        (None, false) => None,
+    };
     let nodes: Vec<NodeId> = match &args.router {
         Some(name) => match net.nodes.iter().position(|n| n.name == *name) {
             Some(n) => vec![n],
@@ -61,12 +92,18 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
     match args.format {
         RoutesFormat::Text => {
             let mut out = String::new();
+            if let Some(when) = &when {
+                out.push_str(&format!("# routing tables {when}\n\n"));
+            }
             for (k, &n) in nodes.iter().enumerate() {
                 if k > 0 {
                     out.push('\n');
                 }
                 out.push_str(&format!("{}:\n", net.nodes[n].name));
-                let routes = sorted(&net, n);
+                let routes = sorted(&sim, n);
+                if sim.node_down(n) {
+                    out.push_str("  (down: forwards nothing)\n");
+                }
                 if routes.is_empty() {
                     out.push_str("  (no routes)\n");
                 }
@@ -80,18 +117,23 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
             let tables: Vec<Value> = nodes
                 .iter()
                 .map(|&n| {
-                    let routes: Vec<Value> = sorted(&net, n)
+                    let routes: Vec<Value> = sorted(&sim, n)
                         .into_iter()
                         .map(|r| route_json(&net, n, r))
                         .collect();
                     json!({
                         "node": net.nodes[n].name,
                         "router": net.nodes[n].is_router(),
+                        "down": sim.node_down(n),
                         "routes": routes,
                     })
                 })
                 .collect();
-            let doc = json!({ "lab": net.lab.lab.value, "tables": tables });
+            let doc = json!({
+                "lab": net.lab.lab.value,
+                "at_ns": (args.at.is_some() || dynamic).then(|| sim.now().as_nanos()),
+                "tables": tables,
+            });
             crate::emit(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -102,8 +144,8 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
 }
 
 /// A node's routes: IPv4 then IPv6, longest prefix first, then by address.
-fn sorted(net: &Network, node: NodeId) -> Vec<&Route> {
-    let mut routes: Vec<&Route> = net.nodes[node].routes.routes().iter().collect();
+fn sorted<'s>(sim: &'s Sim<'_>, node: NodeId) -> Vec<&'s Route> {
+    let mut routes: Vec<&Route> = sim.routes_now(node).iter().collect();
     routes.sort_by_key(|r| {
         (
             r.prefix.addr().is_ipv6(),
@@ -159,8 +201,12 @@ fn line(net: &Network, node: NodeId, r: &Route) -> String {
             s.push_str(&format!(" src {src}"));
         }
     }
-    if let RouteOrigin::Static(span) = r.origin {
-        s.push_str(&format!("  # line {}", span.line));
+    match r.origin {
+        RouteOrigin::Static(span) => s.push_str(&format!("  # line {}", span.line)),
+        RouteOrigin::Ospf { metric } | RouteOrigin::Rip { metric } => {
+            s.push_str(&format!(" metric {metric}"))
+        }
+        _ => {}
     }
     s
 }
@@ -188,8 +234,10 @@ fn route_json(net: &Network, node: NodeId, r: &Route) -> Value {
         v["dev"] = json!(dev(net, node, i));
         v["network"] = json!(net.segments[net.ifaces[i].segment].name);
     }
-    if let RouteOrigin::Static(span) = r.origin {
-        v["line"] = json!(span.line);
+    match r.origin {
+        RouteOrigin::Static(span) => v["line"] = json!(span.line),
+        RouteOrigin::Ospf { metric } | RouteOrigin::Rip { metric } => v["metric"] = json!(metric),
+        _ => {}
     }
     v
 }
