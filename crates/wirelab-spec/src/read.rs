@@ -67,6 +67,14 @@ impl Diags {
         });
     }
 
+    /// How many errors so far (to tell whether a part added any).
+    pub fn error_count(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|d| d.severity == Severity::Error)
     }

@@ -127,26 +127,24 @@ fn read_ospf(
     );
     let distance = read_distance(get("distance"), OSPF_DISTANCE_DEFAULT, d);
     let reference = match get("reference_bandwidth") {
-        Some(n) => {
-            let text = read::scalar_text(n, "`reference_bandwidth`", d)?;
+        Some(n) => read::scalar_text(n, "`reference_bandwidth`", d).and_then(|text| {
             match quantity::parse_bandwidth(&text) {
-                Ok(v) if v > 0 => v,
+                Ok(v) if v > 0 => Some(v),
                 Ok(_) => {
                     d.error(n.span, "`reference_bandwidth` must be more than 0");
-                    return None;
+                    None
                 }
                 Err(e) => {
                     d.error(n.span, e);
-                    return None;
+                    None
                 }
             }
-        }
-        None => OSPF_REFERENCE_BANDWIDTH_DEFAULT,
+        }),
+        None => Some(OSPF_REFERENCE_BANDWIDTH_DEFAULT),
     };
     let hello = read_interval(get("hello"), "`hello`", OSPF_HELLO_DEFAULT_NS, d);
     let dead = match (get("dead"), hello) {
-        (Some(n), Some(hello)) => {
-            let dead = read_time(n, "`dead`", d)?;
+        (Some(n), Some(hello)) => read_time(n, "`dead`", d).and_then(|dead| {
             if dead <= hello {
                 d.error(
                     n.span,
@@ -155,27 +153,30 @@ fn read_ospf(
                 return None;
             }
             Some(dead)
-        }
+        }),
         (None, Some(hello)) => Some(hello.saturating_mul(4)),
         _ => None,
     };
+    let mut id_ok = true;
     let router_id = match get("router_id") {
-        Some(n) => {
-            let text = read::string(n, "`router_id`", d)?;
+        Some(n) => read::string(n, "`router_id`", d).and_then(|text| {
             match text.trim().parse::<Ipv4Addr>() {
                 Ok(a) if !a.is_unspecified() => Some(a),
                 _ => {
                     d.error(
                         n.span,
-                        format!("`router_id` must be a dotted-quad like 1.1.1.1, not `{text}`"),
+                        format!("`router_id` must be a dotted quad like 1.1.1.1, not `{text}`"),
                     );
                     None
                 }
             }
-        }
+        }),
         // As Cisco and FRR do without loopbacks: the highest IPv4 address.
         None => router.interfaces.iter().filter_map(|i| i.ipv4).max(),
     };
+    if get("router_id").is_some() && router_id.is_none() {
+        id_ok = false;
+    }
     let mut costs_written: BTreeMap<usize, u32> = BTreeMap::new();
     if let Some(n) = get("cost") {
         if let Some(entries) = read::map(n, "`cost`", d) {
@@ -200,12 +201,14 @@ fn read_ospf(
             }
         }
     }
-    let (on, distance, hello, dead) = (on?, distance?, hello?, dead?);
+    let (on, distance, hello, dead, reference) = (on?, distance?, hello?, dead?, reference?);
     let Some(router_id) = router_id else {
-        d.error(
-            at,
-            "OSPF needs a router ID: this router has no IPv4 address; write `router_id:`",
-        );
+        if id_ok {
+            d.error(
+                at,
+                "OSPF needs a router ID: this router has no IPv4 address; write `router_id:`",
+            );
+        }
         return None;
     };
     let costs = on
@@ -364,22 +367,19 @@ fn read_names(
 ) -> Option<Vec<(usize, Span)>> {
     let items = read::seq(node, what, d)?;
     let mut out: Vec<(usize, Span)> = Vec::new();
-    let mut ok = true;
     for item in items {
         let Some(name) = read::string(item, &format!("a network name in {what}"), d) else {
-            ok = false;
             continue;
         };
         match position_of(name, item.span, what, router, networks, d) {
             Some(p) if out.iter().any(|(q, _)| *q == p) => {
                 d.error(item.span, format!("`{name}` is listed twice in {what}"));
-                ok = false;
             }
             Some(p) => out.push((p, item.span)),
-            None => ok = false,
+            None => {}
         }
     }
-    ok.then_some(out)
+    Some(out)
 }
 
 /// `interfaces:` (default: every interface with an IPv4 address) and
@@ -393,10 +393,10 @@ fn read_ifaces(
     networks: &[Network],
     d: &mut Diags,
 ) -> Option<RoutingIfaces> {
+    let errors_before = d.error_count();
     let listed = match interfaces {
         Some(n) => {
             let names = read_names(n, "`interfaces`", router, networks, d)?;
-            let mut ok = true;
             for &(pos, span) in &names {
                 if router.interfaces[pos].ipv4.is_none() {
                     let net = &networks[router.interfaces[pos].network].name.value;
@@ -407,11 +407,7 @@ fn read_ifaces(
                             router.name.value
                         ),
                     );
-                    ok = false;
                 }
-            }
-            if !ok {
-                return None;
             }
             names.into_iter().map(|(p, _)| p).collect()
         }
@@ -419,6 +415,12 @@ fn read_ifaces(
             .filter(|&p| router.interfaces[p].ipv4.is_some())
             .collect::<Vec<_>>(),
     };
+    if let Some(n) = passive {
+        read_names(n, "`passive`", router, networks, d);
+    }
+    if d.error_count() != errors_before {
+        return None;
+    }
     if listed.is_empty() {
         d.error(
             at,

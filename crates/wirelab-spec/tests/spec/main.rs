@@ -13,6 +13,8 @@
 //! - `ssh`: users and their public keys, ssh hosts, ssh checks and their
 //!   jump chains.
 //! - `nat`: `nat:` on routers (source NAT, port forwards, 1:1 mappings).
+//! - `routing`: `ospf:` and `rip:`, route distances, router events, checks
+//!   `at:` a time and convergence checks.
 
 mod acceptance;
 mod dns;
@@ -21,6 +23,7 @@ mod http;
 mod mistakes;
 mod nat;
 mod resolution;
+mod routing;
 mod ssh;
 mod traffic;
 
