@@ -33,7 +33,11 @@ fn topo(rng: &mut ChaCha8Rng) -> Topo {
     }
     for _ in 0..rng.random_range(0..=n) {
         let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
-        if a != b && !links.iter().any(|&(x, y, _)| (x, y) == (a, b) || (x, y) == (b, a)) {
+        if a != b
+            && !links
+                .iter()
+                .any(|&(x, y, _)| (x, y) == (a, b) || (x, y) == (b, a))
+        {
             links.push((a.min(b), a.max(b), cost(rng)));
         }
     }
@@ -62,7 +66,10 @@ fn lab_yaml(t: &Topo, proto: &str, down: &[usize]) -> String {
     }
     y += "routers:\n";
     for i in 0..t.n {
-        y += &format!("  r{i}:\n    interfaces: {{ lan{i}: 10.{}.0.1 }}\n", 100 + i);
+        y += &format!(
+            "  r{i}:\n    interfaces: {{ lan{i}: 10.{}.0.1 }}\n",
+            100 + i
+        );
         match proto {
             "ospf" => y += "    ospf: { hello: 1s, dead: 3s }\n",
             _ => y += "    rip: { update: 5s }\n",
@@ -114,14 +121,7 @@ fn distances(t: &Topo, down: &[usize], weight: impl Fn(u32) -> u32) -> Vec<BTree
 /// Checks every router's route to every other router's LAN against the
 /// distances: the metric (plus the LAN's own cost, 1), a first hop on a
 /// shortest path, and no route at all to a LAN that cannot be reached.
-fn assert_tables(
-    sim: &Sim<'_>,
-    net: &Network,
-    t: &Topo,
-    down: &[usize],
-    proto: &str,
-    what: &str,
-) {
+fn assert_tables(sim: &Sim<'_>, net: &Network, t: &Topo, down: &[usize], proto: &str, what: &str) {
     let dist = if proto == "ospf" {
         distances(t, down, |c| c)
     } else {
@@ -139,7 +139,10 @@ fn assert_tables(
             let lan: IpNet = format!("10.{}.0.0/24", 100 + other).parse().unwrap();
             let route = sim.routes_now(node).iter().find(|x| x.prefix == lan);
             let Some(&d) = dist[r].get(&other) else {
-                assert!(route.is_none(), "{what}: r{r} has a route to unreachable {lan}: {route:?}");
+                assert!(
+                    route.is_none(),
+                    "{what}: r{r} has a route to unreachable {lan}: {route:?}"
+                );
                 continue;
             };
             let route = route.unwrap_or_else(|| panic!("{what}: r{r} has no route to {lan}"));
@@ -158,7 +161,9 @@ fn assert_tables(
                 .links
                 .iter()
                 .enumerate()
-                .find(|(k, &(a, b, _))| !down.contains(k) && ((a, b) == (r, hop) || (a, b) == (hop, r)))
+                .find(|(k, &(a, b, _))| {
+                    !down.contains(k) && ((a, b) == (r, hop) || (a, b) == (hop, r))
+                })
                 .map(|(_, l)| *l)
                 .unwrap_or_else(|| panic!("{what}: r{r} routes {lan} to r{hop}, no neighbour"));
             let w = if proto == "ospf" { link.2 } else { 1 };
@@ -175,18 +180,34 @@ fn check_random_topologies(proto: &str, cases: u64) {
     for case in 0..cases {
         let mut rng = ChaCha8Rng::seed_from_u64(case + if proto == "ospf" { 0 } else { 1000 });
         let t = topo(&mut rng);
-        let mut down: Vec<usize> = (0..t.links.len()).filter(|_| rng.random_bool(0.3)).collect();
+        let mut down: Vec<usize> = (0..t.links.len())
+            .filter(|_| rng.random_bool(0.3))
+            .collect();
         down.truncate(3);
         let yaml = lab_yaml(&t, proto, &down);
         let net = net_of(&yaml);
         let mut sim = Sim::new(&net, 5, TraceLevel::Off);
         sim.reset_to(5, None);
-        assert_tables(&sim, &net, &t, &[], proto, &format!("{proto} case {case}, start"));
+        assert_tables(
+            &sim,
+            &net,
+            &t,
+            &[],
+            proto,
+            &format!("{proto} case {case}, start"),
+        );
         // RIP needs a timeout (30 s) for routes through a lost link that
         // no update withdraws; OSPF floods at once.
         let after = if proto == "ospf" { 15 } else { 80 };
         sim.reset_to(5, Some(SimTime::from_secs(after)));
-        assert_tables(&sim, &net, &t, &down, proto, &format!("{proto} case {case}, after {down:?} failed"));
+        assert_tables(
+            &sim,
+            &net,
+            &t,
+            &down,
+            proto,
+            &format!("{proto} case {case}, after {down:?} failed"),
+        );
     }
 }
 
@@ -250,13 +271,29 @@ fn a_router_that_goes_down_is_routed_around_after_the_dead_interval_and_back_aft
         sim.reset_to(1, Some(SimTime::from_millis(at)));
         route_to(sim, &net, "r1", "10.3.0.0/24").map(|(gw, _)| gw.to_string())
     };
-    assert_eq!(via(&mut sim, 9_000).as_deref(), Some("10.0.12.2"), "through r2");
+    assert_eq!(
+        via(&mut sim, 9_000).as_deref(),
+        Some("10.0.12.2"),
+        "through r2"
+    );
     // r2 is silent from 10 s; r1 holds on until 4 s without a hello.
-    assert_eq!(via(&mut sim, 12_000).as_deref(), Some("10.0.12.2"), "not noticed yet");
-    assert_eq!(via(&mut sim, 14_500).as_deref(), Some("10.0.13.2"), "around r2");
+    assert_eq!(
+        via(&mut sim, 12_000).as_deref(),
+        Some("10.0.12.2"),
+        "not noticed yet"
+    );
+    assert_eq!(
+        via(&mut sim, 14_500).as_deref(),
+        Some("10.0.13.2"),
+        "around r2"
+    );
     assert!(sim.node_down(net.router_node(1)));
     // Back at 30 s: a new adjacency, a new SPF, the cheap path again.
-    assert_eq!(via(&mut sim, 32_000).as_deref(), Some("10.0.12.2"), "through r2 again");
+    assert_eq!(
+        via(&mut sim, 32_000).as_deref(),
+        Some("10.0.12.2"),
+        "through r2 again"
+    );
     assert!(!sim.node_down(net.router_node(1)));
 }
 
@@ -267,14 +304,20 @@ fn a_static_route_wins_over_ospf_unless_its_distance_is_higher() {
     let mut sim = Sim::new(&net, 1, TraceLevel::Off);
     sim.reset_to(1, None);
     let r = route_to(&sim, &net, "r1", "10.3.0.0/24").unwrap();
-    assert_eq!((r.0.to_string().as_str(), r.1.as_str()), ("10.0.13.2", "static"));
+    assert_eq!(
+        (r.0.to_string().as_str(), r.1.as_str()),
+        ("10.0.13.2", "static")
+    );
     // A floating static route (distance 200 > OSPF's 110) waits...
     let floating = "{ to: 10.3.0.0/24, via: 10.0.13.2, distance: 200 }";
     let net = net_of(&TRIANGLE.replace("STATIC", floating));
     let mut sim = Sim::new(&net, 1, TraceLevel::Off);
     sim.reset_to(1, None);
     let r = route_to(&sim, &net, "r1", "10.3.0.0/24").unwrap();
-    assert_eq!((r.0.to_string().as_str(), r.1.as_str()), ("10.0.12.2", "ospf"));
+    assert_eq!(
+        (r.0.to_string().as_str(), r.1.as_str()),
+        ("10.0.12.2", "ospf")
+    );
     // ...and takes over when OSPF loses the prefix: r3's OSPF stops on
     // every interface when it goes down, so r1 learns nothing about lan3.
     let yaml = TRIANGLE
@@ -285,7 +328,10 @@ fn a_static_route_wins_over_ospf_unless_its_distance_is_higher() {
     let mut sim = Sim::new(&net, 1, TraceLevel::Off);
     sim.reset_to(1, Some(SimTime::from_secs(20)));
     let r = route_to(&sim, &net, "r1", "10.3.0.0/24").unwrap();
-    assert_eq!((r.0.to_string().as_str(), r.1.as_str()), ("10.0.13.2", "static"));
+    assert_eq!(
+        (r.0.to_string().as_str(), r.1.as_str()),
+        ("10.0.13.2", "static")
+    );
 }
 
 #[test]

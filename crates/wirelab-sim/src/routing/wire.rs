@@ -11,8 +11,9 @@
 //!   point-to-point link (type 1) whose link data is 0.0.0.0, and every
 //!   prefix as a stub network (type 3). An acknowledgment's LSA headers
 //!   carry the instance's identity (type, ID, advertising router, sequence
-//!   number) with age, checksum and length 0: the routers match an
-//!   acknowledgment to an LSA by sequence number alone.
+//!   number) with age and checksum 0 and the length of an empty router
+//!   LSA: the routers match an acknowledgment to an LSA by sequence number
+//!   alone.
 //! - RIP: at most 25 routes per response, as the RFC says; a request for
 //!   the whole table is the single entry with address family 0 and
 //!   metric 16.
@@ -191,7 +192,8 @@ pub fn encode_ospf(
                 out.extend_from_slice(&origin.to_be_bytes());
                 out.extend_from_slice(&origin.to_be_bytes());
                 out.extend_from_slice(&SEQ_BASE.wrapping_add(seq).to_be_bytes());
-                out.extend_from_slice(&[0; 4]);
+                // Checksum 0; the length of the smallest router LSA.
+                out.extend_from_slice(&[0, 0, 0, (LSA_HEADER + 4) as u8]);
             }
         }
     }

@@ -63,7 +63,11 @@ fn defaults_and_written_values_resolve() {
     assert_eq!(r1.routes[0].distance, 250);
     let r2 = lab.routers[1].ospf.as_ref().unwrap();
     assert_eq!(r2.on.interfaces, [0, 1]);
-    assert_eq!(r2.costs, [100, 1], "100 Mbit/s over 1 Mbit/s, over 1 Gbit/s");
+    assert_eq!(
+        r2.costs,
+        [100, 1],
+        "100 Mbit/s over 1 Mbit/s, over 1 Gbit/s"
+    );
     assert_eq!(r2.router_id.to_string(), "10.0.23.1");
     let rip = lab.routers[2].rip.as_ref().unwrap();
     assert_eq!(rip.split_horizon, SplitHorizon::Simple);
@@ -76,7 +80,10 @@ fn defaults_and_written_values_resolve() {
     assert!(matches!(lab.events[1].action, EventAction::RouterUp(1)));
     assert_eq!(lab.checks[0].at_ns, Some(12_000_000_000));
     let heals = lab.checks[1].convergence.as_ref().unwrap();
-    assert_eq!((heals.within_ns, heals.after_ns), (5_000_000_000, Some(5_000_000_000)));
+    assert_eq!(
+        (heals.within_ns, heals.after_ns),
+        (5_000_000_000, Some(5_000_000_000))
+    );
     assert_eq!(lab.checks[2].convergence.as_ref().unwrap().after_ns, None);
     assert_eq!(lab.checks[2].at_ns, None);
 }
