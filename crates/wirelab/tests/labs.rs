@@ -11,7 +11,7 @@ use serde_json::Value;
 const EXERCISE: &str = "05-exercise-fix-the-vpc.yaml";
 
 /// The labs this suite expects to find (more may be added).
-const EXPECTED_LABS: [&str; 11] = [
+const EXPECTED_LABS: [&str; 13] = [
     "01-one-router.yaml",
     "02-static-routing.yaml",
     "03-vpc-security.yaml",
@@ -23,6 +23,8 @@ const EXPECTED_LABS: [&str; 11] = [
     "09-ssh-through-a-bastion.yaml",
     "10-https-three-tier.yaml",
     "11-private-subnet-behind-nat.yaml",
+    "13-ospf-triangle.yaml",
+    "14-rip-count-to-infinity.yaml",
 ];
 
 /// The checks of the exercise that fail as shipped: name, observed outcome, observed reason.
@@ -290,7 +292,7 @@ fn two_runs_give_byte_identical_reports() {
 #[test]
 fn one_trace_per_lab_shows_the_expected_reason() {
     // (lab, trace arguments, the result line the trace must end with)
-    let traces: [(&str, &[&str], &str); 7] = [
+    let traces: [(&str, &[&str], &str); 9] = [
         (
             "01-one-router.yaml",
             &[
@@ -329,6 +331,18 @@ fn one_trace_per_lab_shows_the_expected_reason() {
             "11-private-subnet-behind-nat.yaml",
             &["--from", "laptop", "--to", "app1", "--port", "80"],
             "result: deny (nat-unmapped at natgw)",
+        ),
+        (
+            "13-ospf-triangle.yaml",
+            &["--from", "h1", "--to", "h3", "--port", "80", "--at", "31s"],
+            "(ospf, metric 11)",
+        ),
+        (
+            "14-rip-count-to-infinity.yaml",
+            &[
+                "--from", "h1", "--to", "h3", "--proto", "icmp", "--at", "30s",
+            ],
+            "result: deny (ttl-exceeded at",
         ),
     ];
     for (lab, args, expected) in traces {
