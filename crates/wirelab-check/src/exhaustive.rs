@@ -103,6 +103,9 @@ pub fn run_reach_check(net: &Network, check: &Check, rc: &ReachCheck) -> CheckRe
     let CheckTarget::Host(to) = check.to else {
         unreachable!("an exhaustive check's `to` is a host");
     };
+    // With dynamic routing, the tables once routing has settled.
+    let settled = wirelab_sim::routing_apps::settled_network(net);
+    let net = settled.as_ref().unwrap_or(net);
     let q = Question {
         net,
         analyzer: Analyzer::new(net),

@@ -253,6 +253,11 @@ pub struct Sim<'n> {
     /// Application bytes of datagrams in flight or recorded in the trace
     /// ([`Payload`] `n` is element `n - 1`); cleared at reset.
     payloads: Vec<std::sync::Arc<[u8]>>,
+    /// Routing messages' payloads are counted per packet in the slab and
+    /// their slots reused once no packet holds them (routers send them
+    /// for as long as a run lasts); other payloads live until reset.
+    payload_refs: Vec<u32>,
+    payload_free: Vec<u32>,
     /// Stub lookups, resolvers and DNS exchanges of this run.
     pub(crate) dns: crate::dns_apps::DnsApps,
     /// HTTP exchanges of this run.
@@ -304,6 +309,8 @@ impl<'n> Sim<'n> {
             capture: false,
             captured: Vec::new(),
             payloads: Vec::new(),
+            payload_refs: Vec::new(),
+            payload_free: Vec::new(),
             dns: Default::default(),
             http: Default::default(),
             woken: Vec::new(),
@@ -359,6 +366,8 @@ impl<'n> Sim<'n> {
         self.trace.clear();
         self.captured.clear();
         self.payloads.clear();
+        self.payload_refs.clear();
+        self.payload_free.clear();
         self.dns.clear();
         self.http.clear();
         self.filters = None;
@@ -530,6 +539,9 @@ impl<'n> Sim<'n> {
     // ----- packets -------------------------------------------------------
 
     fn alloc(&mut self, p: Packet) -> PacketId {
+        if let Some(slot) = routing_payload(&p) {
+            self.payload_refs[slot] += 1;
+        }
         match self.free_packets.pop() {
             Some(id) => {
                 self.packets[id as usize] = p;
@@ -543,7 +555,38 @@ impl<'n> Sim<'n> {
     }
 
     fn free(&mut self, id: PacketId) {
+        if let Some(slot) = routing_payload(&self.packets[id as usize]) {
+            self.payload_refs[slot] -= 1;
+            if self.payload_refs[slot] == 0 {
+                self.payload_free.push(slot as u32);
+            }
+        }
         self.free_packets.push(id);
+    }
+
+    /// Keeps a routing message's bytes in a slot that is reused once the
+    /// last packet carrying them is freed (see [`Sim::alloc`]). A slot no
+    /// packet ever takes must be given back with `release_payload`.
+    pub(crate) fn store_routing_payload(&mut self, bytes: Vec<u8>) -> crate::packet::Payload {
+        match self.payload_free.pop() {
+            Some(slot) => {
+                self.payloads[slot as usize] = bytes.into();
+                crate::packet::Payload(slot + 1)
+            }
+            None => {
+                let p = self.store_payload(bytes);
+                self.payload_refs.resize(self.payloads.len(), 0);
+                p
+            }
+        }
+    }
+
+    /// Gives back a routing payload slot that no packet took.
+    pub(crate) fn release_payload(&mut self, payload: crate::packet::Payload) {
+        let slot = payload.0 as usize - 1;
+        if self.payload_refs.get(slot) == Some(&0) {
+            self.payload_free.push(slot as u32);
+        }
     }
 
     pub(crate) fn new_packet_id(&mut self) -> u32 {
@@ -1732,6 +1775,18 @@ impl<'n> Sim<'n> {
     pub(crate) fn random_u32(&mut self) -> u32 {
         self.rng_app.random()
     }
+}
+
+/// The payload slot of a routing message (see `Sim::store_routing_payload`).
+fn routing_payload(p: &Packet) -> Option<usize> {
+    let payload = match p.body {
+        Body::Ip(Ip {
+            l4: L4::Ospf(o), ..
+        }) => o.payload,
+        Body::Ip(Ip { l4: L4::Udp(u), .. }) if p.is_routing() => u.payload,
+        _ => return None,
+    };
+    (!payload.is_none()).then(|| payload.0 as usize - 1)
 }
 
 /// An ICMP error's quoted datagram, if this is one.

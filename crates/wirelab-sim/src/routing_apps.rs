@@ -170,6 +170,23 @@ pub struct RoutingApps {
     settle: SimTime,
 }
 
+/// The network as the analysis should see it: with dynamic routing, every
+/// router's table once routing has settled from the start (without the
+/// lab's events), in place of the lab's static tables; `None` without
+/// dynamic routing (the compiled network is already right).
+pub fn settled_network(net: &wirelab_net::Network) -> Option<wirelab_net::Network> {
+    if !lab_has_dynamic_routing(&net.lab) {
+        return None;
+    }
+    let mut sim = Sim::new(net, net.lab.seed, crate::trace::TraceLevel::Off);
+    sim.reset_to(net.lab.seed, None);
+    let mut settled = net.clone();
+    for (n, node) in settled.nodes.iter_mut().enumerate() {
+        node.routes = RouteTable::new(sim.routes_now(n).to_vec());
+    }
+    Some(settled)
+}
+
 /// How long a check waits at most for routing to settle.
 pub const SETTLE_LIMIT: SimTime = SimTime::from_secs(3600);
 
@@ -564,12 +581,15 @@ impl Sim<'_> {
             if let Some(net4) = seg.ipv4 {
                 params.mask = net4.netmask();
             }
-            let kind = wire::ospf_kind(&o.message);
-            let bytes = wire::encode_ospf(router_id, Some(params), &o.message);
-            let len = bytes.len() as u32;
-            let payload = self.store_payload(bytes);
-            let l4 = L4::Ospf(Ospf { kind, len, payload });
-            self.routing_emit(s, iface, o.to, wire::ALL_SPF_ROUTERS, l4);
+            let mtu = self.links[self.net.ifaces[iface].segment].mtu;
+            for message in wire::split_ospf(o.message, mtu) {
+                let kind = wire::ospf_kind(&message);
+                let bytes = wire::encode_ospf(router_id, Some(params), &message);
+                let len = bytes.len() as u32;
+                let payload = self.store_routing_payload(bytes);
+                let l4 = L4::Ospf(Ospf { kind, len, payload });
+                self.routing_emit(s, iface, o.to, wire::ALL_SPF_ROUTERS, l4);
+            }
         }
     }
 
@@ -582,7 +602,7 @@ impl Sim<'_> {
             let iface = sp.ifaces[o.iface];
             for bytes in wire::encode_rip(&o.message) {
                 let len = bytes.len() as u32;
-                let payload = self.store_payload(bytes);
+                let payload = self.store_routing_payload(bytes);
                 let l4 = L4::Udp(Udp {
                     src_port: wire::RIP_PORT,
                     dst_port: wire::RIP_PORT,
@@ -606,6 +626,11 @@ impl Sim<'_> {
     ) {
         let node = self.routing.speakers[s].node;
         let Some(src) = self.net.ifaces[iface].ipv4 else {
+            match l4 {
+                L4::Ospf(o) => self.release_payload(o.payload),
+                L4::Udp(u) => self.release_payload(u.payload),
+                _ => {}
+            }
             return;
         };
         let dst = wire::destination(to, group);

@@ -166,7 +166,11 @@ pub fn cmd_diff(args: &DiffArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         },
         port: args.port,
     };
-    let (old_net, new_net) = (Network::compile(&old.lab), Network::compile(&new.lab));
+    let settled = |net: Network| wirelab_sim::routing_apps::settled_network(&net).unwrap_or(net);
+    let (old_net, new_net) = (
+        settled(Network::compile(&old.lab)),
+        settled(Network::compile(&new.lab)),
+    );
     let diff = LabDiff::compute(&old_net, &new_net);
     let pairs: Vec<PairDiff> = diff.pairs.iter().filter_map(|p| filter.pair(p)).collect();
     let groups = group_pairs(&pairs);

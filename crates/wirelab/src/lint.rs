@@ -40,6 +40,7 @@ pub fn cmd_lint(args: &LintArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         return 2;
     };
     let net = Network::compile(&loaded.lab);
+    let net = wirelab_sim::routing_apps::settled_network(&net).unwrap_or(net);
     let findings = lint(&net);
     let file = args.lab.display().to_string();
     // Lint is built on the analysis, which does not model NAT: say so.

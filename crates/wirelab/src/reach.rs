@@ -162,6 +162,7 @@ pub fn cmd_reach(args: &ReachArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
         return usage("--port goes with --proto tcp or udp");
     }
     let net = Network::compile(lab);
+    let net = wirelab_sim::routing_apps::settled_network(&net).unwrap_or(net);
     if let Some(t) = args.to.as_deref() {
         let named = lab.host_by_name(t).is_some() || net.segments.iter().any(|s| s.name == t);
         if (t == "internet" || t == "outside") && !named {

@@ -105,7 +105,10 @@ fn compare(
 ) -> usize {
     let mut compared = 0usize;
     let net = Network::compile(lab);
-    let analyzer = Analyzer::new(&net);
+    // With dynamic routing the analysis sees the settled tables, which is
+    // when the simulator's exchanges start.
+    let settled = wirelab_sim::routing_apps::settled_network(&net);
+    let analyzer = Analyzer::new(settled.as_ref().unwrap_or(&net));
     let mut sim = Sim::new(&net, lab.seed, TraceLevel::Off);
     let mut one = Comparison {
         name,

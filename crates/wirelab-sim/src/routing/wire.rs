@@ -151,6 +151,50 @@ fn encode_lsa(lsa: &link_state::Lsa, out: &mut Vec<u8>) {
     out[start + 16..start + 18].copy_from_slice(&sum);
 }
 
+/// The bytes an LSA takes in an update.
+fn lsa_len(lsa: &link_state::Lsa) -> usize {
+    let stubs = lsa
+        .prefixes
+        .iter()
+        .filter(|(p, _)| p.addr().is_ipv4())
+        .count();
+    LSA_HEADER + 4 + 12 * (lsa.links.len() + stubs)
+}
+
+/// `message` as packets of at most `mtu` bytes with their IPv4 header,
+/// as routers split updates and acknowledgments (RFC 2328 §13.3: an LSA
+/// larger than that still goes alone).
+pub fn split_ospf(message: link_state::Message, mtu: u32) -> Vec<link_state::Message> {
+    let budget = (mtu as usize)
+        .saturating_sub(20 + OSPF_HEADER + 4)
+        .max(LSA_HEADER);
+    match message {
+        link_state::Message::Update { lsas } => {
+            let mut out = Vec::new();
+            let mut chunk = Vec::new();
+            let mut used = 0;
+            for lsa in lsas {
+                let len = lsa_len(&lsa);
+                if !chunk.is_empty() && used + len > budget {
+                    out.push(link_state::Message::Update {
+                        lsas: std::mem::take(&mut chunk),
+                    });
+                    used = 0;
+                }
+                used += len;
+                chunk.push(lsa);
+            }
+            out.push(link_state::Message::Update { lsas: chunk });
+            out
+        }
+        link_state::Message::Ack { lsas } => lsas
+            .chunks(budget / LSA_HEADER)
+            .map(|c| link_state::Message::Ack { lsas: c.to_vec() })
+            .collect(),
+        hello => vec![hello],
+    }
+}
+
 /// An OSPF packet from `router` carrying `message` (`hello` for hellos).
 pub fn encode_ospf(
     router: u32,
@@ -469,6 +513,37 @@ mod tests {
             assert_eq!(back.hello, params);
             assert_eq!(back.message, message);
         }
+    }
+
+    #[test]
+    fn updates_and_acks_split_to_fit_the_mtu() {
+        // 60 LSAs of 2 links and 2 stubs: 72 bytes each.
+        let lsas: Vec<Lsa> = (0..60).map(|i| lsa(i, 1)).collect();
+        let parts = split_ospf(Message::Update { lsas: lsas.clone() }, 1500);
+        let mut back = Vec::new();
+        for p in &parts {
+            let bytes = encode_ospf(1, None, p);
+            assert!(bytes.len() + 20 <= 1500, "{} bytes", bytes.len());
+            let Message::Update { lsas } = p else {
+                panic!()
+            };
+            back.extend(lsas.iter().cloned());
+        }
+        assert_eq!(back, lsas);
+        assert_eq!(parts.len(), 60usize.div_ceil((1500 - 48) / 72));
+        let acks: Vec<(u32, u32)> = (0..200).map(|i| (i, 1)).collect();
+        let parts = split_ospf(Message::Ack { lsas: acks.clone() }, 576);
+        assert!(parts
+            .iter()
+            .all(|p| encode_ospf(1, None, p).len() + 20 <= 576));
+        let back: Vec<(u32, u32)> = parts
+            .into_iter()
+            .flat_map(|p| match p {
+                Message::Ack { lsas } => lsas,
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(back, acks);
     }
 
     #[test]
