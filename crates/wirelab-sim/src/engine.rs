@@ -1238,12 +1238,22 @@ impl<'n> Sim<'n> {
             .table_of(node)
             .lookup(ip.dst)
             .ok_or(DropCause::NoRoute)?;
-        let (prefix, next_hop, origin) = (route.prefix, route.next_hop, route.origin);
-        let out_iface = match (next_hop, route.iface) {
+        let (prefix, mut next_hop, origin) = (route.prefix, route.next_hop, route.origin);
+        let mut route_iface = route.iface;
+        if matches!(origin, wirelab_net::RouteOrigin::Ospf { .. }) {
+            // Equal-cost paths: one per flow.
+            let hops = self.multipath_now(node, prefix);
+            if !hops.is_empty() {
+                let (iface, gw) = hops[crate::routing_apps::multipath_choice(ip, hops.len())];
+                route_iface = Some(iface);
+                next_hop = NextHop::Gateway(gw);
+            }
+        }
+        let out_iface = match (next_hop, route_iface) {
             (NextHop::Blackhole, _) | (_, None) => {
                 return Err(DropCause::Blackhole {
                     prefix,
-                    span: span_of(route.origin),
+                    span: span_of(origin),
                 })
             }
             (_, Some(iface)) => iface,

@@ -56,9 +56,14 @@ struct Speaker {
     scheduled: Option<SimTime>,
     /// Its routes as last installed.
     installed: Vec<Route>,
+    /// Of those, the ones with several equal-cost next hops: all of them.
+    multipath: Vec<(IpNet, Vec<FirstHop>)>,
     /// Stopped by a `router_down` event.
     off: bool,
 }
+
+/// An equal-cost next hop: the interface and the neighbour's address.
+pub type FirstHop = (IfaceId, IpAddr);
 
 /// One change of a router's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +166,9 @@ pub struct RoutingApps {
     by_node: Vec<Vec<u32>>,
     /// Per node: its table when a protocol runs there.
     tables: Vec<Option<RouteTable>>,
+    /// Per node: the prefixes of its table with several equal-cost next
+    /// hops (OSPF), sorted by prefix.
+    multipath: Vec<Vec<(IpNet, Vec<FirstHop>)>>,
     /// Per node: switched off by a `router_down` event.
     down: Vec<bool>,
     pub log: RoutingLog,
@@ -232,6 +240,7 @@ impl Sim<'_> {
         }
         apps.by_node = vec![Vec::new(); net.nodes.len()];
         apps.tables = vec![None; net.nodes.len()];
+        apps.multipath = vec![Vec::new(); net.nodes.len()];
         apps.down = vec![false; net.nodes.len()];
         for (r, router) in net.lab.routers.iter().enumerate() {
             let node = net.router_node(r);
@@ -271,6 +280,7 @@ impl Sim<'_> {
                     distance: o.on.distance,
                     scheduled: None,
                     installed: Vec::new(),
+                    multipath: Vec::new(),
                     off: false,
                 });
             }
@@ -319,6 +329,7 @@ impl Sim<'_> {
                     distance: rip.on.distance,
                     scheduled: None,
                     installed: Vec::new(),
+                    multipath: Vec::new(),
                     off: false,
                 });
             }
@@ -336,6 +347,20 @@ impl Sim<'_> {
             Some(Some(t)) => t,
             _ => &self.net.nodes[node].routes,
         }
+    }
+
+    /// The equal-cost next hops of a node's route to `prefix`, when it has
+    /// several (empty otherwise).
+    pub fn multipath_now(&self, node: NodeId, prefix: IpNet) -> &[FirstHop] {
+        self.routing
+            .multipath
+            .get(node)
+            .and_then(|m| {
+                m.binary_search_by_key(&prefix, |e| e.0)
+                    .ok()
+                    .map(|i| &m[i].1[..])
+            })
+            .unwrap_or(&[])
     }
 
     /// The routes a node uses now (see [`Sim::table_of`]).
@@ -498,11 +523,14 @@ impl Sim<'_> {
                         Some(ospf_routes(core.routes(), &sp.ifaces))
                     }
                 }
-                Proto::Rip { core } => Some(rip_routes(&core.routes(), &sp.ifaces)),
+                Proto::Rip { core } => Some((rip_routes(&core.routes(), &sp.ifaces), Vec::new())),
             };
             match fresh {
-                Some(routes) if routes != sp.installed => {
+                Some((routes, multipath))
+                    if routes != sp.installed || multipath != sp.multipath =>
+                {
                     sp.installed = routes;
+                    sp.multipath = multipath;
                     true
                 }
                 _ => false,
@@ -551,9 +579,25 @@ impl Sim<'_> {
         all.dedup_by(|later, first| later.2.prefix == first.2.prefix);
         all.sort_by_key(|a| a.1);
         let routes: Vec<Route> = all.into_iter().map(|(_, _, r)| r).collect();
+        // Several next hops for a winning OSPF route.
+        let mut multipath: Vec<(IpNet, Vec<FirstHop>)> = Vec::new();
+        for r in &routes {
+            if !matches!(r.origin, RouteOrigin::Ospf { .. }) {
+                continue;
+            }
+            for &s in &self.routing.by_node[node] {
+                let sp = &self.routing.speakers[s as usize];
+                if let Ok(i) = sp.multipath.binary_search_by_key(&r.prefix, |m| m.0) {
+                    multipath.push(sp.multipath[i].clone());
+                }
+            }
+        }
+        multipath.sort_by_key(|m| m.0);
         let changed = self.routing.tables[node]
             .as_ref()
-            .is_none_or(|t| t.routes() != routes.as_slice());
+            .is_none_or(|t| t.routes() != routes.as_slice())
+            || multipath != self.routing.multipath[node];
+        self.routing.multipath[node] = multipath;
         if changed {
             self.routing.tables[node] = Some(RouteTable::new(routes));
             let messages_before = self.routing.log.messages;
@@ -844,6 +888,7 @@ impl Sim<'_> {
                 sp.proto = proto;
                 sp.off = false;
                 sp.installed.clear();
+                sp.multipath.clear();
                 sp.scheduled = None;
                 // Interfaces on segments that are down stay down.
                 let down_ks: Vec<usize> = (0..sp.ifaces.len())
@@ -866,6 +911,7 @@ impl Sim<'_> {
                 let sp = &mut self.routing.speakers[s as usize];
                 sp.off = true;
                 sp.installed.clear();
+                sp.multipath.clear();
                 sp.scheduled = None;
             }
         }
@@ -897,13 +943,22 @@ fn start_offset(seed: u64, router: usize, span: u64) -> u64 {
     (z ^ (z >> 31)) % span
 }
 
-/// OSPF routes as table entries: the first of the equal-cost next hops
-/// (they are sorted), and none for the router's own prefixes.
-fn ospf_routes(routes: &[ls::Route], ifaces: &[IfaceId]) -> Vec<Route> {
-    routes
+/// OSPF routes as table entries (with the first of the equal-cost next
+/// hops, which are sorted; none for the router's own prefixes), and every
+/// next hop of the routes that have several, sorted by prefix.
+fn ospf_routes(
+    routes: &[ls::Route],
+    ifaces: &[IfaceId],
+) -> (Vec<Route>, Vec<(IpNet, Vec<FirstHop>)>) {
+    let mut multipath = Vec::new();
+    let table = routes
         .iter()
         .filter_map(|r| {
             let &(k, gw) = r.next_hops.first()?;
+            if r.next_hops.len() > 1 {
+                let hops = r.next_hops.iter().map(|&(k, gw)| (ifaces[k], gw)).collect();
+                multipath.push((r.prefix, hops));
+            }
             Some(Route {
                 prefix: r.prefix,
                 iface: Some(ifaces[k]),
@@ -911,7 +966,45 @@ fn ospf_routes(routes: &[ls::Route], ifaces: &[IfaceId]) -> Vec<Route> {
                 origin: RouteOrigin::Ospf { metric: r.metric },
             })
         })
-        .collect()
+        .collect();
+    multipath.sort_by_key(|m: &(IpNet, Vec<FirstHop>)| m.0);
+    (table, multipath)
+}
+
+/// Which of `n` equal-cost next hops a datagram takes: a hash of its
+/// addresses, protocol and ports (ICMP echo: the identifier), as Linux's
+/// layer-4 multipath hash does, so that one flow keeps one path.
+pub fn multipath_choice(ip: &Ip, n: usize) -> usize {
+    let (sport, dport) = match ip.l4 {
+        L4::Tcp(t) => (t.src_port, t.dst_port),
+        L4::Udp(u) => (u.src_port, u.dst_port),
+        L4::Icmp(
+            crate::packet::Icmp::EchoRequest { id, .. } | crate::packet::Icmp::EchoReply { id, .. },
+        ) => (id, 0),
+        _ => (0, 0),
+    };
+    // FNV-1a over the fields: stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    match (ip.src, ip.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            eat(&s.octets());
+            eat(&d.octets());
+        }
+        (s, d) => {
+            eat(s.to_string().as_bytes());
+            eat(d.to_string().as_bytes());
+        }
+    }
+    eat(&[ip.proto()]);
+    eat(&sport.to_be_bytes());
+    eat(&dport.to_be_bytes());
+    (h % n as u64) as usize
 }
 
 fn rip_routes(routes: &[dv::Route], ifaces: &[IfaceId]) -> Vec<Route> {

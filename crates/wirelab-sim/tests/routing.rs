@@ -172,6 +172,33 @@ fn assert_tables(sim: &Sim<'_>, net: &Network, t: &Topo, down: &[usize], proto: 
                 d,
                 "{what}: r{r} → r{hop} is not on a shortest path to {lan}"
             );
+            if proto == "ospf" {
+                // ECMP: every neighbour on a shortest path, and only those.
+                let mut want: Vec<usize> = t
+                    .links
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !down.contains(k))
+                    .filter_map(|(_, &(a, b, c))| match (a == r, b == r) {
+                        (true, _) => Some((b, c)),
+                        (_, true) => Some((a, c)),
+                        _ => None,
+                    })
+                    .filter(|&(h, c)| dist[h].get(&other).is_some_and(|&dh| c + dh == d))
+                    .map(|(h, _)| h)
+                    .collect();
+                want.sort_unstable();
+                let mut got: Vec<usize> = sim
+                    .multipath_now(node, lan)
+                    .iter()
+                    .map(|&(_, gw)| router_index(net, net.ifaces[net.owner(gw).unwrap()].node))
+                    .collect();
+                if got.is_empty() {
+                    got.push(hop);
+                }
+                got.sort_unstable();
+                assert_eq!(got, want, "{what}: equal-cost next hops of r{r} to {lan}");
+            }
         }
     }
 }
@@ -356,4 +383,57 @@ fn the_same_lab_converges_the_same_way_every_time() {
     let a = run();
     assert!(a.1 > 0 && !a.0.is_empty());
     assert_eq!(a, run());
+}
+
+#[test]
+fn equal_cost_paths_carry_different_flows_and_one_flow_keeps_its_path() {
+    let yaml = r#"
+lab: square
+seed: 2
+networks:
+  lan1: { cidr: 10.1.0.0/24 }
+  lan4: { cidr: 10.4.0.0/24 }
+links:
+  - { between: [r1, r2], cidr: 10.0.12.0/30 }
+  - { between: [r1, r3], cidr: 10.0.13.0/30 }
+  - { between: [r2, r4], cidr: 10.0.24.0/30 }
+  - { between: [r3, r4], cidr: 10.0.34.0/30 }
+routers:
+  r1: { interfaces: { lan1: 10.1.0.1 }, ospf: { hello: 1s } }
+  r2: { ospf: { hello: 1s } }
+  r3: { ospf: { hello: 1s } }
+  r4: { interfaces: { lan4: 10.4.0.1 }, ospf: { hello: 1s } }
+hosts:
+  h1: { network: lan1, ip: 10.1.0.10 }
+  h4: { network: lan4, ip: 10.4.0.10 }
+"#;
+    let net = net_of(yaml);
+    let mut sim = Sim::new(&net, 2, TraceLevel::Off);
+    sim.reset_to(2, None);
+    let r1 = net.router_node(0);
+    let lan4: IpNet = "10.4.0.0/24".parse().unwrap();
+    let hops: Vec<String> = sim
+        .multipath_now(r1, lan4)
+        .iter()
+        .map(|(_, gw)| gw.to_string())
+        .collect();
+    assert_eq!(hops, ["10.0.12.2", "10.0.13.2"]);
+    // 64 flows (source ports) from h1: both paths carry some, and the
+    // choice of each depends on the flow alone.
+    let pick = |port: u16| {
+        let ip = wirelab_sim::packet::Ip {
+            src: "10.1.0.10".parse().unwrap(),
+            dst: "10.4.0.10".parse().unwrap(),
+            ttl: 64,
+            l4: wirelab_sim::packet::L4::Tcp(wirelab_sim::packet::Tcp::plain(port, 80, 0, 0, 2, 0)),
+        };
+        wirelab_sim::routing_apps::multipath_choice(&ip, 2)
+    };
+    let picks: Vec<usize> = (40_000..40_064).map(pick).collect();
+    let first = picks.iter().filter(|&&p| p == 0).count();
+    assert!(
+        (16..=48).contains(&first),
+        "{first} of 64 flows on the first path"
+    );
+    assert_eq!(picks, (40_000..40_064).map(pick).collect::<Vec<_>>());
 }

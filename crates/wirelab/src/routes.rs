@@ -108,7 +108,27 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
                     out.push_str("  (no routes)\n");
                 }
                 for r in routes {
-                    out.push_str(&format!("  {}\n", line(&net, n, r)));
+                    let hops = sim.multipath_now(n, r.prefix);
+                    if hops.is_empty() {
+                        out.push_str(&format!("  {}\n", line(&net, n, r)));
+                        continue;
+                    }
+                    // Equal-cost paths, as `ip route` shows a multipath route.
+                    let metric = match r.origin {
+                        RouteOrigin::Ospf { metric } | RouteOrigin::Rip { metric } => metric,
+                        _ => 0,
+                    };
+                    out.push_str(&format!(
+                        "  {} proto {} metric {metric}\n",
+                        r.prefix,
+                        proto(r.origin)
+                    ));
+                    for &(iface, gw) in hops {
+                        out.push_str(&format!(
+                            "  \tnexthop via {gw} dev {} weight 1\n",
+                            dev(&net, n, iface)
+                        ));
+                    }
                 }
             }
             crate::emit(&out);
@@ -119,7 +139,19 @@ pub fn cmd_routes(args: &RoutesArgs, load: fn(&Path) -> Option<Loaded>) -> u8 {
                 .map(|&n| {
                     let routes: Vec<Value> = sorted(&sim, n)
                         .into_iter()
-                        .map(|r| route_json(&net, n, r))
+                        .map(|r| {
+                            let mut v = route_json(&net, n, r);
+                            let hops = sim.multipath_now(n, r.prefix);
+                            if !hops.is_empty() {
+                                v["nexthops"] = hops
+                                    .iter()
+                                    .map(|&(iface, gw)| {
+                                        json!({ "via": gw.to_string(), "dev": dev(&net, n, iface) })
+                                    })
+                                    .collect();
+                            }
+                            v
+                        })
                         .collect();
                     json!({
                         "node": net.nodes[n].name,
