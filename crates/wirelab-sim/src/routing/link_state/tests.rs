@@ -26,6 +26,13 @@ impl Speaker for LinkState {
     fn set_iface_up(&mut self, now: SimTime, iface: usize, up: bool) -> Vec<Output> {
         LinkState::set_iface_up(self, now, iface, up)
     }
+    fn kind(msg: &Message) -> &'static str {
+        match msg {
+            Message::Hello { .. } => "hello",
+            Message::Update { .. } => "update",
+            Message::Ack { .. } => "ack",
+        }
+    }
 }
 
 fn harness(n: usize, edges: &[(usize, usize, u32)]) -> Harness<LinkState> {
