@@ -34,7 +34,7 @@ pub trait Speaker {
     fn poll(&mut self, now: SimTime) -> Vec<Self::Output>;
     fn poll_at(&self) -> Option<SimTime>;
     fn set_iface_up(&mut self, now: SimTime, iface: usize, up: bool) -> Vec<Self::Output>;
-    /// What kind of message this is, for the counts (`Harness::sent`).
+    /// What kind of message this is, for the counts (`Harness::delivered_by_kind`).
     fn kind(_msg: &Self::Message) -> &'static str {
         "message"
     }
@@ -68,6 +68,9 @@ pub struct Harness<S: Speaker> {
     pub delivered: u64,
     /// Messages delivered so far, by kind.
     pub delivered_by_kind: BTreeMap<&'static str, u64>,
+    /// When set, every message sent is recorded here: (time, router,
+    /// interface, message).
+    pub sent: Option<Vec<(SimTime, usize, usize, S::Message)>>,
 }
 
 /// The address of a router's interface: 10.R/256.R%256.IFACE+1 (up to
@@ -135,6 +138,7 @@ impl<S: Speaker> Harness<S> {
             now: SimTime::ZERO,
             delivered: 0,
             delivered_by_kind: BTreeMap::new(),
+            sent: None,
         }
     }
 
@@ -153,6 +157,9 @@ impl<S: Speaker> Harness<S> {
             let peer = if link.a == end { link.b } else { link.a };
             if to.is_some_and(|to| to != addr(peer.0, peer.1)) {
                 continue;
+            }
+            if let Some(sent) = &mut self.sent {
+                sent.push((self.now, from, iface, message.clone()));
             }
             self.order += 1;
             self.queue.insert(

@@ -223,6 +223,8 @@ pub struct LinkState {
     dirty: bool,
     spf_at: Option<SimTime>,
     routes: Vec<Route>,
+    /// When an SPF run last changed `routes`.
+    routes_changed_at: Option<SimTime>,
     /// Runs of SPF so far (for the convergence report).
     pub spf_runs: u64,
 }
@@ -272,6 +274,7 @@ impl LinkState {
             dirty: true,
             spf_at: None,
             routes: Vec::new(),
+            routes_changed_at: None,
             spf_runs: 0,
         };
         me.originate(now);
@@ -285,6 +288,13 @@ impl LinkState {
     /// The routes of the last SPF run, by prefix.
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// When an SPF run last changed the routes (`None`: never), for
+    /// convergence reports: a network has converged since the latest of
+    /// its routers' times.
+    pub fn routes_changed_at(&self) -> Option<SimTime> {
+        self.routes_changed_at
     }
 
     /// The full neighbours per interface: (interface, router, address).
@@ -406,7 +416,7 @@ impl LinkState {
         self.finish(now, &mut out);
         if self.spf_at.is_some_and(|t| t <= now) {
             self.spf_at = None;
-            self.spf();
+            self.spf(now);
         }
         out
     }
@@ -765,7 +775,7 @@ impl LinkState {
 
     /// The shortest paths from this router over the live LSAs (see
     /// [`spf`]), and the routes to the prefixes they lead to.
-    fn spf(&mut self) {
+    fn spf(&mut self, now: SimTime) {
         self.spf_runs += 1;
         let max = secs(self.timers.max_age);
         let live: Vec<&Lsa> = self
@@ -794,7 +804,11 @@ impl LinkState {
             .filter(|i| i.up)
             .flat_map(|i| i.config.prefixes.iter().copied())
             .collect();
-        self.routes = spf::routes(self.id, &adjacencies, &live, &connected);
+        let routes = spf::routes(self.id, &adjacencies, &live, &connected);
+        if routes != self.routes {
+            self.routes = routes;
+            self.routes_changed_at = Some(now);
+        }
     }
 }
 

@@ -225,3 +225,53 @@ pub(super) fn routes(
     }
     routes
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::routing::link_state::LsaLink;
+
+    fn lsa(origin: RouterId, links: &[RouterId], prefixes: &[(IpNet, u32)]) -> Lsa {
+        Lsa {
+            origin,
+            seq: 1,
+            age_s: 0,
+            links: links
+                .iter()
+                .map(|&neighbor| LsaLink { neighbor, cost: 1 })
+                .collect(),
+            prefixes: prefixes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_hundred_equal_paths_keep_a_hundred_first_hops() {
+        // The root (1000) is adjacent to routers 1-100 (first hops past
+        // one 64-bit word), each of which is adjacent to router 200,
+        // which has the prefix. Router 300 lists router 200, which does
+        // not list it: that one-way link is not used.
+        let p: IpNet = "192.0.2.0/24".parse().expect("a prefix");
+        let middle: Vec<RouterId> = (1..=100).collect();
+        let adjacencies: Vec<Adjacency> = middle
+            .iter()
+            .map(|&m| Adjacency {
+                first_hop: (m as usize, IpAddr::V4(Ipv4Addr::new(10, 0, 0, m as u8))),
+                router: m,
+                cost: 1,
+            })
+            .collect();
+        let mut lsas: Vec<Lsa> = middle.iter().map(|&m| lsa(m, &[1000, 200], &[])).collect();
+        lsas.push(lsa(200, &middle, &[(p, 1)]));
+        lsas.push(lsa(300, &[200, 1000], &[(p, 0)]));
+        lsas.push(lsa(1000, &middle, &[]));
+        lsas.sort_by_key(|l| l.origin);
+        let live: Vec<&Lsa> = lsas.iter().collect();
+        let routes = routes(1000, &adjacencies, &live, &BTreeSet::new());
+        assert_eq!(routes.len(), 1);
+        assert_eq!((routes[0].prefix, routes[0].metric), (p, 3));
+        let want: Vec<FirstHop> = adjacencies.iter().map(|a| a.first_hop).collect();
+        assert_eq!(routes[0].next_hops, want);
+    }
+}
