@@ -53,6 +53,9 @@ pub struct Link {
 /// A message on its way: (router, interface, from, message).
 type Delivery<M> = (usize, usize, IpAddr, M);
 
+/// A message sent: (time, router, interface, message).
+pub type Sent<M> = (SimTime, usize, usize, M);
+
 pub struct Harness<S: Speaker> {
     pub routers: Vec<S>,
     pub links: Vec<Link>,
@@ -68,9 +71,8 @@ pub struct Harness<S: Speaker> {
     pub delivered: u64,
     /// Messages delivered so far, by kind.
     pub delivered_by_kind: BTreeMap<&'static str, u64>,
-    /// When set, every message sent is recorded here: (time, router,
-    /// interface, message).
-    pub sent: Option<Vec<(SimTime, usize, usize, S::Message)>>,
+    /// When set, every message sent is recorded here.
+    pub sent: Option<Vec<Sent<S::Message>>>,
 }
 
 /// The address of a router's interface: 10.R/256.R%256.IFACE+1 (up to

@@ -426,7 +426,11 @@ impl LinkState {
     pub fn poll_at(&self) -> Option<SimTime> {
         let mut at = self.next_refresh;
         // The SPF delay, and the next LSA to reach MaxAge.
-        for t in self.spf_at.into_iter().chain(self.expiries.first().map(|e| e.0)) {
+        for t in self
+            .spf_at
+            .into_iter()
+            .chain(self.expiries.first().map(|e| e.0))
+        {
             at = at.min(t);
         }
         for iface in self.ifaces.iter().filter(|i| i.up) {
@@ -677,7 +681,12 @@ impl LinkState {
                 .flat_map(|i| &i.neighbors)
                 .any(|n| n.retransmit.contains_key(o) || n.pending.contains(o))
         };
-        let gone: Vec<RouterId> = self.flushing.iter().copied().filter(|o| !waiting(o)).collect();
+        let gone: Vec<RouterId> = self
+            .flushing
+            .iter()
+            .copied()
+            .filter(|o| !waiting(o))
+            .collect();
         for o in gone {
             self.flushing.remove(&o);
             self.lsdb.remove(&o);

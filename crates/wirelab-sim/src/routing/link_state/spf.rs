@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, BinaryHeap};
 
 use ipnet::IpNet;
 
-use super::{FirstHop, Lsa, RouterId, Route};
+use super::{FirstHop, Lsa, Route, RouterId};
 
 /// One of the calculating router's own adjacencies: where it leads (the
 /// first hop), to which router, at which cost.

@@ -136,7 +136,11 @@ fn lsas_are_refreshed_and_unrefreshed_ones_age_out() {
 }
 
 /// The Updates a router sent on an interface: (time, origins carried).
-fn updates_sent(h: &Harness<LinkState>, router: usize, iface: usize) -> Vec<(SimTime, Vec<RouterId>)> {
+fn updates_sent(
+    h: &Harness<LinkState>,
+    router: usize,
+    iface: usize,
+) -> Vec<(SimTime, Vec<RouterId>)> {
     h.sent
         .iter()
         .flatten()
