@@ -148,6 +148,10 @@ impl<S: Speaker> Harness<S> {
         for o in outs {
             let (iface, to, message) = S::parts(o);
             let end = (from, iface);
+            // Recorded as sent even when the link loses it.
+            if let Some(sent) = &mut self.sent {
+                sent.push((self.now, from, iface, message.clone()));
+            }
             let Some(&k) = self
                 .ends
                 .get(&end)
@@ -159,9 +163,6 @@ impl<S: Speaker> Harness<S> {
             let peer = if link.a == end { link.b } else { link.a };
             if to.is_some_and(|to| to != addr(peer.0, peer.1)) {
                 continue;
-            }
-            if let Some(sent) = &mut self.sent {
-                sent.push((self.now, from, iface, message.clone()));
             }
             self.order += 1;
             self.queue.insert(

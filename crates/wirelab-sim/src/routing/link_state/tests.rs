@@ -220,6 +220,59 @@ fn spf_waits_for_the_delay_and_takes_every_change_in_one_run() {
     check(&h).expect("converged");
 }
 
+#[test]
+fn a_lost_update_is_sent_again_after_the_retransmit_interval() {
+    // A triangle; the link 0–2 fails while the link 0–1 loses everything
+    // for 2 ms: router 0's new LSA, sent to router 1 at once, is lost,
+    // and router 1 has no other way to hear it.
+    let mut h = harness(3, &[(0, 1, 1), (1, 2, 1), (0, 2, 1)]);
+    h.run(SimTime::from_secs(30));
+    let seq_of_0 = |h: &Harness<LinkState>| {
+        h.routers[1]
+            .database()
+            .iter()
+            .find(|&&(o, _)| o == 1)
+            .map(|&(_, s)| s)
+    };
+    let before = seq_of_0(&h);
+    let t = h.now;
+    h.sent = Some(Vec::new());
+    h.links[0].up = false;
+    h.set_link(2, false);
+    h.run(t + SimTime::from_millis(2));
+    assert!(!updates_sent(&h, 0, 1).is_empty(), "router 0 sent its LSA");
+    h.links[0].up = true;
+    let retransmit = Timers::default().retransmit;
+    h.run(t + retransmit - SimTime::from_millis(1));
+    assert_eq!(seq_of_0(&h), before);
+    h.run(t + retransmit + SimTime::from_millis(2));
+    assert!(seq_of_0(&h) > before);
+    check(&h).expect("converged");
+}
+
+#[test]
+fn the_same_network_sends_the_same_messages() {
+    let run = || {
+        let mut h = harness(
+            6,
+            &[
+                (0, 1, 1),
+                (1, 2, 3),
+                (2, 3, 1),
+                (3, 0, 3),
+                (1, 4, 2),
+                (4, 5, 1),
+            ],
+        );
+        h.sent = Some(Vec::new());
+        h.run(SimTime::from_secs(30));
+        h.set_link(1, false);
+        h.run(SimTime::from_secs(60));
+        format!("{:?}", h.sent)
+    };
+    assert_eq!(run(), run());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
