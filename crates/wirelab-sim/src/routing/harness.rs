@@ -38,6 +38,10 @@ pub trait Speaker {
     fn kind(_msg: &Self::Message) -> &'static str {
         "message"
     }
+    /// How many entries (LSAs, acknowledgements, routes) it carries.
+    fn entries(_msg: &Self::Message) -> u64 {
+        1
+    }
 }
 
 /// A link between (router, interface) ends, with one cost.
@@ -69,8 +73,8 @@ pub struct Harness<S: Speaker> {
     pub now: SimTime,
     /// Messages delivered so far.
     pub delivered: u64,
-    /// Messages delivered so far, by kind.
-    pub delivered_by_kind: BTreeMap<&'static str, u64>,
+    /// Messages delivered so far, by kind: (messages, entries).
+    pub delivered_by_kind: BTreeMap<&'static str, (u64, u64)>,
     /// When set, every message sent is recorded here.
     pub sent: Option<Vec<Sent<S::Message>>>,
 }
@@ -211,7 +215,9 @@ impl<S: Speaker> Harness<S> {
                 }
                 let (r, i, from, msg) = entry.remove();
                 self.delivered += 1;
-                *self.delivered_by_kind.entry(S::kind(&msg)).or_default() += 1;
+                let counts = self.delivered_by_kind.entry(S::kind(&msg)).or_default();
+                counts.0 += 1;
+                counts.1 += S::entries(&msg);
                 let outs = self.routers[r].receive(self.now, i, from, msg);
                 self.send(r, outs);
             }

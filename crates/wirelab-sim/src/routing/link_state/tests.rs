@@ -33,6 +33,13 @@ impl Speaker for LinkState {
             Message::Ack { .. } => "ack",
         }
     }
+    fn entries(msg: &Message) -> u64 {
+        match msg {
+            Message::Hello { .. } => 1,
+            Message::Update { lsas } => lsas.len() as u64,
+            Message::Ack { lsas } => lsas.len() as u64,
+        }
+    }
 }
 
 fn harness(n: usize, edges: &[(usize, usize, u32)]) -> Harness<LinkState> {
@@ -362,13 +369,16 @@ fn convergence_of_500_routers() {
     h.run(failed_at + SimTime::from_secs(5));
     let wall = start.elapsed();
     check(&h).expect("converged after the failure");
-    let after: BTreeMap<&str, u64> = h
+    let after: BTreeMap<&str, (u64, u64)> = h
         .delivered_by_kind
         .iter()
-        .map(|(&k, &v)| (k, v - kinds.get(k).copied().unwrap_or(0)))
+        .map(|(&k, &(m, e))| {
+            let (m0, e0) = kinds.get(k).copied().unwrap_or_default();
+            (k, (m - m0, e - e0))
+        })
         .collect();
     eprintln!(
-        "500 routers, {} links: initial convergence {initial:?} wall, routes stable from {} (simulated); {messages} messages {kinds:?}, {spf} SPF runs; after a link failure: converged {} after it (simulated), {} messages {after:?}, {} SPF runs, {wall:?} wall for 5 s simulated",
+        "500 routers, {} links: initial convergence {initial:?} wall, routes stable from {} (simulated); {messages} messages {kinds:?} (kind: (messages, entries)), {spf} SPF runs; after a link failure: converged {} after it (simulated), {} messages {after:?}, {} SPF runs, {wall:?} wall for 5 s simulated",
         edges.len(),
         crate::time::human_duration(started.as_nanos()),
         crate::time::human_duration((converged_at(&h) - failed_at).as_nanos()),
