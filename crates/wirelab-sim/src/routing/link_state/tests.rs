@@ -305,6 +305,75 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// SPF alone, on databases as a converged network has them, larger
+    /// than the protocol tests' networks: petgraph's shortest paths over
+    /// the links both ends list. Some links are listed by one end only
+    /// (its LSA lists the other end, whose LSA and adjacencies do not):
+    /// those do not count.
+    #[test]
+    fn spf_alone_finds_the_shortest_paths(
+        (n, edges) in graph(2..60, 1..=10),
+        one_way in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+    ) {
+        let mut h = harness(n, &edges);
+        let one_way: BTreeSet<usize> = one_way.iter().map(|i| i.index(edges.len())).collect();
+        let id = |r: usize| r as RouterId + 1;
+        let mut lsas: Vec<Lsa> = (0..n)
+            .map(|r| Lsa {
+                origin: id(r),
+                seq: 1,
+                age_s: 0,
+                links: Vec::new(),
+                prefixes: vec![(lan(r), 1)],
+            })
+            .collect();
+        for (k, l) in h.links.iter().enumerate() {
+            let cost = l.cost;
+            lsas[l.a.0].links.push(LsaLink { neighbor: id(l.b.0), cost });
+            if !one_way.contains(&k) {
+                lsas[l.b.0].links.push(LsaLink { neighbor: id(l.a.0), cost });
+            }
+        }
+        // b's end of a one-way link is not adjacent: the reference leaves
+        // the link out.
+        let adjacent = |k: usize, at_a: bool| at_a || !one_way.contains(&k);
+        let live: Vec<&Lsa> = lsas.iter().collect();
+        let mut adjacencies: Vec<Vec<spf::Adjacency>> = vec![Vec::new(); n];
+        for (k, l) in h.links.iter().enumerate() {
+            for (mine, other, at_a) in [(l.a, l.b, true), (l.b, l.a, false)] {
+                if adjacent(k, at_a) {
+                    adjacencies[mine.0].push(spf::Adjacency {
+                        first_hop: (mine.1, addr(other.0, other.1)),
+                        router: id(other.0),
+                        cost: l.cost,
+                    });
+                }
+            }
+        }
+        for &k in &one_way {
+            h.links[k].up = false;
+        }
+        let dist = h.distances();
+        for s in 0..n {
+            let got = spf::routes(id(s), &adjacencies[s], &live, &BTreeSet::from([lan(s)]));
+            let mut want: Vec<Route> = Vec::new();
+            for t in (0..n).filter(|&t| t != s) {
+                let Some(&d) = dist[s].get(&t) else { continue };
+                want.push(Route {
+                    prefix: lan(t),
+                    metric: d + 1,
+                    next_hops: h.shortest_first_hops(&dist, s, t),
+                });
+            }
+            want.sort_by_key(|r| r.prefix);
+            prop_assert_eq!(got, want, "router {}", s);
+        }
+    }
+}
+
 /// When the last router's routes changed.
 fn converged_at(h: &Harness<LinkState>) -> SimTime {
     h.routers
