@@ -152,8 +152,14 @@ pub(super) fn routes(
     connected: &BTreeSet<IpNet>,
 ) -> Vec<Route> {
     let graph = Graph::new(root, live);
-    let n = graph.ids.len();
     let me = graph.index(root).expect("the root is in its own graph");
+    let paths = shortest_paths(&graph, me, adjacencies);
+    prefix_routes(&graph, me, &paths, adjacencies, connected)
+}
+
+/// Dijkstra from router `me`, whose links are its `adjacencies`.
+fn shortest_paths(graph: &Graph, me: usize, adjacencies: &[Adjacency]) -> Paths {
+    let n = graph.ids.len();
     let mut paths = Paths {
         dist: vec![u32::MAX; n],
         hops: FirstHops::new(n, adjacencies.len()),
@@ -189,8 +195,20 @@ pub(super) fn routes(
             }
         }
     }
-    let Paths { dist, hops, .. } = paths;
+    paths
+}
 
+/// The routes to the prefixes the routers `paths` reaches advertise, at
+/// the best metric, with the first hops of every router offering it.
+fn prefix_routes(
+    graph: &Graph,
+    me: usize,
+    paths: &Paths,
+    adjacencies: &[Adjacency],
+    connected: &BTreeSet<IpNet>,
+) -> Vec<Route> {
+    let Paths { dist, hops, .. } = paths;
+    let n = graph.ids.len();
     // Every (prefix, metric, router) the reached routers advertise; the
     // best metric of each prefix is the first of its run once sorted.
     let mut offers: Vec<(IpNet, u32, usize)> = Vec::new();
@@ -203,6 +221,7 @@ pub(super) fn routes(
     }
     offers.sort_unstable();
     let mut routes = Vec::new();
+    let mut via = vec![0u64; hops.words];
     for run in offers.chunk_by(|a, b| a.0 == b.0) {
         let (prefix, metric, _) = run[0];
         via.fill(0);
