@@ -391,9 +391,19 @@ fn converged_at(h: &Harness<LinkState>) -> SimTime {
 #[test]
 #[ignore]
 fn convergence_of_500_routers() {
-    // A random connected graph: a tree plus 500 extra links, costs 1-10,
-    // from a fixed xorshift so every run is the same.
-    let n = 500;
+    convergence(500);
+}
+
+/// The same at four times the size, to see how it grows.
+#[test]
+#[ignore]
+fn convergence_of_2000_routers() {
+    convergence(2000);
+}
+
+/// `n` routers on a random connected graph: a tree plus `n` extra links,
+/// costs 1-10, from a fixed xorshift so every run is the same.
+fn convergence(n: usize) {
     let mut x: u64 = 0x5eed;
     let mut next = |m: usize| {
         x ^= x << 13;
@@ -403,7 +413,7 @@ fn convergence_of_500_routers() {
     };
     let mut edges: Vec<(usize, usize, u32)> =
         (1..n).map(|i| (next(i), i, 1 + next(10) as u32)).collect();
-    while edges.len() < n - 1 + 500 {
+    while edges.len() < n - 1 + n {
         let (a, b) = (next(n), next(n));
         if a != b
             && !edges
@@ -447,7 +457,7 @@ fn convergence_of_500_routers() {
         })
         .collect();
     eprintln!(
-        "500 routers, {} links: initial convergence {initial:?} wall, routes stable from {} (simulated); {messages} messages {kinds:?} (kind: (messages, entries)), {spf} SPF runs; after a link failure: converged {} after it (simulated), {} messages {after:?}, {} SPF runs, {wall:?} wall for 5 s simulated",
+        "{n} routers, {} links: initial convergence {initial:?} wall, routes stable from {} (simulated); {messages} messages {kinds:?} (kind: (messages, entries)), {spf} SPF runs; after a link failure: converged {} after it (simulated), {} messages {after:?}, {} SPF runs, {wall:?} wall for 5 s simulated",
         edges.len(),
         crate::time::human_duration(started.as_nanos()),
         crate::time::human_duration((converged_at(&h) - failed_at).as_nanos()),
