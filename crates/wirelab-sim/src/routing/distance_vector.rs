@@ -390,15 +390,18 @@ impl DistanceVector {
         out
     }
 
-    /// When `poll` has something to do next.
+    /// When `poll` has something to do next (no allocation: an engine may
+    /// ask after every call).
     pub fn poll_at(&self) -> Option<SimTime> {
-        let mut at = vec![self.next_update];
-        at.extend(self.triggered_at);
-        for e in self.table.values() {
-            at.extend(e.timeout_at);
-            at.extend(e.garbage_at);
-        }
-        at.into_iter().min()
+        let timers = self
+            .table
+            .values()
+            .flat_map(|e| e.timeout_at.into_iter().chain(e.garbage_at));
+        self.triggered_at
+            .into_iter()
+            .chain(timers)
+            .fold(self.next_update, SimTime::min)
+            .into()
     }
 }
 

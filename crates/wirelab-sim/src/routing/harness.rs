@@ -2,8 +2,12 @@
 //! routers joined by point-to-point links that deliver each message after
 //! a millisecond, run in time order (deliveries, then polls). The engine
 //! does this with real packets; here the protocols are tested alone.
+//!
+//! Like an engine, it keeps each router's `poll_at` in an ordered set and
+//! finds a link by its end in a map, so that a 500-router run measures the
+//! protocol rather than the harness.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
@@ -30,6 +34,14 @@ pub trait Speaker {
     fn poll(&mut self, now: SimTime) -> Vec<Self::Output>;
     fn poll_at(&self) -> Option<SimTime>;
     fn set_iface_up(&mut self, now: SimTime, iface: usize, up: bool) -> Vec<Self::Output>;
+    /// What kind of message this is, for the counts (`Harness::delivered_by_kind`).
+    fn kind(_msg: &Self::Message) -> &'static str {
+        "message"
+    }
+    /// How many entries (LSAs, acknowledgements, routes) it carries.
+    fn entries(_msg: &Self::Message) -> u64 {
+        1
+    }
 }
 
 /// A link between (router, interface) ends, with one cost.
@@ -45,14 +57,26 @@ pub struct Link {
 /// A message on its way: (router, interface, from, message).
 type Delivery<M> = (usize, usize, IpAddr, M);
 
+/// A message sent: (time, router, interface, message).
+pub type Sent<M> = (SimTime, usize, usize, M);
+
 pub struct Harness<S: Speaker> {
     pub routers: Vec<S>,
     pub links: Vec<Link>,
+    /// The links at each (router, interface) end.
+    ends: BTreeMap<(usize, usize), Vec<usize>>,
     queue: BTreeMap<(SimTime, u64), Delivery<S::Message>>,
     order: u64,
+    /// When each router wants `poll`: (time, router), and by router.
+    wakes: BTreeSet<(SimTime, usize)>,
+    wake_of: Vec<Option<SimTime>>,
     pub now: SimTime,
     /// Messages delivered so far.
     pub delivered: u64,
+    /// Messages delivered so far, by kind: (messages, entries).
+    pub delivered_by_kind: BTreeMap<&'static str, (u64, u64)>,
+    /// When set, every message sent is recorded here.
+    pub sent: Option<Vec<Sent<S::Message>>>,
 }
 
 /// The address of a router's interface: 10.R/256.R%256.IFACE+1 (up to
@@ -103,13 +127,24 @@ pub fn layout(n: usize, edges: &[(usize, usize, u32)]) -> (Vec<Vec<IfaceDraw>>, 
 
 impl<S: Speaker> Harness<S> {
     pub fn new(routers: Vec<S>, links: Vec<Link>) -> Harness<S> {
+        let mut ends: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (k, l) in links.iter().enumerate() {
+            ends.entry(l.a).or_default().push(k);
+            ends.entry(l.b).or_default().push(k);
+        }
+        let n = routers.len();
         Harness {
             routers,
             links,
+            ends,
             queue: BTreeMap::new(),
             order: 0,
+            wakes: BTreeSet::new(),
+            wake_of: vec![None; n],
             now: SimTime::ZERO,
             delivered: 0,
+            delivered_by_kind: BTreeMap::new(),
+            sent: None,
         }
     }
 
@@ -117,13 +152,18 @@ impl<S: Speaker> Harness<S> {
         for o in outs {
             let (iface, to, message) = S::parts(o);
             let end = (from, iface);
-            let Some(link) = self
-                .links
-                .iter()
-                .find(|l| l.up && (l.a == end || l.b == end))
+            // Recorded as sent even when the link loses it.
+            if let Some(sent) = &mut self.sent {
+                sent.push((self.now, from, iface, message.clone()));
+            }
+            let Some(&k) = self
+                .ends
+                .get(&end)
+                .and_then(|ks| ks.iter().find(|&&k| self.links[k].up))
             else {
                 continue;
             };
+            let link = &self.links[k];
             let peer = if link.a == end { link.b } else { link.a };
             if to.is_some_and(|to| to != addr(peer.0, peer.1)) {
                 continue;
@@ -134,18 +174,37 @@ impl<S: Speaker> Harness<S> {
                 (peer.0, peer.1, addr(from, iface), message),
             );
         }
+        self.rewake(from);
     }
 
-    /// Runs until `until`, delivering and polling in time order.
+    /// Router `r` was called: when does it want `poll` now.
+    fn rewake(&mut self, r: usize) {
+        let at = self.routers[r].poll_at();
+        if at != self.wake_of[r] {
+            if let Some(old) = self.wake_of[r] {
+                self.wakes.remove(&(old, r));
+            }
+            if let Some(t) = at {
+                self.wakes.insert((t, r));
+            }
+            self.wake_of[r] = at;
+        }
+    }
+
+    /// Runs until `until`, delivering and polling in time order: at each
+    /// time, the messages due in the order they were sent, then the
+    /// routers that want `poll`, each once, by number.
     pub fn run(&mut self, until: SimTime) {
+        // The routers may have been changed from outside since.
+        for r in 0..self.routers.len() {
+            self.rewake(r);
+        }
         for _ in 0..10_000_000 {
-            let poll = self
-                .routers
-                .iter()
-                .filter_map(|r| r.poll_at())
-                .min()
-                .unwrap_or(until);
-            let next = self.queue.keys().next().map_or(poll, |&(t, _)| t.min(poll));
+            let delivery = self.queue.keys().next().map(|&(t, _)| t);
+            let wake = self.wakes.first().map(|&(t, _)| t);
+            let Some(next) = delivery.into_iter().chain(wake).min() else {
+                break;
+            };
             if next > until {
                 break;
             }
@@ -156,14 +215,22 @@ impl<S: Speaker> Harness<S> {
                 }
                 let (r, i, from, msg) = entry.remove();
                 self.delivered += 1;
+                let counts = self.delivered_by_kind.entry(S::kind(&msg)).or_default();
+                counts.0 += 1;
+                counts.1 += S::entries(&msg);
                 let outs = self.routers[r].receive(self.now, i, from, msg);
                 self.send(r, outs);
             }
-            for r in 0..self.routers.len() {
-                if self.routers[r].poll_at().is_some_and(|t| t <= self.now) {
-                    let outs = self.routers[r].poll(self.now);
-                    self.send(r, outs);
-                }
+            let mut due: Vec<usize> = self
+                .wakes
+                .iter()
+                .take_while(|&&(t, _)| t <= self.now)
+                .map(|&(_, r)| r)
+                .collect();
+            due.sort_unstable();
+            for r in due {
+                let outs = self.routers[r].poll(self.now);
+                self.send(r, outs);
             }
         }
         self.now = until;
