@@ -563,6 +563,12 @@ impl Sim<'_> {
             };
             all.push((distance, all.len(), r.clone()));
         }
+        // Learned routes, without the next hops on links that are down
+        // now (as the kernel drops a route whose device lost its carrier,
+        // before the protocol has run again); several equal-cost next
+        // hops kept aside.
+        let up = |iface: IfaceId| !self.links[net.ifaces[iface].segment].down;
+        let mut hops_of: Vec<(IpNet, Vec<FirstHop>)> = Vec::new();
         if !self.routing.down[node] {
             for &s in &self.routing.by_node[node] {
                 let sp = &self.routing.speakers[s as usize];
@@ -570,7 +576,27 @@ impl Sim<'_> {
                     continue;
                 }
                 for r in &sp.installed {
-                    all.push((sp.distance, all.len(), r.clone()));
+                    let mut r = r.clone();
+                    match sp.multipath.binary_search_by_key(&r.prefix, |m| m.0) {
+                        Ok(i) => {
+                            let hops: Vec<FirstHop> = sp.multipath[i]
+                                .1
+                                .iter()
+                                .copied()
+                                .filter(|h| up(h.0))
+                                .collect();
+                            let Some(&(iface, gw)) = hops.first() else {
+                                continue;
+                            };
+                            (r.iface, r.next_hop) = (Some(iface), NextHop::Gateway(gw));
+                            if hops.len() > 1 {
+                                hops_of.push((r.prefix, hops));
+                            }
+                        }
+                        Err(_) if r.iface.is_some_and(|i| !up(i)) => continue,
+                        Err(_) => {}
+                    }
+                    all.push((sp.distance, all.len(), r));
                 }
             }
         }
@@ -580,18 +606,14 @@ impl Sim<'_> {
         all.sort_by_key(|a| a.1);
         let routes: Vec<Route> = all.into_iter().map(|(_, _, r)| r).collect();
         // Several next hops for a winning OSPF route.
-        let mut multipath: Vec<(IpNet, Vec<FirstHop>)> = Vec::new();
-        for r in &routes {
-            if !matches!(r.origin, RouteOrigin::Ospf { .. }) {
-                continue;
-            }
-            for &s in &self.routing.by_node[node] {
-                let sp = &self.routing.speakers[s as usize];
-                if let Ok(i) = sp.multipath.binary_search_by_key(&r.prefix, |m| m.0) {
-                    multipath.push(sp.multipath[i].clone());
-                }
-            }
-        }
+        let mut multipath: Vec<(IpNet, Vec<FirstHop>)> = hops_of
+            .into_iter()
+            .filter(|(p, _)| {
+                routes
+                    .iter()
+                    .any(|r| r.prefix == *p && matches!(r.origin, RouteOrigin::Ospf { .. }))
+            })
+            .collect();
         multipath.sort_by_key(|m| m.0);
         let changed = self.routing.tables[node]
             .as_ref()
@@ -814,6 +836,9 @@ impl Sim<'_> {
                 }
             }
             self.routing_after(s);
+            // Next hops over the link that went down leave the table now.
+            let node = self.routing.speakers[s].node;
+            self.rebuild_table(node);
         }
     }
 
