@@ -18,9 +18,10 @@ pub enum RunFormat {
 #[derive(Args)]
 pub struct RunArgs {
     lab: PathBuf,
-    /// Stop at this simulated time (e.g. 30s, 500ms, 2min).
-    #[arg(long, default_value = "60s", value_parser = parse_time)]
-    until: u64,
+    /// Stop at this simulated time (e.g. 30s, 500ms, 2min). Default 60s,
+    /// or 60s after the lab's last event when that is later.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<u64>,
     /// Stop after this many events.
     #[arg(long, default_value_t = 200_000_000)]
     max_events: u64,
@@ -54,6 +55,9 @@ pub fn write_metrics(path: &std::path::Path, text: &str) -> bool {
         }
     }
 }
+
+/// `--until` when not given: 60 s, or 60 s after the last event.
+const UNTIL_DEFAULT_NS: u64 = 60_000_000_000;
 
 fn parse_time(text: &str) -> Result<u64, String> {
     wirelab_spec::quantity::parse_time(text)
@@ -114,12 +118,16 @@ pub fn cmd_run(
         loaded.lab.seed = seed;
     }
     let net = Network::compile(&loaded.lab);
+    let until = args.until.unwrap_or_else(|| {
+        let last = net.lab.events.last().map_or(0, |e| e.at_ns);
+        UNTIL_DEFAULT_NS.max(last.saturating_add(UNTIL_DEFAULT_NS))
+    });
     let options = RunOptions {
-        until: SimTime(args.until),
+        until: SimTime(until),
         events_max: args.max_events,
         capture: args.pcap.is_some(),
     };
-    let mut progress = Progress::new(args.until);
+    let mut progress = Progress::new(until);
     let report = scenario::run(&net, options, &mut |now| progress.tick(now));
     progress.finish();
     if let Some(path) = &args.pcap {
