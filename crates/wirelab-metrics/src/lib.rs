@@ -256,6 +256,37 @@ fn run_families(lab: &str, net: &Network, c: &RunCounters, out: &mut Vec<Family>
     }
     out.push(drops);
 
+    // Dynamic routing, only in labs that have it.
+    if !c.routing.is_empty() {
+        let mut messages = Family::new(
+            "wirelab_routing_messages",
+            MetricType::Counter,
+            "Routing protocol packets a router sent (OSPF packets, RIP datagrams).",
+        );
+        let mut bytes = Family::new(
+            "wirelab_routing_bytes",
+            MetricType::Counter,
+            "Bytes of whole frames of a router's routing protocol packets.",
+        );
+        let mut changes = Family::new(
+            "wirelab_routing_table_changes",
+            MetricType::Counter,
+            "Changes of a router's routing table made by its dynamic routing protocols.",
+        );
+        for r in &c.routing {
+            let labels = l.with(&[
+                ("router", net.lab.routers[r.router].name.value.clone()),
+                ("protocol", r.protocol.to_string()),
+            ]);
+            messages.push(labels.clone(), Value::Counter(r.messages));
+            bytes.push(labels.clone(), Value::Counter(r.bytes));
+            changes.push(labels, Value::Counter(r.table_changes));
+        }
+        out.push(messages);
+        out.push(bytes);
+        out.push(changes);
+    }
+
     let mut sg_hits = Family::new(
         "wirelab_sg_rule_hits",
         MetricType::Counter,

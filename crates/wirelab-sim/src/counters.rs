@@ -431,6 +431,20 @@ pub struct DnsCounters {
     pub cache_misses: u64,
 }
 
+/// What one routing protocol did on one router.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoutingCounters {
+    /// The lab's router (its index in `routers:`).
+    pub router: usize,
+    /// `ospf` or `rip`.
+    pub protocol: &'static str,
+    /// Packets it sent, and their bytes on the wire.
+    pub messages: u64,
+    pub bytes: u64,
+    /// Changes of the router's table (counted on each of its protocols).
+    pub table_changes: u64,
+}
+
 /// Everything a run counted, as plain arrays indexed by ids of the lab.
 #[derive(Clone, Debug, Default)]
 pub struct RunCounters {
@@ -447,6 +461,8 @@ pub struct RunCounters {
     pub ifaces: Vec<IfaceStats>,
     pub tcp: TcpCounters,
     pub dns: DnsCounters,
+    /// Per routing protocol instance (empty without dynamic routing).
+    pub routing: Vec<RoutingCounters>,
     /// Simulated time when the counters were read.
     pub time_ns: u64,
     /// The slots hit since the last reset, each once: a reset clears
@@ -465,6 +481,7 @@ impl PartialEq for RunCounters {
             && self.ifaces == other.ifaces
             && self.tcp == other.tcp
             && self.dns == other.dns
+            && self.routing == other.routing
             && self.time_ns == other.time_ns
     }
 }
@@ -545,6 +562,7 @@ impl<'n> Sim<'n> {
                 c.tcp.opened_passive += 1;
             }
         }
+        c.routing = self.routing_counters();
         c.time_ns = self.now.0;
         c
     }

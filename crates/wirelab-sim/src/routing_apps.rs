@@ -47,6 +47,10 @@ enum Proto {
 /// One protocol running on one router.
 struct Speaker {
     node: NodeId,
+    /// The lab's router.
+    router: usize,
+    /// Packets sent and their bytes on the wire.
+    sent: (u64, u64),
     proto: Proto,
     /// Protocol interface `k` is the engine's `ifaces[k]`.
     ifaces: Vec<IfaceId>,
@@ -256,6 +260,8 @@ impl Sim<'_> {
                 apps.by_node[node].push(apps.speakers.len() as u32);
                 apps.speakers.push(Speaker {
                     node,
+                    router: r,
+                    sent: (0, 0),
                     proto: Proto::Ospf {
                         core: Box::new(ls::LinkState::new(
                             u32::from(o.router_id),
@@ -311,6 +317,8 @@ impl Sim<'_> {
                 apps.by_node[node].push(apps.speakers.len() as u32);
                 apps.speakers.push(Speaker {
                     node,
+                    router: r,
+                    sent: (0, 0),
                     proto: Proto::Rip {
                         core: Box::new(dv::DistanceVector::new(
                             timers,
@@ -371,6 +379,31 @@ impl Sim<'_> {
     /// Whether a router is switched off by a `router_down` event.
     pub fn node_down(&self, node: NodeId) -> bool {
         self.routing.down.get(node).copied().unwrap_or(false)
+    }
+
+    /// Per protocol instance, in router then protocol order: what it sent,
+    /// and its router's table changes.
+    pub(crate) fn routing_counters(&self) -> Vec<crate::counters::RoutingCounters> {
+        self.routing
+            .speakers
+            .iter()
+            .map(|sp| crate::counters::RoutingCounters {
+                router: sp.router,
+                protocol: match sp.proto {
+                    Proto::Ospf { .. } => "ospf",
+                    Proto::Rip { .. } => "rip",
+                },
+                messages: sp.sent.0,
+                bytes: sp.sent.1,
+                table_changes: self
+                    .routing
+                    .log
+                    .changes
+                    .iter()
+                    .filter(|c| c.node == sp.node)
+                    .count() as u64,
+            })
+            .collect()
     }
 
     /// What dynamic routing did so far.
@@ -715,6 +748,9 @@ impl Sim<'_> {
         };
         self.routing.log.messages += 1;
         self.routing.log.bytes += u64::from(pkt.wire_len());
+        let sent = &mut self.routing.speakers[s].sent;
+        sent.0 += 1;
+        sent.1 += u64::from(pkt.wire_len());
         match to {
             Some(next_hop) => self.output(node, iface, next_hop, pkt),
             None => {

@@ -95,6 +95,7 @@ fn promtool_accepts_the_metrics_of_the_example_labs() {
         "06-traffic-over-a-wan.yaml",
         "07-what-happens-when-you-type-a-url.yaml",
         "10-https-three-tier.yaml",
+        "13-ospf-triangle.yaml",
     ] {
         for cmd in ["run", "test"] {
             let file = dir.join(format!("{cmd}-{name}.prom"));

@@ -131,3 +131,30 @@ fn the_analysis_routes_by_the_settled_tables() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("path: r1 → r2 → r3"), "{out}");
 }
+
+#[test]
+fn metrics_count_each_routers_routing_packets() {
+    let (code, out, err) = wirelab(&["run", OSPF, "--metrics", "-"]);
+    assert_eq!(code, 0, "{err}");
+    let value = |name: &str, router: &str| -> u64 {
+        let prefix =
+            format!("{name}{{lab=\"ospf-triangle\",router=\"{router}\",protocol=\"ospf\"}} ");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {out}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    for r in ["r1", "r2", "r3"] {
+        assert!(value("wirelab_routing_messages_total", r) > 50);
+        assert!(
+            value("wirelab_routing_bytes_total", r)
+                > 64 * value("wirelab_routing_messages_total", r) - 1
+        );
+        assert!(value("wirelab_routing_table_changes_total", r) >= 3);
+    }
+    assert!(out.contains("wirelab_drops_total{lab=\"ospf-triangle\",reason=\"router-down\"}"));
+    // A lab without dynamic routing has no routing metrics.
+    let (_, plain, _) = wirelab(&["run", "labs/01-one-router.yaml", "--metrics", "-"]);
+    assert!(!plain.contains("wirelab_routing_"), "{plain}");
+}
