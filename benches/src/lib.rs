@@ -21,6 +21,24 @@ use std::net::IpAddr;
 use wirelab_net::Network;
 use wirelab_sim::{Pinger, Sim, SimTime, TraceLevel};
 
+/// A small deterministic generator (xorshift64*) for the scale binaries'
+/// labs, so a lab is the same on every machine.
+pub struct Gen(pub u64);
+
+impl Gen {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 /// Hosts, networks, groups, checks and NACL'd networks of [`big_lab_yaml`].
 pub const BIG_HOSTS: usize = 1_000;
 pub const BIG_NETWORKS: usize = 20;

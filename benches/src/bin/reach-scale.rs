@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use wirelab_analyze::{Analyzer, Proto};
+use wirelab_bench::Gen;
 use wirelab_check::{run_exchange, Plan};
 use wirelab_net::Network;
 use wirelab_sim::{Sim, TraceLevel};
@@ -20,22 +21,6 @@ const NETWORKS: usize = 50;
 const GROUPS: usize = 200;
 const RULES_PER_GROUP: usize = 20;
 const ROLES_PER_NETWORK: usize = 4;
-
-/// A small deterministic generator (xorshift64*), so the lab is the same
-/// on every machine.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const PORTS: [&str; 12] = [
     "22",

@@ -11,24 +11,9 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use wirelab_bench::Gen;
 use wirelab_net::Network;
 use wirelab_sim::{Sim, SimTime, TraceLevel};
-
-/// A small deterministic generator (xorshift64*), so the lab is the same
-/// on every machine.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// When the link fails: long after the start has settled.
 const FAIL_AT_S: u64 = 300;

@@ -33,6 +33,12 @@ use crate::routing::{distance_vector as dv, link_state as ls, wire, IfaceConfig}
 use crate::time::SimTime;
 use crate::trace::{DropCause, Step};
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Ospf,
+    Rip,
+}
+
 enum Proto {
     Ospf {
         core: Box<ls::LinkState>,
@@ -249,92 +255,27 @@ impl Sim<'_> {
         for (r, router) in net.lab.routers.iter().enumerate() {
             let node = net.router_node(r);
             let pos_iface = |p: usize| net.nodes[node].ifaces[p];
-            if let Some(o) = &router.ospf {
-                let ifaces: Vec<IfaceId> = o.on.interfaces.iter().map(|&p| pos_iface(p)).collect();
-                let timers = ls::Timers {
-                    hello: SimTime(o.hello_ns),
-                    dead: SimTime(o.dead_ns),
-                    ..ls::Timers::default()
-                };
-                apps.settle = apps.settle.max(SimTime(o.dead_ns));
+            let kinds = [
+                router.ospf.as_ref().map(|o| (Kind::Ospf, &o.on)),
+                router.rip.as_ref().map(|rip| (Kind::Rip, &rip.on)),
+            ];
+            for (kind, on) in kinds.into_iter().flatten() {
+                let ifaces: Vec<IfaceId> = on.interfaces.iter().map(|&p| pos_iface(p)).collect();
+                let (proto, settle) = self.new_proto(r, kind, &ifaces, self.now);
+                apps.settle = apps.settle.max(settle);
                 apps.by_node[node].push(apps.speakers.len() as u32);
                 apps.speakers.push(Speaker {
                     node,
                     router: r,
                     sent: (0, 0),
-                    proto: Proto::Ospf {
-                        core: Box::new(ls::LinkState::new(
-                            u32::from(o.router_id),
-                            timers,
-                            iface_configs(self, &ifaces, &o.costs),
-                            self.now,
-                        )),
-                        hello: wire::HelloParams {
-                            mask: std::net::Ipv4Addr::UNSPECIFIED,
-                            hello_s: secs_rounded_up(o.hello_ns).min(u64::from(u16::MAX)) as u16,
-                            dead_s: secs_rounded_up(o.dead_ns).min(u64::from(u32::MAX)) as u32,
-                        },
-                        spf_runs: 0,
-                    },
-                    passive: o
-                        .on
+                    proto,
+                    passive: on
                         .interfaces
                         .iter()
-                        .map(|p| o.on.passive.contains(p))
+                        .map(|p| on.passive.contains(p))
                         .collect(),
                     ifaces,
-                    distance: o.on.distance,
-                    scheduled: None,
-                    installed: Vec::new(),
-                    multipath: Vec::new(),
-                    off: false,
-                });
-            }
-            if let Some(rip) = &router.rip {
-                let ifaces: Vec<IfaceId> =
-                    rip.on.interfaces.iter().map(|&p| pos_iface(p)).collect();
-                let timers = dv::Timers {
-                    update: SimTime(rip.update_ns),
-                    timeout: SimTime(rip.timeout_ns),
-                    garbage: SimTime(rip.garbage_ns),
-                    ..dv::Timers::default()
-                };
-                apps.settle = apps
-                    .settle
-                    .max(SimTime(rip.update_ns) + timers.triggered + timers.triggered);
-                let horizon = match rip.split_horizon {
-                    SplitHorizon::Off => dv::SplitHorizon::Off,
-                    SplitHorizon::Simple => dv::SplitHorizon::Simple,
-                    SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
-                };
-                let costs = vec![1; ifaces.len()];
-                // Routers do not start in step: each begins (and keeps
-                // its 30-second clock) at its own offset, up to a fifth of
-                // the update interval, drawn from the lab's seed. In step,
-                // every update would cross its neighbour's on the wire
-                // (RFC 2453 §3.8 asks for such offsets for the same reason).
-                let start = self.now + SimTime(start_offset(net.lab.seed, r, rip.update_ns / 5));
-                apps.by_node[node].push(apps.speakers.len() as u32);
-                apps.speakers.push(Speaker {
-                    node,
-                    router: r,
-                    sent: (0, 0),
-                    proto: Proto::Rip {
-                        core: Box::new(dv::DistanceVector::new(
-                            timers,
-                            horizon,
-                            iface_configs(self, &ifaces, &costs),
-                            start,
-                        )),
-                    },
-                    passive: rip
-                        .on
-                        .interfaces
-                        .iter()
-                        .map(|p| rip.on.passive.contains(p))
-                        .collect(),
-                    ifaces,
-                    distance: rip.on.distance,
+                    distance: on.distance,
                     scheduled: None,
                     installed: Vec::new(),
                     multipath: Vec::new(),
@@ -345,6 +286,81 @@ impl Sim<'_> {
         self.routing = apps;
         for s in 0..self.routing.speakers.len() {
             self.routing_reschedule(s);
+        }
+    }
+
+    /// A protocol instance of the lab's router `r`, fresh at `now`, on
+    /// `ifaces`; and how long its tables must stay unchanged to count as
+    /// settled (OSPF's dead interval; RIP's update interval plus two
+    /// triggered delays).
+    fn new_proto(
+        &self,
+        r: usize,
+        kind: Kind,
+        ifaces: &[IfaceId],
+        now: SimTime,
+    ) -> (Proto, SimTime) {
+        let router = &self.net.lab.routers[r];
+        match kind {
+            Kind::Ospf => {
+                let o = router.ospf.as_ref().expect("an OSPF speaker has ospf:");
+                let timers = ls::Timers {
+                    hello: SimTime(o.hello_ns),
+                    dead: SimTime(o.dead_ns),
+                    ..ls::Timers::default()
+                };
+                let core = ls::LinkState::new(
+                    u32::from(o.router_id),
+                    timers,
+                    iface_configs(self, ifaces, &o.costs),
+                    now,
+                );
+                let hello = wire::HelloParams {
+                    mask: std::net::Ipv4Addr::UNSPECIFIED,
+                    hello_s: secs_rounded_up(o.hello_ns).min(u64::from(u16::MAX)) as u16,
+                    dead_s: secs_rounded_up(o.dead_ns).min(u64::from(u32::MAX)) as u32,
+                };
+                let proto = Proto::Ospf {
+                    core: Box::new(core),
+                    hello,
+                    spf_runs: 0,
+                };
+                (proto, SimTime(o.dead_ns))
+            }
+            Kind::Rip => {
+                let rip = router.rip.as_ref().expect("a RIP speaker has rip:");
+                let timers = dv::Timers {
+                    update: SimTime(rip.update_ns),
+                    timeout: SimTime(rip.timeout_ns),
+                    garbage: SimTime(rip.garbage_ns),
+                    ..dv::Timers::default()
+                };
+                let horizon = match rip.split_horizon {
+                    SplitHorizon::Off => dv::SplitHorizon::Off,
+                    SplitHorizon::Simple => dv::SplitHorizon::Simple,
+                    SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
+                };
+                let costs = vec![1; ifaces.len()];
+                // Routers do not start in step: each begins (and keeps its
+                // update clock) at its own offset, up to a fifth of the
+                // update interval, drawn from the lab's seed. In step, every
+                // update would cross its neighbour's on the wire (RFC 2453
+                // §3.8 asks for such offsets for the same reason).
+                let offset = start_offset(self.net.lab.seed, r, rip.update_ns / 5);
+                let core = dv::DistanceVector::new(
+                    timers,
+                    horizon,
+                    iface_configs(self, ifaces, &costs),
+                    now + SimTime(offset),
+                );
+                let settle = SimTime(rip.update_ns) + timers.triggered + timers.triggered;
+                (
+                    Proto::Rip {
+                        core: Box::new(core),
+                    },
+                    settle,
+                )
+            }
         }
     }
 
@@ -896,55 +912,15 @@ impl Sim<'_> {
         let speakers = self.routing.by_node[node].clone();
         if up {
             // A fresh start: the protocols begin again with nothing learned.
-            let net = self.net;
-            let r = &net.lab.routers[router];
             for s in speakers {
                 let s = s as usize;
                 let now = self.now;
                 let ifaces = self.routing.speakers[s].ifaces.clone();
-                let proto = match &self.routing.speakers[s].proto {
-                    Proto::Ospf { core, hello, .. } => {
-                        let o = r.ospf.as_ref().expect("an OSPF speaker has ospf:");
-                        let timers = ls::Timers {
-                            hello: SimTime(o.hello_ns),
-                            dead: SimTime(o.dead_ns),
-                            ..ls::Timers::default()
-                        };
-                        Proto::Ospf {
-                            core: Box::new(ls::LinkState::new(
-                                core.id(),
-                                timers,
-                                iface_configs(self, &ifaces, &o.costs),
-                                now,
-                            )),
-                            hello: *hello,
-                            spf_runs: 0,
-                        }
-                    }
-                    Proto::Rip { .. } => {
-                        let rip = r.rip.as_ref().expect("a RIP speaker has rip:");
-                        let timers = dv::Timers {
-                            update: SimTime(rip.update_ns),
-                            timeout: SimTime(rip.timeout_ns),
-                            garbage: SimTime(rip.garbage_ns),
-                            ..dv::Timers::default()
-                        };
-                        let horizon = match rip.split_horizon {
-                            SplitHorizon::Off => dv::SplitHorizon::Off,
-                            SplitHorizon::Simple => dv::SplitHorizon::Simple,
-                            SplitHorizon::PoisonedReverse => dv::SplitHorizon::PoisonedReverse,
-                        };
-                        let costs = vec![1; ifaces.len()];
-                        Proto::Rip {
-                            core: Box::new(dv::DistanceVector::new(
-                                timers,
-                                horizon,
-                                iface_configs(self, &ifaces, &costs),
-                                now,
-                            )),
-                        }
-                    }
+                let kind = match self.routing.speakers[s].proto {
+                    Proto::Ospf { .. } => Kind::Ospf,
+                    Proto::Rip { .. } => Kind::Rip,
                 };
+                let (proto, _) = self.new_proto(router, kind, &ifaces, now);
                 let sp = &mut self.routing.speakers[s];
                 sp.proto = proto;
                 sp.off = false;

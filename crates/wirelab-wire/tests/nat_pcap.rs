@@ -6,8 +6,11 @@
 //! tshark is an outside program: when it is missing the test says so and
 //! passes, unless `WIRELAB_REQUIRE_TSHARK=1` (set by `scripts/test-all`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::tshark_present;
 
 use wirelab_check::{run_exchange, Plan};
 use wirelab_net::Network;
@@ -21,20 +24,6 @@ const CHECKSUM_PREFS: [&str; 6] = [
     "-o",
     "udp.check_checksum:TRUE",
 ];
-
-fn tshark_present() -> bool {
-    let ok = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("WIRELAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
-        panic!("tshark is not installed, and WIRELAB_REQUIRE_TSHARK=1 requires it");
-    }
-    if !ok {
-        eprintln!("SKIPPED: tshark is not installed (apt-get install tshark)");
-    }
-    ok
-}
 
 /// Every check of lab 11, one after the other in one capture.
 fn capture() -> (PathBuf, usize) {
@@ -66,26 +55,7 @@ fn capture() -> (PathBuf, usize) {
 }
 
 fn rows(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(file).args(CHECKSUM_PREFS);
-    cmd.args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]);
-    if !filter.is_empty() {
-        cmd.args(["-Y", filter]);
-    }
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    common::rows(file, &CHECKSUM_PREFS, filter, fields)
 }
 
 #[test]

@@ -7,27 +7,16 @@
 //! tshark is an outside program: when it is missing the test says so and
 //! passes, unless `WIRELAB_REQUIRE_TSHARK=1` (set by `scripts/test-all`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::tshark_present;
 
 use wirelab_net::Network;
 use wirelab_sim::packet::{Body, Ip, L4};
 use wirelab_sim::scenario::{RunOptions, Scenario};
 use wirelab_sim::SimTime;
-
-fn tshark_present() -> bool {
-    let ok = Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("WIRELAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
-        panic!("tshark is not installed, and WIRELAB_REQUIRE_TSHARK=1 requires it");
-    }
-    if !ok {
-        eprintln!("SKIPPED: tshark is not installed (apt-get install tshark)");
-    }
-    ok
-}
 
 /// Runs a lab for `until` with capture on; the file and the frames.
 fn capture(lab: &str, until_s: u64) -> (PathBuf, Vec<wirelab_sim::CapturedFrame>) {
@@ -53,32 +42,17 @@ fn capture(lab: &str, until_s: u64) -> (PathBuf, Vec<wirelab_sim::CapturedFrame>
 }
 
 fn rows(file: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(file);
-    cmd.args([
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-o",
-        "udp.check_checksum:TRUE",
-    ]);
-    cmd.args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]);
-    if !filter.is_empty() {
-        cmd.args(["-Y", filter]);
-    }
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    common::rows(
+        file,
+        &[
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+        ],
+        filter,
+        fields,
+    )
 }
 
 fn assert_clean(file: &Path) {
