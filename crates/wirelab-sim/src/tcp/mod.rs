@@ -58,9 +58,11 @@
 //!   `cubic: linux` and `cubic: ns3` run their own, original HyStart
 //!   instead ([`congestion::cubic_linux`]), and grow cwnd on the ACK that
 //!   ends a recovery, as Linux and ns-3 do.
-//! - `recovery: ns3` replaces three of these choices with ns-3.44's (see
-//!   [`Socket::loss_flight`] and [`Socket::prr_delivered`]), for labs that
-//!   mirror ns-3 runs.
+//! - `recovery: ns3` replaces these choices with ns-3.44's (see
+//!   [`Socket::loss_flight`], [`Socket::prr_delivered`] and
+//!   [`Prr::on_ack_ns3`], whose 32-bit product wraps as ns-3's does), for
+//!   labs that mirror ns-3 runs; such a socket also acknowledges the first
+//!   data segment it receives at once, as ns-3 does.
 //! - Retransmission after a timeout is go-back-N from SND.UNA, and the
 //!   SACK scoreboard is forgotten (RFC 2018 §8: "the data sender SHOULD
 //!   turn off all of the SACKed bits").

@@ -613,21 +613,23 @@ impl Socket {
     }
 
     /// RFC 6937 on an ACK in recovery: "cwnd = pipe + sndcnt".
-    /// `una_advanced`: the ACK moved SND.UNA. With `recovery: ns3` only
-    /// such an ACK gets PRR-SSRB's extra segment (ns-3's "safeACK");
-    /// others are bound by PRR-CRB.
+    /// `una_advanced`: the ACK moved SND.UNA. With `recovery: ns3` the
+    /// share is ns-3.44's ([`Prr::on_ack_ns3`]: its 32-bit product, and
+    /// PRR-SSRB's extra segment only on such an ACK, ns-3's "safeACK";
+    /// others are bound by PRR-CRB).
     fn prr_on_ack(&mut self, delivered: u64, una_advanced: bool) {
         let smss = self.smss();
         let pipe = self.in_flight();
-        if self.cfg.recovery == LossRecovery::Ns3 && delivered == 0 {
-            // ns-3 leaves cwnd alone on an ACK that delivers nothing.
-            return;
+        let ssthresh = self.cc.ssthresh();
+        let sndcnt = match self.cfg.recovery {
+            LossRecovery::Rfc => Some(self.prr.on_ack(delivered, pipe, ssthresh, smss)),
+            LossRecovery::Ns3 => self
+                .prr
+                .on_ack_ns3(delivered, pipe, ssthresh, smss, una_advanced),
+        };
+        if let Some(sndcnt) = sndcnt {
+            self.cc.set_cwnd(pipe + sndcnt);
         }
-        let ssrb = self.cfg.recovery == LossRecovery::Rfc || una_advanced;
-        let sndcnt = self
-            .prr
-            .on_ack(delivered, pipe, self.cc.ssthresh(), smss, ssrb);
-        self.cc.set_cwnd(pipe + sndcnt);
     }
 
     /// Our FIN acknowledged: FIN-WAIT-1 → FIN-WAIT-2, CLOSING → TIME-WAIT,
@@ -685,6 +687,11 @@ impl Socket {
             return;
         }
         let filled_gap = !self.rx_ooo.is_empty();
+        // ns-3 acknowledges the first data segment of a connection at once
+        // (`m_delAckCount = m_delAckMaxCount` when the handshake completes:
+        // "Always respond to first data packet to speed up the
+        // connection"), and delays every second one after it.
+        let first_data = self.stats.bytes_delivered == 0 && self.cfg.recovery == LossRecovery::Ns3;
         let edge = self.rx_ooo.advance(end);
         let delivered = edge - self.rcv_nxt;
         self.rcv_nxt = edge;
@@ -697,7 +704,7 @@ impl Socket {
         // segments there SHOULD be an ACK for at least every second
         // segment", and the delay "MUST be less than 0.5 seconds".
         match self.cfg.delayed_ack_ns {
-            _ if filled_gap => self.ack_now = true,
+            _ if filled_gap || first_data => self.ack_now = true,
             None => self.ack_now = true,
             Some(_) if self.rx_unacked_bytes >= 2 * self.rcv_mss => self.ack_now = true,
             Some(delay_ns) => {

@@ -38,17 +38,9 @@ impl Prr {
 
     /// "On every ACK during recovery": account `delivered` (DeliveredData)
     /// and return `sndcnt`, the bytes that may be sent now; the caller
-    /// sets `cwnd = pipe + sndcnt`. `ssrb`: below ssthresh, allow one
-    /// segment more than delivered (PRR-SSRB); otherwise PRR-CRB,
-    /// "limit = MAX(prr_delivered - prr_out, DeliveredData)".
-    pub fn on_ack(
-        &mut self,
-        delivered: u64,
-        pipe: u64,
-        ssthresh: u64,
-        smss: u64,
-        ssrb: bool,
-    ) -> u64 {
+    /// sets `cwnd = pipe + sndcnt`. Below ssthresh PRR-SSRB allows one
+    /// segment more than delivered.
+    pub fn on_ack(&mut self, delivered: u64, pipe: u64, ssthresh: u64, smss: u64) -> u64 {
         self.delivered += delivered;
         if pipe > ssthresh {
             // Proportional rate reduction: "sndcnt = CEIL(prr_delivered *
@@ -63,10 +55,50 @@ impl Prr {
         } else {
             // PRR-SSRB: "limit = MAX(prr_delivered - prr_out,
             // DeliveredData) + MSS; sndcnt = MIN(ssthresh - pipe, limit)".
-            let crb = self.delivered.saturating_sub(self.out).max(delivered);
-            let limit = if ssrb { crb + smss } else { crb };
+            let limit = self.delivered.saturating_sub(self.out).max(delivered) + smss;
             (ssthresh - pipe).min(limit)
         }
+    }
+
+    /// ns-3.44's `TcpPrrRecovery::DoRecovery`, for `recovery: ns3`, bug for
+    /// bug: `None` when the ACK delivered nothing (ns-3 leaves cwnd alone),
+    /// else `sndcnt` for `cwnd = pipe + sndcnt`. It differs from
+    /// [`Prr::on_ack`] in three ways:
+    ///
+    /// - the proportional share is `ceil(prr_delivered * ssthresh /
+    ///   RecoverFS) - prr_out` in bytes, not whole segments, and the
+    ///   product is taken in 32 bits: ns-3.44 multiplies two `uint32_t`
+    ///   (`m_prrDelivered * tcb->m_ssThresh * 1.0`), which wraps once it
+    ///   passes 2^32. With an ssthresh of 495,216 bytes it wraps after six
+    ///   segments delivered, and the share then drops to almost nothing
+    ///   until the next wrap: ns-3 sends little while pipe > ssthresh;
+    /// - PRR-SSRB's extra segment only on a "safe" ACK (`safe_ack`);
+    /// - at least one segment while nothing has been sent in this recovery
+    ///   ("Force a fast retransmit upon entering fast recovery"), and never
+    ///   less than nothing.
+    pub fn on_ack_ns3(
+        &mut self,
+        delivered: u64,
+        pipe: u64,
+        ssthresh: u64,
+        smss: u64,
+        safe_ack: bool,
+    ) -> Option<u64> {
+        if delivered == 0 {
+            return None;
+        }
+        self.delivered += delivered;
+        let out = self.out as i64;
+        let sndcnt = if pipe > ssthresh {
+            let product = (self.delivered as u32).wrapping_mul(ssthresh as u32);
+            (f64::from(product) / self.recover_fs as f64).ceil() as i64 - out
+        } else {
+            let crb = (self.delivered as i64 - out).max(delivered as i64);
+            let limit = if safe_ack { crb + smss as i64 } else { crb };
+            limit.min(ssthresh as i64 - pipe as i64)
+        };
+        let floor = if self.out > 0 { 0 } else { smss as i64 };
+        Some(sndcnt.max(floor) as u64)
     }
 
     /// "On any data transmission or retransmission: prr_out += (data
@@ -96,7 +128,7 @@ mod tests {
         let mut sent = Vec::new();
         for _ack in 0..19 {
             pipe -= MSS;
-            let sndcnt = prr.on_ack(MSS, pipe, ssthresh, MSS, true);
+            let sndcnt = prr.on_ack(MSS, pipe, ssthresh, MSS);
             let n = sndcnt / MSS;
             for _ in 0..n {
                 prr.on_send(MSS);
@@ -120,23 +152,23 @@ mod tests {
         // rounded up to whole segments.
         let mut prr = Prr::start(10 * MSS);
         // ceil(1 * 7 / 10) = 1 segment.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true), MSS);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS), MSS);
         prr.on_send(MSS);
         // ceil(2 * 0.7) = 2 segments, minus 1 sent.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true), MSS);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS), MSS);
         prr.on_send(MSS);
         // ceil(2.001 * 0.7) = 2 segments, 2 sent: nothing.
-        assert_eq!(prr.on_ack(1, 9 * MSS, 7 * MSS, MSS, true), 0);
+        assert_eq!(prr.on_ack(1, 9 * MSS, 7 * MSS, MSS), 0);
         // Nine segments and a byte delivered: ceil(6.3) = 7 sent in all.
         for _ in 0..7 {
-            let n = prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS, true);
+            let n = prr.on_ack(MSS, 9 * MSS, 7 * MSS, MSS);
             prr.on_send(n);
         }
         assert_eq!(prr.out, 7 * MSS);
         // Never negative, even with more sent than allowed.
         let mut prr = Prr::start(10 * MSS);
         prr.on_send(5 * MSS);
-        assert_eq!(prr.on_ack(MSS, 9 * MSS, 5 * MSS, MSS, true), 0);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS, 5 * MSS, MSS), 0);
     }
 
     /// A burst of losses takes pipe below ssthresh: PRR-SSRB lets pipe
@@ -149,29 +181,75 @@ mod tests {
         let mut prr = Prr::start(20 * MSS);
         // 20 in flight, 12 lost: pipe is 8 after the first ACK (7 + the
         // delivered one leaves 7; below ssthresh from the start).
-        let sndcnt = prr.on_ack(MSS, 7 * MSS, ssthresh, MSS, true);
+        let sndcnt = prr.on_ack(MSS, 7 * MSS, ssthresh, MSS);
         // limit = max(1 - 0, 1) + 1 = 2 segments.
         assert_eq!(sndcnt, 2 * MSS);
         prr.on_send(2 * MSS);
         // Next ACK delivers one: pipe 8, limit = max(2 - 2, 1) + 1 = 2.
-        assert_eq!(prr.on_ack(MSS, 8 * MSS, ssthresh, MSS, true), 2 * MSS);
+        assert_eq!(prr.on_ack(MSS, 8 * MSS, ssthresh, MSS), 2 * MSS);
         prr.on_send(2 * MSS);
         // Near ssthresh the gap bounds it: pipe 9.5 → 500 bytes.
-        assert_eq!(prr.on_ack(MSS, 9 * MSS + 500, ssthresh, MSS, true), 500);
+        assert_eq!(prr.on_ack(MSS, 9 * MSS + 500, ssthresh, MSS), 500);
         // An ACK delivering many (a cumulative ACK after a hole is filled)
         // may send as many, plus one.
         let mut prr = Prr::start(100 * MSS);
         prr.on_send(5 * MSS);
-        assert_eq!(prr.on_ack(4 * MSS, 10 * MSS, 40 * MSS, MSS, true), 5 * MSS);
+        assert_eq!(prr.on_ack(4 * MSS, 10 * MSS, 40 * MSS, MSS), 5 * MSS);
     }
 
-    /// Without the SSRB allowance (`recovery: ns3` on an ACK that does not
-    /// advance SND.UNA) pipe may grow back no faster than delivered: PRR-CRB.
+    /// ns-3.44's PRR, against a trace of ns-3.44 itself (the 1-flow CUBIC
+    /// dumbbell's first recovery, `benches/scenarios/trace/ns3_trace.py`):
+    /// ssthresh 495,216 B, RecoverFS = pipe = 705,176 B, each duplicate ACK
+    /// SACKs one 1,448 B segment and counts one more. The cwnd values are
+    /// ns-3's `CongestionWindow` trace; the third ACK's share wraps.
     #[test]
-    fn crb_sends_no_more_than_delivered() {
+    fn ns3_share_wraps_in_32_bits_as_ns3_does() {
+        const SEG: u64 = 1_448;
+        let ssthresh = 495_216;
+        let mut prr = Prr::start(705_176);
+        // (pipe after the ACK's SACK, cwnd ns-3 set, bytes sent after it)
+        let acks = [
+            (705_176, 707_210, SEG), // the fast retransmit
+            (705_176, 707_796, SEG), // one new segment
+            (702_280, 702_280, 0),   // 8,688 × 495,216 wrapped: nothing
+            (700_832, 700_832, 0),
+            (696_488, 697_671, 0),
+        ];
+        for (pipe, cwnd, sent) in acks {
+            let sndcnt = prr.on_ack_ns3(2 * SEG, pipe, ssthresh, SEG, false);
+            assert_eq!(sndcnt.map(|s| pipe + s), Some(cwnd));
+            prr.on_send(sent);
+        }
+        // Without the wrap the third ACK would have allowed two segments.
+        assert_eq!((8_688u64 * 495_216).div_ceil(705_176) - 2 * SEG, 3_206);
+        // An ACK that delivers nothing leaves cwnd alone.
+        assert_eq!(prr.on_ack_ns3(0, 690_000, ssthresh, SEG, true), None);
+    }
+
+    /// ns-3.44 below ssthresh: PRR-CRB, plus a segment on a safe ACK; and
+    /// the first ACK of a recovery always allows the fast retransmit.
+    #[test]
+    fn ns3_below_ssthresh_is_crb_plus_one_on_safe_acks() {
         let mut prr = Prr::start(20 * MSS);
-        assert_eq!(prr.on_ack(MSS, 7 * MSS, 10 * MSS, MSS, false), MSS);
+        assert_eq!(
+            prr.on_ack_ns3(MSS, 7 * MSS, 10 * MSS, MSS, false),
+            Some(MSS)
+        );
         prr.on_send(MSS);
-        assert_eq!(prr.on_ack(2 * MSS, 7 * MSS, 10 * MSS, MSS, false), 2 * MSS);
+        assert_eq!(
+            prr.on_ack_ns3(MSS, 7 * MSS, 10 * MSS, MSS, false),
+            Some(MSS)
+        );
+        prr.on_send(MSS);
+        assert_eq!(
+            prr.on_ack_ns3(MSS, 7 * MSS, 10 * MSS, MSS, true),
+            Some(2 * MSS)
+        );
+        // Nothing sent yet: one segment at least, even with no share.
+        let mut prr = Prr::start(1_000 * MSS);
+        assert_eq!(
+            prr.on_ack_ns3(1, 900 * MSS, 500 * MSS, MSS, false),
+            Some(MSS)
+        );
     }
 }

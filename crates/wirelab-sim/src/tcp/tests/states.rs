@@ -613,6 +613,38 @@ fn delayed_ack_every_second_full_segment() {
     recv!(s, ACK, L + 1, R + 4381);
 }
 
+/// `recovery: ns3`: the first data segment of a connection is
+/// acknowledged at once, as ns-3 does (`m_delAckCount = m_delAckMaxCount`
+/// when the handshake completes), and every second one after it; the
+/// default waits for the second segment or the timer.
+#[test]
+fn ns3_acknowledges_the_first_data_segment_at_once() {
+    for (recovery, first_acked) in [(LossRecovery::Ns3, true), (LossRecovery::Rfc, false)] {
+        let settings = TcpSettings {
+            delayed_ack_ns: Some(200_000_000),
+            recovery,
+            ..cfg()
+        };
+        let mut s = Socket::listen(&settings, LOCAL_PORT, L, MSS, SimTime::ZERO);
+        send!(s, SYN, R, 0);
+        recv!(s, SYN | ACK, L, R + 1);
+        send!(s, ACK, R + 1, L + 1);
+        send!(s, ACK, R + 1, L + 1, 1460);
+        if first_acked {
+            recv!(s, ACK, L + 1, R + 1461);
+            // The pairs start after it: segments 2 and 3.
+            send!(s, ACK, R + 1461, L + 1, 1460);
+            recv_nothing!(s);
+            send!(s, ACK, R + 2921, L + 1, 1460);
+            recv!(s, ACK, L + 1, R + 4381);
+        } else {
+            recv_nothing!(s);
+            send!(s, ACK, R + 1461, L + 1, 1460);
+            recv!(s, ACK, L + 1, R + 2921);
+        }
+    }
+}
+
 /// Loss recovery entered on the third duplicate ACK, after RFC 3042
 /// limited transmit sent two new segments: `cfg` with NewReno and SACK
 /// as asked, 10 segments in flight, the first lost. Returns the socket
