@@ -761,7 +761,10 @@ pub enum LossRecovery {
     /// ns-3.44's model (for labs that mirror ns-3): NewReno's ssthresh is
     /// half the RFC 6675 pipe, CUBIC's β·cwnd; PRR's RecoverFS is pipe, a
     /// duplicate ACK delivers one SMSS more than it SACKs, and PRR-SSRB
-    /// applies only on ACKs that advance SND.UNA.
+    /// applies only on ACKs that advance SND.UNA; PRR's share is computed
+    /// in 32-bit bytes as ns-3.44 does, wrap included; and the receiver
+    /// acknowledges the first data segment at once (ns-3's quick ACK when
+    /// the handshake completes).
     Ns3,
 }
 
