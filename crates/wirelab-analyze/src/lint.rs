@@ -15,6 +15,7 @@
 //! when every member of `bastion-sg` has its address there, and the
 //! message says so.
 
+mod routing;
 mod space;
 
 use std::net::IpAddr;
@@ -68,10 +69,15 @@ pub enum Code {
     NaclCounterpartMissing,
     NaclReplyBlocked,
     PublicAdminPort,
+    OspfTimersMismatch,
+    OspfPassiveTransit,
+    RipPassiveTransit,
+    RoutingNoNeighbour,
+    RipSplitHorizonOff,
 }
 
 impl Code {
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 23] = [
         Code::SgRuleDuplicate,
         Code::SgRuleRedundant,
         Code::SgRuleRedundantAcrossGroups,
@@ -90,6 +96,11 @@ impl Code {
         Code::NaclCounterpartMissing,
         Code::NaclReplyBlocked,
         Code::PublicAdminPort,
+        Code::OspfTimersMismatch,
+        Code::OspfPassiveTransit,
+        Code::RipPassiveTransit,
+        Code::RoutingNoNeighbour,
+        Code::RipSplitHorizonOff,
     ];
 
     pub fn code(self) -> &'static str {
@@ -112,14 +123,24 @@ impl Code {
             Code::NaclCounterpartMissing => "nacl-counterpart-missing",
             Code::NaclReplyBlocked => "nacl-reply-blocked",
             Code::PublicAdminPort => "public-admin-port",
+            Code::OspfTimersMismatch => "ospf-timers-mismatch",
+            Code::OspfPassiveTransit => "ospf-passive-transit",
+            Code::RipPassiveTransit => "rip-passive-transit",
+            Code::RoutingNoNeighbour => "routing-no-neighbour",
+            Code::RipSplitHorizonOff => "rip-split-horizon-off",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Code::NaclRuleShadowed | Code::NaclReplyBlocked | Code::PublicAdminPort => {
-                Severity::Error
+            Code::NaclRuleShadowed
+            | Code::NaclReplyBlocked
+            | Code::PublicAdminPort
+            | Code::OspfTimersMismatch => Severity::Error,
+            Code::OspfPassiveTransit | Code::RipPassiveTransit | Code::RipSplitHorizonOff => {
+                Severity::Warning
             }
+            Code::RoutingNoNeighbour => Severity::Info,
             Code::SgRuleDuplicate
             | Code::SgRuleRedundant
             | Code::SgPeerGroupEmpty
@@ -188,6 +209,7 @@ pub fn lint(net: &Network) -> Vec<Finding> {
     l.nacls();
     l.public_admin_ports();
     let mut findings = l.findings;
+    findings.extend(routing::routing(net));
     findings.sort_by(|a, b| {
         (a.span.line, a.span.column, a.code.code(), &a.message).cmp(&(
             b.span.line,

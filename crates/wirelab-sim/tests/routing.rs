@@ -437,3 +437,30 @@ hosts:
     );
     assert_eq!(picks, (40_000..40_064).map(pick).collect::<Vec<_>>());
 }
+
+#[test]
+fn ospf_neighbours_whose_timers_differ_never_become_adjacent() {
+    // What `wirelab lint` calls ospf-timers-mismatch: r2's hellos say 10 s
+    // and 40 s, r1's 1 s and 4 s; each ignores the other's.
+    let yaml = TRIANGLE.replace("routes: [STATIC]", "routes: []").replace(
+        "r2: { ospf: { hello: 1s, dead: 4s } }",
+        "r2: { ospf: { hello: 10s } }",
+    );
+    let net = net_of(&yaml);
+    let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+    sim.reset_to(1, Some(SimTime::from_secs(9)));
+    let r2 = net.router_node(1);
+    assert!(
+        sim.ospf_adjacencies(r2).is_empty(),
+        "{:?}",
+        sim.ospf_adjacencies(r2)
+    );
+    assert_eq!(
+        sim.ospf_adjacencies(net.router_node(0)).len(),
+        1,
+        "r1 with r3 only"
+    );
+    // lan3 is reached over the direct link, never through r2.
+    let r = route_to(&sim, &net, "r1", "10.3.0.0/24").unwrap();
+    assert_eq!(r.0.to_string(), "10.0.13.2");
+}
