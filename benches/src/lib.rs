@@ -64,7 +64,7 @@ impl SplitMix64 {
 
     /// A number in `0..n` (the modulo bias is irrelevant here).
     fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        (self.next() % n as u64) as usize
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
