@@ -768,7 +768,7 @@ fn check_route(
                     d.warning(
                         route.target.span,
                         format!(
-                            "peering `{name}` carries only traffic to VPC `{}` ({peer_cidr}): the part of `{}` outside it is dropped there (peering is not transitive, and a peer's gateways are not for you)",
+                            "peering `{name}` carries only traffic to VPC `{}` ({peer_cidr}): the part of `{}` outside it is dropped there (peering is not transitive, and a peer's gateways serve the peer only)",
                             peer.name.value, route.to
                         ),
                     );
