@@ -971,7 +971,11 @@ impl Plan {
             };
             plan.subnet_rt
                 .push(vpc.subnets.iter().map(|_| take(d)).collect());
-            let attached = vpc.igw.as_ref().is_some_and(|i| i.attached);
+            // An internet gateway on an unknown network is reported; its
+            // routes are left as blackholes rather than reported again.
+            let attached = vpc.igw.as_ref().is_some_and(|i| {
+                i.attached && plain.networks.contains_key(i.network.value.as_str())
+            });
             plan.igw.push(if attached { take(d) } else { None });
             plan.nat.push(
                 vpc.nats
@@ -994,7 +998,7 @@ impl Plan {
                 }
             }
             plan.peering.push(own);
-            let outside = vpc.igw.as_ref().filter(|i| i.attached).and_then(|igw| {
+            let outside = vpc.igw.as_ref().filter(|_| attached).and_then(|igw| {
                 if let Some(ip) = &igw.ip {
                     return Some(ip.value);
                 }
