@@ -105,6 +105,7 @@ fn strip_lines(v: &mut serde_json::Value) {
 fn lab_12_means_what_its_expansion_means() {
     let dir = scratch("vpc-lab12");
     assert_same_meaning(LAB12, &dir);
+    assert_schema_accepts(&[dir.join("expanded.yaml")]);
     let (code, report) = test_json(LAB12);
     assert_eq!(code, 0, "{report}");
     let outcome = |name: &str| {
@@ -179,6 +180,63 @@ fn a_lab_without_sugar_expands_to_itself() {
     let (_, a) = test_json(lab);
     let (_, b) = test_json(&expanded);
     assert_eq!(a, b);
+}
+
+/// check-jsonschema ($WIRELAB_CHECK_JSONSCHEMA, else on PATH), as
+/// tests/schema.rs finds it; `None` skips unless it is required.
+fn check_jsonschema() -> Option<std::path::PathBuf> {
+    let tool = std::env::var_os("WIRELAB_CHECK_JSONSCHEMA")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join("check-jsonschema"))
+                    .find(|p| p.is_file())
+            })
+        });
+    if tool.is_none() {
+        assert!(
+            std::env::var_os("WIRELAB_REQUIRE_CHECK_JSONSCHEMA").is_none(),
+            "check-jsonschema is required and missing"
+        );
+        eprintln!("note: check-jsonschema not found: schema validation skipped");
+    }
+    tool
+}
+
+/// The committed JSON Schema accepts every file (sugar and expansions).
+fn assert_schema_accepts(files: &[std::path::PathBuf]) {
+    let Some(tool) = check_jsonschema() else {
+        return;
+    };
+    let out = std::process::Command::new(tool)
+        .arg("--schemafile")
+        .arg(common::root().join("schema/wirelab-lab.schema.json"))
+        .args(files)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn vpcs_alone_make_the_networks() {
+    let dir = scratch("vpc-alone");
+    let lab = dir.join("alone.yaml");
+    std::fs::write(
+        &lab,
+        "lab: alone\nvpcs:\n  a:\n    cidr: 10.1.0.0/16\n    subnets:\n      one: { cidr: 10.1.1.0/24 }\n      two: { cidr: 10.1.2.0/24 }\nhosts:\n  x: { network: a/one }\n  y: { network: a/two, services: [{ port: 22 }] }\nchecks:\n  - { name: the local route, from: x, to: y, port: 22, expect: allow, via: [a/one-rt, a/two-rt] }\n  - { name: an unused address of the VPC, from: x, to: 10.1.9.9, proto: icmp, expect: deny, reason: blackhole }\n",
+    )
+    .unwrap();
+    let lab_str = lab.to_str().unwrap();
+    let (code, report) = test_json(lab_str);
+    assert_eq!(code, 0, "{report}");
+    assert_same_meaning(lab_str, &dir);
+    assert_schema_accepts(&[lab, dir.join("expanded.yaml")]);
 }
 
 #[test]
@@ -572,6 +630,7 @@ fn lab_text(name: &str, layout: &Layout) -> String {
 #[test]
 fn random_layouts_follow_aws_routing_and_mean_their_expansion() {
     let dir = scratch("vpc-random");
+    let mut files = Vec::new();
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for seed in 1..=16u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
@@ -604,7 +663,10 @@ fn random_layouts_follow_aws_routing_and_mean_their_expansion() {
         let sub = dir.join(format!("seed-{seed}"));
         std::fs::create_dir_all(&sub).unwrap();
         assert_same_meaning(path, &sub);
+        files.push(std::path::PathBuf::from(path));
+        files.push(sub.join("expanded.yaml"));
     }
+    assert_schema_accepts(&files);
     // The layouts exercise both outcomes, not one.
     assert!(
         outcomes["allow"] >= 20 && outcomes["deny"] >= 20,
