@@ -254,6 +254,10 @@ pub(crate) fn expand(root: &Node, d: &mut Diags) -> Option<Node> {
         .enumerate()
         .map(|(i, vpc)| target_names(i, vpc, &peerings, d))
         .collect();
+    for vpc in &mut vpcs {
+        check_elastic_ips(vpc, &plain, d);
+        check_nat_addresses(vpc, &plain, d);
+    }
     for (i, vpc) in vpcs.iter().enumerate() {
         check_vpc(i, vpc, &vpcs, &peerings, &targets[i], &plain, d);
     }
@@ -729,9 +733,6 @@ fn check_vpc(
     for nat in vpc.nats.iter().filter(|n| n.available) {
         check_nat_gateway(vpc, nat, d);
     }
-    for (host, address) in &vpc.elastic_ips {
-        check_elastic_ip(vpc, host, address, plain, d);
-    }
     if let Some(igw) = &vpc.igw {
         match plain.networks.get(igw.network.value.as_str()) {
             Some(_) => {}
@@ -794,16 +795,20 @@ fn check_route(
                 return;
             }
             let known: Vec<&str> = targets.keys().map(String::as_str).collect();
-            let help = did_you_mean(name, known.iter().copied()).or_else(|| {
-                Some(if known.is_empty() {
-                    format!(
-                        "VPC `{}` has no internet gateway, NAT gateway or peering to route to",
-                        vpc.name.value
-                    )
-                } else {
-                    format!("targets of VPC `{}`: {}", vpc.name.value, known.join(", "))
-                })
-            });
+            let same_letters = known.iter().find(|k| k.eq_ignore_ascii_case(name));
+            let help = same_letters
+                .map(|k| format!("did you mean `{k}`?"))
+                .or_else(|| did_you_mean(name, known.iter().copied()))
+                .or_else(|| {
+                    Some(if known.is_empty() {
+                        format!(
+                            "VPC `{}` has no internet gateway, NAT gateway or peering to route to",
+                            vpc.name.value
+                        )
+                    } else {
+                        format!("targets of VPC `{}`: {}", vpc.name.value, known.join(", "))
+                    })
+                });
             d.error_help(
                 route.target.span,
                 format!("unknown route target `{name}` in VPC `{}`", vpc.name.value),
@@ -868,44 +873,70 @@ fn check_nat_gateway(vpc: &Vpc, nat: &NatGateway, d: &mut Diags) {
     }
 }
 
-fn check_elastic_ip(
-    vpc: &Vpc,
-    host: &Sp<String>,
-    address: &Sp<Ipv4Addr>,
-    plain: &Plain,
-    d: &mut Diags,
-) {
-    if vpc.igw.is_none() {
-        d.error(
-            address.span,
-            format!(
-                "an elastic IP is reached through the internet gateway, and VPC `{}` has none (`internet_gateway:`)",
-                vpc.name.value
-            ),
-        );
-        return;
-    }
-    let Some((_, network)) = plain.hosts.get(host.value.as_str()) else {
-        d.error_help(
-            host.span,
-            format!("unknown host `{}`", host.value),
-            did_you_mean(&host.value, plain.hosts.keys().copied()),
-        );
+/// Keeps the elastic IPs of `vpc` that may be mapped; reports the others
+/// (which the expansion then leaves out, so that nothing is reported twice).
+fn check_elastic_ips(vpc: &mut Vpc, plain: &Plain, d: &mut Diags) {
+    let subnets: BTreeSet<String> = vpc.subnets.iter().map(|s| s.name.value.clone()).collect();
+    let (name, has_igw) = (vpc.name.value.clone(), vpc.igw.is_some());
+    let prefix = format!("{name}/");
+    vpc.elastic_ips.retain(|(host, address)| {
+        if !has_igw {
+            d.error(
+                address.span,
+                format!(
+                    "an elastic IP is reached through the internet gateway, and VPC `{name}` has none (`internet_gateway:`)"
+                ),
+            );
+            return false;
+        }
+        let Some((_, network)) = plain.hosts.get(host.value.as_str()) else {
+            d.error_help(
+                host.span,
+                format!("unknown host `{}`: `elastic_ips:` maps host names to addresses", host.value),
+                did_you_mean(&host.value, plain.hosts.keys().copied()),
+            );
+            return false;
+        };
+        let inside = network
+            .and_then(|n| n.strip_prefix(&prefix))
+            .is_some_and(|s| subnets.contains(s));
+        if !inside {
+            d.error(
+                host.span,
+                format!(
+                    "host `{}` is in no subnet of VPC `{name}`: an elastic IP maps to an instance of the VPC",
+                    host.value
+                ),
+            );
+        }
+        inside
+    });
+}
+
+/// A NAT gateway's elastic IP is its address on the internet network:
+/// inside that network's prefix (when it is known). Others are reported
+/// here and the gateway left out of the expansion.
+fn check_nat_addresses(vpc: &mut Vpc, plain: &Plain, d: &mut Diags) {
+    let Some(igw) = &vpc.igw else {
         return;
     };
-    let prefix = format!("{}/", vpc.name.value);
-    let inside = network.is_some_and(|n| {
-        n.strip_prefix(&prefix)
-            .is_some_and(|s| vpc.subnets.iter().any(|x| x.name.value == s))
-    });
-    if !inside {
-        d.error(
-            host.span,
-            format!(
-                "host `{}` is in no subnet of VPC `{}`: an elastic IP maps to an instance of the VPC",
-                host.value, vpc.name.value
-            ),
-        );
+    let Some((_, Some(cidr))) = plain.networks.get(igw.network.value.as_str()) else {
+        return;
+    };
+    for nat in &mut vpc.nats {
+        let Some(eip) = &nat.elastic_ip else {
+            continue;
+        };
+        if !cidr.contains(&eip.value) || usable_v4(*cidr).0 > u32::from(eip.value) {
+            d.error(
+                eip.span,
+                format!(
+                    "elastic IP `{}` is not a usable address of `{cidr}` (network `{}`, where the internet gateway is)",
+                    eip.value, igw.network.value
+                ),
+            );
+            nat.elastic_ip = None;
+        }
     }
 }
 
@@ -1464,4 +1495,96 @@ fn splice(root: &Node, top: &[(Sp<String>, Node)], networks: Entries, routers: E
 /// are disjoint).
 fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The lab's model with every position blanked: the sugar and its
+    /// expansion are written on different lines.
+    fn model_without_spans(file: &str, text: &str) -> String {
+        let lab = crate::parse_str(file, text)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .lab;
+        let debug = format!("{lab:?}");
+        let mut out = String::with_capacity(debug.len());
+        let mut rest = debug.as_str();
+        while let Some(at) = rest.find("Span { line: ") {
+            out.push_str(&rest[..at]);
+            let end = rest[at..].find('}').expect("a Span ends") + at + 1;
+            out.push_str("Span");
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn assert_same_model(text: &str) {
+        let expanded = crate::expand_str("lab.yaml", text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            !expanded.yaml.lines().any(|l| l.starts_with("vpcs:")),
+            "{}",
+            expanded.yaml
+        );
+        let sugar = model_without_spans("lab.yaml", text);
+        let plain = model_without_spans("lab.yaml", &expanded.yaml);
+        assert_eq!(sugar, plain, "the expansion reads back differently");
+    }
+
+    #[test]
+    fn lab_12_and_its_expansion_are_the_same_model() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../labs/12-peered-vpcs-transit-trap.yaml");
+        assert_same_model(&std::fs::read_to_string(path).unwrap());
+    }
+
+    #[test]
+    fn gateways_states_and_pass_through_keys_survive_the_round_trip() {
+        assert_same_model(
+            r#"lab: states
+networks:
+  internet: { cidr: 198.51.100.0/24 }
+  office: { cidr: 192.168.0.0/24 }
+routers:
+  isp: { interfaces: { internet: 198.51.100.254, office: 192.168.0.1 } }
+nacls:
+  tight: { inbound: [{ rule: 100, action: allow, proto: all, cidr: 0.0.0.0/0 }] }
+vpcs:
+  a:
+    cidr: 10.1.0.0/16
+    fabric: 100.64.0.0/24
+    internet_gateway: { network: internet, gateway: 198.51.100.254 }
+    subnets:
+      public: { cidr: 10.1.0.0/24, route_table: public, nacl: tight, link: { delay: 1ms } }
+      private: { cidr: 10.1.1.0/24, route_table: private }
+      whole: { cidr: 10.1.128.0/17 }
+    nat_gateways:
+      n1: { subnet: public, elastic_ip: 198.51.100.20 }
+      n2: { subnet: public, elastic_ip: 198.51.100.21, state: deleted }
+    elastic_ips: { web: 198.51.100.30 }
+    route_tables:
+      public: [{ to: 0.0.0.0/0, target: igw }]
+      private: [{ to: 0.0.0.0/0, target: n1 }, { to: 192.168.0.0/24, target: n2 }]
+  b:
+    cidr: 10.2.0.0/16
+    internet_gateway: { network: internet, state: detached }
+    subnets: { only: { cidr: 10.2.0.0/16 } }
+    route_tables: { main: [{ to: 0.0.0.0/0, target: igw }, { to: 10.1.0.0/16, target: a-b }] }
+vpc_peerings:
+  a-b: { between: [a, b], state: deleted }
+hosts:
+  web: { network: a/public }
+  app: { network: a/private }
+  lone: { network: b/only }
+  pc: { network: office }
+"#,
+        );
+    }
+
+    #[test]
+    fn a_subnet_as_wide_as_its_vpc_has_no_blackhole_of_its_own() {
+        let text = "lab: w\nvpcs:\n  a:\n    cidr: 10.1.0.0/24\n    subnets: { all: { cidr: 10.1.0.0/24 } }\nhosts:\n  h: { network: a/all }\n";
+        let expanded = crate::expand_str("w.yaml", text).unwrap();
+        assert!(!expanded.yaml.contains("blackhole"), "{}", expanded.yaml);
+        assert_same_model(text);
+    }
 }
