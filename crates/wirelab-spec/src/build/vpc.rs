@@ -71,6 +71,9 @@ const FABRIC: &str = "fabric";
 /// Most VPCs, subnets of a VPC, routes of a table, peerings.
 const VPCS_MAX: usize = 250;
 const SUBNETS_MAX: usize = 200;
+/// Most subnets of all VPCs: every subnet router holds a route per subnet
+/// of its VPC, so the expansion grows with the square of a VPC's subnets.
+const SUBNETS_TOTAL_MAX: usize = 2_000;
 const ROUTES_MAX: usize = 1_000;
 const PEERINGS_MAX: usize = 1_000;
 
@@ -241,6 +244,14 @@ pub(crate) fn expand(root: &Node, d: &mut Diags) -> Option<Node> {
             } else {
                 for (index, (name, node)) in entries.iter().enumerate() {
                     vpcs.push(read_vpc(name, node, index, d));
+                }
+                let total: usize = vpcs.iter().map(|v| v.subnets.len()).sum();
+                if total > SUBNETS_TOTAL_MAX {
+                    d.error(
+                        node.span,
+                        format!("too many subnets in all VPCs ({total}; the limit is {SUBNETS_TOTAL_MAX})"),
+                    );
+                    vpcs.clear();
                 }
             }
         }
@@ -1578,6 +1589,47 @@ hosts:
   pc: { network: office }
 "#,
         );
+    }
+
+    /// Every line of lab 12 removed, doubled or given another value: the
+    /// reader answers (a lab or diagnostics), never panics, and every
+    /// error has a position.
+    #[test]
+    fn broken_copies_of_lab_12_never_panic() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../labs/12-peered-vpcs-transit-trap.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.iter().position(|l| l.starts_with("vpcs:")).unwrap();
+        let end = lines.iter().position(|l| l.starts_with("hosts:")).unwrap();
+        let mut errors = 0;
+        for i in start..end {
+            let mut variants = vec![lines
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>()
+                .join("\n")];
+            for value in ["x", "[]", "{}", "10.0.0.0/8", "a-b", "igw", "0"] {
+                if let Some((key, _)) = lines[i].split_once(": ") {
+                    let mut copy = lines.clone();
+                    let changed = format!("{key}: {value}");
+                    copy[i] = &changed;
+                    variants.push(copy.join("\n"));
+                }
+            }
+            for variant in variants {
+                match crate::parse_str("lab.yaml", &variant) {
+                    Ok(_) => {}
+                    Err(diags) => {
+                        errors += 1;
+                        assert!(diags.iter().all(|d| d.span.line > 0), "{diags:?}");
+                    }
+                }
+            }
+        }
+        assert!(errors > 50, "only {errors} broken copies were refused");
     }
 
     #[test]
