@@ -14,12 +14,16 @@ pub struct ExpandArgs {
     /// Write the expanded lab to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// A lab with `variables:`: expand this student's variant (default:
+    /// the author's, every variable's first choice).
+    #[arg(long, value_name = "ID")]
+    student: Option<String>,
 }
 
 /// Exit status: 0 the expansion was written; 2 an invalid lab or a file
 /// that cannot be written.
 pub fn cmd_expand(args: &ExpandArgs) -> u8 {
-    match wirelab_spec::expand(&args.lab) {
+    match wirelab_spec::expand(&args.lab, args.student.as_deref()) {
         Ok(expanded) => {
             crate::print_diagnostics(&expanded.warnings);
             let text = format!(

@@ -240,6 +240,29 @@ fn vpcs_alone_make_the_networks() {
 }
 
 #[test]
+fn a_variant_expands_to_the_lab_that_student_is_graded_on() {
+    let dir = scratch("vpc-variant");
+    let lab = "crates/wirelab/tests/variants/lab.yaml";
+    for student in ["alice", "bob"] {
+        let out = dir.join(format!("{student}.yaml"));
+        let out = out.to_str().unwrap();
+        let (code, _, err) = wirelab(&["expand", lab, "--student", student, "-o", out]);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(out).unwrap();
+        assert!(
+            !text.contains("${") && !text.contains("\nvariables:"),
+            "{text}"
+        );
+        let graded = wirelab(&["test", lab, "--student", student, "--format", "json"]).1;
+        let mut graded: serde_json::Value = serde_json::from_str(&graded).unwrap();
+        let (_, mut expanded) = test_json(out);
+        strip_lines(&mut graded);
+        strip_lines(&mut expanded);
+        assert_eq!(graded, expanded, "{student}");
+    }
+}
+
+#[test]
 fn gone_targets_are_blackholes() {
     let dir = scratch("vpc-gone");
     let lab = dir.join("gone.yaml");

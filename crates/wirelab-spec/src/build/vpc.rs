@@ -1530,7 +1530,8 @@ mod tests {
     }
 
     fn assert_same_model(text: &str) {
-        let expanded = crate::expand_str("lab.yaml", text).unwrap_or_else(|e| panic!("{e:?}"));
+        let expanded =
+            crate::expand_str("lab.yaml", text, None).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(
             !expanded.yaml.lines().any(|l| l.starts_with("vpcs:")),
             "{}",
@@ -1635,7 +1636,7 @@ hosts:
     #[test]
     fn a_subnet_as_wide_as_its_vpc_has_no_blackhole_of_its_own() {
         let text = "lab: w\nvpcs:\n  a:\n    cidr: 10.1.0.0/24\n    subnets: { all: { cidr: 10.1.0.0/24 } }\nhosts:\n  h: { network: a/all }\n";
-        let expanded = crate::expand_str("w.yaml", text).unwrap();
+        let expanded = crate::expand_str("w.yaml", text, None).unwrap();
         assert!(!expanded.yaml.contains("blackhole"), "{}", expanded.yaml);
         assert_same_model(text);
     }
