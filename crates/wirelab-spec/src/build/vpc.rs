@@ -558,6 +558,12 @@ fn read_peerings(at: Span, node: &Node, vpcs: &[Vpc], d: &mut Diags) -> Vec<Peer
     }
     for (name, node) in entries {
         check_name(name, "peering", d);
+        if name.value == IGW_TARGET {
+            d.error(
+                name.span,
+                format!("`{IGW_TARGET}` names the internet gateway in route tables: name the peering otherwise"),
+            );
+        }
         let what = format!("peering `{}`", name.value);
         let Some(f) = read::fields(node, &PEERING_KEYS, &what, name.span, d) else {
             continue;
