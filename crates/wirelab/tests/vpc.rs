@@ -60,6 +60,27 @@ fn assert_same_meaning(lab: &str, dir: &Path) {
         routes(&expanded),
         "{lab}: routing tables differ"
     );
+    // The analysis (no simulation) answers the same for every host.
+    let (_, out, _) = wirelab(&["routes", lab, "--hosts", "--format", "json"]);
+    let tables: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for table in tables["tables"].as_array().unwrap() {
+        if table["router"] == true {
+            continue;
+        }
+        let host = table["node"].as_str().unwrap();
+        let reach = |lab: &str| {
+            let (code, out, err) = wirelab(&["reach", lab, "--from", host, "--format", "json"]);
+            assert!(code < 2, "reach {lab} --from {host}: {err}");
+            let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            strip_lines(&mut v);
+            v
+        };
+        assert_eq!(
+            reach(lab),
+            reach(&expanded),
+            "{lab}: reach --from {host} differs"
+        );
+    }
     // Expanding the expansion changes nothing but the header comment.
     let twice = dir.join("twice.yaml");
     let (code, _, err) = wirelab(&["expand", &expanded, "-o", twice.to_str().unwrap()]);
