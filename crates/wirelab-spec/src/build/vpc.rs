@@ -982,21 +982,7 @@ impl Plan {
             igw_outside: Vec::new(),
             gateways: Vec::new(),
         };
-        let mut taken: BTreeSet<Ipv4Addr> = plain.written.clone();
-        for vpc in vpcs {
-            taken.extend(
-                vpc.nats
-                    .iter()
-                    .filter_map(|n| n.elastic_ip.as_ref().map(|a| a.value)),
-            );
-            taken.extend(vpc.elastic_ips.iter().map(|(_, a)| a.value));
-            taken.extend(
-                vpc.igw
-                    .as_ref()
-                    .and_then(|i| i.ip.as_ref())
-                    .map(|a| a.value),
-            );
-        }
+        let mut taken = taken_addresses(vpcs, plain);
         for (index, vpc) in vpcs.iter().enumerate() {
             let mut next = vpc.fabric.map(|f| {
                 let (first, last) = usable_v4(f);
@@ -1046,22 +1032,11 @@ impl Plan {
                 }
             }
             plan.peering.push(own);
-            let outside = vpc.igw.as_ref().filter(|_| attached).and_then(|igw| {
-                if let Some(ip) = &igw.ip {
-                    return Some(ip.value);
-                }
-                let (_, cidr) = plain.networks.get(igw.network.value.as_str())?;
-                let cidr = (*cidr)?;
-                let (first, last) = usable_v4(cidr);
-                let free = (first..=last).rev().map(Ipv4Addr::from).find(|a| !taken.contains(a));
-                if free.is_none() {
-                    d.error(
-                        igw.span,
-                        format!("network `{}` has no free address left for the internet gateway: give it `ip:`", igw.network.value),
-                    );
-                }
-                free
-            });
+            let outside = vpc
+                .igw
+                .as_ref()
+                .filter(|_| attached)
+                .and_then(|igw| outside_address(igw, plain, &taken, d));
             taken.extend(outside);
             plan.igw_outside.push(outside);
             plan.gateways
@@ -1069,6 +1044,47 @@ impl Plan {
         }
         plan
     }
+}
+
+/// Every IPv4 address the lab or the sugar writes.
+fn taken_addresses(vpcs: &[Vpc], plain: &Plain) -> BTreeSet<Ipv4Addr> {
+    let mut taken = plain.written.clone();
+    for vpc in vpcs {
+        let nats = vpc.nats.iter().filter_map(|n| n.elastic_ip.as_ref());
+        let igw = vpc.igw.as_ref().and_then(|i| i.ip.as_ref());
+        taken.extend(nats.chain(igw).map(|a| a.value));
+        taken.extend(vpc.elastic_ips.iter().map(|(_, a)| a.value));
+    }
+    taken
+}
+
+/// The internet gateway's address on the internet side: its `ip:`, else
+/// the highest address of the network that nothing else takes.
+fn outside_address(
+    igw: &Igw,
+    plain: &Plain,
+    taken: &BTreeSet<Ipv4Addr>,
+    d: &mut Diags,
+) -> Option<Ipv4Addr> {
+    if let Some(ip) = &igw.ip {
+        return Some(ip.value);
+    }
+    let (_, cidr) = plain.networks.get(igw.network.value.as_str())?;
+    let (first, last) = usable_v4((*cidr)?);
+    let free = (first..=last)
+        .rev()
+        .map(Ipv4Addr::from)
+        .find(|a| !taken.contains(a));
+    if free.is_none() {
+        d.error(
+            igw.span,
+            format!(
+                "network `{}` has no free address left for the internet gateway: give it `ip:`",
+                igw.network.value
+            ),
+        );
+    }
+    free
 }
 
 // ---------------------------------------------------------------------------
