@@ -284,6 +284,41 @@ fn a_variant_expands_to_the_lab_that_student_is_graded_on() {
 }
 
 #[test]
+fn a_peering_routed_one_way_warns_and_loses_the_replies() {
+    let dir = scratch("vpc-one-way");
+    let lab = dir.join("one-way.yaml");
+    std::fs::write(&lab, ONE_WAY).unwrap();
+    let lab = lab.to_str().unwrap();
+    let (code, out, err) = wirelab(&["test", lab]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "{lab}:6:55: warning: no subnet of VPC `b` routes back to `a`"
+        )),
+        "{err}"
+    );
+    assert!(out.contains("no-route at b/y-rt"), "{out}");
+}
+
+const ONE_WAY: &str = "lab: one-way
+vpcs:
+  a:
+    cidr: 10.1.0.0/16
+    subnets: { x: { cidr: 10.1.1.0/24 } }
+    route_tables: { main: [{ to: 10.2.0.0/16, target: a-b }] }
+  b:
+    cidr: 10.2.0.0/16
+    subnets: { y: { cidr: 10.2.1.0/24 } }
+vpc_peerings:
+  a-b: { between: [a, b] }
+hosts:
+  h: { network: a/x }
+  g: { network: b/y }
+checks:
+  - { name: one way only, from: h, to: g, proto: icmp, expect: deny, reason: no-route }
+";
+
+#[test]
 fn gone_targets_are_blackholes() {
     let dir = scratch("vpc-gone");
     let lab = dir.join("gone.yaml");

@@ -272,6 +272,7 @@ pub(crate) fn expand(root: &Node, d: &mut Diags) -> Option<Node> {
     for (i, vpc) in vpcs.iter().enumerate() {
         check_vpc(i, vpc, &vpcs, &peerings, &targets[i], &plain, d);
     }
+    check_return_routes(&vpcs, &peerings, d);
     let plan = Plan::new(&vpcs, &peerings, &plain, d);
     let (networks, routers) = generate(&vpcs, &peerings, &targets, &plan);
     check_names(&networks, &routers, &plain, d);
@@ -831,6 +832,48 @@ fn check_route(
                 format!("unknown route target `{name}` in VPC `{}`", vpc.name.value),
                 help,
             );
+        }
+    }
+}
+
+/// A peering carries an exchange only when both VPCs route to it: a route
+/// of `a` into `b` through a peering that no table of `b` routes back
+/// through is a warning (the replies are lost).
+fn check_return_routes(vpcs: &[Vpc], peerings: &[Peering], d: &mut Diags) {
+    for (p, peering) in peerings.iter().enumerate() {
+        let Some([a, b]) = peering.between else {
+            continue;
+        };
+        for (from, to) in [(a, b), (b, a)] {
+            let (Some(from_cidr), Some(to_cidr)) = (vpcs[from].cidr, vpcs[to].cidr) else {
+                continue;
+            };
+            let routes_into = |v: usize, cidr: Ipv4Net| {
+                let tables = vpcs[v].tables.iter().filter(|t| {
+                    let main = t.name.value == MAIN_TABLE;
+                    vpcs[v]
+                        .subnets
+                        .iter()
+                        .any(|s| s.table.as_ref().map_or(main, |n| n.value == t.name.value))
+                });
+                tables
+                    .flat_map(|t| &t.routes)
+                    .filter(move |r| r.target.value == peering.name.value && overlap(r.to, cidr))
+                    .collect::<Vec<_>>()
+            };
+            let back = routes_into(to, from_cidr);
+            if !back.is_empty() {
+                continue;
+            }
+            if let Some(first) = routes_into(from, to_cidr).first() {
+                d.warning(
+                    first.target.span,
+                    format!(
+                        "no subnet of VPC `{}` routes back to `{}` ({from_cidr}) through `{}`: replies are lost (a peering needs a route on both sides)",
+                        vpcs[to].name.value, vpcs[from].name.value, peerings[p].name.value
+                    ),
+                );
+            }
         }
     }
 }
