@@ -6,6 +6,7 @@
 
 mod build;
 pub mod diag;
+mod emit;
 pub mod limits;
 pub mod model;
 pub mod quantity;
@@ -47,6 +48,56 @@ pub fn load_variant(
     let text =
         read_file(path, FILE_BYTES_MAX).map_err(|message| vec![whole_file(&file, message)])?;
     parse_text(&file, &text, true, student)
+}
+
+/// A lab with its sugar (`vpcs:`, `vpc_peerings:`) written out in the
+/// plain form it stands for: `wirelab expand`.
+#[derive(Clone, Debug)]
+pub struct Expanded {
+    /// The expanded lab as YAML text; read back, it is the same lab.
+    pub yaml: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates the lab at `path` (every problem at once, as
+/// [`load`]), then writes it out with its sugar expanded. A lab without
+/// sugar is written as it reads (comments aside). A lab with `variables:`
+/// is written as one student's variant (`None`: the author's), its
+/// placeholders replaced and `variables:` left out.
+pub fn expand(path: &std::path::Path, student: Option<&str>) -> Result<Expanded, Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    let text =
+        read_file(path, FILE_BYTES_MAX).map_err(|message| vec![whole_file(&file, message)])?;
+    expand_str(&file, &text, student)
+}
+
+/// [`expand`] of lab text; `file` is the name used in diagnostics.
+pub fn expand_str(
+    file: &str,
+    text: &str,
+    student: Option<&str>,
+) -> Result<Expanded, Vec<Diagnostic>> {
+    let loaded = parse_text(file, text, true, student)?;
+    let substituted = variant::variant_text(file, text, student)?;
+    let root = yaml::load(&substituted).map_err(|e| {
+        vec![Diagnostic {
+            file: file.to_string(),
+            span: e.span.unwrap_or_default(),
+            severity: Severity::Error,
+            message: e.message,
+            help: None,
+        }]
+    })?;
+    let mut d = read::Diags::new(file);
+    let mut expanded = build::vpc::expand(&root, &mut d).unwrap_or(root);
+    // The placeholders are replaced: the variables have nothing left to do.
+    if let yaml::Value::Map(top) = &mut expanded.value {
+        top.retain(|(key, _)| key.value != "variables");
+    }
+    Ok(Expanded {
+        yaml: emit::to_yaml(&expanded),
+        warnings: loaded.warnings,
+    })
 }
 
 /// Validates lab text; `file` is the name used in diagnostics.

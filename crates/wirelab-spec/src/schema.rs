@@ -581,7 +581,8 @@ impl<T: JsonSchema> JsonSchema for OrNothing<T> {
 /// (unknown names, addresses outside their network, ...).
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, title = "wirelab lab (format version 1)")]
-#[schemars(extend("required" = ["lab", "networks", "hosts"]))]
+#[schemars(extend("required" = ["lab", "hosts"]))]
+#[schemars(extend("anyOf" = [{ "required": ["networks"] }, { "required": ["vpcs"] }]))]
 struct Lab {
     lab: LabId,
     /// A title for people.
@@ -632,7 +633,133 @@ struct Lab {
     /// student's id (`wirelab variant LAB --student ID`); without a
     /// student, the first choice.
     variables: Named<Variable>,
+    /// Extension: AWS-shaped VPCs, by name, expanded into networks and
+    /// routers (`wirelab expand` prints them): subnets, route tables with
+    /// the local route, an internet gateway, NAT gateways, elastic IPs.
+    /// Hosts join a subnet as `network: VPC/SUBNET`. See
+    /// docs/lab-format.md, "VPCs".
+    vpcs: Named<Vpc>,
+    /// Extension: peerings between two VPCs, by name (a route target).
+    /// Not transitive, and no edge-to-edge routing: a peering carries only
+    /// traffic that starts or ends in one of its two VPCs.
+    vpc_peerings: Named<VpcPeering>,
 }
+
+/// One VPC of `vpcs:`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["cidr", "subnets"]))]
+struct Vpc {
+    /// The VPC's IPv4 prefix (its local route).
+    cidr: Ipv4Prefix,
+    /// The network joining the VPC's routers in the expansion. Default
+    /// `169.254.N.0/24`, N the VPC's position from 1.
+    fabric: Ipv4Prefix,
+    /// Subnets, by name; each becomes the network `VPC/NAME`.
+    subnets: Named<VpcSubnet>,
+    /// Route tables, by name: lists of routes. A subnet without
+    /// `route_table` uses `main` (only the local route when not declared).
+    route_tables: Named<List<VpcRoute, 1_000>>,
+    /// The VPC's internet gateway (route target `igw`).
+    internet_gateway: InternetGateway,
+    /// NAT gateways, by name (a route target).
+    nat_gateways: Named<NatGateway>,
+    /// Host name → its elastic IP (1:1 NAT at the internet gateway).
+    elastic_ips: Named<Ipv4Address>,
+}
+
+/// A subnet of a VPC.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["cidr"]))]
+struct VpcSubnet {
+    /// An IPv4 prefix inside the VPC's `cidr`.
+    cidr: Ipv4Prefix,
+    /// The name of a route table of the VPC. Default `main`.
+    route_table: Text,
+    /// The NACL of the subnet's network.
+    nacl: NaclName,
+    /// The subnet's link properties.
+    link: LinkProps,
+}
+
+/// `{ to, target }`: a route of a VPC route table.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["to", "target"]))]
+struct VpcRoute {
+    /// An IPv4 prefix outside the VPC's CIDR (the local route wins inside).
+    to: Ipv4Prefix,
+    /// `igw`, a NAT gateway's name or a peering's name.
+    target: RouteTarget,
+}
+
+leaf!(RouteTarget, {
+    "description": "Where the route leads: `igw` (the VPC's internet gateway), the name of one of its NAT gateways, or the name of a peering of the VPC. A target that is gone (detached, deleted, not active) makes the route a blackhole.",
+    "type": "string",
+    "examples": ["igw", "nat-a", "a-b"]
+});
+
+/// `internet_gateway:` of a VPC.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["network"]))]
+struct InternetGateway {
+    /// The network of `networks:` that stands for the internet.
+    network: NetworkName,
+    /// The gateway's address there. Default: the highest free one.
+    ip: Ipv4Address,
+    /// A next hop on that network for everything else (the default route
+    /// of the internet and NAT gateways). Default: none.
+    gateway: Ipv4Address,
+    state: IgwState,
+}
+
+leaf!(IgwState, {
+    "description": "`attached` (default) or `detached`: routes to a detached gateway are blackholes.",
+    "enum": ["attached", "detached"]
+});
+
+/// A NAT gateway of a VPC.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["subnet", "elastic_ip"]))]
+struct NatGateway {
+    /// A public subnet of the VPC (its route table routes to `igw`).
+    subnet: Text,
+    /// The public address the VPC's connections leave from (ports
+    /// 1024-65535), on the internet gateway's network.
+    elastic_ip: Ipv4Address,
+    state: NatGatewayState,
+}
+
+leaf!(NatGatewayState, {
+    "description": "`available` (default) or `deleted`: routes to a deleted NAT gateway are blackholes.",
+    "enum": ["available", "deleted"]
+});
+
+/// A peering of `vpc_peerings:`.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+#[schemars(extend("required" = ["between"]))]
+struct VpcPeering {
+    between: VpcPair,
+    state: PeeringState,
+}
+
+leaf!(VpcPair, {
+    "description": "The two VPCs (names of `vpcs:`), whose CIDRs may not overlap.",
+    "type": "array",
+    "items": { "type": "string" },
+    "minItems": 2,
+    "maxItems": 2,
+    "examples": [["a", "b"]]
+});
+
+leaf!(PeeringState, {
+    "description": "`active` (default), `pending-acceptance` or `deleted`: routes to a peering that is not active are blackholes.",
+    "enum": ["active", "pending-acceptance", "deleted"]
+});
 
 /// One variable of `variables:`.
 #[derive(JsonSchema, Default)]
@@ -686,7 +813,7 @@ struct Grading {
 leaf!(EditablePath, {
     "description": "A part a submission may change: a section of the lab, then map keys, joined by dots (`security_groups`, `routers.r1.routes`).",
     "type": "string",
-    "pattern": "^(title|description|seed|defaults|networks|routers|links|hosts|security_groups|nacls|dns|tls|ssh|traffic|events|tcp|checks)(\\.[^.]+)*$",
+    "pattern": "^(title|description|seed|defaults|networks|routers|links|hosts|security_groups|nacls|dns|tls|ssh|traffic|events|tcp|checks|vpcs|vpc_peerings)(\\.[^.]+)*$",
     "examples": ["security_groups", "routers.r1.routes"]
 });
 
@@ -2069,6 +2196,12 @@ mod tests {
             ("NatSource", &keys::SOURCE_KEYS),
             ("NatForward", &keys::FORWARD_KEYS),
             ("NatStatic", &keys::STATIC_KEYS),
+            ("Vpc", &keys::VPC_KEYS),
+            ("VpcSubnet", &keys::SUBNET_KEYS),
+            ("VpcRoute", &keys::VPC_ROUTE_KEYS),
+            ("InternetGateway", &keys::IGW_KEYS),
+            ("NatGateway", &keys::NAT_GATEWAY_KEYS),
+            ("VpcPeering", &keys::PEERING_KEYS),
             ("DnsAnswers", &keys::DNS_EXPECT_KEYS),
             ("FlowExpect", &keys::FLOW_EXPECT_KEYS),
             ("ReachExpect", &keys::EXHAUSTIVE_EXPECT_KEYS),
@@ -2142,6 +2275,9 @@ mod tests {
         assert_eq!(values("Increase"), set(&keys::INCREASE_NAMES));
         assert_eq!(values("SplitHorizon"), set(&keys::SPLIT_HORIZON));
         assert_eq!(values("Recovery"), set(&keys::RECOVERY_NAMES));
+        assert_eq!(values("IgwState"), set(&keys::IGW_STATES));
+        assert_eq!(values("NatGatewayState"), set(&keys::NAT_GATEWAY_STATES));
+        assert_eq!(values("PeeringState"), set(&keys::PEERING_STATES));
         assert_eq!(set(&QUERY_TYPES), set(&keys::DNS_TYPES));
         assert_eq!(
             set(&RECORD_TYPES),

@@ -11,6 +11,7 @@ mod curl;
 mod diff;
 mod dig;
 mod dns_serve;
+mod expand;
 mod gateway;
 mod grade;
 mod grade_report;
@@ -203,6 +204,12 @@ enum Command {
         after_help = "The choice of each variable is drawn from the lab's seed and the student's id, the same on every machine; without variables the lab is written as it is. The variant is checked like any lab before it is written. `wirelab test LAB --student ID` and `wirelab grade LAB --variants` grade a student against their variant. See docs/lab-format.md, \"Variants\".\n\nExit status: 0 the variant was written; 2 an invalid lab or variant, or a file that cannot be written.\n\nExamples:\n  wirelab variant labs/05-exercise-fix-the-vpc.yaml --student alice -o alice.yaml\n  for s in alice bob; do wirelab variant LAB --student $s -o $s/lab.yaml; done"
     )]
     Variant(VariantArgs),
+    /// Print the lab with its sugar (`vpcs:`, `vpc_peerings:`) expanded
+    /// into the plain networks and routers it stands for.
+    #[command(
+        after_help = "The expansion is what the lab means: every command reads a lab through it, and the printed lab, read back, gives the same networks, routers, routes and NAT, so the same results. A lab without sugar is printed as it reads (comments are not kept). See docs/lab-format.md, \"VPCs\".\n\nExit status: 0 the expansion was written; 2 an invalid lab or a file that cannot be written.\n\nExamples:\n  wirelab expand labs/12-peered-vpcs-transit-trap.yaml\n  wirelab expand LAB -o plain.yaml && wirelab test plain.yaml"
+    )]
+    Expand(expand::ExpandArgs),
 }
 
 #[derive(Args)]
@@ -302,6 +309,7 @@ fn main() -> ExitCode {
         Command::Man(args) => packaging::cmd_man(&args, Cli::command()),
         Command::Routes(args) => routes::cmd_routes(&args, load),
         Command::Variant(args) => cmd_variant(&args),
+        Command::Expand(args) => expand::cmd_expand(&args),
     };
     ExitCode::from(code)
 }

@@ -19,6 +19,7 @@ mod ssh;
 mod tcp;
 mod topology;
 mod traffic;
+pub(crate) mod vpc;
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use crate::model::{Lab, Sp, Span, TcpSettings};
 use crate::read::{self, did_you_mean, Diags, Fields};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TOP_KEYS: [&str; 21] = [
+pub(crate) const TOP_KEYS: [&str; 23] = [
     "lab",
     "title",
     "description",
@@ -48,6 +49,8 @@ pub(crate) const TOP_KEYS: [&str; 21] = [
     "grading",
     "stages",
     "variables",
+    "vpcs",
+    "vpc_peerings",
 ];
 /// The key lists of every map the reader reads, for the test that holds
 /// the JSON Schema (`crate::schema`) to them.
@@ -75,6 +78,10 @@ pub(crate) mod key_lists {
         INTERFACE_KEYS, LINK_KEYS, NETWORK_KEYS, PROPS_KEYS, ROUTER_KEYS, ROUTE_KEYS, SET_KEYS,
     };
     pub(crate) use super::traffic::{ONOFF_KEYS, PING_KEYS, REQUESTS_KEYS, TRAFFIC_KEYS};
+    pub(crate) use super::vpc::{
+        IGW_KEYS, IGW_STATES, NAT_GATEWAY_KEYS, NAT_GATEWAY_STATES, PEERING_KEYS, PEERING_STATES,
+        SUBNET_KEYS, VPC_KEYS, VPC_ROUTE_KEYS,
+    };
     pub(crate) use super::TOP_KEYS;
     pub(crate) use crate::variant::VARIABLE_KEYS;
 }
@@ -130,6 +137,9 @@ pub(crate) struct Names {
 /// Builds the lab. Problems go to `d`; the lab is only meaningful when `d`
 /// holds no error.
 pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
+    // `vpcs:` is sugar: the rest reads its expansion, never the sugar.
+    let expanded = vpc::expand(root, d);
+    let root = expanded.as_ref().unwrap_or(root);
     let top = match &root.value {
         Value::Map(_) => read::fields(root, &TOP_KEYS, "the lab", Span { line: 1, column: 1 }, d)?,
         Value::Null => {
