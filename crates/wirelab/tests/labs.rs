@@ -11,7 +11,7 @@ use serde_json::Value;
 const EXERCISE: &str = "05-exercise-fix-the-vpc.yaml";
 
 /// The labs this suite expects to find (more may be added).
-const EXPECTED_LABS: [&str; 13] = [
+const EXPECTED_LABS: [&str; 14] = [
     "01-one-router.yaml",
     "02-static-routing.yaml",
     "03-vpc-security.yaml",
@@ -23,6 +23,7 @@ const EXPECTED_LABS: [&str; 13] = [
     "09-ssh-through-a-bastion.yaml",
     "10-https-three-tier.yaml",
     "11-private-subnet-behind-nat.yaml",
+    "12-peered-vpcs-transit-trap.yaml",
     "13-ospf-triangle.yaml",
     "14-rip-count-to-infinity.yaml",
 ];
