@@ -40,3 +40,8 @@ fn dns_query_inputs() {
 fn import_inputs() {
     assert!(replay("import", wirelab_fuzz::import) > 0);
 }
+
+#[test]
+fn routing_wire_inputs() {
+    assert!(replay("routing_wire", wirelab_fuzz::routing_wire) > 0);
+}
