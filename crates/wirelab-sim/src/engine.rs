@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use wirelab_net::{
     CompiledNacl, Direction, HostFirewall, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict,
 };
-use wirelab_spec::{EventAction, NaclAction, TransportProto};
+use wirelab_spec::{EventAction, Framing, NaclAction, TransportProto};
 
 use crate::conntrack::{Conntrack, FlowKey};
 use crate::counters::{drop_index, RuleSlots, RuleTable, RunCounters};
@@ -680,7 +680,7 @@ impl<'n> Sim<'n> {
     fn start_serialization(&mut self, iface: IfaceId, pkt: PacketId) {
         let link = &self.links[self.net.ifaces[iface].segment];
         // A frame is at most 64 KiB: bits × 10⁹ stays far below u64::MAX.
-        let bytes = u64::from(self.packets[pkt as usize].wire_len());
+        let bytes = u64::from(self.packets[pkt as usize].frame_len(link.framing));
         let ns = (bytes * 8 * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
         let stats = &mut self.ifaces[iface].stats;
         stats.frames += 1;
@@ -853,7 +853,7 @@ impl<'n> Sim<'n> {
         self.touch_iface(iface);
         let stats = &mut self.ifaces[iface].stats;
         stats.rx_frames += 1;
-        stats.rx_bytes += u64::from(pkt.wire_len());
+        stats.rx_bytes += u64::from(pkt.frame_len(self.links[self.net.ifaces[iface].segment].framing));
         match pkt.body {
             Body::Arp(arp) => self.arp_input(iface, &pkt, arp),
             Body::Ip(ip) => {
@@ -1118,6 +1118,27 @@ impl<'n> Sim<'n> {
         mut pkt: Packet,
     ) {
         pkt.src_mac = self.net.ifaces[iface].mac;
+        if self.links[self.net.ifaces[iface].segment].framing == Framing::Ppp {
+            // No address resolution on a point-to-point link: whatever the
+            // next hop, the other end is the only receiver (RFC 1661).
+            let Some(peer) = self.ppp_peer(iface) else {
+                self.drop_packet(node, &pkt, DropCause::HostUnreachable { next_hop });
+                return;
+            };
+            let mac = self.net.ifaces[peer].mac;
+            pkt.dst_mac = mac;
+            self.record(
+                node,
+                &pkt,
+                Step::Transmit {
+                    iface,
+                    next_hop_mac: mac,
+                },
+            );
+            let id = self.alloc(pkt);
+            self.transmit(iface, id);
+            return;
+        }
         let found = self.neigh.find(iface, next_hop);
         match found.map(|id| (id, self.neigh.get(id).state)) {
             Some((_, NeighState::Reachable(mac))) => {
@@ -1171,6 +1192,12 @@ impl<'n> Sim<'n> {
                 self.start_resolution(iface, next_hop, neigh, pkt.tag);
             }
         }
+    }
+
+    /// The other end of a point-to-point link.
+    fn ppp_peer(&self, iface: IfaceId) -> Option<IfaceId> {
+        let seg = &self.net.segments[self.net.ifaces[iface].segment];
+        seg.ifaces.iter().copied().find(|&i| i != iface)
     }
 
     fn start_resolution(&mut self, iface: IfaceId, addr: IpAddr, neigh: NeighId, tag: Tag) {
@@ -1648,7 +1675,13 @@ impl<'n> Sim<'n> {
             EventAction::RouterUp(r) => self.routing_router(*r, true),
             EventAction::LinkSet(n, props) => {
                 let down = self.links[*n].down;
-                self.links[*n] = wirelab_spec::LinkProps { down, ..*props };
+                // Framing is not an event's to change.
+                let framing = self.links[*n].framing;
+                self.links[*n] = wirelab_spec::LinkProps {
+                    down,
+                    framing,
+                    ..*props
+                };
             }
             filter_change => {
                 let mut f = self.filters.take().unwrap_or_else(|| {

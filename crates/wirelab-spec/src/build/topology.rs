@@ -7,7 +7,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::addr::{self, check_v4_in, check_v6_in, host_bits_set, parse_prefix};
 use super::Names;
 use crate::model::{
-    LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId, RouterInterface,
+    Framing, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId, RouterInterface,
     Sp, Span, StaticRoute,
 };
 use crate::quantity;
@@ -26,7 +26,7 @@ pub(crate) const PROPS_KEYS: [&str; 7] = [
 /// What a `link:` event may `set` (`down` has its own events).
 pub(crate) const SET_KEYS: [&str; 6] = ["bandwidth", "delay", "loss", "mtu", "queue", "jitter"];
 pub(crate) const NETWORK_KEYS: [&str; 4] = ["cidr", "ipv6", "nacl", "link"];
-pub(crate) const LINK_KEYS: [&str; 10] = [
+pub(crate) const LINK_KEYS: [&str; 11] = [
     "between",
     "cidr",
     "ipv6",
@@ -37,7 +37,10 @@ pub(crate) const LINK_KEYS: [&str; 10] = [
     "queue",
     "jitter",
     "down",
+    "framing",
 ];
+/// What `framing:` of a link may be.
+const FRAMINGS: [Framing; 2] = [Framing::Ethernet, Framing::Ppp];
 pub(crate) const ROUTER_KEYS: [&str; 5] = ["interfaces", "routes", "nat", "ospf", "rip"];
 pub(crate) const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
 pub(crate) const ROUTE_KEYS: [&str; 4] = ["to", "via", "blackhole", "distance"];
@@ -82,6 +85,8 @@ impl PropsDraft {
                 .or(defaults.jitter_ns)
                 .unwrap_or(builtin.jitter_ns),
             down: self.down.or(defaults.down).unwrap_or(builtin.down),
+            // Only a link sets it, after resolving (`read_links`).
+            framing: builtin.framing,
             queue_packets: self
                 .queue_packets
                 .or(defaults.queue_packets)
@@ -100,6 +105,7 @@ impl PropsDraft {
             queue_packets: self.queue_packets.unwrap_or(base.queue_packets),
             jitter_ns: self.jitter_ns.unwrap_or(base.jitter_ns),
             down: self.down.unwrap_or(base.down),
+            framing: base.framing,
         }
     }
 
@@ -159,7 +165,7 @@ pub(crate) fn read_defaults(node: Option<&Node>, d: &mut Diags) -> PropsDraft {
         return PropsDraft::default();
     };
     match fields.get("link") {
-        Some(link) => match read::fields(link, &PROPS_KEYS, "link properties", link.span, d) {
+        Some(link) => match fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d) {
             Some(props) => read_props(&props, d),
             None => PropsDraft::default(),
         },
@@ -199,7 +205,7 @@ pub(crate) fn read_networks(
             link: LinkProps::default(),
             origin: NetworkOrigin::Declared,
         };
-        let Some(fields) = read::fields(node, &NETWORK_KEYS, &what, name.span, d) else {
+        let Some(fields) = fields_not_framing(node, &NETWORK_KEYS, &what, name.span, d) else {
             topo.networks.push(network);
             topo.broken.push(true);
             continue;
@@ -220,7 +226,7 @@ pub(crate) fn read_networks(
             }
         }
         let own = match fields.get("link") {
-            Some(link) => read::fields(link, &PROPS_KEYS, "link properties", link.span, d)
+            Some(link) => fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d)
                 .map(|f| read_props(&f, d))
                 .unwrap_or_default(),
             None => PropsDraft::default(),
@@ -230,6 +236,49 @@ pub(crate) fn read_networks(
         topo.broken.push(broken);
     }
     topo
+}
+
+/// Like [`read::fields`], where `framing:` gets its own message: only a
+/// link may set it. A network is a shared segment where any number of
+/// hosts and routers find each other by ARP; PPP has exactly two ends and
+/// no hardware addresses, so it cannot carry one. `defaults.link` would
+/// set it on networks too.
+pub(crate) fn fields_not_framing<'a>(
+    node: &'a Node,
+    allowed: &[&str],
+    what: &str,
+    at: Span,
+    d: &mut Diags,
+) -> Option<Fields<'a>> {
+    if let Value::Map(entries) = &node.value {
+        for (key, _) in entries.iter().filter(|(k, _)| k.value == "framing") {
+            d.error_help(
+                key.span,
+                format!("`framing` is not allowed in {what}: only a `links:` entry (two routers) sets it"),
+                Some("a network is a shared segment (Ethernet, with ARP); write the point-to-point link under `links:` with `framing: ppp`".to_string()),
+            );
+        }
+    }
+    let mut keys: Vec<&str> = allowed.to_vec();
+    keys.push("framing");
+    read::fields(node, &keys, what, at, d)
+}
+
+/// `framing:` of a link: `ethernet` (the default) or `ppp`.
+fn read_framing(fields: &Fields, d: &mut Diags) -> Option<Framing> {
+    let node = fields.get("framing")?;
+    let text = read::string(node, "`framing`", d)?;
+    let found = FRAMINGS.iter().find(|f| f.name() == text).copied();
+    if found.is_none() {
+        let names: Vec<&str> = FRAMINGS.iter().map(|f| f.name()).collect();
+        d.error_help(
+            node.span,
+            format!("unknown framing `{text}`"),
+            read::did_you_mean(text, names.iter().copied())
+                .or_else(|| Some(format!("valid values: {}", names.join(", ")))),
+        );
+    }
+    found
 }
 
 /// `cidr:` and `ipv6:` of a network or link; at least one is required.
@@ -366,6 +415,9 @@ pub(crate) fn read_links(
             origin: NetworkOrigin::Link(index),
         };
         network.link = resolve_link(&read_props(&fields, d), defaults, &network, d);
+        if let Some(framing) = read_framing(&fields, d) {
+            network.link.framing = framing;
+        }
         let pair_v4 = network.ipv4.as_ref().and_then(|net| {
             let pair = link_pair_v4(net.value);
             if pair.is_none() {
