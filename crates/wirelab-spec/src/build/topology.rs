@@ -255,7 +255,7 @@ pub(crate) fn fields_not_framing<'a>(
             d.error_help(
                 key.span,
                 format!("`framing` is not allowed in {what}: only a `links:` entry (two routers) sets it"),
-                Some("a network is a shared segment (Ethernet, with ARP); write the point-to-point link under `links:` with `framing: ppp`".to_string()),
+                Some("a network is a shared Ethernet segment with ARP; write a point-to-point router link under `links:` with `framing: ppp`".to_string()),
             );
         }
     }
