@@ -853,7 +853,8 @@ impl<'n> Sim<'n> {
         self.touch_iface(iface);
         let stats = &mut self.ifaces[iface].stats;
         stats.rx_frames += 1;
-        stats.rx_bytes += u64::from(pkt.frame_len(self.links[self.net.ifaces[iface].segment].framing));
+        stats.rx_bytes +=
+            u64::from(pkt.frame_len(self.links[self.net.ifaces[iface].segment].framing));
         match pkt.body {
             Body::Arp(arp) => self.arp_input(iface, &pkt, arp),
             Body::Ip(ip) => {

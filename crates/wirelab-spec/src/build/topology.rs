@@ -7,8 +7,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::addr::{self, check_v4_in, check_v6_in, host_bits_set, parse_prefix};
 use super::Names;
 use crate::model::{
-    Framing, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId, RouterInterface,
-    Sp, Span, StaticRoute,
+    Framing, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId,
+    RouterInterface, Sp, Span, StaticRoute,
 };
 use crate::quantity;
 use crate::read::{self, Diags, Fields};
@@ -165,10 +165,12 @@ pub(crate) fn read_defaults(node: Option<&Node>, d: &mut Diags) -> PropsDraft {
         return PropsDraft::default();
     };
     match fields.get("link") {
-        Some(link) => match fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d) {
-            Some(props) => read_props(&props, d),
-            None => PropsDraft::default(),
-        },
+        Some(link) => {
+            match fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d) {
+                Some(props) => read_props(&props, d),
+                None => PropsDraft::default(),
+            }
+        }
         None => PropsDraft::default(),
     }
 }

@@ -62,7 +62,10 @@ fn framing_mistakes_are_all_reported_where_written() {
     assert_has(
         &d,
         "lab.yaml:5:29: error",
-        &["`framing` is not allowed in network `lan`", "`framing: ppp`"],
+        &[
+            "`framing` is not allowed in network `lan`",
+            "`framing: ppp`",
+        ],
     );
     assert_has(
         &d,
@@ -79,13 +82,13 @@ fn framing_mistakes_are_all_reported_where_written() {
         "lab.yaml:13:53: error",
         &["unknown framing `hdlc`", "valid values: ethernet, ppp"],
     );
-    assert_has(
-        &d,
-        "lab.yaml:14:53: error",
-        &["`framing` must be a string"],
-    );
+    assert_has(&d, "lab.yaml:14:53: error", &["`framing` must be a string"]);
     // Each mistake once: no second "unknown key" for the same `framing`.
-    assert_eq!(d.iter().filter(|l| l.contains("framing")).count(), 6, "{d:#?}");
+    assert_eq!(
+        d.iter().filter(|l| l.contains("framing")).count(),
+        6,
+        "{d:#?}"
+    );
 }
 
 #[test]
@@ -93,5 +96,9 @@ fn an_event_cannot_change_the_framing() {
     let d = invalid(&format!(
         "{ROUTERS}links:\n  - {{ between: [a, b], cidr: 10.0.12.0/30 }}\nevents:\n  - {{ at: 1s, link: a-b, set: {{ framing: ppp }} }}\n"
     ));
-    assert_has(&d, "lab.yaml:13:33: error", &["unknown key `framing` in `set`"]);
+    assert_has(
+        &d,
+        "lab.yaml:13:33: error",
+        &["unknown key `framing` in `set`"],
+    );
 }
