@@ -1927,6 +1927,88 @@ mod tests {
         );
     }
 
+    /// Two hosts, one on each side of a router link of this framing at
+    /// 8 Mbit/s (a byte takes a microsecond); three pings in each family.
+    fn pings_over_a_link(framing: &str) -> (Network, Vec<CapturedFrame>, [IfaceStats; 2], usize) {
+        let net = net(&format!(
+            "lab: t\nnetworks:\n  a: {{ cidr: 10.1.0.0/24, ipv6: \"2001:db8:1::/64\" }}\n  b: {{ cidr: 10.2.0.0/24, ipv6: \"2001:db8:2::/64\" }}\n\
+             links:\n  - {{ between: [r1, r2], cidr: 10.0.12.0/30, ipv6: \"2001:db8:12::/64\", bandwidth: 8Mbps, framing: {framing} }}\n\
+             routers:\n  r1:\n    interfaces: {{ a: {{ ip: 10.1.0.1, ipv6: \"2001:db8:1::1\" }} }}\n    routes: [{{ to: 10.2.0.0/24, via: 10.0.12.2 }}, {{ to: \"2001:db8:2::/64\", via: \"2001:db8:12::2\" }}]\n\
+             \x20 r2:\n    interfaces: {{ b: {{ ip: 10.2.0.1, ipv6: \"2001:db8:2::1\" }} }}\n    routes: [{{ to: 10.1.0.0/24, via: 10.0.12.1 }}, {{ to: \"2001:db8:1::/64\", via: \"2001:db8:12::1\" }}]\n\
+             hosts:\n  c: {{ network: a, ip: 10.1.0.10, ipv6: \"2001:db8:1::10\" }}\n  s: {{ network: b, ip: 10.2.0.10, ipv6: \"2001:db8:2::10\" }}\n"
+        ));
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        sim.set_capture(true);
+        let (c, s) = (&net.lab.hosts[0], &net.lab.hosts[1]);
+        for (src, dst) in [
+            (IpAddr::V4(c.ipv4.unwrap()), IpAddr::V4(s.ipv4.unwrap())),
+            (IpAddr::V6(c.ipv6.unwrap()), IpAddr::V6(s.ipv6.unwrap())),
+        ] {
+            let p = Pinger::new(net.host_node(0), src, dst, SimTime::from_millis(10), 3);
+            sim.add_pinger(p, SimTime::ZERO);
+        }
+        sim.run_until(SimTime::from_secs(1));
+        assert!(sim.pingers().iter().all(|p| p.received == 3));
+        let link = 2;
+        assert_eq!(net.segments[link].name, "r1-r2");
+        let ends = &net.segments[link].ifaces;
+        let stats = [sim.iface_stats(ends[0]), sim.iface_stats(ends[1])];
+        let neighbours = ends.iter().map(|&i| sim.neighbours(i).count()).sum();
+        let captured = sim.captured().to_vec();
+        (net, captured, stats, neighbours)
+    }
+
+    #[test]
+    fn a_ppp_link_counts_two_header_bytes_and_resolves_no_neighbour() {
+        for framing in ["ethernet", "ppp"] {
+            let (net, frames, stats, neighbours) = pings_over_a_link(framing);
+            let on_link: Vec<&Packet> = frames
+                .iter()
+                .filter(|f| f.segment == 2)
+                .map(|f| &f.packet)
+                .collect();
+            let resolving = on_link
+                .iter()
+                .filter(|p| match p.body {
+                    Body::Arp(_) => true,
+                    Body::Ip(ip) => matches!(ip.l4, L4::Icmp(i) if i.is_neighbor_discovery()),
+                })
+                .count();
+            // An echo request or reply: 84 bytes of IPv4, 104 of IPv6.
+            let sizes: Vec<u32> = on_link
+                .iter()
+                .filter(|p| matches!(p.ip().map(|ip| ip.l4), Some(L4::Icmp(i)) if !i.is_neighbor_discovery()))
+                .map(|p| p.frame_len(net.segments[2].link.framing))
+                .collect();
+            let (v4, v6) = if framing == "ppp" {
+                assert_eq!((resolving, neighbours), (0, 0), "no ARP, no ND on PPP");
+                (86, 106)
+            } else {
+                assert_eq!((resolving, neighbours), (4, 4), "ARP and ND on Ethernet");
+                (98, 118)
+            };
+            assert_eq!(
+                sizes,
+                [v4, v6, v4, v6, v4, v6, v4, v6, v4, v6, v4, v6],
+                "{framing}"
+            );
+            let link_bytes: u64 = on_link
+                .iter()
+                .map(|p| u64::from(p.frame_len(net.segments[2].link.framing)))
+                .sum();
+            assert_eq!(stats[0].bytes + stats[1].bytes, link_bytes, "{framing}");
+            assert_eq!(
+                stats[0].rx_bytes + stats[1].rx_bytes,
+                link_bytes,
+                "{framing}"
+            );
+            // 8 Mbit/s: a microsecond per byte.
+            for s in stats {
+                assert_eq!(s.busy_ns, s.bytes * 1_000, "{framing}");
+            }
+        }
+    }
+
     #[test]
     fn a_raised_stop_flag_ends_the_run_and_says_so() {
         let net = net("lab: t\nnetworks: { a: { cidr: 10.0.0.0/24 } }\nhosts: { c: { network: a }, s: { network: a } }\n");
