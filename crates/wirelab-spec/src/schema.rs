@@ -1811,6 +1811,8 @@ fn check_rules(schema: &mut Schema) {
             "if": { "allOf": [
                 lacks(&["traffic", "dns", "http", "ssh"]),
                 { "not": exhaustive },
+                // A convergence check sends nothing: no port.
+                { "not": convergence },
                 not_icmp,
                 { "not": { "required": ["to"], "properties": { "to": { "pattern": "^https?://" } } } }
             ] },
