@@ -912,7 +912,59 @@ fn read_next_hop(
         );
         return None;
     }
+    if let Some(peer) = ppp_peer_mismatch(hop, router, topo) {
+        d.error_help(
+            node.span,
+            format!("next hop `{hop}` is not the other end of the point-to-point link `{}`", peer.0),
+            Some(match peer.1 {
+                Some(addr) => format!("on a `framing: ppp` link the next hop is the other router: `{addr}`"),
+                None => "on a `framing: ppp` link the next hop is the other router, which has no address of this family there".to_string(),
+            }),
+        );
+        return None;
+    }
     Some(hop)
+}
+
+/// When `hop` lies on a `framing: ppp` link of `router` and is not the
+/// other router's address there: the link's name and that address. A
+/// point-to-point link has one receiver, so another next hop could only
+/// be a mistake (Linux refuses it on a peer-to-peer interface too).
+fn ppp_peer_mismatch(
+    hop: IpAddr,
+    router: &Router,
+    topo: &Topology,
+) -> Option<(String, Option<IpAddr>)> {
+    let iface = router.interfaces.iter().find(|i| {
+        let net = &topo.networks[i.network];
+        match hop {
+            IpAddr::V4(a) => net.ipv4.as_ref().is_some_and(|p| p.value.contains(&a)),
+            IpAddr::V6(a) => net.ipv6.as_ref().is_some_and(|p| p.value.contains(&a)),
+        }
+    })?;
+    let net = &topo.networks[iface.network];
+    if net.link.framing != Framing::Ppp {
+        return None;
+    }
+    // The two ends' addresses follow from the prefix (see `read_links`).
+    let (mine, pair): (Option<IpAddr>, Option<[IpAddr; 2]>) = match hop {
+        IpAddr::V4(_) => (
+            iface.ipv4.map(IpAddr::V4),
+            net.ipv4
+                .as_ref()
+                .and_then(|p| link_pair_v4(p.value))
+                .map(|p| p.map(IpAddr::V4)),
+        ),
+        IpAddr::V6(_) => (
+            iface.ipv6.map(IpAddr::V6),
+            net.ipv6
+                .as_ref()
+                .and_then(|p| link_pair_v6(p.value))
+                .map(|p| p.map(IpAddr::V6)),
+        ),
+    };
+    let peer = pair.and_then(|p| p.into_iter().find(|&a| Some(a) != mine));
+    (peer != Some(hop)).then(|| (net.name.value.clone(), peer))
 }
 
 /// Two networks may not share addresses.

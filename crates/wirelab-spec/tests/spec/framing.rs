@@ -102,3 +102,28 @@ fn an_event_cannot_change_the_framing() {
         &["unknown key `framing` in `set`"],
     );
 }
+
+#[test]
+fn a_route_over_a_ppp_link_goes_to_the_other_end() {
+    let routes = concat!(
+        "  b:\n    routes:\n",
+        "      - { to: 10.9.0.0/16, via: 10.0.12.5 }\n",
+        "      - { to: 10.8.0.0/16, via: 10.0.12.1 }\n",
+        "      - { to: 10.7.0.0/16, via: 10.0.23.5 }\n",
+    );
+    let text = format!(
+        "{ROUTERS}links:\n  - {{ between: [a, b], cidr: 10.0.12.0/29, framing: ppp }}\n  - {{ between: [b, c], cidr: 10.0.23.0/29 }}\n"
+    )
+    .replace("  b:\n", routes);
+    let d = invalid(&text);
+    assert_has(
+        &d,
+        "lab.yaml:8:33: error",
+        &[
+            "next hop `10.0.12.5` is not the other end of the point-to-point link `a-b`",
+            "the next hop is the other router: `10.0.12.1`",
+        ],
+    );
+    // The other end itself, and any address of an Ethernet link, are fine.
+    assert_eq!(d.len(), 1, "{d:#?}");
+}
