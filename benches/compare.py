@@ -139,14 +139,21 @@ class Runner:
 
 
 # --------------------------------------------------------------- pcapng
+PPP_TO_ETHERTYPE = {b"\x00\x21": b"\x08\x00", b"\x00\x57": b"\x86\xdd"}
+
+
 def read_pcapng(path):
-    """[(interface name, ts_ns, frame bytes)] of a wirelab capture."""
+    """[(interface name, ts_ns, frame bytes)] of a wirelab capture. Frames
+    of a PPP interface (link type 9, a `framing: ppp` link) come back
+    behind a zero Ethernet header with the matching EtherType instead of
+    the 2-byte PPP field, so one parser reads both."""
     data = open(path, "rb").read()
-    off, names, out = 0, [], []
+    off, names, ppp, out = 0, [], [], []
     while off < len(data):
         btype, blen = struct.unpack_from("<II", data, off)
         body = data[off + 8:off + blen - 4]
         if btype == 1:
+            ppp.append(struct.unpack_from("<H", body, 0)[0] == 9)
             name, o = None, 8
             while o + 4 <= len(body):
                 code, ln = struct.unpack_from("<HH", body, o)
@@ -158,7 +165,10 @@ def read_pcapng(path):
             names.append(name)
         elif btype == 6:
             iid, hi, lo, cap, _orig = struct.unpack_from("<IIIII", body, 0)
-            out.append((names[iid], (hi << 32) | lo, body[20:20 + cap]))
+            fr = body[20:20 + cap]
+            if ppp[iid]:
+                fr = bytes(12) + PPP_TO_ETHERTYPE.get(fr[:2], b"\x00\x00") + fr[2:]
+            out.append((names[iid], (hi << 32) | lo, fr))
         off += blen
     return out
 

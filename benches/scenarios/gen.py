@@ -21,13 +21,19 @@ What is matched (ns-3 RESULTS.md §2):
   * one access link per host (ns-3: a point-to-point link per sender and
     per receiver), so no two flows share an access queue;
   * random loss only on the data direction of the bottleneck: the bottleneck
-    is two one-way segments (r0 -> r1 carries data and is lossy, r1 -> r0
-    carries ACKs and is clean), by static routes. Only ARP replies of r1
-    ever go "backwards" on the data segment, and ARP is warmed up before
-    the flows start (below).
+    is two one-way point-to-point links (`links:` r0-r1 carries data and is
+    lossy, r1-r0 carries ACKs and is clean), by static routes;
+  * the bottleneck's framing: both links are `framing: ppp` (a 2-byte PPP
+    header, no minimum frame, no ARP), as ns-3's PointToPoint devices, so
+    a segment or a SYN takes as long on the bottleneck as in ns-3 (round 5
+    of docs/benchmarks.md).
 
 What cannot be matched, and what is done about it:
-  * wirelab resolves next hops with ARP; ns-3 point-to-point links have no
+  * ns-3's access links are point-to-point too, but in wirelab a host sits
+    on a network (Ethernet, with ARP): `framing: ppp` exists only for
+    `links:` between two routers. The access links stay Ethernet: at
+    1 Gbit/s, a 14-byte header against 2 is 0.1 us per frame. They resolve
+    next hops with ARP; ns-3 point-to-point links have no
     ARP. Every lab pings once per flow at t = 0 and again at 0.2 s, and
     starts the TCP flows at t = 1 s, so the ARP caches are warm. Two
     pings, because r0 holds only three packets while it resolves the
@@ -37,10 +43,11 @@ What cannot be matched, and what is done about it:
     apart in two groups (found by the per-segment traces of round 4). Times are reported
     relative to the workload's start, as ns-3 reports them relative to its
     start (t = 0 there).
-  * Frame headers: Ethernet 14 B (frames padded to 60 B) against PPP 2 B.
-    A full data segment is 1514 B on the wire against 1502 B: 0.8 % more
-    serialisation time, so about 0.8 % less goodput at a saturated
-    bottleneck. Pure ACKs are 66 B against 54 B.
+  * Frame headers on the access links (see above): Ethernet 14 B (frames
+    padded to 60 B) against PPP 2 B; on the bottleneck both are PPP. What
+    still differs there is TCP's own options: wirelab's SYN carries MSS,
+    SACK-permitted, timestamps and window scale as Linux lays them out
+    (60 B of IP, 62 B on PPP), ns-3's no MSS (56 B, 58 B on PPP).
 """
 import os
 import sys
@@ -122,18 +129,18 @@ def handshake_lab(rtt_ms=20.0, rate_mbps=100.0, nbytes=1_000_000, cc="newreno", 
 
 def dumbbell_lab(flows=1, bottleneck_mbps=100.0, delay_ms=20.0, access_mbps=1000.0,
                  access_delay_ms=1.0, queue_pkts=100, access_queue_pkts=1000,
-                 nbytes=10_000_000, loss=0.0, cc="newreno", start_spacing_ms=0.0):
+                 nbytes=10_000_000, loss=0.0, cc="newreno", start_spacing_ms=0.0,
+                 framing="ppp"):
     """ns-3 dumbbell.py: S_i --access--> r0 ==bottleneck==> r1 --access--> D_i.
     `nbytes=None` means unbounded (ns-3 --duration): a 1000 GB bulk cut by
     `wirelab run --until`. `loss` is a probability (ns-3 --loss), data
-    direction only."""
+    direction only. `framing` is the bottleneck's (`ppp` as ns-3;
+    `ethernet` gives round 4's labs)."""
     acc = (f"{{ bandwidth: {fmt_num(access_mbps)}Mbps, delay: {fmt_num(access_delay_ms)}ms, "
            f"queue: {access_queue_pkts} }}")
     lossy = f", loss: {fmt_num(loss * 100)}%" if loss > 0 else ""
-    bn_data = (f"{{ bandwidth: {fmt_num(bottleneck_mbps)}Mbps, delay: {fmt_num(delay_ms)}ms, "
-               f"queue: {queue_pkts}{lossy} }}")
-    bn_ack = (f"{{ bandwidth: {fmt_num(bottleneck_mbps)}Mbps, delay: {fmt_num(delay_ms)}ms, "
-              f"queue: {queue_pkts} }}")
+    bn_props = (f"bandwidth: {fmt_num(bottleneck_mbps)}Mbps, delay: {fmt_num(delay_ms)}ms, "
+                f"queue: {queue_pkts}, framing: {framing}")
     tag = f"{'bytes' + str(nbytes) if nbytes else 'unbounded'}"
     name = f"dumbbell-f{flows}-{cc.lower()}" + (f"-loss{fmt_num(loss * 100)}" if loss else "")
     if flows > 250:
@@ -148,20 +155,23 @@ def dumbbell_lab(flows=1, bottleneck_mbps=100.0, delay_ms=20.0, access_mbps=1000
         + (f" --start-spacing-ms {fmt_num(start_spacing_ms)}" if start_spacing_ms else ""),
         f"lab: {name}",
         "seed: 1",
+        "links:",
+        "  # the bottleneck, one link per direction: data r0 -> r1 (lossy when --loss), ACKs r1 -> r0",
+        f"  - {{ between: [r0, r1], cidr: 10.0.0.0/30, {bn_props}{lossy} }}",
+        f"  - {{ between: [r1, r0], cidr: 10.0.1.0/30, {bn_props} }}",
         "networks:",
-        "  # the bottleneck, one segment per direction: data r0 -> r1 (lossy when --loss), ACKs r1 -> r0",
-        f"  bn-data: {{ cidr: 10.0.0.0/30, link: {bn_data} }}",
-        f"  bn-ack: {{ cidr: 10.0.1.0/30, link: {bn_ack} }}",
     ]
     for i in range(flows):
         lines.append(f"  sa{i}: {{ cidr: 10.1.{i}.0/24, link: {acc} }}")
         lines.append(f"  da{i}: {{ cidr: 10.2.{i}.0/24, link: {acc} }}")
-    lines += ["routers:", "  r0:", "    interfaces:", "      bn-data: 10.0.0.1", "      bn-ack: 10.0.1.1"]
+    # r0 is the first end of r0-r1 (10.0.0.1) and the second of r1-r0
+    # (10.0.1.2).
+    lines += ["routers:", "  r0:", "    interfaces:"]
     lines += [f"      sa{i}: 10.1.{i}.1" for i in range(flows)]
     lines += ["    routes: [{ to: 10.2.0.0/16, via: 10.0.0.2 }]"]
-    lines += ["  r1:", "    interfaces:", "      bn-data: 10.0.0.2", "      bn-ack: 10.0.1.2"]
+    lines += ["  r1:", "    interfaces:"]
     lines += [f"      da{i}: 10.2.{i}.1" for i in range(flows)]
-    lines += ["    routes: [{ to: 10.1.0.0/16, via: 10.0.1.1 }]"]
+    lines += ["    routes: [{ to: 10.1.0.0/16, via: 10.0.1.2 }]"]
     lines += ["hosts:"]
     for i in range(flows):
         lines.append(f"  s{i}: {{ network: sa{i}, ip: 10.1.{i}.2 }}")

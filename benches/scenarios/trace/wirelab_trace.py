@@ -6,7 +6,7 @@ per network): a data segment a sender puts on its access network `saI`
 is `tx`; an ACK r0 puts on `saI` is `ack` (the time it arrives at the
 sender: the capture's first-bit time plus serialization and the access
 delay); a data segment sent on `saI` whose copy never appears on
-`bn-data` was dropped by r0's bottleneck queue: `drop`, at the time it
+the bottleneck's data link `r0-r1` was dropped by r0's bottleneck queue: `drop`, at the time it
 was sent. SEQ and ACK are relative to the first data byte (ISN + 1).
 
     python3 benches/scenarios/trace/wirelab_trace.py benches/scenarios/dumbbell-f1-cubic.yaml \
@@ -72,7 +72,7 @@ def main():
     flow_of = {}       # sender ip -> flow index (by network name saI)
     isn = {}
     data_on = collections.defaultdict(list)  # (flow, seq, len) -> [times on saI]
-    passed = collections.defaultdict(list)   # (flow, seq, len) -> [times on bn-data]
+    passed = collections.defaultdict(list)   # (flow, seq, len) -> [times on r0-r1]
     lines = []
     for iface, ts, fr in read_pcapng(a.pcap):
         p = parse(fr)
@@ -89,7 +89,7 @@ def main():
             data_on[key].append(ts)
             if ts <= until:
                 lines.append((ts - t0, f"tx {f} {key[1]} {plen}"))
-        elif iface == "bn-data" and src in flow_of and plen > 0:
+        elif iface in ("r0-r1", "bn-data") and src in flow_of and plen > 0:
             f = flow_of[src]
             passed[(f, (seq - isn[f]) % 2**32, plen)].append(ts)
         elif iface.startswith("sa") and dst in flow_of and flags & 0x10 and not flags & 0x02:
@@ -98,7 +98,7 @@ def main():
             if arrive <= until:
                 blocks = " ".join(f"{(l - isn[f]) % 2**32}-{(r - isn[f]) % 2**32}" for l, r in sacks)
                 lines.append((arrive - t0, f"ack {f} {(ack - isn[f]) % 2**32} {blocks}".rstrip()))
-    # A copy on bn-data is the latest copy sent on saI before it (the queue
+    # A copy on r0-r1 (round 4's labs: bn-data) is the latest copy sent on saI before it (the queue
     # is FIFO); the copies sent and never matched were dropped at r0.
     for key, times in data_on.items():
         unmatched = list(times)

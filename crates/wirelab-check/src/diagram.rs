@@ -3,10 +3,11 @@
 //! - a **sequence diagram** (text or Mermaid): one lifeline per node that
 //!   takes part, one arrow per frame put on a wire, drops as `✗` with
 //!   their reason code, and the TCP states of both ends;
-//! - the **layers** of every frame, hop by hop: Ethernet, then IPv4/IPv6
-//!   or ARP, then TCP/UDP/ICMP — the encapsulation lesson, showing which
-//!   fields a router rewrites (the MACs, the TTL) and which it leaves
-//!   alone (addresses, ports, sequence numbers).
+//! - the **layers** of every frame, hop by hop: Ethernet (or PPP on a
+//!   `framing: ppp` link), then IPv4/IPv6 or ARP, then TCP/UDP/ICMP — the
+//!   encapsulation lesson, showing which fields a router rewrites (the
+//!   MACs, the TTL) and which it leaves alone (addresses, ports, sequence
+//!   numbers).
 //!
 //! Pure functions over the network, the exchange and its trace: the same
 //! trace always renders to the same bytes.
@@ -16,7 +17,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use wirelab_net::{IfaceId, Mac, Network, NodeId, SegmentId};
-use wirelab_sim::packet::{tcp_flags, ArpOp, Body, Icmp, Tcp, Unreachable, L4};
+use wirelab_sim::packet::{tcp_flags, ArpOp, Body, Framing, Icmp, Tcp, Unreachable, L4};
 use wirelab_sim::{DropCause, Packet, SimTime, Step, TraceEvent};
 use wirelab_spec::TransportProto;
 
@@ -1040,22 +1041,47 @@ fn tcp_options(t: &Tcp) -> String {
     opts.join(", ")
 }
 
-/// The layers of one frame: (layer name, fields), outermost first.
+/// The layers of one Ethernet frame: (layer name, fields), outermost first.
 pub fn frame_layers(p: &Packet) -> Vec<(&'static str, String)> {
-    let ethertype = match p.body {
-        Body::Arp(_) => "ARP (0x0806)",
-        Body::Ip(ip) if ip.is_v6() => "IPv6 (0x86dd)",
-        Body::Ip(_) => "IPv4 (0x0800)",
+    frame_layers_on(p, Framing::Ethernet)
+}
+
+/// The layers of one frame on a link of this framing. A PPP frame has no
+/// addresses: its first layer is the protocol field and the frame size.
+pub fn frame_layers_on(p: &Packet, framing: Framing) -> Vec<(&'static str, String)> {
+    let first = match framing {
+        Framing::Ethernet => {
+            let ethertype = match p.body {
+                Body::Arp(_) => "ARP (0x0806)",
+                Body::Ip(ip) if ip.is_v6() => "IPv6 (0x86dd)",
+                Body::Ip(_) => "IPv4 (0x0800)",
+            };
+            (
+                "Ethernet",
+                format!(
+                    "{} → {}  type {ethertype}  {} bytes",
+                    mac_text(p.src_mac),
+                    mac_text(p.dst_mac),
+                    p.frame_len(framing)
+                ),
+            )
+        }
+        Framing::Ppp => {
+            let protocol = match p.body {
+                Body::Arp(_) => "none (0x0000)",
+                Body::Ip(ip) if ip.is_v6() => "IPv6 (0x0057)",
+                Body::Ip(_) => "IPv4 (0x0021)",
+            };
+            (
+                "PPP",
+                format!(
+                    "point-to-point, no addresses  protocol {protocol}  {} bytes",
+                    p.frame_len(framing)
+                ),
+            )
+        }
     };
-    let mut layers = vec![(
-        "Ethernet",
-        format!(
-            "{} → {}  type {ethertype}  {} bytes",
-            mac_text(p.src_mac),
-            mac_text(p.dst_mac),
-            p.wire_len()
-        ),
-    )];
+    let mut layers = vec![first];
     let ip = match p.body {
         Body::Arp(a) => {
             let op = match a.op {
@@ -1195,7 +1221,9 @@ fn hop_notes(net: &Network, prev: &Frame, f: &Frame, n_layers: usize) -> Vec<Str
     let mut notes = vec![String::new(); n_layers];
     let router = &net.nodes[f.from].name;
     let seg = &net.segments[f.segment].name;
-    if prev.packet.src_mac != f.packet.src_mac || prev.packet.dst_mac != f.packet.dst_mac {
+    if net.segments[f.segment].link.framing == Framing::Ppp {
+        notes[0] = format!("← new link header: {router} sent it on {seg}, no MACs");
+    } else if prev.packet.src_mac != f.packet.src_mac || prev.packet.dst_mac != f.packet.dst_mac {
         notes[0] = format!("← new MACs: {router} sent it on {seg}");
     } else {
         notes[0] = "← same MACs".to_string();
@@ -1245,7 +1273,7 @@ pub fn render_layers(net: &Network, trace: &[TraceEvent], opts: &Options) -> Str
             node_name(net, f.to),
             net.segments[f.segment].name
         );
-        let layers = frame_layers(&f.packet);
+        let layers = frame_layers_on(&f.packet, net.segments[f.segment].link.framing);
         let notes = match prev {
             Some(p) => hop_notes(net, p, f, layers.len()),
             None => vec![String::new(); layers.len()],
@@ -1409,8 +1437,26 @@ fn layers_legend(net: &Network, frames: &[Frame], opts: &Options) -> String {
         name_list(&numbers),
         name_list(&routers),
     ));
+    // PPP hops have no MACs to speak of: the Ethernet paragraph is about
+    // the others.
+    let is_ppp = |f: &Frame| net.segments[f.segment].link.framing == Framing::Ppp;
+    let ppp: Vec<String> = hops
+        .iter()
+        .filter(|f| is_ppp(f))
+        .map(|f| format!("#{}", f.number))
+        .collect();
+    if !ppp.is_empty() {
+        let ppp: Vec<&str> = ppp.iter().map(String::as_str).collect();
+        paras.push(format!(
+            "PPP: frame{} {} crossed {}: a 2-byte protocol field instead of an Ethernet header, no MACs and no ARP, because the other end is the only receiver.",
+            if ppp.len() == 1 { "" } else { "s" },
+            name_list(&ppp),
+            if ppp.len() == 1 { "a point-to-point link" } else { "point-to-point links" },
+        ));
+    }
+    let eth_hops: Vec<&Frame> = hops.iter().copied().filter(|f| !is_ppp(f)).collect();
     // Ethernet.
-    let macs_new = hops.windows(2).all(|w| {
+    let macs_new = eth_hops.windows(2).all(|w| {
         w[0].packet.src_mac != w[1].packet.src_mac && w[0].packet.dst_mac != w[1].packet.dst_mac
     });
     let learned = if nd == 0 {
@@ -1420,19 +1466,26 @@ fn layers_legend(net: &Network, frames: &[Frame], opts: &Options) -> String {
     } else {
         format!("learned by {nd} {nd_name} frames, hidden by --no-arp")
     };
-    paras.push(if macs_new {
-        format!(
-            "Ethernet: new source and destination MACs on every hop. It left {} as {} → {} and reached {} as {} → {}. A MAC means something only on its own network: each hop goes from the sending interface to the next hop's ({learned}).",
-            name(first.from),
-            first.packet.src_mac,
-            first.packet.dst_mac,
-            node_name(net, last.to),
-            last.packet.src_mac,
-            last.packet.dst_mac,
-        )
-    } else {
-        "Ethernet: the MACs did not change on every hop here.".to_string()
-    });
+    if let (Some(eth_first), Some(eth_last)) = (eth_hops.first(), eth_hops.last()) {
+        let every = if ppp.is_empty() {
+            "every hop"
+        } else {
+            "every Ethernet hop"
+        };
+        paras.push(if macs_new {
+            format!(
+                "Ethernet: new source and destination MACs on {every}. It left {} as {} → {} and reached {} as {} → {}. A MAC means something only on its own network: each hop goes from the sending interface to the next hop's ({learned}).",
+                name(eth_first.from),
+                eth_first.packet.src_mac,
+                eth_first.packet.dst_mac,
+                node_name(net, eth_last.to),
+                eth_last.packet.src_mac,
+                eth_last.packet.dst_mac,
+            )
+        } else {
+            format!("Ethernet: the MACs did not change on {every} here.")
+        });
+    }
     // IP.
     let same_addrs = hops.iter().all(|f| {
         f.packet

@@ -105,10 +105,14 @@ pub fn lines(net: &Network, ex: &Exchange, trace: &[TraceEvent]) -> Vec<TraceLin
                 Step::Transmit {
                     iface,
                     next_hop_mac,
-                } => (
-                    "transmit",
-                    format!("out {} to {next_hop_mac}", iface_name(net, iface)),
-                ),
+                } => {
+                    let segment = &net.segments[net.ifaces[iface].segment];
+                    let to = match segment.link.framing {
+                        wirelab_spec::Framing::Ethernet => format!("to {next_hop_mac}"),
+                        wirelab_spec::Framing::Ppp => "over PPP to the other end".to_string(),
+                    };
+                    ("transmit", format!("out {} {to}", iface_name(net, iface)))
+                }
                 Step::Forward {
                     in_iface,
                     out_iface,

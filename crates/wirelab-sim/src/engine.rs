@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use wirelab_net::{
     CompiledNacl, Direction, HostFirewall, IfaceId, Mac, Network, NextHop, NodeId, SgVerdict,
 };
-use wirelab_spec::{EventAction, NaclAction, TransportProto};
+use wirelab_spec::{EventAction, Framing, NaclAction, TransportProto};
 
 use crate::conntrack::{Conntrack, FlowKey};
 use crate::counters::{drop_index, RuleSlots, RuleTable, RunCounters};
@@ -680,7 +680,7 @@ impl<'n> Sim<'n> {
     fn start_serialization(&mut self, iface: IfaceId, pkt: PacketId) {
         let link = &self.links[self.net.ifaces[iface].segment];
         // A frame is at most 64 KiB: bits × 10⁹ stays far below u64::MAX.
-        let bytes = u64::from(self.packets[pkt as usize].wire_len());
+        let bytes = u64::from(self.packets[pkt as usize].frame_len(link.framing));
         let ns = (bytes * 8 * 1_000_000_000).div_ceil(link.bandwidth_bps.max(1));
         let stats = &mut self.ifaces[iface].stats;
         stats.frames += 1;
@@ -853,7 +853,8 @@ impl<'n> Sim<'n> {
         self.touch_iface(iface);
         let stats = &mut self.ifaces[iface].stats;
         stats.rx_frames += 1;
-        stats.rx_bytes += u64::from(pkt.wire_len());
+        stats.rx_bytes +=
+            u64::from(pkt.frame_len(self.links[self.net.ifaces[iface].segment].framing));
         match pkt.body {
             Body::Arp(arp) => self.arp_input(iface, &pkt, arp),
             Body::Ip(ip) => {
@@ -1118,6 +1119,27 @@ impl<'n> Sim<'n> {
         mut pkt: Packet,
     ) {
         pkt.src_mac = self.net.ifaces[iface].mac;
+        if self.links[self.net.ifaces[iface].segment].framing == Framing::Ppp {
+            // No address resolution on a point-to-point link: whatever the
+            // next hop, the other end is the only receiver (RFC 1661).
+            let Some(peer) = self.ppp_peer(iface) else {
+                self.drop_packet(node, &pkt, DropCause::HostUnreachable { next_hop });
+                return;
+            };
+            let mac = self.net.ifaces[peer].mac;
+            pkt.dst_mac = mac;
+            self.record(
+                node,
+                &pkt,
+                Step::Transmit {
+                    iface,
+                    next_hop_mac: mac,
+                },
+            );
+            let id = self.alloc(pkt);
+            self.transmit(iface, id);
+            return;
+        }
         let found = self.neigh.find(iface, next_hop);
         match found.map(|id| (id, self.neigh.get(id).state)) {
             Some((_, NeighState::Reachable(mac))) => {
@@ -1171,6 +1193,12 @@ impl<'n> Sim<'n> {
                 self.start_resolution(iface, next_hop, neigh, pkt.tag);
             }
         }
+    }
+
+    /// The other end of a point-to-point link.
+    fn ppp_peer(&self, iface: IfaceId) -> Option<IfaceId> {
+        let seg = &self.net.segments[self.net.ifaces[iface].segment];
+        seg.ifaces.iter().copied().find(|&i| i != iface)
     }
 
     fn start_resolution(&mut self, iface: IfaceId, addr: IpAddr, neigh: NeighId, tag: Tag) {
@@ -1648,7 +1676,13 @@ impl<'n> Sim<'n> {
             EventAction::RouterUp(r) => self.routing_router(*r, true),
             EventAction::LinkSet(n, props) => {
                 let down = self.links[*n].down;
-                self.links[*n] = wirelab_spec::LinkProps { down, ..*props };
+                // Framing is not an event's to change.
+                let framing = self.links[*n].framing;
+                self.links[*n] = wirelab_spec::LinkProps {
+                    down,
+                    framing,
+                    ..*props
+                };
             }
             filter_change => {
                 let mut f = self.filters.take().unwrap_or_else(|| {
@@ -1891,6 +1925,88 @@ mod tests {
                     .iter()
                     .all(|s| !s.touched && s.in_flight.is_none())
         );
+    }
+
+    /// Two hosts, one on each side of a router link of this framing at
+    /// 8 Mbit/s (a byte takes a microsecond); three pings in each family.
+    fn pings_over_a_link(framing: &str) -> (Network, Vec<CapturedFrame>, [IfaceStats; 2], usize) {
+        let net = net(&format!(
+            "lab: t\nnetworks:\n  a: {{ cidr: 10.1.0.0/24, ipv6: \"2001:db8:1::/64\" }}\n  b: {{ cidr: 10.2.0.0/24, ipv6: \"2001:db8:2::/64\" }}\n\
+             links:\n  - {{ between: [r1, r2], cidr: 10.0.12.0/30, ipv6: \"2001:db8:12::/64\", bandwidth: 8Mbps, framing: {framing} }}\n\
+             routers:\n  r1:\n    interfaces: {{ a: {{ ip: 10.1.0.1, ipv6: \"2001:db8:1::1\" }} }}\n    routes: [{{ to: 10.2.0.0/24, via: 10.0.12.2 }}, {{ to: \"2001:db8:2::/64\", via: \"2001:db8:12::2\" }}]\n\
+             \x20 r2:\n    interfaces: {{ b: {{ ip: 10.2.0.1, ipv6: \"2001:db8:2::1\" }} }}\n    routes: [{{ to: 10.1.0.0/24, via: 10.0.12.1 }}, {{ to: \"2001:db8:1::/64\", via: \"2001:db8:12::1\" }}]\n\
+             hosts:\n  c: {{ network: a, ip: 10.1.0.10, ipv6: \"2001:db8:1::10\" }}\n  s: {{ network: b, ip: 10.2.0.10, ipv6: \"2001:db8:2::10\" }}\n"
+        ));
+        let mut sim = Sim::new(&net, 1, TraceLevel::Off);
+        sim.set_capture(true);
+        let (c, s) = (&net.lab.hosts[0], &net.lab.hosts[1]);
+        for (src, dst) in [
+            (IpAddr::V4(c.ipv4.unwrap()), IpAddr::V4(s.ipv4.unwrap())),
+            (IpAddr::V6(c.ipv6.unwrap()), IpAddr::V6(s.ipv6.unwrap())),
+        ] {
+            let p = Pinger::new(net.host_node(0), src, dst, SimTime::from_millis(10), 3);
+            sim.add_pinger(p, SimTime::ZERO);
+        }
+        sim.run_until(SimTime::from_secs(1));
+        assert!(sim.pingers().iter().all(|p| p.received == 3));
+        let link = 2;
+        assert_eq!(net.segments[link].name, "r1-r2");
+        let ends = &net.segments[link].ifaces;
+        let stats = [sim.iface_stats(ends[0]), sim.iface_stats(ends[1])];
+        let neighbours = ends.iter().map(|&i| sim.neighbours(i).count()).sum();
+        let captured = sim.captured().to_vec();
+        (net, captured, stats, neighbours)
+    }
+
+    #[test]
+    fn a_ppp_link_counts_two_header_bytes_and_resolves_no_neighbour() {
+        for framing in ["ethernet", "ppp"] {
+            let (net, frames, stats, neighbours) = pings_over_a_link(framing);
+            let on_link: Vec<&Packet> = frames
+                .iter()
+                .filter(|f| f.segment == 2)
+                .map(|f| &f.packet)
+                .collect();
+            let resolving = on_link
+                .iter()
+                .filter(|p| match p.body {
+                    Body::Arp(_) => true,
+                    Body::Ip(ip) => matches!(ip.l4, L4::Icmp(i) if i.is_neighbor_discovery()),
+                })
+                .count();
+            // An echo request or reply: 84 bytes of IPv4, 104 of IPv6.
+            let sizes: Vec<u32> = on_link
+                .iter()
+                .filter(|p| matches!(p.ip().map(|ip| ip.l4), Some(L4::Icmp(i)) if !i.is_neighbor_discovery()))
+                .map(|p| p.frame_len(net.segments[2].link.framing))
+                .collect();
+            let (v4, v6) = if framing == "ppp" {
+                assert_eq!((resolving, neighbours), (0, 0), "no ARP, no ND on PPP");
+                (86, 106)
+            } else {
+                assert_eq!((resolving, neighbours), (4, 4), "ARP and ND on Ethernet");
+                (98, 118)
+            };
+            assert_eq!(
+                sizes,
+                [v4, v6, v4, v6, v4, v6, v4, v6, v4, v6, v4, v6],
+                "{framing}"
+            );
+            let link_bytes: u64 = on_link
+                .iter()
+                .map(|p| u64::from(p.frame_len(net.segments[2].link.framing)))
+                .sum();
+            assert_eq!(stats[0].bytes + stats[1].bytes, link_bytes, "{framing}");
+            assert_eq!(
+                stats[0].rx_bytes + stats[1].rx_bytes,
+                link_bytes,
+                "{framing}"
+            );
+            // 8 Mbit/s: a microsecond per byte.
+            for s in stats {
+                assert_eq!(s.busy_ns, s.bytes * 1_000, "{framing}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use wirelab_net::{Header, Mac};
+pub use wirelab_spec::Framing;
 
 /// Which exchange a packet belongs to (0: none). ICMP errors inherit the
 /// tag of the packet they report on.
@@ -344,6 +345,14 @@ pub enum L4 {
 pub const ETHERNET_HEADER: u32 = 14;
 /// Frames shorter than this are padded (without the 4-byte FCS).
 pub const ETHERNET_MIN_FRAME: u32 = 60;
+/// The PPP protocol field (RFC 1661 §2) in front of a datagram on a
+/// `framing: ppp` link. The HDLC-like flag, address, control and FCS
+/// bytes (RFC 1662) are not counted, as Ethernet's preamble and FCS are
+/// not: ns-3's point-to-point links carry exactly this 2-byte header.
+pub const PPP_HEADER: u32 = 2;
+/// PPP protocol numbers (RFC 1332, RFC 5072).
+pub const PPP_IPV4: u16 = 0x0021;
+pub const PPP_IPV6: u16 = 0x0057;
 
 impl Ip {
     pub fn is_v6(&self) -> bool {
@@ -426,13 +435,22 @@ impl Ip {
 }
 
 impl Packet {
-    /// Bytes on the wire (Ethernet header, padding; no preamble or FCS).
+    /// Bytes on an Ethernet wire (header, padding; no preamble or FCS).
     pub fn wire_len(&self) -> u32 {
+        self.frame_len(Framing::Ethernet)
+    }
+
+    /// Bytes on a wire of this framing: what serialization time and the
+    /// interface counters count, and what a capture holds.
+    pub fn frame_len(&self, framing: Framing) -> u32 {
         let payload = match self.body {
             Body::Arp(_) => 28,
             Body::Ip(ip) => ip.total_len(),
         };
-        (ETHERNET_HEADER + payload).max(ETHERNET_MIN_FRAME)
+        match framing {
+            Framing::Ethernet => (ETHERNET_HEADER + payload).max(ETHERNET_MIN_FRAME),
+            Framing::Ppp => PPP_HEADER + payload,
+        }
     }
 
     /// An OSPF packet or a RIP message (UDP port 520 both ways).

@@ -99,6 +99,31 @@ pub struct LinkProps {
     pub jitter_ns: u64,
     /// The segment starts down (`down: true`): nothing crosses it.
     pub down: bool,
+    /// How frames are put on the wire (`framing:`, links only).
+    pub framing: Framing,
+}
+
+/// The link layer of a segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Framing {
+    /// Ethernet II (RFC 894): a 14-byte header, frames padded to 60
+    /// bytes, ARP and IPv6 neighbour discovery to find the next hop.
+    #[default]
+    Ethernet,
+    /// PPP (RFC 1661): the datagram behind a 2-byte protocol field
+    /// (0x0021 IPv4, 0x0057 IPv6), no minimum size, no address
+    /// resolution (the other end is the only receiver). Only on `links:`.
+    Ppp,
+}
+
+impl Framing {
+    /// The name written in the lab file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Ethernet => "ethernet",
+            Framing::Ppp => "ppp",
+        }
+    }
 }
 
 impl Default for LinkProps {
@@ -111,6 +136,7 @@ impl Default for LinkProps {
             queue_packets: 100,
             jitter_ns: 0,
             down: false,
+            framing: Framing::Ethernet,
         }
     }
 }

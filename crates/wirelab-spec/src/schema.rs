@@ -890,6 +890,20 @@ struct Link {
     jitter: Delay,
     /// Extension: the link starts down.
     down: Flag,
+    /// Extension: the link layer. `ethernet` (default): a 14-byte header,
+    /// 60-byte minimum frame, ARP and neighbour discovery. `ppp`: a 2-byte
+    /// PPP protocol field (RFC 1661), no minimum, no address resolution.
+    framing: Framing,
+}
+
+/// The link layer of a `links:` entry.
+#[derive(JsonSchema, Default)]
+#[schemars(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Framing {
+    #[default]
+    Ethernet,
+    Ppp,
 }
 
 /// A router: its interfaces (one per network it attaches to) and static
@@ -1924,6 +1938,8 @@ fn check_rules(schema: &mut Schema) {
             "if": { "allOf": [
                 lacks(&["traffic", "dns", "http", "ssh"]),
                 { "not": exhaustive },
+                // A convergence check sends nothing: no port.
+                { "not": convergence },
                 not_icmp,
                 { "not": { "required": ["to"], "properties": { "to": { "pattern": "^https?://" } } } }
             ] },

@@ -38,7 +38,8 @@ use etherparse::{
     Ipv6Header, TcpHeader, UdpHeader,
 };
 use wirelab_sim::packet::{
-    tcp_flags, Arp, ArpOp, Body, Icmp, Ip, Quoted, Tcp, Udp, ETHERNET_MIN_FRAME, L4,
+    tcp_flags, Arp, ArpOp, Body, Framing, Icmp, Ip, Quoted, Tcp, Udp, ETHERNET_MIN_FRAME, L4,
+    PPP_IPV4, PPP_IPV6,
 };
 use wirelab_sim::Packet;
 
@@ -55,7 +56,40 @@ pub fn encode(packet: &Packet) -> Vec<u8> {
 /// payload when the packet carries real bytes (DNS messages); its length
 /// must be the packet's `payload_len`.
 pub fn encode_into(packet: &Packet, payload: Option<&[u8]>, frame: &mut Vec<u8>) {
+    encode_framed(packet, Framing::Ethernet, payload, frame);
+}
+
+/// Like [`encode_into`], for a link of the given framing. On a PPP link
+/// the frame is the 2-byte PPP protocol field (0x0021 IPv4, 0x0057 IPv6;
+/// RFC 1661 §2, RFC 1332, RFC 5072) and the datagram: no HDLC address,
+/// control or FCS bytes, no padding. Its length is
+/// [`Packet::frame_len`]. An ARP message never crosses a PPP link; if
+/// asked, it gets the protocol number of nothing (0x0000).
+pub fn encode_framed(
+    packet: &Packet,
+    framing: Framing,
+    payload: Option<&[u8]>,
+    frame: &mut Vec<u8>,
+) {
     frame.clear();
+    if framing == Framing::Ppp {
+        let protocol = match packet.body {
+            Body::Arp(_) => 0,
+            Body::Ip(ip) if ip.is_v6() => PPP_IPV6,
+            Body::Ip(_) => PPP_IPV4,
+        };
+        frame.extend_from_slice(&protocol.to_be_bytes());
+        match packet.body {
+            Body::Arp(arp) => encode_arp(&arp, frame),
+            Body::Ip(ip) => encode_ip(&ip, packet.id, payload, frame),
+        }
+        assert_eq!(
+            frame.len(),
+            packet.frame_len(framing) as usize,
+            "encoded PPP frame length differs from Packet::frame_len for {packet}"
+        );
+        return;
+    }
     let ether_type = match packet.body {
         Body::Arp(_) => EtherType::ARP,
         Body::Ip(ip) if ip.is_v6() => EtherType::IPV6,

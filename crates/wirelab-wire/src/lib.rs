@@ -12,7 +12,9 @@
 //! - **One interface per network.** Every segment (a lab network) becomes
 //!   one Interface Description Block, in the lab's order, named after the
 //!   network (`if_name`), described by its prefixes (`if_description`),
-//!   link type Ethernet, nanosecond timestamps (`if_tsresol` = 9). It is
+//!   link type Ethernet (or PPP for a `framing: ppp` link, whose frames
+//!   are the 2-byte PPP protocol field and the datagram), nanosecond
+//!   timestamps (`if_tsresol` = 9). It is
 //!   what a capture taken on a switch port mirroring the whole network
 //!   would show.
 //! - **Each frame once,** on the network it was sent onto, at the moment
@@ -38,9 +40,10 @@ pub mod pcapng;
 use std::io::{self, Write};
 
 use wirelab_net::Network;
+use wirelab_sim::packet::Framing;
 use wirelab_sim::{CapturedFrame, Packet};
 
-pub use frame::{encode, encode_into};
+pub use frame::{encode, encode_framed, encode_into};
 
 /// The application named in every capture's section header.
 pub const APPLICATION: &str = concat!("wirelab ", env!("CARGO_PKG_VERSION"));
@@ -58,12 +61,17 @@ pub fn write_capture(net: &Network, frames: &[CapturedFrame], out: impl Write) -
             .chain(seg.ipv6.iter().map(ToString::to_string))
             .collect();
         let description = (!prefixes.is_empty()).then(|| prefixes.join(" "));
-        w.interface(&seg.name, description.as_deref())?;
+        let link_type = match seg.link.framing {
+            Framing::Ethernet => pcapng::LINKTYPE_ETHERNET,
+            Framing::Ppp => pcapng::LINKTYPE_PPP,
+        };
+        w.interface_of(link_type, &seg.name, description.as_deref())?;
     }
     let mut bytes = Vec::with_capacity(1514);
     let mut comment = String::new();
     for f in frames {
-        frame::encode_into(&f.packet, f.payload.as_deref(), &mut bytes);
+        let framing = net.segments[f.segment].link.framing;
+        frame::encode_framed(&f.packet, framing, f.payload.as_deref(), &mut bytes);
         comment.clear();
         comment.push_str("sent by ");
         comment.push_str(&net.nodes[net.ifaces[f.iface].node].name);

@@ -23,6 +23,10 @@ const OPT_IF_TSRESOL: u16 = 9;
 
 /// LINKTYPE_ETHERNET: frames start with the Ethernet header.
 pub const LINKTYPE_ETHERNET: u16 = 1;
+/// LINKTYPE_PPP: frames start with the PPP protocol field (RFC 1661),
+/// or with the HDLC-like address and control bytes `ff 03` before it
+/// (RFC 1662); wirelab writes the former.
+pub const LINKTYPE_PPP: u16 = 9;
 /// Timestamps count nanoseconds (10^-9 s), the simulator's own unit.
 pub const TSRESOL_NANOS: u8 = 9;
 /// No frame is ever cut short.
@@ -59,8 +63,19 @@ impl<W: Write> Writer<W> {
     /// Adds an Ethernet interface with nanosecond timestamps; returns its
     /// id for [`Writer::packet`].
     pub fn interface(&mut self, name: &str, description: Option<&str>) -> io::Result<u32> {
+        self.interface_of(LINKTYPE_ETHERNET, name, description)
+    }
+
+    /// Adds an interface of the given link type (`LINKTYPE_*`) with
+    /// nanosecond timestamps; returns its id for [`Writer::packet`].
+    pub fn interface_of(
+        &mut self,
+        link_type: u16,
+        name: &str,
+        description: Option<&str>,
+    ) -> io::Result<u32> {
         self.begin(BLOCK_INTERFACE_DESCRIPTION);
-        self.put_u16(LINKTYPE_ETHERNET);
+        self.put_u16(link_type);
         self.put_u16(0); // reserved
         self.put_u32(SNAPLEN_UNLIMITED);
         self.put_option(OPT_IF_NAME, name.as_bytes());

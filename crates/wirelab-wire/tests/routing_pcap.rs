@@ -24,7 +24,15 @@ fn capture(lab: &str, until_s: u64) -> (PathBuf, Vec<wirelab_sim::CapturedFrame>
         .join("../../labs")
         .join(lab);
     let lab = wirelab_spec::load(&path).expect("a valid lab").lab;
-    let net = Network::compile(&lab);
+    capture_lab(&lab, until_s)
+}
+
+/// Like [`capture`], for a lab already loaded.
+fn capture_lab(
+    lab: &wirelab_spec::Lab,
+    until_s: u64,
+) -> (PathBuf, Vec<wirelab_sim::CapturedFrame>) {
+    let net = Network::compile(lab);
     let options = RunOptions {
         until: SimTime::from_secs(until_s),
         events_max: 10_000_000,
@@ -181,6 +189,70 @@ fn rip_responses_decode_and_show_the_count_to_infinity() {
         assert!(
             climb.contains(&m),
             "metric {m} never advertised: {metrics:?}"
+        );
+    }
+}
+
+/// A lab of `labs/` with every `links:` entry made `framing: ppp`.
+fn with_ppp_links(file: &str) -> wirelab_spec::Lab {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../labs")
+        .join(file);
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.replace("  - { between:", "  - { framing: ppp, between:");
+    let text = text.replacen("\nlab: ", "\nlab: ppp-", 1);
+    assert!(text.contains("framing: ppp"), "{file} has no links");
+    wirelab_spec::parse_str(file, &text)
+        .expect("a valid lab")
+        .lab
+}
+
+/// OSPF and RIP over PPP links: the same packets as over Ethernet links,
+/// each behind the 2-byte PPP field on a PPP interface, multicast to the
+/// protocols' groups without any ARP, and nothing malformed.
+#[test]
+fn ospf_and_rip_over_ppp_links_decode_without_arp() {
+    if !tshark_present() {
+        return;
+    }
+    for (file, until_s, proto) in [
+        ("13-ospf-triangle.yaml", 100, "ospf"),
+        ("14-rip-count-to-infinity.yaml", 200, "rip"),
+    ] {
+        let lab = with_ppp_links(file);
+        let links: Vec<String> = lab
+            .networks
+            .iter()
+            .filter(|n| n.link.framing == wirelab_spec::Framing::Ppp)
+            .map(|n| n.name.value.clone())
+            .collect();
+        assert!(!links.is_empty());
+        let (file_out, frames) = capture_lab(&lab, until_s);
+        assert_clean(&file_out);
+        let on_links = |filter: &str| {
+            let names: Vec<String> = links
+                .iter()
+                .map(|l| format!("frame.interface_name == \"{l}\""))
+                .collect();
+            rows(
+                &file_out,
+                &format!("({}) && ({filter})", names.join(" || ")),
+                &["frame.number"],
+            )
+            .len()
+        };
+        let routing_sent = frames
+            .iter()
+            .filter(|f| {
+                f.packet.is_routing() && links.contains(&lab.networks[f.segment].name.value)
+            })
+            .count();
+        assert!(routing_sent > 0, "{file}: no {proto} on the PPP links");
+        assert_eq!(on_links(&format!("ppp && {proto}")), routing_sent, "{file}");
+        assert_eq!(
+            on_links("arp || eth"),
+            0,
+            "{file}: Ethernet or ARP on a PPP link"
         );
     }
 }

@@ -16,7 +16,9 @@ use std::process::Command;
 
 use wirelab_check::{run_exchange, Plan};
 use wirelab_net::{Mac, Network};
-use wirelab_sim::packet::{tcp_flags, ArpOp, Body, Icmp, Ip, Quoted, Tcp, Unreachable, L4};
+use wirelab_sim::packet::{
+    tcp_flags, ArpOp, Body, Framing, Icmp, Ip, Quoted, Tcp, Unreachable, L4,
+};
 use wirelab_sim::{CapturedFrame, Packet, Sim, SimTime, TraceLevel};
 
 /// Two routers in a line between a client and a server, both families.
@@ -130,7 +132,12 @@ impl Capture {
     /// Runs the lab's check `check` as `wirelab trace` does (the exchange,
     /// then one more second so the close is seen) with capture on.
     fn run(test: &str, check: &str) -> Capture {
-        let lab = match wirelab_spec::parse_str("wire.yaml", LAB) {
+        Capture::run_lab(test, LAB, check)
+    }
+
+    /// Like [`Capture::run`], on the lab `text`.
+    fn run_lab(test: &str, text: &str, check: &str) -> Capture {
+        let lab = match wirelab_spec::parse_str("wire.yaml", text) {
             Ok(l) => l.lab,
             Err(d) => panic!("lab does not load: {d:#?}"),
         };
@@ -213,7 +220,9 @@ impl Capture {
             assert_eq!(row[1], time, "frame {} timestamp", row[0]);
             assert_eq!(
                 row[2],
-                f.packet.wire_len().to_string(),
+                f.packet
+                    .frame_len(self.net.segments[f.segment].link.framing)
+                    .to_string(),
                 "frame {} length",
                 row[0]
             );
@@ -378,7 +387,11 @@ impl Capture {
         let rows = self.rows_first("", &FIELDS);
         assert_eq!(rows.len(), self.frames.len());
         for (n, (row, f)) in rows.iter().zip(&self.frames).enumerate() {
-            let want = expected(&f.packet);
+            let mut want = expected(&f.packet);
+            if self.net.segments[f.segment].link.framing == Framing::Ppp {
+                // No Ethernet header on a PPP link.
+                want.retain(|(k, _)| !k.starts_with("eth."));
+            }
             for (col, name) in FIELDS.iter().enumerate() {
                 let transport = ["tcp.", "udp."].iter().any(|t| name.starts_with(t));
                 if transport && is_icmp_error(&f.packet) {
@@ -1317,4 +1330,125 @@ fn http_and_https_exchanges_decode_cleanly() {
         inner.contains(&vec!["10.0.2.10".to_string(), "200".into(), "512".into()]),
         "{inner:?}"
     );
+}
+
+// ----- PPP links ---------------------------------------------------------------
+
+/// [`LAB`] with network `b` between the routers made a `links:` entry
+/// with `framing: ppp` (network `r1-r2`, the same addresses).
+fn ppp_lab() -> String {
+    let mut text = LAB.to_string();
+    for (from, to) in [
+        (
+            "  b: { cidr: 10.0.2.0/24, ipv6: \"2001:db8:2::/64\" }\n",
+            "",
+        ),
+        ("      b: { ip: 10.0.2.1, ipv6: \"2001:db8:2::1\" }\n", ""),
+        ("      b: { ip: 10.0.2.2, ipv6: \"2001:db8:2::2\" }\n", ""),
+        (
+            "routers:\n",
+            "links:\n  - { between: [r1, r2], cidr: 10.0.2.0/30, ipv6: \"2001:db8:2::/64\", framing: ppp }\nrouters:\n",
+        ),
+    ] {
+        assert!(text.contains(from), "LAB changed: {from}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+#[test]
+fn every_check_over_a_ppp_link_decodes_cleanly() {
+    if !tshark_present("ppp-all") {
+        return;
+    }
+    let text = ppp_lab();
+    let names = [
+        "web",
+        "web6",
+        "closed tcp",
+        "closed udp",
+        "closed udp6",
+        "udp",
+        "dns",
+        "ping",
+        "ping6",
+        "ssh",
+        "loop",
+        "loop6",
+    ];
+    for (k, check) in names.iter().enumerate() {
+        let c = Capture::run_lab(&format!("ppp-{k}"), &text, check);
+        assert!(
+            c.frames.iter().any(|f| c.segment_name(f) == "r1-r2"),
+            "{check}: nothing crossed the PPP link"
+        );
+        c.assert_clean();
+        c.assert_fields_match();
+    }
+}
+
+#[test]
+fn a_ppp_link_is_a_ppp_interface_without_arp_or_neighbour_discovery() {
+    if !tshark_present("ppp-web") {
+        return;
+    }
+    let text = ppp_lab();
+    for (test, check, protocol) in [("ppp-web", "web", "0x0021"), ("ppp-web6", "web6", "0x0057")] {
+        let c = Capture::run_lab(test, &text, check);
+        c.assert_clean();
+        c.assert_fields_match();
+        c.assert_no_warnings_per_network();
+        // Ethernet on the hosts' networks, PPP on the link, per interface.
+        let encap: Vec<Vec<String>> = c.rows("", &["frame.interface_name", "frame.encap_type"]);
+        for row in &encap {
+            let want = if row[0] == "r1-r2" { "4" } else { "1" };
+            assert_eq!(row[1], want, "{check}: {row:?} (1 Ethernet, 4 PPP)");
+        }
+        // Every frame on the link is an IP datagram behind the 2-byte
+        // protocol field, sent by r1 or r2 without resolving anything.
+        let on_link = c.rows(
+            "frame.interface_name == \"r1-r2\"",
+            &[
+                "ppp.protocol",
+                "frame.len",
+                "ip.len",
+                "ipv6.plen",
+                "eth.src",
+            ],
+        );
+        let sent = c
+            .frames
+            .iter()
+            .filter(|f| c.segment_name(f) == "r1-r2")
+            .count();
+        assert_eq!(on_link.len(), sent);
+        assert!(
+            sent >= 8,
+            "{check}: the handshake, data and close cross the link"
+        );
+        for row in &on_link {
+            assert_eq!(row[0], protocol, "{check}: {row:?}");
+            assert_eq!(row[4], "", "{check}: no Ethernet header on PPP");
+            let ip_len: u32 = if row[2].is_empty() {
+                40 + row[3].parse::<u32>().unwrap()
+            } else {
+                row[2].parse().unwrap()
+            };
+            assert_eq!(row[1], (ip_len + 2).to_string(), "{check}: {row:?}");
+        }
+        let resolving = c.rows(
+            "frame.interface_name == \"r1-r2\" && (arp || icmpv6.type == 135 || icmpv6.type == 136)",
+            &["frame.number"],
+        );
+        assert!(
+            resolving.is_empty(),
+            "{check}: {resolving:?}\n{}",
+            c.summary()
+        );
+        // The hosts' networks still resolve their neighbours.
+        let elsewhere = c.rows("arp || icmpv6.type == 135", &["frame.interface_name"]);
+        let mut nets: Vec<&str> = elsewhere.iter().map(|r| r[0].as_str()).collect();
+        nets.dedup();
+        assert_eq!(nets, ["a", "c"], "{check}");
+    }
 }

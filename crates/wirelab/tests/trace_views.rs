@@ -540,3 +540,67 @@ fn option_misuse_is_a_usage_error() {
     let o = wirelab(&[&base[..], &["--layers", "--format", "json"]].concat());
     assert_eq!(o.status.code(), Some(2));
 }
+
+// ----- PPP links ---------------------------------------------------------------
+
+/// On a `framing: ppp` link the layers show a PPP header of 2 bytes and no
+/// MACs, the trace says the frame went to the other end, and nothing is
+/// resolved there; the Ethernet hops keep their MACs and their ARP.
+#[test]
+fn layers_show_ppp_on_point_to_point_links() {
+    let args = ["--from", "h1", "--to", "h3", "--port", "80", "--at", "10s"];
+    let mut layered = args.to_vec();
+    layered.extend(["--layers", "--no-arp"]);
+    let out = trace("ppp-links.yaml", &layered);
+    // The SYN: 44 bytes of IPv4 (MSS option only) behind the PPP field on
+    // both links, in a 60-byte padded Ethernet frame on the LANs.
+    let syn_hops: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("PPP") || l.trim_start().starts_with("Ethernet"))
+        .take(4)
+        .collect();
+    assert_eq!(syn_hops.len(), 4, "{out}");
+    assert!(
+        syn_hops[0].contains("Ethernet") && syn_hops[0].contains("60 bytes"),
+        "{out}"
+    );
+    for hop in &syn_hops[1..3] {
+        assert!(
+            hop.contains("PPP")
+                && hop.contains("protocol IPv4 (0x0021)  46 bytes")
+                && hop.contains("no MACs"),
+            "{hop}\n{out}"
+        );
+    }
+    assert!(
+        syn_hops[3].contains("Ethernet") && syn_hops[3].contains("new MACs: r3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PPP: frames #") && out.contains("crossed point-to-point links"),
+        "{out}"
+    );
+    let plain = trace("ppp-links.yaml", &args);
+    assert!(
+        plain.contains("out eth1 (r1-r2) over PPP to the other end"),
+        "{plain}"
+    );
+    // ARP only on the LANs.
+    let asked: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.contains("arp who-has"))
+        .collect();
+    assert_eq!(asked.len(), 2, "{plain}");
+    assert!(asked.iter().all(|l| !l.contains("10.0.")), "{plain}");
+}
+
+/// The PPP lab grades as written: OSPF converges over the PPP links and
+/// picks them, IPv6 crosses them on static routes, the NACL still drops.
+#[test]
+fn the_ppp_lab_passes_every_check() {
+    let lab = fixture("ppp-links.yaml");
+    let o = wirelab(&["test", &lab]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("score 5/5"), "{out}");
+}

@@ -7,8 +7,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::addr::{self, check_v4_in, check_v6_in, host_bits_set, parse_prefix};
 use super::Names;
 use crate::model::{
-    LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId, RouterInterface,
-    Sp, Span, StaticRoute,
+    Framing, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId,
+    RouterInterface, Sp, Span, StaticRoute,
 };
 use crate::quantity;
 use crate::read::{self, Diags, Fields};
@@ -26,7 +26,7 @@ pub(crate) const PROPS_KEYS: [&str; 7] = [
 /// What a `link:` event may `set` (`down` has its own events).
 pub(crate) const SET_KEYS: [&str; 6] = ["bandwidth", "delay", "loss", "mtu", "queue", "jitter"];
 pub(crate) const NETWORK_KEYS: [&str; 4] = ["cidr", "ipv6", "nacl", "link"];
-pub(crate) const LINK_KEYS: [&str; 10] = [
+pub(crate) const LINK_KEYS: [&str; 11] = [
     "between",
     "cidr",
     "ipv6",
@@ -37,7 +37,10 @@ pub(crate) const LINK_KEYS: [&str; 10] = [
     "queue",
     "jitter",
     "down",
+    "framing",
 ];
+/// What `framing:` of a link may be.
+const FRAMINGS: [Framing; 2] = [Framing::Ethernet, Framing::Ppp];
 pub(crate) const ROUTER_KEYS: [&str; 5] = ["interfaces", "routes", "nat", "ospf", "rip"];
 pub(crate) const INTERFACE_KEYS: [&str; 2] = ["ip", "ipv6"];
 pub(crate) const ROUTE_KEYS: [&str; 4] = ["to", "via", "blackhole", "distance"];
@@ -82,6 +85,8 @@ impl PropsDraft {
                 .or(defaults.jitter_ns)
                 .unwrap_or(builtin.jitter_ns),
             down: self.down.or(defaults.down).unwrap_or(builtin.down),
+            // Only a link sets it, after resolving (`read_links`).
+            framing: builtin.framing,
             queue_packets: self
                 .queue_packets
                 .or(defaults.queue_packets)
@@ -100,6 +105,7 @@ impl PropsDraft {
             queue_packets: self.queue_packets.unwrap_or(base.queue_packets),
             jitter_ns: self.jitter_ns.unwrap_or(base.jitter_ns),
             down: self.down.unwrap_or(base.down),
+            framing: base.framing,
         }
     }
 
@@ -159,10 +165,12 @@ pub(crate) fn read_defaults(node: Option<&Node>, d: &mut Diags) -> PropsDraft {
         return PropsDraft::default();
     };
     match fields.get("link") {
-        Some(link) => match read::fields(link, &PROPS_KEYS, "link properties", link.span, d) {
-            Some(props) => read_props(&props, d),
-            None => PropsDraft::default(),
-        },
+        Some(link) => {
+            match fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d) {
+                Some(props) => read_props(&props, d),
+                None => PropsDraft::default(),
+            }
+        }
         None => PropsDraft::default(),
     }
 }
@@ -199,7 +207,7 @@ pub(crate) fn read_networks(
             link: LinkProps::default(),
             origin: NetworkOrigin::Declared,
         };
-        let Some(fields) = read::fields(node, &NETWORK_KEYS, &what, name.span, d) else {
+        let Some(fields) = fields_not_framing(node, &NETWORK_KEYS, &what, name.span, d) else {
             topo.networks.push(network);
             topo.broken.push(true);
             continue;
@@ -220,7 +228,7 @@ pub(crate) fn read_networks(
             }
         }
         let own = match fields.get("link") {
-            Some(link) => read::fields(link, &PROPS_KEYS, "link properties", link.span, d)
+            Some(link) => fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d)
                 .map(|f| read_props(&f, d))
                 .unwrap_or_default(),
             None => PropsDraft::default(),
@@ -230,6 +238,49 @@ pub(crate) fn read_networks(
         topo.broken.push(broken);
     }
     topo
+}
+
+/// Like [`read::fields`], where `framing:` gets its own message: only a
+/// link may set it. A network is a shared segment where any number of
+/// hosts and routers find each other by ARP; PPP has exactly two ends and
+/// no hardware addresses, so it cannot carry one. `defaults.link` would
+/// set it on networks too.
+pub(crate) fn fields_not_framing<'a>(
+    node: &'a Node,
+    allowed: &[&str],
+    what: &str,
+    at: Span,
+    d: &mut Diags,
+) -> Option<Fields<'a>> {
+    if let Value::Map(entries) = &node.value {
+        for (key, _) in entries.iter().filter(|(k, _)| k.value == "framing") {
+            d.error_help(
+                key.span,
+                format!("`framing` is not allowed in {what}: only a `links:` entry (two routers) sets it"),
+                Some("a network is a shared Ethernet segment with ARP; write a point-to-point router link under `links:` with `framing: ppp`".to_string()),
+            );
+        }
+    }
+    let mut keys: Vec<&str> = allowed.to_vec();
+    keys.push("framing");
+    read::fields(node, &keys, what, at, d)
+}
+
+/// `framing:` of a link: `ethernet` (the default) or `ppp`.
+fn read_framing(fields: &Fields, d: &mut Diags) -> Option<Framing> {
+    let node = fields.get("framing")?;
+    let text = read::string(node, "`framing`", d)?;
+    let found = FRAMINGS.iter().find(|f| f.name() == text).copied();
+    if found.is_none() {
+        let names: Vec<&str> = FRAMINGS.iter().map(|f| f.name()).collect();
+        d.error_help(
+            node.span,
+            format!("unknown framing `{text}`"),
+            read::did_you_mean(text, names.iter().copied())
+                .or_else(|| Some(format!("valid values: {}", names.join(", ")))),
+        );
+    }
+    found
 }
 
 /// `cidr:` and `ipv6:` of a network or link; at least one is required.
@@ -366,6 +417,9 @@ pub(crate) fn read_links(
             origin: NetworkOrigin::Link(index),
         };
         network.link = resolve_link(&read_props(&fields, d), defaults, &network, d);
+        if let Some(framing) = read_framing(&fields, d) {
+            network.link.framing = framing;
+        }
         let pair_v4 = network.ipv4.as_ref().and_then(|net| {
             let pair = link_pair_v4(net.value);
             if pair.is_none() {
@@ -858,7 +912,59 @@ fn read_next_hop(
         );
         return None;
     }
+    if let Some(peer) = ppp_peer_mismatch(hop, router, topo) {
+        d.error_help(
+            node.span,
+            format!("next hop `{hop}` is not the other end of the point-to-point link `{}`", peer.0),
+            Some(match peer.1 {
+                Some(addr) => format!("on a `framing: ppp` link the next hop is the other router: `{addr}`"),
+                None => "on a `framing: ppp` link the next hop is the other router, which has no address of this family there".to_string(),
+            }),
+        );
+        return None;
+    }
     Some(hop)
+}
+
+/// When `hop` lies on a `framing: ppp` link of `router` and is not the
+/// other router's address there: the link's name and that address. A
+/// point-to-point link has one receiver, so another next hop could only
+/// be a mistake (Linux refuses it on a peer-to-peer interface too).
+fn ppp_peer_mismatch(
+    hop: IpAddr,
+    router: &Router,
+    topo: &Topology,
+) -> Option<(String, Option<IpAddr>)> {
+    let iface = router.interfaces.iter().find(|i| {
+        let net = &topo.networks[i.network];
+        match hop {
+            IpAddr::V4(a) => net.ipv4.as_ref().is_some_and(|p| p.value.contains(&a)),
+            IpAddr::V6(a) => net.ipv6.as_ref().is_some_and(|p| p.value.contains(&a)),
+        }
+    })?;
+    let net = &topo.networks[iface.network];
+    if net.link.framing != Framing::Ppp {
+        return None;
+    }
+    // The two ends' addresses follow from the prefix (see `read_links`).
+    let (mine, pair): (Option<IpAddr>, Option<[IpAddr; 2]>) = match hop {
+        IpAddr::V4(_) => (
+            iface.ipv4.map(IpAddr::V4),
+            net.ipv4
+                .as_ref()
+                .and_then(|p| link_pair_v4(p.value))
+                .map(|p| p.map(IpAddr::V4)),
+        ),
+        IpAddr::V6(_) => (
+            iface.ipv6.map(IpAddr::V6),
+            net.ipv6
+                .as_ref()
+                .and_then(|p| link_pair_v6(p.value))
+                .map(|p| p.map(IpAddr::V6)),
+        ),
+    };
+    let peer = pair.and_then(|p| p.into_iter().find(|&a| Some(a) != mine));
+    (peer != Some(hop)).then(|| (net.name.value.clone(), peer))
 }
 
 /// Two networks may not share addresses.

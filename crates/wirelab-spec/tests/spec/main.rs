@@ -10,6 +10,7 @@
 //! - `dns`: zones inline and in master files, servers, private zones, the
 //!   synthesized hierarchy, resolvers, dns checks and names in `to:`;
 //! - `http`: HTTP and HTTPS services, certificates, http checks.
+//! - `framing`: `framing:` of links (PPP) and its mistakes.
 //! - `ssh`: users and their public keys, ssh hosts, ssh checks and their
 //!   jump chains.
 //! - `nat`: `nat:` on routers (source NAT, port forwards, 1:1 mappings).
@@ -18,6 +19,7 @@
 
 mod acceptance;
 mod dns;
+mod framing;
 mod hostile;
 mod http;
 mod mistakes;

@@ -347,3 +347,41 @@ const TCP6_ACK_SACK: &[u8] = &[
     0x00, 0x64, 0x00, 0x00, 0x00, 0xc8, 0x01, 0x01, 0x05, 0x0a, 0x00, 0x00, 0x17, 0x70, 0x00, 0x00,
     0x1b, 0x58, 0x88, 0x89, 0x8a,
 ];
+
+/// On a PPP link the datagram follows the 2-byte protocol field, byte for
+/// byte the same as behind the Ethernet header, without padding.
+#[test]
+fn a_ppp_frame_is_the_protocol_field_and_the_datagram() {
+    use super::encode_framed;
+    use wirelab_sim::packet::Framing;
+    for (src, dst, protocol) in [
+        (v4("10.0.1.10"), v4("10.0.3.10"), [0x00, 0x21]),
+        (v6("2001:db8:1::10"), v6("2001:db8:3::10"), [0x00, 0x57]),
+    ] {
+        let p = ip_packet(
+            A,
+            B,
+            7,
+            src,
+            dst,
+            63,
+            L4::Icmp(Icmp::EchoRequest {
+                id: 1,
+                seq: 1,
+                payload_len: 0,
+            }),
+        );
+        let mut ppp = Vec::new();
+        encode_framed(&p, Framing::Ppp, None, &mut ppp);
+        assert_eq!(ppp.len(), p.frame_len(Framing::Ppp) as usize);
+        assert_eq!(&ppp[..2], &protocol);
+        let ethernet = encode(&p);
+        let datagram = p.ip().unwrap().total_len() as usize;
+        assert_eq!(ppp.len(), 2 + datagram, "no padding on PPP");
+        assert_eq!(hex(&ppp[2..]), hex(&ethernet[14..14 + datagram]));
+        if src.is_ipv4() {
+            // 28 bytes of IPv4: 42 on Ethernet, padded to 60; 30 on PPP.
+            assert_eq!((ethernet.len(), ppp.len()), (60, 30));
+        }
+    }
+}
