@@ -762,11 +762,13 @@ impl Sim<'_> {
             tag: 0,
             id,
         };
+        // Bytes of the frame as this link frames it (Ethernet or PPP).
+        let bytes = u64::from(pkt.frame_len(self.links[self.net.ifaces[iface].segment].framing));
         self.routing.log.messages += 1;
-        self.routing.log.bytes += u64::from(pkt.wire_len());
+        self.routing.log.bytes += bytes;
         let sent = &mut self.routing.speakers[s].sent;
         sent.0 += 1;
-        sent.1 += u64::from(pkt.wire_len());
+        sent.1 += bytes;
         match to {
             Some(next_hop) => self.output(node, iface, next_hop, pkt),
             None => {
