@@ -1105,8 +1105,17 @@ impl<'n> Sim<'n> {
 
     /// Sends an IP packet to a next hop on an interface, resolving its
     /// hardware address first if needed.
-    /// Puts a frame whose addresses are set on an interface's queue.
-    pub(crate) fn transmit_packet(&mut self, iface: IfaceId, pkt: Packet) {
+    /// Puts a frame whose addresses are set on an interface's queue, and
+    /// says so in the trace.
+    pub(crate) fn put_on_wire(&mut self, node: NodeId, iface: IfaceId, pkt: Packet) {
+        self.record(
+            node,
+            &pkt,
+            Step::Transmit {
+                iface,
+                next_hop_mac: pkt.dst_mac,
+            },
+        );
         let id = self.alloc(pkt);
         self.transmit(iface, id);
     }
@@ -1126,34 +1135,15 @@ impl<'n> Sim<'n> {
                 self.drop_packet(node, &pkt, DropCause::HostUnreachable { next_hop });
                 return;
             };
-            let mac = self.net.ifaces[peer].mac;
-            pkt.dst_mac = mac;
-            self.record(
-                node,
-                &pkt,
-                Step::Transmit {
-                    iface,
-                    next_hop_mac: mac,
-                },
-            );
-            let id = self.alloc(pkt);
-            self.transmit(iface, id);
+            pkt.dst_mac = self.net.ifaces[peer].mac;
+            self.put_on_wire(node, iface, pkt);
             return;
         }
         let found = self.neigh.find(iface, next_hop);
         match found.map(|id| (id, self.neigh.get(id).state)) {
             Some((_, NeighState::Reachable(mac))) => {
                 pkt.dst_mac = mac;
-                self.record(
-                    node,
-                    &pkt,
-                    Step::Transmit {
-                        iface,
-                        next_hop_mac: mac,
-                    },
-                );
-                let id = self.alloc(pkt);
-                self.transmit(iface, id);
+                self.put_on_wire(node, iface, pkt);
             }
             Some((neigh, NeighState::Incomplete { .. })) => {
                 let id = self.alloc(pkt);

@@ -31,7 +31,7 @@ use crate::engine::{Event, Sim};
 use crate::packet::{Body, Ip, Ospf, Packet, Udp, L4};
 use crate::routing::{distance_vector as dv, link_state as ls, wire, IfaceConfig};
 use crate::time::SimTime;
-use crate::trace::{DropCause, Step};
+use crate::trace::DropCause;
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -774,15 +774,7 @@ impl Sim<'_> {
             None => {
                 let o = group.octets();
                 pkt.dst_mac = wirelab_net::Mac([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]);
-                self.record(
-                    node,
-                    &pkt,
-                    Step::Transmit {
-                        iface,
-                        next_hop_mac: pkt.dst_mac,
-                    },
-                );
-                self.transmit_packet(iface, pkt);
+                self.put_on_wire(node, iface, pkt);
             }
         }
     }
