@@ -258,6 +258,9 @@ pub struct Sim<'n> {
     /// for as long as a run lasts); other payloads live until reset.
     payload_refs: Vec<u32>,
     payload_free: Vec<u32>,
+    /// Some routing payload was stored this run: only then do `alloc` and
+    /// `free` look for one (they run for every frame).
+    counting_payloads: bool,
     /// Stub lookups, resolvers and DNS exchanges of this run.
     pub(crate) dns: crate::dns_apps::DnsApps,
     /// HTTP exchanges of this run.
@@ -311,6 +314,7 @@ impl<'n> Sim<'n> {
             payloads: Vec::new(),
             payload_refs: Vec::new(),
             payload_free: Vec::new(),
+            counting_payloads: false,
             dns: Default::default(),
             http: Default::default(),
             woken: Vec::new(),
@@ -368,6 +372,7 @@ impl<'n> Sim<'n> {
         self.payloads.clear();
         self.payload_refs.clear();
         self.payload_free.clear();
+        self.counting_payloads = false;
         self.dns.clear();
         self.http.clear();
         self.filters = None;
@@ -539,8 +544,10 @@ impl<'n> Sim<'n> {
     // ----- packets -------------------------------------------------------
 
     fn alloc(&mut self, p: Packet) -> PacketId {
-        if let Some(slot) = routing_payload(&p) {
-            self.payload_refs[slot] += 1;
+        if self.counting_payloads {
+            if let Some(slot) = routing_payload(&p) {
+                self.payload_refs[slot] += 1;
+            }
         }
         match self.free_packets.pop() {
             Some(id) => {
@@ -555,10 +562,12 @@ impl<'n> Sim<'n> {
     }
 
     fn free(&mut self, id: PacketId) {
-        if let Some(slot) = routing_payload(&self.packets[id as usize]) {
-            self.payload_refs[slot] -= 1;
-            if self.payload_refs[slot] == 0 {
-                self.payload_free.push(slot as u32);
+        if self.counting_payloads {
+            if let Some(slot) = routing_payload(&self.packets[id as usize]) {
+                self.payload_refs[slot] -= 1;
+                if self.payload_refs[slot] == 0 {
+                    self.payload_free.push(slot as u32);
+                }
             }
         }
         self.free_packets.push(id);
@@ -568,6 +577,7 @@ impl<'n> Sim<'n> {
     /// last packet carrying them is freed (see [`Sim::alloc`]). A slot no
     /// packet ever takes must be given back with `release_payload`.
     pub(crate) fn store_routing_payload(&mut self, bytes: Vec<u8>) -> crate::packet::Payload {
+        self.counting_payloads = true;
         match self.payload_free.pop() {
             Some(slot) => {
                 self.payloads[slot as usize] = bytes.into();
