@@ -376,10 +376,14 @@ fn read_proto(fields: &Fields, d: &mut Diags) -> Option<CheckProto> {
     }
 }
 
-/// Whether `expect:` is the map of an exhaustive check.
+/// Whether `expect:` is a map with one of `keys`.
+fn expect_has(node: &Node, keys: &[&str]) -> bool {
+    matches!(&node.value, Value::Map(m) if m.iter().any(|(k, _)| keys.contains(&k.value.as_str())))
+}
+
+/// Whether `expect:` is the map of a convergence check.
 fn is_convergence(node: &Node) -> bool {
-    matches!(&node.value, Value::Map(m)
-        if m.iter().any(|(k, _)| CONVERGENCE_EXPECT_KEYS.contains(&k.value.as_str())))
+    expect_has(node, &CONVERGENCE_EXPECT_KEYS)
 }
 
 /// A convergence check: `expect: { converged_within: 5s }`, and `at:` to
@@ -441,9 +445,9 @@ fn read_convergence_check(
     })
 }
 
+/// Whether `expect:` is the map of an exhaustive check.
 fn is_exhaustive(node: &Node) -> bool {
-    matches!(&node.value, Value::Map(m)
-        if m.iter().any(|(k, _)| EXHAUSTIVE_EXPECT_KEYS.contains(&k.value.as_str())))
+    expect_has(node, &EXHAUSTIVE_EXPECT_KEYS)
 }
 
 /// An exhaustive check: `to`, `proto`, `port`, and `expect: {

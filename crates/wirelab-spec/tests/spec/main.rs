@@ -50,6 +50,16 @@ pub fn invalid(text: &str) -> Vec<String> {
     }
 }
 
+/// `tests/fixtures/DIR/NAME`, a file that must be rejected: every
+/// diagnostic, rendered.
+pub fn mistakes_in(dir: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(format!("tests/fixtures/{dir}/{name}")).unwrap();
+    match parse_str(name, &text) {
+        Ok(_) => panic!("{dir}/{name} must be rejected"),
+        Err(diagnostics) => render(&diagnostics),
+    }
+}
+
 pub fn render(diagnostics: &[Diagnostic]) -> String {
     diagnostics.iter().map(|d| format!("{d}\n")).collect()
 }

@@ -5,17 +5,9 @@ use wirelab_spec::{EventAction, SplitHorizon};
 
 use super::valid;
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("tests/fixtures/routing/{name}")).unwrap()
-}
-
 #[test]
 fn every_mistake_is_reported_where_it_is() {
-    let text = fixture("mistakes.yaml");
-    let d = match wirelab_spec::parse_str("mistakes.yaml", &text) {
-        Ok(_) => panic!("mistakes.yaml must be rejected"),
-        Err(diagnostics) => super::render(&diagnostics),
-    };
+    let d = super::mistakes_in("routing", "mistakes.yaml");
     insta::assert_snapshot!("routing-mistakes", d);
 }
 

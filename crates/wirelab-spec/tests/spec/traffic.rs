@@ -7,11 +7,7 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn every_mistake_is_reported_where_it_is() {
-    let text = fixture("mistakes.yaml");
-    let d = match wirelab_spec::parse_str("mistakes.yaml", &text) {
-        Ok(_) => panic!("mistakes.yaml must be rejected"),
-        Err(diagnostics) => super::render(&diagnostics),
-    };
+    let d = super::mistakes_in("traffic", "mistakes.yaml");
     insta::assert_snapshot!("traffic-mistakes", d);
 }
 
