@@ -65,6 +65,8 @@ TCP_NS3 = {
     # CUBIC, its PRR's DeliveredData and RecoverFS): see lab-format.md.
     "recovery": "ns3",
     "min_rto": "1s",
+    # ns-3's ConnTimeout: a lost SYN or SYN-ACK waits 3 s, not 1 s.
+    "initial_rto": "3s",
     "delayed_ack": "200ms",
     "nagle": False,           # ns-3 TcpNoDelay
     "sack": True,

@@ -822,6 +822,10 @@ pub struct TcpSettings {
     pub recovery: LossRecovery,
     /// Lower bound of the retransmission timeout (Linux: 200 ms).
     pub min_rto_ns: u64,
+    /// The retransmission timeout before the first RTT sample (RFC 6298
+    /// §2.1: 1 s; ns-3's `ConnTimeout` is 3 s), for SYN and SYN-ACK above
+    /// all.
+    pub initial_rto_ns: u64,
     /// Delayed ACK timeout; `None`: every segment is acknowledged at once.
     /// Linux's delayed ACK is 40 ms at most.
     pub delayed_ack_ns: Option<u64>,
@@ -845,6 +849,7 @@ impl Default for TcpSettings {
             increase: WindowIncrease::Bytes,
             recovery: LossRecovery::Rfc,
             min_rto_ns: 200_000_000,
+            initial_rto_ns: 1_000_000_000,
             delayed_ack_ns: Some(40_000_000),
             nagle: true,
             sack: true,

@@ -1353,6 +1353,9 @@ struct TcpSettings {
     /// The lower bound of the retransmission timeout, 1ms to 60s. Default
     /// 200ms.
     min_rto: Delay,
+    /// The retransmission timeout before the first RTT sample (RFC 6298
+    /// §2.1), as for a SYN or SYN-ACK: 1ms to 60s. Default 1s.
+    initial_rto: Delay,
     delayed_ack: DelayedAck,
     /// Nagle's algorithm. Default true.
     nagle: Flag,

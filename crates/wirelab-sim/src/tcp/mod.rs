@@ -412,7 +412,7 @@ impl Socket {
                 cfg.initial_window,
                 u64::from(mss),
             ),
-            rtt: RttEstimator::new(cfg.min_rto_ns),
+            rtt: RttEstimator::new(cfg.min_rto_ns, cfg.initial_rto_ns),
             rtt_timed: None,
             recovery: Recovery::None,
             dup_acks: 0,

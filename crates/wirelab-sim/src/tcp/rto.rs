@@ -7,10 +7,6 @@
 //!
 //! Arithmetic is in integer nanoseconds: G = 1 ms, K = 4, α = 1/8, β = 1/4.
 
-/// RFC 6298 §2.1: "Until a round-trip time (RTT) measurement has been made
-/// for a segment sent between the sender and receiver, the sender SHOULD
-/// set RTO <- 1 second".
-pub const RTO_NS_INITIAL: u64 = 1_000_000_000;
 /// RFC 6298 §2.5: "A maximum value MAY be placed on RTO provided it is at
 /// least 60 seconds." Linux: `TCP_RTO_MAX` = 120 s.
 pub const RTO_NS_MAX: u64 = 120_000_000_000;
@@ -35,11 +31,16 @@ pub struct RttEstimator {
 }
 
 impl RttEstimator {
-    pub fn new(rto_ns_min: u64) -> RttEstimator {
+    /// RFC 6298 §2.1: "Until a round-trip time (RTT) measurement has been
+    /// made for a segment sent between the sender and receiver, the sender
+    /// SHOULD set RTO <- 1 second" — `rto_ns_initial`, the lab's
+    /// `initial_rto` (1 s by default; ns-3's `ConnTimeout` is 3 s), at least
+    /// `rto_ns_min`.
+    pub fn new(rto_ns_min: u64, rto_ns_initial: u64) -> RttEstimator {
         RttEstimator {
             srtt_ns: 0,
             rttvar_ns: 0,
-            rto_ns_base: RTO_NS_INITIAL.max(rto_ns_min).min(RTO_NS_MAX),
+            rto_ns_base: rto_ns_initial.max(rto_ns_min).min(RTO_NS_MAX),
             rto_ns_min,
             backoff: 0,
             sampled: false,
@@ -120,17 +121,31 @@ mod tests {
     use super::*;
 
     const MS: u64 = 1_000_000;
+    const S: u64 = 1_000 * MS;
 
     #[test]
     fn initial_rto_is_one_second() {
-        let rtt = RttEstimator::new(200 * MS);
+        let rtt = RttEstimator::new(200 * MS, S);
         assert_eq!(rtt.rto_ns(), 1_000 * MS);
         assert!(!rtt.has_sample());
     }
 
     #[test]
+    fn initial_rto_is_configurable_but_not_below_min_rto() {
+        // ns-3's ConnTimeout.
+        let mut rtt = RttEstimator::new(200 * MS, 3 * S);
+        assert_eq!(rtt.rto_ns(), 3 * S);
+        rtt.back_off();
+        assert_eq!(rtt.rto_ns(), 6 * S);
+        // The first sample replaces it.
+        rtt.sample(100 * MS);
+        assert_eq!(rtt.rto_ns(), 300 * MS);
+        assert_eq!(RttEstimator::new(2 * S, 500 * MS).rto_ns(), 2 * S);
+    }
+
+    #[test]
     fn first_sample_sets_srtt_and_half_rttvar() {
-        let mut rtt = RttEstimator::new(0);
+        let mut rtt = RttEstimator::new(0, S);
         rtt.sample(100 * MS);
         assert_eq!(rtt.srtt_ns(), 100 * MS);
         assert_eq!(rtt.rttvar_ns(), 50 * MS);
@@ -140,7 +155,7 @@ mod tests {
 
     #[test]
     fn first_sample_is_clamped_to_min_rto() {
-        let mut rtt = RttEstimator::new(200 * MS);
+        let mut rtt = RttEstimator::new(200 * MS, S);
         rtt.sample(10 * MS);
         // 10 + 4 * 5 = 30 ms, below the 200 ms floor.
         assert_eq!(rtt.rto_ns(), 200 * MS);
@@ -148,14 +163,14 @@ mod tests {
 
     #[test]
     fn granularity_bounds_the_variance_term() {
-        let mut rtt = RttEstimator::new(0);
+        let mut rtt = RttEstimator::new(0, S);
         rtt.sample(100_000); // 0.1 ms: 4 * RTTVAR = 0.2 ms < G
         assert_eq!(rtt.rto_ns(), 100_000 + MS);
     }
 
     #[test]
     fn later_samples_use_alpha_one_eighth_beta_one_quarter() {
-        let mut rtt = RttEstimator::new(0);
+        let mut rtt = RttEstimator::new(0, S);
         rtt.sample(100 * MS);
         rtt.sample(200 * MS);
         // RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5
@@ -170,7 +185,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_a_sample_ends_it() {
-        let mut rtt = RttEstimator::new(200 * MS);
+        let mut rtt = RttEstimator::new(200 * MS, S);
         let mut expected = 1_000 * MS;
         for _ in 0..10 {
             rtt.back_off();
@@ -184,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_lost_syn_means_three_seconds() {
-        let mut rtt = RttEstimator::new(200 * MS);
+        let mut rtt = RttEstimator::new(200 * MS, S);
         rtt.back_off();
         rtt.after_syn_loss();
         assert_eq!(rtt.rto_ns(), 3_000 * MS);

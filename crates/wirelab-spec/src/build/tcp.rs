@@ -6,12 +6,13 @@ use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TCP_KEYS: [&str; 13] = [
+pub(crate) const TCP_KEYS: [&str; 14] = [
     "congestion",
     "cubic",
     "increase",
     "recovery",
     "min_rto",
+    "initial_rto",
     "delayed_ack",
     "nagle",
     "sack",
@@ -25,8 +26,8 @@ pub(crate) const CONGESTION_NAMES: [&str; 2] = ["cubic", "newreno"];
 pub(crate) const INCREASE_NAMES: [&str; 2] = ["bytes", "per-ack"];
 pub(crate) const RECOVERY_NAMES: [&str; 2] = ["rfc", "ns3"];
 pub(crate) const CUBIC_NAMES: [&str; 3] = ["rfc9438", "linux", "ns3"];
-/// Bounds of `min_rto`: 1 ms ..= 60 s.
-const MIN_RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
+/// Bounds of `min_rto` and `initial_rto`: 1 ms ..= 60 s.
+const RTO_NS: (u64, u64) = (1_000_000, 60_000_000_000);
 /// Longest delayed ACK (RFC 1122 §4.2.3.2: less than 0.5 s).
 const DELAYED_ACK_NS_MAX: u64 = 500_000_000;
 const INITIAL_WINDOW_MAX: i128 = 100;
@@ -41,6 +42,7 @@ pub(crate) struct TcpDraft {
     increase: Option<WindowIncrease>,
     recovery: Option<LossRecovery>,
     min_rto_ns: Option<u64>,
+    initial_rto_ns: Option<u64>,
     delayed_ack_ns: Option<Option<u64>>,
     nagle: Option<bool>,
     sack: Option<bool>,
@@ -60,6 +62,7 @@ impl TcpDraft {
             increase: self.increase.unwrap_or(base.increase),
             recovery: self.recovery.unwrap_or(base.recovery),
             min_rto_ns: self.min_rto_ns.unwrap_or(base.min_rto_ns),
+            initial_rto_ns: self.initial_rto_ns.unwrap_or(base.initial_rto_ns),
             delayed_ack_ns: self.delayed_ack_ns.unwrap_or(base.delayed_ack_ns),
             nagle: self.nagle.unwrap_or(base.nagle),
             sack: self.sack.unwrap_or(base.sack),
@@ -153,15 +156,20 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
             None => None,
         };
     }
-    if let Some(n) = fields.get("min_rto") {
-        tcp.min_rto_ns = read_delay(n, "`min_rto`", d).and_then(|ns| {
-            if (MIN_RTO_NS.0..=MIN_RTO_NS.1).contains(&ns) {
-                Some(ns)
-            } else {
-                d.error(n.span, "`min_rto` must be between 1ms and 60s");
-                None
-            }
-        });
+    for (key, slot) in [
+        ("min_rto", &mut tcp.min_rto_ns),
+        ("initial_rto", &mut tcp.initial_rto_ns),
+    ] {
+        if let Some(n) = fields.get(key) {
+            *slot = read_delay(n, &format!("`{key}`"), d).and_then(|ns| {
+                if (RTO_NS.0..=RTO_NS.1).contains(&ns) {
+                    Some(ns)
+                } else {
+                    d.error(n.span, format!("`{key}` must be between 1ms and 60s"));
+                    None
+                }
+            });
+        }
     }
     if let Some(n) = fields.get("delayed_ack") {
         tcp.delayed_ack_ns = match &n.value {

@@ -163,6 +163,35 @@ fn a_lost_syn_means_three_second_rto_and_no_sample() {
     assert_eq!(s.stats().rto_ns, 3_000_000_000);
 }
 
+#[test]
+fn initial_rto_sets_the_handshake_timers() {
+    // ns-3's ConnTimeout: 3 s before the first SYN or SYN-ACK is sent
+    // again, doubling after.
+    let settings = TcpSettings {
+        initial_rto_ns: 3_000_000_000,
+        ..cfg()
+    };
+    let mut s = Socket::connect(
+        &settings,
+        LOCAL_PORT,
+        REMOTE_PORT,
+        LOCAL_SEQ,
+        MSS,
+        SimTime::ZERO,
+    );
+    recv!(s, SYN, L, 0);
+    assert_eq!(fire_timer(&mut s), SimTime::from_secs(3));
+    recv!(s, SYN, L, 0);
+    assert_eq!(fire_timer(&mut s), SimTime::from_secs(9));
+    recv!(s, SYN, L, 0);
+
+    let mut s = Socket::listen(&settings, LOCAL_PORT, L, MSS, SimTime::ZERO);
+    send!(s, SYN, R, 0);
+    recv!(s, SYN | ACK, L, R + 1);
+    assert_eq!(fire_timer(&mut s), SimTime::from_secs(3));
+    recv!(s, SYN | ACK, L, R + 1);
+}
+
 // ---- SYN-RECEIVED ----
 
 #[test]
