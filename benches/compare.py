@@ -395,7 +395,8 @@ def case_memory(R, counts):
                                          check=True).stdout) if probe else None
         rows.append((n, est, rss_kb, rss0_kb, heap))
         log(f"[{name}] {est} established, max RSS {rss_kb} KB (no connection: {rss0_kb} KB), heap {heap}")
-    md = ["| open connections | established at 5 s | max RSS, run to 5 s | max RSS, run to 1 ns (no connection yet) | "
+    md = ["#### Memory per open connection", "",
+          "| open connections | established at 5 s | max RSS, run to 5 s | max RSS, run to 1 ns (no connection yet) | "
           "live heap after parse + compile | peak live heap during the run | (peak − after compile) per connection | per socket (÷ 2) |",
           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     per = None

@@ -72,6 +72,9 @@ TCP_NS3 = {
     "sack": True,
     "timestamps": True,
     "window_scaling": True,
+    # ns-3 sends no MSS option (SYN 58 B on PPP, not 62 B), and uses its
+    # own SegmentSize when the peer sends none.
+    "mss_option": False,
     "initial_window": 10,
     "receive_buffer": "4MiB",
     "send_buffer": "4MiB",

@@ -56,8 +56,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("lab")
     ap.add_argument("--trace", required=True)
-    ap.add_argument("--until-s", type=float, default=1e9,
-                    help="trace up to this time after the flows start")
+    ap.add_argument("--until-s", type=float, default=3600.0,
+                    help="trace up to this time after the flows start (at most a day less the start)")
     ap.add_argument("--wirelab", default="target/release/wirelab")
     ap.add_argument("--pcap", default="/tmp/wirelab-trace.pcapng")
     ap.add_argument("--access-mbps", type=float, default=1000.0)

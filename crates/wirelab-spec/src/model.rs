@@ -833,6 +833,10 @@ pub struct TcpSettings {
     pub sack: bool,
     pub timestamps: bool,
     pub window_scaling: bool,
+    /// Send the MSS option in SYN and SYN-ACK (RFC 9293 §3.7.1: SHOULD).
+    /// `false` is ns-3's TCP, which sends none and, receiving none, uses
+    /// its own segment size instead of RFC 9293's 536 bytes.
+    pub mss_option: bool,
     /// Initial congestion window in segments (RFC 6928: 10).
     pub initial_window: u32,
     /// Receive buffer in bytes (the advertised window's upper bound).
@@ -855,6 +859,7 @@ impl Default for TcpSettings {
             sack: true,
             timestamps: true,
             window_scaling: true,
+            mss_option: true,
             initial_window: 10,
             receive_buffer: 4 << 20,
             send_buffer: 4 << 20,

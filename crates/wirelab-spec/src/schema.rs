@@ -1365,6 +1365,10 @@ struct TcpSettings {
     timestamps: Flag,
     /// Window scaling. Default true.
     window_scaling: Flag,
+    /// The MSS option in SYN and SYN-ACK. false: none, as ns-3 sends; a
+    /// SYN without one then means the host's own MSS, not 536 bytes.
+    /// Default true.
+    mss_option: Flag,
     initial_window: InitialWindow,
     /// Bounds the advertised window, 1KiB to 1GiB. Default 4MiB.
     receive_buffer: Size,

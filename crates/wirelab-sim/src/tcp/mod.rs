@@ -88,7 +88,7 @@ mod transmit;
 #[cfg(test)]
 mod tests;
 
-use wirelab_spec::model::TcpSettings;
+use wirelab_spec::model::{LossRecovery, TcpSettings};
 
 use crate::packet::{tcp_flags::*, Tcp};
 use crate::time::SimTime;
@@ -334,6 +334,9 @@ pub struct Socket {
     /// Fast retransmit (or an RFC 6582 partial ACK) asks for the first
     /// unacknowledged segment to go out now, whatever cwnd says.
     rexmit_first: bool,
+    /// A partial ACK has restarted the retransmission timer in this
+    /// recovery (with `recovery: ns3`, only the first one does).
+    partial_acked: bool,
     scoreboard: Scoreboard,
     /// RFC 6937 state of the current recovery.
     prr: Prr,
@@ -420,6 +423,7 @@ impl Socket {
             recover: iss,
             high_rxt: iss,
             rexmit_first: false,
+            partial_acked: false,
             scoreboard: Scoreboard::default(),
             prr: Prr::default(),
             hystart: HyStart::default(),
@@ -738,9 +742,24 @@ impl Socket {
         // highest sequence number transmitted in the variable recover".
         self.recover = self.snd_max;
         self.high_rxt = self.snd_una;
-        self.scoreboard.clear();
+        // RFC 2018 §8: the receiver may have reneged, so the SACKed bits
+        // are turned off. ns-3.44 keeps them (`SetSentListLost` resets
+        // SACK only without SACK) and sends again only the unSACKed data.
+        if self.cfg.recovery != LossRecovery::Ns3 {
+            self.scoreboard.clear();
+        }
         self.reno_sacked = 0;
         self.rxt.clear();
+    }
+
+    /// ns-3.44's CA_LOSS: after a timeout, until SND.UNA reaches
+    /// `recover`, with `recovery: ns3`. The SACKed data is skipped, there
+    /// is no limited transmit, and an ACK with SACK news still grows the
+    /// window.
+    pub(super) fn in_ns3_loss(&self) -> bool {
+        self.cfg.recovery == LossRecovery::Ns3
+            && self.recovery == Recovery::None
+            && self.snd_una < self.recover
     }
 
     /// RFC 9293 §3.8.6.1: "The sending TCP peer must regularly transmit at

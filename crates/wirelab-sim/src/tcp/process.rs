@@ -64,7 +64,14 @@ impl Socket {
         self.rcv_nxt = self.irs + 1;
         self.rcv_adv = self.rcv_nxt;
         self.last_ack_sent = self.rcv_nxt;
-        self.mss_send = self.mss_local.min(seg.mss.unwrap_or(MSS_DEFAULT)).max(64);
+        // Without the option RFC 9293 §3.7.1 assumes 536 bytes; a host
+        // that sends none itself (ns-3) uses its own segment size.
+        let peer_mss = seg.mss.unwrap_or(if self.cfg.mss_option {
+            MSS_DEFAULT
+        } else {
+            self.mss_local
+        });
+        self.mss_send = self.mss_local.min(peer_mss).max(64);
         self.wscale_ok = self.cfg.window_scaling && seg.wscale.is_some();
         if self.wscale_ok {
             self.snd_wscale = seg.wscale.unwrap_or(0).min(WINDOW_SCALE_MAX);
@@ -120,7 +127,7 @@ impl Socket {
         }
         self.take_syn(seg);
         if ack {
-            self.on_new_ack(seg);
+            self.on_new_ack(seg, true);
             // "If SND.UNA > ISS (our SYN has been ACKed), change the
             // connection state to ESTABLISHED, form an ACK segment
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
@@ -305,7 +312,20 @@ impl Socket {
         self.update_window(seg, window);
         let mut duplicate = false;
         if ack > self.snd_una {
-            self.on_new_ack(seg);
+            // ns-3.44 (`ProcessAck`, SACK on) takes an ACK with news for
+            // the scoreboard for a duplicate even when it moves SND.UNA:
+            // it counts towards DupThresh and, out of recovery, the window
+            // does not grow on it (RFC 6675 §5: a cumulative ACK resets
+            // DupAcks, and RFC 5681 grows cwnd on it).
+            let ns3_duplicate = self.cfg.recovery == LossRecovery::Ns3
+                && sack_news
+                && self.recovery == Recovery::None
+                && !self.in_ns3_loss();
+            self.on_new_ack(seg, !ns3_duplicate);
+            if ns3_duplicate {
+                self.on_duplicate_ack();
+                duplicate = true;
+            }
         } else if ack == self.snd_una && (self.is_duplicate(seg, window_changed) || sack_news) {
             self.on_duplicate_ack();
             duplicate = true;
@@ -364,11 +384,25 @@ impl Socket {
     /// SND.UNA < SEG.ACK: "set SND.UNA <- SEG.ACK. Any segments on the
     /// retransmission queue that are thereby entirely acknowledged are
     /// removed."
-    fn on_new_ack(&mut self, seg: &Tcp) {
+    /// `cumulative`: the ACK is not also taken for a duplicate (see
+    /// [`LossRecovery::Ns3`]), so the window grows and DupAcks is reset.
+    fn on_new_ack(&mut self, seg: &Tcp, cumulative: bool) {
         let ack = SeqNumber(seg.ack);
         let syn_acked = self.snd_una == self.iss;
         let fin_acked = self.fin_queued && self.snd_una <= self.tx_end && ack > self.tx_end;
         let data_acked = (ack - self.snd_una) - u32::from(syn_acked) - u32::from(fin_acked);
+        // ns-3.44 leaves CA_LOSS (after a timeout) on the ACK that covers
+        // `recover`, and grows the window only by what it acknowledges
+        // beyond that point: (ack - recover) / SMSS segments.
+        let grows_by = if self.cfg.recovery == LossRecovery::Ns3
+            && self.recovery == Recovery::None
+            && self.snd_una < self.recover
+            && ack >= self.recover
+        {
+            u64::from(ack - self.recover).min(u64::from(data_acked))
+        } else {
+            u64::from(data_acked)
+        };
         self.snd_una = ack;
         self.snd_nxt = self.snd_nxt.max(ack);
         self.high_rxt = self.high_rxt.max(ack);
@@ -381,18 +415,28 @@ impl Socket {
         }
         let (now, high_data, smss) = (self.now, self.snd_max, self.smss());
         self.cc.on_ack_sample(now, ack, high_data, rtt_ns, smss);
-        self.congestion_on_ack(ack, u64::from(data_acked), rtt_ns);
-        self.dup_acks = 0;
-        self.limited_tx_bytes = 0;
+        if cumulative {
+            self.congestion_on_ack(ack, grows_by, rtt_ns);
+            self.dup_acks = 0;
+            self.limited_tx_bytes = 0;
+        }
         // RFC 6298 (5.2) "When all outstanding data has been acknowledged,
         // turn off the retransmission timer." (5.3) "When an ACK is
         // received that acknowledges new data, restart the retransmission
         // timer so that it will expire after RTO seconds".
-        self.timers.retransmit = if self.snd_una == self.snd_max {
-            None
-        } else {
-            Some(self.now + SimTime(self.rtt.rto_ns()))
-        };
+        // ns-3.44 (`NewAck(ack, m_isFirstPartialAck)`) restarts it on
+        // the first partial ACK of a recovery only: RFC 6582 §4's
+        // "Impatient" variant.
+        let partial = self.recovery != Recovery::None && ack < self.recover;
+        let impatient = self.cfg.recovery == LossRecovery::Ns3 && partial && self.partial_acked;
+        self.partial_acked |= partial;
+        if !impatient {
+            self.timers.retransmit = if self.snd_una == self.snd_max {
+                None
+            } else {
+                Some(self.now + SimTime(self.rtt.rto_ns()))
+            };
+        }
     }
 
     /// An RTT sample from the echoed timestamp (RFC 7323 §4.1, valid for
@@ -534,6 +578,7 @@ impl Socket {
         self.cc.on_loss(self.now, self.loss_flight(flight), smss);
         self.stats.fast_retransmits += 1;
         self.rexmit_first = true;
+        self.partial_acked = false;
         self.rtt_timed = None;
         // RFC 6937: "prr_delivered = 0, prr_out = 0, RecoverFS = snd.nxt -
         // snd.una"; the ACK that got us here is then counted by PRR.

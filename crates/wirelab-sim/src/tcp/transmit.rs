@@ -92,7 +92,9 @@ impl Socket {
         };
         // RFC 7323 §2.2: the SYN's window is never scaled.
         seg.window = self.rx_free().min(0xffff) as u16;
-        seg.mss = Some(self.mss_local);
+        if self.cfg.mss_option {
+            seg.mss = Some(self.mss_local);
+        }
         // A SYN offers what the settings allow; a SYN-ACK answers with
         // what both offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
         let (wscale, sack, ts) = if answering {
@@ -191,9 +193,12 @@ impl Socket {
     }
 
     /// Remember a SACK recovery's retransmission, for lost retransmission
-    /// detection (at most [`RXT_TRACKED`]; beyond that, a timeout).
+    /// detection (at most [`RXT_TRACKED`]; beyond that, a timeout). Not
+    /// with `recovery: ns3`: ns-3.44, as RFC 6675, sends a segment again
+    /// in one recovery only after a timeout.
     fn note_retransmission(&mut self, start: SeqNumber, seg: &Tcp) {
-        if self.recovery == Recovery::Sack && self.rxt.len() < RXT_TRACKED {
+        let detects = self.cfg.recovery != wirelab_spec::model::LossRecovery::Ns3;
+        if detects && self.recovery == Recovery::Sack && self.rxt.len() < RXT_TRACKED {
             self.rxt
                 .push((start, start + seg.payload_len, self.snd_max));
         }
@@ -260,6 +265,16 @@ impl Socket {
         if self.snd_nxt >= fin_end {
             return None;
         }
+        let mut hole = u32::MAX;
+        if self.in_ns3_loss() && self.snd_nxt < self.recover {
+            match self.scoreboard.next_hole(self.snd_nxt, self.recover) {
+                Some((start, end)) => {
+                    self.snd_nxt = start;
+                    hole = end - start;
+                }
+                None => self.snd_nxt = self.recover,
+            }
+        }
         let data_left = self.tx_end.saturating_since(self.snd_nxt);
         if data_left == 0 {
             // Only the FIN is left; it needs no window.
@@ -270,7 +285,7 @@ impl Socket {
         let room = u32::from(self.mss_send)
             .saturating_sub(self.header(self.snd_nxt, ACK).options_len())
             .max(1);
-        let len = data_left.min(self.usable_window()).min(room);
+        let len = data_left.min(self.usable_window()).min(room).min(hole);
         if len == 0 {
             return None;
         }
@@ -311,7 +326,8 @@ impl Socket {
     fn usable_window(&self) -> u32 {
         let smss = self.smss();
         let mut cwnd = self.cc.cwnd();
-        if self.recovery == Recovery::None && self.dup_acks > 0 && self.dup_acks < 3 {
+        let limited = self.dup_acks > 0 && self.dup_acks < 3 && !self.in_ns3_loss();
+        if self.recovery == Recovery::None && limited {
             cwnd += u64::from(self.dup_acks) * smss;
         }
         let cwnd_room = cwnd.saturating_sub(self.in_flight());
@@ -324,6 +340,9 @@ impl Socket {
             Recovery::Sack => self.pipe(),
             Recovery::NewReno => {
                 u64::from(self.snd_nxt - self.snd_una).saturating_sub(self.reno_sacked)
+            }
+            Recovery::None if self.in_ns3_loss() => {
+                self.scoreboard.unsacked_bytes(self.snd_una, self.snd_nxt)
             }
             Recovery::None => u64::from(self.snd_nxt - self.snd_una),
         }

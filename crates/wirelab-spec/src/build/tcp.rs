@@ -6,7 +6,7 @@ use crate::quantity;
 use crate::read::{self, did_you_mean, Diags};
 use crate::yaml::{Node, Value};
 
-pub(crate) const TCP_KEYS: [&str; 14] = [
+pub(crate) const TCP_KEYS: [&str; 15] = [
     "congestion",
     "cubic",
     "increase",
@@ -18,6 +18,7 @@ pub(crate) const TCP_KEYS: [&str; 14] = [
     "sack",
     "timestamps",
     "window_scaling",
+    "mss_option",
     "initial_window",
     "receive_buffer",
     "send_buffer",
@@ -48,6 +49,7 @@ pub(crate) struct TcpDraft {
     sack: Option<bool>,
     timestamps: Option<bool>,
     window_scaling: Option<bool>,
+    mss_option: Option<bool>,
     initial_window: Option<u32>,
     receive_buffer: Option<u32>,
     send_buffer: Option<u32>,
@@ -68,6 +70,7 @@ impl TcpDraft {
             sack: self.sack.unwrap_or(base.sack),
             timestamps: self.timestamps.unwrap_or(base.timestamps),
             window_scaling: self.window_scaling.unwrap_or(base.window_scaling),
+            mss_option: self.mss_option.unwrap_or(base.mss_option),
             initial_window: self.initial_window.unwrap_or(base.initial_window),
             receive_buffer: self.receive_buffer.unwrap_or(base.receive_buffer),
             send_buffer: self.send_buffer.unwrap_or(base.send_buffer),
@@ -199,11 +202,12 @@ pub(crate) fn read_tcp(node: &Node, what: &str, d: &mut Diags) -> TcpDraft {
             }),
         };
     }
-    let flags: [(&str, &mut Option<bool>); 4] = [
+    let flags: [(&str, &mut Option<bool>); 5] = [
         ("nagle", &mut tcp.nagle),
         ("sack", &mut tcp.sack),
         ("timestamps", &mut tcp.timestamps),
         ("window_scaling", &mut tcp.window_scaling),
+        ("mss_option", &mut tcp.mss_option),
     ];
     for (key, slot) in flags {
         if let Some(n) = fields.get(key) {

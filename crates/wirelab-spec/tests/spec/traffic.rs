@@ -72,6 +72,7 @@ fn every_new_key_resolves() {
             congestion: CongestionControl::Cubic,
             nagle: false,
             sack: false,
+            mss_option: false,
             ..lab_tcp
         }
     );
@@ -440,7 +441,7 @@ fn documented_examples_are_valid() {
         "  r2:\n",
         "links:\n  - { between: [r1, r2], cidr: 10.0.12.0/30 }\n",
         "tcp:\n  congestion: cubic\n  increase: bytes\n  min_rto: 200ms\n  initial_rto: 1s\n  delayed_ack: 40ms\n  nagle: true\n  sack: true\n",
-        "  timestamps: true\n  window_scaling: true\n  initial_window: 10\n",
+        "  timestamps: true\n  window_scaling: true\n  mss_option: true\n  initial_window: 10\n",
         "  receive_buffer: 4MiB\n  send_buffer: 4MiB\n",
         "hosts:\n",
         "  old: { network: lan, tcp: { congestion: newreno, sack: false } }\n",

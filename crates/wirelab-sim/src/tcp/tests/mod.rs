@@ -99,15 +99,20 @@ pub fn socket_listen() -> Socket {
     Socket::listen(&cfg(), LOCAL_PORT, LOCAL_SEQ, MSS, SimTime::ZERO)
 }
 
-pub fn socket_syn_sent() -> Socket {
-    let mut s = Socket::connect(
-        &cfg(),
+/// An active open at time zero, before its SYN is taken.
+pub fn connect(settings: &TcpSettings) -> Socket {
+    Socket::connect(
+        settings,
         LOCAL_PORT,
         REMOTE_PORT,
         LOCAL_SEQ,
         MSS,
         SimTime::ZERO,
-    );
+    )
+}
+
+pub fn socket_syn_sent() -> Socket {
+    let mut s = connect(&cfg());
     recv!(s, SYN, L, 0);
     s
 }

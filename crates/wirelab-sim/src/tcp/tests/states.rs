@@ -171,14 +171,7 @@ fn initial_rto_sets_the_handshake_timers() {
         initial_rto_ns: 3_000_000_000,
         ..cfg()
     };
-    let mut s = Socket::connect(
-        &settings,
-        LOCAL_PORT,
-        REMOTE_PORT,
-        LOCAL_SEQ,
-        MSS,
-        SimTime::ZERO,
-    );
+    let mut s = connect(&settings);
     recv!(s, SYN, L, 0);
     assert_eq!(fire_timer(&mut s), SimTime::from_secs(3));
     recv!(s, SYN, L, 0);
@@ -737,4 +730,112 @@ fn ns3_recovery_halves_pipe() {
     assert_eq!(s.stats().ssthresh_bytes, 4 * mss);
     let s = recovery_after_limited_transmit(LossRecovery::Ns3, false);
     assert_eq!(s.stats().ssthresh_bytes, 5 * mss);
+}
+
+// ---- `recovery: ns3` and `mss_option` ----
+
+/// An established socket with SACK and ten segments in flight, under
+/// `recovery`.
+fn socket_sending_with_sack(recovery: LossRecovery) -> Socket {
+    let settings = TcpSettings {
+        sack: true,
+        recovery,
+        ..cfg()
+    };
+    let mut syn = remote(SYN, R, 0, 0);
+    syn.sack_permitted = true;
+    let mut s = Socket::accept(&settings, &syn, L, MSS, SimTime::ZERO);
+    recv!(s, SYN | ACK, L, R + 1);
+    send!(s, ACK, R + 1, L + 1);
+    s.send(10 * u64::from(MSS));
+    for i in 0..10 {
+        recv!(s, ACK, L + 1 + i * u32::from(MSS), R + 1, u32::from(MSS));
+    }
+    s
+}
+
+/// An ACK from the peer for `ack` with one SACK block.
+fn sack_ack(ack: u32, block: (u32, u32)) -> Tcp {
+    let mut seg = remote(ACK, R + 1, ack, 0);
+    seg.sack[0] = block;
+    seg.sack_len = 1;
+    seg
+}
+
+/// ns-3.44 takes an ACK that moves SND.UNA but also SACKs new data for a
+/// duplicate: the window does not grow on it and it counts towards the
+/// three duplicates, so fast retransmit comes one ACK earlier than by
+/// RFC 6675, where the cumulative ACK resets DupAcks.
+#[test]
+fn ns3_takes_a_cumulative_ack_with_sack_news_for_a_duplicate() {
+    let mss = u32::from(MSS);
+    let seg = |i: u32| L + 1 + i * mss;
+    for (recovery, grows, retransmits) in
+        [(LossRecovery::Rfc, true, 0), (LossRecovery::Ns3, false, 1)]
+    {
+        let mut s = socket_sending_with_sack(recovery);
+        let cwnd = s.stats().cwnd_bytes;
+        // Segment 0 arrives, 1 is lost, 2 is SACKed.
+        let now = s.now;
+        s.process(now, &sack_ack(seg(1), (seg(2), seg(3))));
+        assert_eq!(s.stats().cwnd_bytes > cwnd, grows, "{recovery:?}");
+        // Two plain duplicates.
+        s.process(now, &sack_ack(seg(1), (seg(2), seg(3))));
+        s.process(now, &sack_ack(seg(1), (seg(2), seg(3))));
+        assert_eq!(s.stats().fast_retransmits, retransmits, "{recovery:?}");
+    }
+}
+
+/// `mss_option: false` (ns-3) sends no MSS option, and a SYN without one
+/// then means the host's own MSS; with the option on, RFC 9293's 536.
+#[test]
+fn mss_option_off_sends_none_and_assumes_its_own_mss() {
+    for (mss_option, expected) in [(true, 536), (false, MSS)] {
+        let settings = TcpSettings {
+            mss_option,
+            ..cfg()
+        };
+        let mut s = connect(&settings);
+        let syn = recv!(s, SYN, L, 0);
+        assert_eq!(syn.mss.is_some(), mss_option);
+        let mut synack = remote(SYN | ACK, R, L + 1, 0);
+        synack.mss = None;
+        let now = s.now;
+        s.process(now, &synack);
+        assert_eq!(s.state(), State::Established);
+        assert_eq!(s.smss(), u64::from(expected), "mss_option {mss_option}");
+    }
+}
+
+/// ns-3.44 restarts the retransmission timer on the first partial ACK of
+/// a recovery only (RFC 6582 §4's "Impatient" variant); RFC 6298 (5.3)
+/// restarts it on every ACK of new data.
+#[test]
+fn ns3_restarts_the_timer_on_the_first_partial_ack_only() {
+    let mss = u32::from(MSS);
+    let seg = |i: u32| L + 1 + i * mss;
+    for recovery in [LossRecovery::Rfc, LossRecovery::Ns3] {
+        let mut s = socket_sending_with_sack(recovery);
+        // Segments 1 and 3 lost: recovery on the third ACK.
+        let mut ack = sack_ack(seg(1), (seg(2), seg(3)));
+        s.process(s.now, &ack);
+        ack.sack = [(seg(4), seg(5)), (seg(2), seg(3)), (0, 0)];
+        ack.sack_len = 2;
+        s.process(s.now, &ack);
+        ack.sack[0] = (seg(4), seg(6));
+        s.process(s.now, &ack);
+        assert_eq!(s.stats().fast_retransmits, 1, "{recovery:?}");
+        while s.poll_transmit(s.now).is_some() {}
+        // Two partial ACKs, 50 ms apart.
+        s.now = SimTime::from_millis(100);
+        s.process(s.now, &sack_ack(seg(3), (seg(4), seg(6))));
+        let first = s.poll_at().expect("a timer");
+        s.now = SimTime::from_millis(150);
+        s.process(s.now, &sack_ack(seg(6), (0, 0)));
+        let second = s.poll_at().expect("a timer");
+        match recovery {
+            LossRecovery::Ns3 => assert_eq!(second, first),
+            LossRecovery::Rfc => assert_eq!(second, first + SimTime::from_millis(50)),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Two sockets over [`Link`]: transfers, congestion control, loss recovery,
 //! timers, flow control.
 
-use wirelab_spec::model::CongestionControl;
+use wirelab_spec::model::{CongestionControl, LossRecovery};
 
 use super::link::{Dir, Link};
 use super::*;
@@ -228,6 +228,75 @@ fn sack_recovery_detects_a_lost_retransmission() {
     assert_eq!(link.dropped, 2);
     assert_eq!((a.fast_retransmits, a.timeouts), (1, 0), "{a:?}");
     assert_eq!(a.segments_retransmitted, 2);
+    assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
+}
+
+/// ns-3.44 (`recovery: ns3`), as RFC 6675, has no such detection: the
+/// lost retransmission waits for the timeout. After it ns-3 keeps the
+/// SACK scoreboard (RFC 2018 §8 would clear it), so only the hole is
+/// sent again, and the ACK that then covers everything sent before the
+/// timeout does not grow the one-segment window.
+#[test]
+fn ns3_recovery_waits_for_the_timeout_and_resends_only_the_holes() {
+    let ns3 = TcpSettings {
+        recovery: LossRecovery::Ns3,
+        ..newreno(true)
+    };
+    // Five data segments, each sent twice and lost twice: more holes
+    // than the three SACK blocks an ACK carries.
+    let mut first_sends = std::collections::HashMap::new();
+    let mut link = Link::new(&ns3, &ns3, SimTime::from_millis(10));
+    link.drop = Box::new(move |dir, seg: &Tcp, _, _| {
+        if dir != Dir::AtoB || seg.payload_len == 0 {
+            return false;
+        }
+        let next = first_sends.len() as u64 + 1;
+        let (index, drops) = first_sends.entry(seg.seq).or_insert((next, 0));
+        if [201, 211, 221, 231, 241].contains(index) && *drops < 2 {
+            *drops += 1;
+            return true;
+        }
+        false
+    });
+    link.handshake();
+    link.a_backlog = 2 * MB;
+    while link.a.stats().timeouts == 0 {
+        assert!(link.step());
+    }
+    let smss = link.a.smss();
+    let acked = link.a.stats().bytes_acked;
+    while link.a.stats().bytes_acked == acked {
+        assert!(link.step());
+    }
+    // The first hole filled: SND.UNA moves to the second, below
+    // `recover`, and slow start counts it.
+    assert!(link.a.stats().cwnd_bytes > smss);
+    // The fifth fills the last: SND.UNA jumps to `recover`, and what that
+    // ACK covers up to it does not grow the window.
+    let (mut fills, mut acked, mut cwnd) =
+        (1, link.a.stats().bytes_acked, link.a.stats().cwnd_bytes);
+    while fills < 5 {
+        assert!(link.step());
+        let a = link.a.stats();
+        if a.bytes_acked != acked {
+            fills += 1;
+            acked = a.bytes_acked;
+            if fills < 5 {
+                assert!(a.cwnd_bytes > cwnd, "fill {fills}: {a:?}");
+            } else {
+                assert_eq!(a.cwnd_bytes, cwnd, "{a:?}");
+            }
+        }
+        cwnd = a.cwnd_bytes;
+    }
+    assert!(link.run_until(SimTime::from_secs(60), |l| {
+        l.a_backlog == 0 && l.a.send_finished()
+    }));
+    let a = link.a.stats();
+    assert_eq!(link.dropped, 10);
+    assert_eq!((a.fast_retransmits, a.timeouts), (1, 1), "{a:?}");
+    // Five in the recovery, five after the timeout: no SACKed data again.
+    assert_eq!(a.segments_retransmitted, 10);
     assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
 }
 
