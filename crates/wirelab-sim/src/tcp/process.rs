@@ -497,11 +497,20 @@ impl Socket {
             // RFC 6582 partial acknowledgment: "retransmit the first
             // unacknowledged segment". The window is PRR's (no deflation).
             Recovery::NewReno => self.rexmit_first = true,
-            Recovery::Sack => {
-                let (una, scoreboard) = (self.snd_una, &self.scoreboard);
-                self.rxt
-                    .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
-            }
+            Recovery::Sack => self.forget_retransmissions(),
+        }
+    }
+
+    /// Drop the retransmissions the scoreboard no longer needs: those
+    /// SACKed or acknowledged; with `recovery: ns3` only those below
+    /// SND.UNA (a SACKed one stays in ns-3's `BytesInFlight`).
+    fn forget_retransmissions(&mut self) {
+        let (una, scoreboard) = (self.snd_una, &self.scoreboard);
+        if self.cfg.recovery == LossRecovery::Ns3 {
+            self.rxt.retain(|&(_, end, _)| end > una);
+        } else {
+            self.rxt
+                .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
         }
     }
 
@@ -543,11 +552,7 @@ impl Socket {
         match self.recovery {
             // RFC 5681 §3.2 (4)'s window inflation is replaced by PRR.
             Recovery::NewReno => {}
-            Recovery::Sack => {
-                let (una, scoreboard) = (self.snd_una, &self.scoreboard);
-                self.rxt
-                    .retain(|&(start, end, _)| scoreboard.unsacked_bytes(start.max(una), end) > 0);
-            }
+            Recovery::Sack => self.forget_retransmissions(),
             Recovery::None => {
                 // RFC 6675 §5 (1)-(2): DupThresh duplicates, or the first
                 // unacknowledged byte IsLost by the scoreboard.

@@ -5,6 +5,7 @@
 
 use super::congestion::Controller;
 use super::*;
+use wirelab_spec::model::LossRecovery;
 
 /// Retransmissions a SACK recovery remembers for lost retransmission
 /// detection.
@@ -193,20 +194,23 @@ impl Socket {
     }
 
     /// Remember a SACK recovery's retransmission, for lost retransmission
-    /// detection (at most [`RXT_TRACKED`]; beyond that, a timeout). Not
-    /// with `recovery: ns3`: ns-3.44, as RFC 6675, sends a segment again
-    /// in one recovery only after a timeout.
+    /// detection (at most [`RXT_TRACKED`]; beyond that, a timeout), and
+    /// with `recovery: ns3` for ns-3's `BytesInFlight`.
     fn note_retransmission(&mut self, start: SeqNumber, seg: &Tcp) {
-        let detects = self.cfg.recovery != wirelab_spec::model::LossRecovery::Ns3;
-        if detects && self.recovery == Recovery::Sack && self.rxt.len() < RXT_TRACKED {
+        if self.recovery == Recovery::Sack && self.rxt.len() < RXT_TRACKED {
             self.rxt
                 .push((start, start + seg.payload_len, self.snd_max));
         }
     }
 
     /// The first retransmission of this recovery known lost: still
-    /// missing, though data sent after it has been SACKed.
+    /// missing, though data sent after it has been SACKed. Never with
+    /// `recovery: ns3`: ns-3.44, as RFC 6675, sends a segment again in
+    /// one recovery only after a timeout.
     fn lost_retransmission(&self) -> Option<usize> {
+        if self.cfg.recovery == LossRecovery::Ns3 {
+            return None;
+        }
         let sacked_end = self.scoreboard.sacked_end()?;
         let una = self.snd_una;
         self.rxt.iter().position(|&(start, end, fence)| {
@@ -360,6 +364,23 @@ impl Socket {
         let not_lost = self.scoreboard.unsacked_bytes(lost, self.snd_max);
         let high_rxt = self.high_rxt.min(self.snd_max);
         let retransmitted = self.scoreboard.unsacked_bytes(self.snd_una, high_rxt);
+        if self.cfg.recovery == LossRecovery::Ns3 {
+            // ns-3.44's `BytesInFlight` keeps counting a retransmission
+            // once it is SACKed, until SND.UNA passes it (its `m_retrans`
+            // is not reduced by a SACK): measured in its trace, where an
+            // ACK that SACKs a retransmission leaves `BytesInFlight` as
+            // it was and lets nothing be sent.
+            let sacked_again: u64 = self
+                .rxt
+                .iter()
+                .filter(|&&(_, end, _)| end > self.snd_una)
+                .map(|&(start, end, _)| {
+                    let (start, end) = (start.max(self.snd_una), end.min(self.snd_max));
+                    u64::from(end - start) - self.scoreboard.unsacked_bytes(start, end)
+                })
+                .sum();
+            return not_lost + retransmitted + sacked_again;
+        }
         // Retransmissions known lost have left the network.
         let lost_again: u64 = match self.scoreboard.sacked_end() {
             Some(sacked_end) => self

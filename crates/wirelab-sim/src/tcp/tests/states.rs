@@ -839,3 +839,35 @@ fn ns3_restarts_the_timer_on_the_first_partial_ack_only() {
         }
     }
 }
+
+/// ns-3.44's `BytesInFlight` keeps a retransmission once it is SACKed
+/// (until SND.UNA passes it); RFC 6675's pipe drops it.
+#[test]
+fn ns3_pipe_keeps_a_sacked_retransmission() {
+    let mss = u32::from(MSS);
+    let seg = |i: u32| L + 1 + i * mss;
+    for recovery in [LossRecovery::Rfc, LossRecovery::Ns3] {
+        let mut s = socket_sending_with_sack(recovery);
+        // Segments 0–2 lost, 3–5 SACKed: recovery on the third ACK.
+        for end in 4..=6 {
+            s.process(s.now, &sack_ack(seg(0), (seg(3), seg(end))));
+        }
+        assert_eq!(s.stats().fast_retransmits, 1, "{recovery:?}");
+        let mut resent = Vec::new();
+        while let Some(out) = s.poll_transmit(s.now) {
+            resent.push(out.seq);
+        }
+        assert_eq!(resent[..2], [seg(0), seg(1)], "{recovery:?}");
+        let before = s.pipe();
+        // Segment 1's retransmission arrives, 0's does not.
+        let mut ack = sack_ack(seg(0), (seg(1), seg(2)));
+        ack.sack[1] = (seg(3), seg(6));
+        ack.sack_len = 2;
+        s.process(s.now, &ack);
+        let fell = before - s.pipe();
+        match recovery {
+            LossRecovery::Rfc => assert_eq!(fell, u64::from(mss)),
+            LossRecovery::Ns3 => assert_eq!(fell, 0),
+        }
+    }
+}
