@@ -337,6 +337,9 @@ pub struct Socket {
     /// A partial ACK has restarted the retransmission timer in this
     /// recovery (with `recovery: ns3`, only the first one does).
     partial_acked: bool,
+    /// The ACK of the SYN-ACK goes alone, before any data (ns-3's
+    /// `ProcessSynSent`, with `recovery: ns3`).
+    ack_first: bool,
     scoreboard: Scoreboard,
     /// RFC 6937 state of the current recovery.
     prr: Prr,
@@ -424,6 +427,7 @@ impl Socket {
             high_rxt: iss,
             rexmit_first: false,
             partial_acked: false,
+            ack_first: false,
             scoreboard: Scoreboard::default(),
             prr: Prr::default(),
             hystart: HyStart::default(),

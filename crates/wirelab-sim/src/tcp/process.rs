@@ -133,6 +133,11 @@ impl Socket {
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.set_state(State::Established);
             self.ack_now = true;
+            // "Data or controls that were queued for transmission MAY be
+            // included": wirelab's data carries the ACK; ns-3 sends a
+            // pure ACK first (`SendEmptyPacket (ACK)`, then
+            // `SendPendingData`), one more packet in the first queue.
+            self.ack_first = self.cfg.recovery == LossRecovery::Ns3;
         } else {
             // Simultaneous open: "Otherwise, enter SYN-RECEIVED, form a
             // SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send

@@ -125,6 +125,11 @@ impl Socket {
     }
 
     fn transmit_synchronized(&mut self) -> Option<Tcp> {
+        if std::mem::take(&mut self.ack_first) {
+            if let Some(seg) = self.transmit_ack() {
+                return Some(seg);
+            }
+        }
         if self.rexmit_first {
             self.rexmit_first = false;
             if let Some(seg) = self.retransmit_first() {

@@ -871,3 +871,22 @@ fn ns3_pipe_keeps_a_sacked_retransmission() {
         }
     }
 }
+
+/// With data waiting, wirelab's first data segment carries the ACK of
+/// the SYN-ACK (RFC 9293: queued data "MAY be included"); ns-3 sends a
+/// pure ACK first.
+#[test]
+fn ns3_acknowledges_the_syn_ack_alone_before_its_data() {
+    for (recovery, pure_ack_first) in [(LossRecovery::Rfc, false), (LossRecovery::Ns3, true)] {
+        let settings = TcpSettings { recovery, ..cfg() };
+        let mut s = connect(&settings);
+        s.send(10_000);
+        recv!(s, SYN, L, 0);
+        send!(s, SYN | ACK, R, L + 1);
+        assert_eq!(s.state(), State::Established);
+        if pure_ack_first {
+            recv!(s, ACK, L + 1, R + 1);
+        }
+        recv!(s, ACK, L + 1, R + 1, u32::from(MSS));
+    }
+}
