@@ -399,11 +399,7 @@ impl Socket {
         // ns-3.44 leaves CA_LOSS (after a timeout) on the ACK that covers
         // `recover`, and grows the window only by what it acknowledges
         // beyond that point: (ack - recover) / SMSS segments.
-        let grows_by = if self.cfg.recovery == LossRecovery::Ns3
-            && self.recovery == Recovery::None
-            && self.snd_una < self.recover
-            && ack >= self.recover
-        {
+        let grows_by = if self.in_ns3_loss() && ack >= self.recover {
             u64::from(ack - self.recover).min(u64::from(data_acked))
         } else {
             u64::from(data_acked)
