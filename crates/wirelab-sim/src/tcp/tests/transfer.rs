@@ -51,6 +51,24 @@ fn drop_data(indices: &'static [u64]) -> link::DropRule {
     })
 }
 
+/// Drops the data segments first sent at 1-based `indices`, and their
+/// first retransmission: each is lost twice.
+fn drop_twice(indices: &'static [u64]) -> link::DropRule {
+    let mut first_sends = std::collections::HashMap::new();
+    Box::new(move |dir, seg, _, _| {
+        if dir != Dir::AtoB || seg.payload_len == 0 {
+            return false;
+        }
+        let next = first_sends.len() as u64 + 1;
+        let (index, drops) = first_sends.entry(seg.seq).or_insert((next, 0));
+        if indices.contains(index) && *drops < 2 {
+            *drops += 1;
+            return true;
+        }
+        false
+    })
+}
+
 #[test]
 fn bulk_transfer_completes() {
     let mut link = Link::new(&linux(), &linux(), SimTime::from_millis(5));
@@ -197,28 +215,9 @@ fn prr_spreads_the_reduction_over_the_recovery() {
 /// data sent after it arrived, without waiting for a timeout.
 #[test]
 fn sack_recovery_detects_a_lost_retransmission() {
-    let mut seen = std::collections::HashSet::new();
-    let mut target = None;
-    let mut drops = 0;
-    let mut index = 0u64;
     let mut link = Link::new(&newreno(true), &newreno(true), SimTime::from_millis(10));
-    link.drop = Box::new(move |dir, seg: &Tcp, _, _| {
-        if dir != Dir::AtoB || seg.payload_len == 0 {
-            return false;
-        }
-        if seen.insert(seg.seq) {
-            index += 1;
-            if index == 201 {
-                target = Some(seg.seq);
-            }
-        }
-        // The 200th data segment, and its first retransmission.
-        if target == Some(seg.seq) && drops < 2 {
-            drops += 1;
-            return true;
-        }
-        false
-    });
+    // The 201st data segment, and its first retransmission.
+    link.drop = drop_twice(&[201]);
     link.handshake();
     link.a_backlog = 2 * MB;
     assert!(link.run_until(SimTime::from_secs(60), |l| {
@@ -242,22 +241,10 @@ fn ns3_recovery_waits_for_the_timeout_and_resends_only_the_holes() {
         recovery: LossRecovery::Ns3,
         ..newreno(true)
     };
+    let mut link = Link::new(&ns3, &ns3, SimTime::from_millis(10));
     // Five data segments, each sent twice and lost twice: more holes
     // than the three SACK blocks an ACK carries.
-    let mut first_sends = std::collections::HashMap::new();
-    let mut link = Link::new(&ns3, &ns3, SimTime::from_millis(10));
-    link.drop = Box::new(move |dir, seg: &Tcp, _, _| {
-        if dir != Dir::AtoB || seg.payload_len == 0 {
-            return false;
-        }
-        let next = first_sends.len() as u64 + 1;
-        let (index, drops) = first_sends.entry(seg.seq).or_insert((next, 0));
-        if [201, 211, 221, 231, 241].contains(index) && *drops < 2 {
-            *drops += 1;
-            return true;
-        }
-        false
-    });
+    link.drop = drop_twice(&[201, 211, 221, 231, 241]);
     link.handshake();
     link.a_backlog = 2 * MB;
     while link.a.stats().timeouts == 0 {
