@@ -1929,9 +1929,10 @@ mod tests {
 
     /// Two hosts, one on each side of a router link of this framing at
     /// 8 Mbit/s (a byte takes a microsecond); three pings in each family.
+    /// The client's own network `a` (it and `r1`) has the same framing.
     fn pings_over_a_link(framing: &str) -> (Network, Vec<CapturedFrame>, [IfaceStats; 2], usize) {
         let net = net(&format!(
-            "lab: t\nnetworks:\n  a: {{ cidr: 10.1.0.0/24, ipv6: \"2001:db8:1::/64\" }}\n  b: {{ cidr: 10.2.0.0/24, ipv6: \"2001:db8:2::/64\" }}\n\
+            "lab: t\nnetworks:\n  a: {{ cidr: 10.1.0.0/24, ipv6: \"2001:db8:1::/64\", link: {{ framing: {framing} }} }}\n  b: {{ cidr: 10.2.0.0/24, ipv6: \"2001:db8:2::/64\" }}\n\
              links:\n  - {{ between: [r1, r2], cidr: 10.0.12.0/30, ipv6: \"2001:db8:12::/64\", bandwidth: 8Mbps, framing: {framing} }}\n\
              routers:\n  r1:\n    interfaces: {{ a: {{ ip: 10.1.0.1, ipv6: \"2001:db8:1::1\" }} }}\n    routes: [{{ to: 10.2.0.0/24, via: 10.0.12.2 }}, {{ to: \"2001:db8:2::/64\", via: \"2001:db8:12::2\" }}]\n\
              \x20 r2:\n    interfaces: {{ b: {{ ip: 10.2.0.1, ipv6: \"2001:db8:2::1\" }} }}\n    routes: [{{ to: 10.1.0.0/24, via: 10.0.12.1 }}, {{ to: \"2001:db8:1::/64\", via: \"2001:db8:12::1\" }}]\n\
@@ -1962,24 +1963,37 @@ mod tests {
     fn a_ppp_link_counts_two_header_bytes_and_resolves_no_neighbour() {
         for framing in ["ethernet", "ppp"] {
             let (net, frames, stats, neighbours) = pings_over_a_link(framing);
-            let on_link: Vec<&Packet> = frames
-                .iter()
-                .filter(|f| f.segment == 2)
-                .map(|f| &f.packet)
-                .collect();
-            let resolving = on_link
-                .iter()
-                .filter(|p| match p.body {
-                    Body::Arp(_) => true,
-                    Body::Ip(ip) => matches!(ip.l4, L4::Icmp(i) if i.is_neighbor_discovery()),
-                })
-                .count();
-            // An echo request or reply: 84 bytes of IPv4, 104 of IPv6.
-            let sizes: Vec<u32> = on_link
-                .iter()
-                .filter(|p| matches!(p.ip().map(|ip| ip.l4), Some(L4::Icmp(i)) if !i.is_neighbor_discovery()))
-                .map(|p| p.frame_len(net.segments[2].link.framing))
-                .collect();
+            // Per segment: the frames resolving a neighbour, and the frame
+            // size of each echo request or reply (84 bytes of IPv4, 104 of
+            // IPv6, plus the link header).
+            let seen = |segment: usize| {
+                let on: Vec<&Packet> = frames
+                    .iter()
+                    .filter(|f| f.segment == segment)
+                    .map(|f| &f.packet)
+                    .collect();
+                let resolving = on
+                    .iter()
+                    .filter(|p| match p.body {
+                        Body::Arp(_) => true,
+                        Body::Ip(ip) => matches!(ip.l4, L4::Icmp(i) if i.is_neighbor_discovery()),
+                    })
+                    .count();
+                let sizes: Vec<u32> = on
+                    .iter()
+                    .filter(|p| matches!(p.ip().map(|ip| ip.l4), Some(L4::Icmp(i)) if !i.is_neighbor_discovery()))
+                    .map(|p| p.frame_len(net.segments[segment].link.framing))
+                    .collect();
+                (on, resolving, sizes)
+            };
+            let (on_link, resolving, sizes) = seen(2);
+            // The host's access network: the same framing, the same sizes.
+            let (_, access_resolving, access_sizes) = seen(0);
+            assert_eq!(
+                access_resolving,
+                if framing == "ppp" { 0 } else { 4 },
+                "{framing}"
+            );
             let (v4, v6) = if framing == "ppp" {
                 assert_eq!((resolving, neighbours), (0, 0), "no ARP, no ND on PPP");
                 (86, 106)
@@ -1992,6 +2006,7 @@ mod tests {
                 [v4, v6, v4, v6, v4, v6, v4, v6, v4, v6, v4, v6],
                 "{framing}"
             );
+            assert_eq!(access_sizes, sizes, "{framing}: the access network");
             let link_bytes: u64 = on_link
                 .iter()
                 .map(|p| u64::from(p.frame_len(net.segments[2].link.framing)))

@@ -680,7 +680,7 @@ struct VpcSubnet {
     /// The NACL of the subnet's network.
     nacl: NaclName,
     /// The subnet's link properties.
-    link: LinkProps,
+    link: NetworkLinkProps,
 }
 
 /// `{ to, target }`: a route of a VPC route table.
@@ -846,6 +846,19 @@ struct LinkProps {
     down: Flag,
 }
 
+/// Link properties of a network: those of every segment, and its framing.
+#[derive(JsonSchema, Default)]
+#[schemars(default, deny_unknown_fields)]
+struct NetworkLinkProps {
+    #[schemars(flatten)]
+    #[allow(dead_code)] // read by schemars only
+    props: LinkProps,
+    /// Extension: the link layer. `ppp` needs exactly two ends on the
+    /// network (hosts and router interfaces): a 2-byte PPP protocol field,
+    /// no minimum frame, no address resolution. Default `ethernet`.
+    framing: Framing,
+}
+
 /// An L2 segment (a subnet). At least one of `cidr` and `ipv6`.
 #[derive(JsonSchema, Default)]
 #[schemars(default, deny_unknown_fields, extend("anyOf" = [
@@ -860,7 +873,7 @@ struct Network {
     /// The NACL that filters traffic entering and leaving this network.
     nacl: NaclName,
     /// This network's link properties.
-    link: LinkProps,
+    link: NetworkLinkProps,
 }
 
 /// A point-to-point link between two routers, creating the network
@@ -896,7 +909,7 @@ struct Link {
     framing: Framing,
 }
 
-/// The link layer of a `links:` entry.
+/// The link layer of a `links:` entry or a network.
 #[derive(JsonSchema, Default)]
 #[schemars(rename_all = "lowercase")]
 #[allow(dead_code)]
@@ -2178,10 +2191,16 @@ mod tests {
     #[test]
     fn schema_keys_equal_the_readers_keys() {
         let schema = lab_schema();
+        let network_link_keys: Vec<&str> = keys::PROPS_KEYS
+            .iter()
+            .copied()
+            .chain(["framing"])
+            .collect();
         assert_eq!(property_names(&schema), set(&keys::TOP_KEYS), "top level");
         let sections: &[(&str, &[&str])] = &[
             ("Defaults", &["link"]),
             ("LinkProps", &keys::PROPS_KEYS),
+            ("NetworkLinkProps", &network_link_keys),
             ("Network", &keys::NETWORK_KEYS),
             ("Link", &keys::LINK_KEYS),
             ("Router", &keys::ROUTER_KEYS),

@@ -1452,3 +1452,51 @@ fn a_ppp_link_is_a_ppp_interface_without_arp_or_neighbour_discovery() {
         assert_eq!(nets, ["a", "c"], "{check}");
     }
 }
+
+/// [`ppp_lab`] with the client's network `a` (the client and `r1`, two
+/// ends) point-to-point as well: the client's own frames are PPP.
+fn ppp_access_lab() -> String {
+    let text = ppp_lab();
+    let from = "  a: { cidr: 10.0.1.0/24, ipv6: \"2001:db8:1::/64\" }\n";
+    assert!(text.contains(from), "LAB changed: {from}");
+    text.replacen(
+        from,
+        "  a: { cidr: 10.0.1.0/24, ipv6: \"2001:db8:1::/64\", link: { framing: ppp } }\n",
+        1,
+    )
+}
+
+#[test]
+fn a_hosts_ppp_access_network_is_a_ppp_interface_without_resolution() {
+    if !tshark_present("ppp-access") {
+        return;
+    }
+    let text = ppp_access_lab();
+    for (k, check) in ["web", "web6", "ping", "ping6", "dns", "closed tcp"]
+        .iter()
+        .enumerate()
+    {
+        let c = Capture::run_lab(&format!("ppp-access-{k}"), &text, check);
+        c.assert_clean();
+        c.assert_fields_match();
+        assert!(
+            c.frames.iter().any(|f| c.segment_name(f) == "a"),
+            "{check}: nothing crossed the access network"
+        );
+        let encap: Vec<Vec<String>> = c.rows("", &["frame.interface_name", "frame.encap_type"]);
+        for row in &encap {
+            let want = if row[0] == "c" { "1" } else { "4" };
+            assert_eq!(row[1], want, "{check}: {row:?} (1 Ethernet, 4 PPP)");
+        }
+        // Only the server's Ethernet network resolves neighbours.
+        let resolving = c.rows(
+            "arp || icmpv6.type == 135 || icmpv6.type == 136",
+            &["frame.interface_name"],
+        );
+        assert!(
+            resolving.iter().all(|r| r[0] == "c"),
+            "{check}: {resolving:?}\n{}",
+            c.summary()
+        );
+    }
+}

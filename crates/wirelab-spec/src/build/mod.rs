@@ -219,6 +219,7 @@ pub fn build(root: &Node, file: &str, d: &mut Diags) -> Option<Lab> {
         &tls_names,
         d,
     );
+    topology::check_ppp_networks(&topo, &routers, &hosts, d);
     let mut routers = routers;
     nat::read_nat(sections.routers, &mut routers, &hosts, &topo.networks, d);
     routing::read_routing(sections.routers, &mut routers, &topo.networks, d);

@@ -7,7 +7,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::addr::{self, check_v4_in, check_v6_in, host_bits_set, parse_prefix};
 use super::Names;
 use crate::model::{
-    Framing, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId,
+    Framing, Host, LinkProps, Network, NetworkId, NetworkOrigin, RouteTarget, Router, RouterId,
     RouterInterface, Sp, Span, StaticRoute,
 };
 use crate::quantity;
@@ -166,7 +166,14 @@ pub(crate) fn read_defaults(node: Option<&Node>, d: &mut Diags) -> PropsDraft {
     };
     match fields.get("link") {
         Some(link) => {
-            match fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d) {
+            match fields_not_framing(
+                link,
+                &PROPS_KEYS,
+                "`defaults.link`",
+                link.span,
+                "a default would make every network point-to-point; set `framing: ppp` on a `links:` entry or in the `link:` of a network with two ends",
+                d,
+            ) {
                 Some(props) => read_props(&props, d),
                 None => PropsDraft::default(),
             }
@@ -184,6 +191,9 @@ pub(crate) struct Topology {
     pub broken: Vec<bool>,
     /// Interfaces created by `links:`, appended to their router's own.
     link_interfaces: Vec<(RouterId, RouterInterface)>,
+    /// Declared networks whose `link:` says `framing: ppp`, and where: once
+    /// hosts are read, [`check_ppp_networks`] holds each to two ends.
+    declared_ppp: Vec<(NetworkId, Span)>,
 }
 
 pub(crate) fn read_networks(
@@ -196,6 +206,7 @@ pub(crate) fn read_networks(
         networks: Vec::new(),
         broken: Vec::new(),
         link_interfaces: Vec::new(),
+        declared_ppp: Vec::new(),
     };
     for (name, node) in entries.unwrap_or(&[]) {
         let what = format!("network `{}`", name.value);
@@ -207,7 +218,14 @@ pub(crate) fn read_networks(
             link: LinkProps::default(),
             origin: NetworkOrigin::Declared,
         };
-        let Some(fields) = fields_not_framing(node, &NETWORK_KEYS, &what, name.span, d) else {
+        let Some(fields) = fields_not_framing(
+            node,
+            &NETWORK_KEYS,
+            &what,
+            name.span,
+            "a network's framing is a link property: write it in its `link:` (`link: { framing: ppp }`)",
+            d,
+        ) else {
             topo.networks.push(network);
             topo.broken.push(true);
             continue;
@@ -227,37 +245,52 @@ pub(crate) fn read_networks(
                 }
             }
         }
+        let mut framing = None;
         let own = match fields.get("link") {
-            Some(link) => fields_not_framing(link, &PROPS_KEYS, "link properties", link.span, d)
-                .map(|f| read_props(&f, d))
-                .unwrap_or_default(),
+            Some(link) => {
+                let mut keys = PROPS_KEYS.to_vec();
+                keys.push("framing");
+                match read::fields(link, &keys, "link properties", link.span, d) {
+                    Some(f) => {
+                        framing = read_framing(&f, d).zip(f.get("framing").map(|n| n.span));
+                        read_props(&f, d)
+                    }
+                    None => PropsDraft::default(),
+                }
+            }
             None => PropsDraft::default(),
         };
         network.link = resolve_link(&own, defaults, &network, d);
+        if let Some((framing, at)) = framing {
+            network.link.framing = framing;
+            if framing == Framing::Ppp {
+                topo.declared_ppp.push((topo.networks.len(), at));
+            }
+        }
         topo.networks.push(network);
         topo.broken.push(broken);
     }
     topo
 }
 
-/// Like [`read::fields`], where `framing:` gets its own message: only a
-/// link may set it. A network is a shared segment where any number of
-/// hosts and routers find each other by ARP; PPP has exactly two ends and
-/// no hardware addresses, so it cannot carry one. `defaults.link` would
-/// set it on networks too.
+/// Like [`read::fields`], where a misplaced `framing:` gets its own
+/// message and `help`: a `links:` entry and a network's `link:` set it;
+/// `defaults.link` would make every network point-to-point, and a
+/// network's own keys are not link properties.
 pub(crate) fn fields_not_framing<'a>(
     node: &'a Node,
     allowed: &[&str],
     what: &str,
     at: Span,
+    help: &str,
     d: &mut Diags,
 ) -> Option<Fields<'a>> {
     if let Value::Map(entries) = &node.value {
         for (key, _) in entries.iter().filter(|(k, _)| k.value == "framing") {
             d.error_help(
                 key.span,
-                format!("`framing` is not allowed in {what}: only a `links:` entry (two routers) sets it"),
-                Some("a network is a shared Ethernet segment with ARP; write a point-to-point router link under `links:` with `framing: ppp`".to_string()),
+                format!("`framing` is not allowed in {what}"),
+                Some(help.to_string()),
             );
         }
     }
@@ -943,7 +976,9 @@ fn ppp_peer_mismatch(
         }
     })?;
     let net = &topo.networks[iface.network];
-    if net.link.framing != Framing::Ppp {
+    // A declared PPP network's ends are known once hosts are read
+    // ([`check_ppp_networks`]).
+    if net.link.framing != Framing::Ppp || net.origin == NetworkOrigin::Declared {
         return None;
     }
     // The two ends' addresses follow from the prefix (see `read_links`).
@@ -965,6 +1000,100 @@ fn ppp_peer_mismatch(
     };
     let peer = pair.and_then(|p| p.into_iter().find(|&a| Some(a) != mine));
     (peer != Some(hop)).then(|| (net.name.value.clone(), peer))
+}
+
+/// One end of a declared `framing: ppp` network: a host, or a router's
+/// interface there.
+struct PppEnd<'a> {
+    name: &'a str,
+    v4: Option<IpAddr>,
+    v6: Option<IpAddr>,
+    router: Option<&'a Router>,
+}
+
+/// A declared network with `framing: ppp` must have exactly two ends
+/// (hosts and router interfaces on it): PPP frames carry no hardware
+/// address, so the other end is the only possible receiver. A router's
+/// static route through such a network must name the other end, as on a
+/// `links:` entry.
+pub(crate) fn check_ppp_networks(
+    topo: &Topology,
+    routers: &[Router],
+    hosts: &[Host],
+    d: &mut Diags,
+) {
+    for &(id, at) in &topo.declared_ppp {
+        let net = &topo.networks[id];
+        let mut ends: Vec<PppEnd> = Vec::new();
+        for router in routers {
+            for iface in router.interfaces.iter().filter(|i| i.network == id) {
+                ends.push(PppEnd {
+                    name: &router.name.value,
+                    v4: iface.ipv4.map(IpAddr::V4),
+                    v6: iface.ipv6.map(IpAddr::V6),
+                    router: Some(router),
+                });
+            }
+        }
+        for host in hosts.iter().filter(|h| h.network == id) {
+            ends.push(PppEnd {
+                name: &host.name.value,
+                v4: host.ipv4.map(IpAddr::V4),
+                v6: host.ipv6.map(IpAddr::V6),
+                router: None,
+            });
+        }
+        if ends.len() != 2 {
+            let names: Vec<&str> = ends.iter().map(|e| e.name).collect();
+            let has = match names.len() {
+                0 => "nothing on it".to_string(),
+                1 => format!("only `{}` on it", names[0]),
+                n => format!("{n} ends: {}", names.join(", ")),
+            };
+            d.error_help(
+                at,
+                format!(
+                    "network `{}` is point-to-point (`framing: ppp`) but has {has}",
+                    net.name.value
+                ),
+                Some("PPP joins exactly two ends (a host or router interface each); a shared segment needs `ethernet` framing".to_string()),
+            );
+            continue;
+        }
+        for (mine, other) in [(0, 1), (1, 0)] {
+            let Some(router) = ends[mine].router else {
+                continue;
+            };
+            for route in &router.routes {
+                let RouteTarget::Via(hop) = route.target else {
+                    continue;
+                };
+                let (on_net, peer) = match hop {
+                    IpAddr::V4(a) => (
+                        net.ipv4.as_ref().is_some_and(|p| p.value.contains(&a)),
+                        ends[other].v4,
+                    ),
+                    IpAddr::V6(a) => (
+                        net.ipv6.as_ref().is_some_and(|p| p.value.contains(&a)),
+                        ends[other].v6,
+                    ),
+                };
+                if on_net && peer != Some(hop) {
+                    d.error_help(
+                        route.span,
+                        format!(
+                            "next hop `{hop}` is not the other end of the point-to-point network `{}`",
+                            net.name.value
+                        ),
+                        Some(match peer {
+                            Some(addr) => format!("on a `framing: ppp` network the next hop is the other end, `{}`: `{addr}`", ends[other].name),
+                            None => format!("on a `framing: ppp` network the next hop is the other end, `{}`, which has no address of this family there", ends[other].name),
+                        }),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Two networks may not share addresses.

@@ -1,5 +1,5 @@
-//! `framing:` of a `links:` entry: what it sets, and every mistake with it
-//! reported where it was written, all at once.
+//! `framing:` of a `links:` entry or a network's `link:`: what it sets, and
+//! every mistake with it reported where it was written, all at once.
 
 use wirelab_spec::{EventAction, Framing};
 
@@ -57,20 +57,23 @@ fn framing_mistakes_are_all_reported_where_written() {
     assert_has(
         &d,
         "lab.yaml:3:11: error",
-        &["`framing` is not allowed", "only a `links:` entry"],
+        &[
+            "`framing` is not allowed in `defaults.link`",
+            "every network point-to-point",
+        ],
     );
     assert_has(
         &d,
         "lab.yaml:5:29: error",
         &[
             "`framing` is not allowed in network `lan`",
-            "`framing: ppp`",
+            "write it in its `link:`",
         ],
     );
     assert_has(
         &d,
-        "lab.yaml:6:37: error",
-        &["`framing` is not allowed in link properties"],
+        "lab.yaml:6:46: error",
+        &["network `dmz` is point-to-point (`framing: ppp`) but has nothing on it"],
     );
     assert_has(
         &d,
@@ -126,4 +129,77 @@ fn a_route_over_a_ppp_link_goes_to_the_other_end() {
     );
     // The other end itself, and any address of an Ethernet link, are fine.
     assert_eq!(d.len(), 1, "{d:#?}");
+}
+
+#[test]
+fn a_network_with_two_ends_may_be_ppp() {
+    let lab = valid(concat!(
+        "lab: t\n",
+        "networks:\n",
+        "  access: { cidr: 10.0.0.0/30, link: { framing: ppp, delay: 1ms } }\n",
+        "  pair: { cidr: 10.0.1.0/24, link: { framing: ppp } }\n",
+        "  lan: { cidr: 10.0.2.0/24, link: { framing: ethernet } }\n",
+        "routers:\n  r: { interfaces: { access: 10.0.0.1, lan: 10.0.2.1 }, routes: [{ to: 10.9.0.0/16, via: 10.0.0.2 }] }\n",
+        "hosts:\n",
+        "  h: { network: access, ip: 10.0.0.2 }\n",
+        "  p: { network: pair }\n  q: { network: pair }\n",
+        "  l: { network: lan }\n",
+    ))
+    .lab;
+    let framings: Vec<(Framing, u64)> = lab
+        .networks
+        .iter()
+        .map(|n| (n.link.framing, n.link.delay_ns))
+        .collect();
+    assert_eq!(
+        framings,
+        [
+            (Framing::Ppp, 1_000_000),
+            (Framing::Ppp, 100_000),
+            (Framing::Ethernet, 100_000)
+        ]
+    );
+    // The host's gateway is the router, the only other end.
+    assert_eq!(lab.hosts[0].gateway4, Some("10.0.0.1".parse().unwrap()));
+}
+
+#[test]
+fn a_ppp_network_needs_exactly_two_ends_and_routes_to_the_other() {
+    let d = invalid(concat!(
+        "lab: t\n",
+        "networks:\n",
+        "  crowd: { cidr: 10.0.0.0/24, link: { framing: ppp } }\n",
+        "  lone: { cidr: 10.0.1.0/24, link: { framing: ppp } }\n",
+        "  access: { cidr: 10.0.2.0/24, link: { framing: ppp } }\n",
+        "routers:\n",
+        "  r:\n    interfaces: { crowd: 10.0.0.1, lone: 10.0.1.1, access: 10.0.2.1 }\n",
+        "    routes:\n",
+        "      - { to: 10.9.0.0/16, via: 10.0.2.7 }\n",
+        "      - { to: 10.8.0.0/16, via: 10.0.2.2 }\n",
+        "hosts:\n",
+        "  a: { network: crowd }\n  b: { network: crowd }\n",
+        "  h: { network: access, ip: 10.0.2.2 }\n",
+    ));
+    assert_has(
+        &d,
+        "lab.yaml:3:48: error",
+        &[
+            "network `crowd` is point-to-point (`framing: ppp`) but has 3 ends: r, a, b",
+            "a shared segment needs `ethernet` framing",
+        ],
+    );
+    assert_has(
+        &d,
+        "lab.yaml:4:47: error",
+        &["network `lone` is point-to-point (`framing: ppp`) but has only `r` on it"],
+    );
+    assert_has(
+        &d,
+        "lab.yaml:10:9: error",
+        &[
+            "next hop `10.0.2.7` is not the other end of the point-to-point network `access`",
+            "the next hop is the other end, `h`: `10.0.2.2`",
+        ],
+    );
+    assert_eq!(d.len(), 3, "{d:#?}");
 }
