@@ -230,7 +230,7 @@ def case_handshake(R, rtt_ms, rate_mbps=100.0, nbytes=1_000_000):
         md.append(f"| {label} | {a:.4f} | {b:.4f} | {a - b:+.4f} | {pct(rel(a, b))} |")
     md.append("")
     md.append(f"wirelab: SYN left {wl['syn_after_start_us']:.1f} µs after the workload's start "
-              f"(ARP warm), {flow['retransmissions']} retransmissions, {flow['sent']} segments sent. "
+              f"(PPP links, no ARP), {flow['retransmissions']} retransmissions, {flow['sent']} segments sent. "
               f"ns-3: connect() at t = 1 s, no ARP.")
     md.append("")
     speed = speed_row(name, w_speed, n)

@@ -62,6 +62,8 @@ def main():
     ap.add_argument("--pcap", default="/tmp/wirelab-trace.pcapng")
     ap.add_argument("--access-mbps", type=float, default=1000.0)
     ap.add_argument("--access-delay-ms", type=float, default=1.0)
+    ap.add_argument("--access-framing", choices=["ppp", "ethernet"], default="ppp",
+                    help="the access networks' framing (round 4's labs: ethernet)")
     ap.add_argument("--start-s", type=float, default=1.0, help="when the lab's flows start")
     a = ap.parse_args()
     subprocess.run([a.wirelab, "run", a.lab, "--pcap", a.pcap, "--format", "json",
@@ -94,7 +96,9 @@ def main():
             passed[(f, (seq - isn[f]) % 2**32, plen)].append(ts)
         elif iface.startswith("sa") and dst in flow_of and flags & 0x10 and not flags & 0x02:
             f = flow_of[dst]
-            arrive = ts + int(len(fr) * 8 / a.access_mbps * 1e3) + int(a.access_delay_ms * 1e6)
+            # read_pcapng gives every frame a 14-byte Ethernet header; PPP's is 2.
+            wire = len(fr) - (12 if a.access_framing == "ppp" else 0)
+            arrive = ts + int(wire * 8 / a.access_mbps * 1e3) + int(a.access_delay_ms * 1e6)
             if arrive <= until:
                 blocks = " ".join(f"{(l - isn[f]) % 2**32}-{(r - isn[f]) % 2**32}" for l, r in sacks)
                 lines.append((arrive - t0, f"ack {f} {(ack - isn[f]) % 2**32} {blocks}".rstrip()))

@@ -334,6 +334,10 @@ pub struct Socket {
     /// Fast retransmit (or an RFC 6582 partial ACK) asks for the first
     /// unacknowledged segment to go out now, whatever cwnd says.
     rexmit_first: bool,
+    /// With `recovery: ns3`, a partial ACK in a SACK recovery asks for one
+    /// segment now, whatever cwnd says: ns-3.44's `DoRetransmit`, which
+    /// takes `NextSeg`'s choice (see [`Socket::ns3_retransmit_next`]).
+    ns3_rexmit_next: bool,
     /// A partial ACK has restarted the retransmission timer in this
     /// recovery (with `recovery: ns3`, only the first one does).
     partial_acked: bool,
@@ -426,6 +430,7 @@ impl Socket {
             recover: iss,
             high_rxt: iss,
             rexmit_first: false,
+            ns3_rexmit_next: false,
             partial_acked: false,
             ack_first: false,
             scoreboard: Scoreboard::default(),
@@ -699,6 +704,7 @@ impl Socket {
                 self.ack_now = false;
                 self.probe_now = false;
                 self.rexmit_first = false;
+                self.ns3_rexmit_next = false;
                 self.stats.closed_at = Some(self.now);
             }
             _ => {}
@@ -742,6 +748,7 @@ impl Socket {
         self.dup_acks = 0;
         self.limited_tx_bytes = 0;
         self.rexmit_first = false;
+        self.ns3_rexmit_next = false;
         // RFC 6582 §3.2 (4): "After a retransmit timeout, record the
         // highest sequence number transmitted in the variable recover".
         self.recover = self.snd_max;

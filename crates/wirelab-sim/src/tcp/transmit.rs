@@ -136,6 +136,11 @@ impl Socket {
                 return Some(seg);
             }
         }
+        if std::mem::take(&mut self.ns3_rexmit_next) && self.recovery == Recovery::Sack {
+            if let Some(seg) = self.ns3_retransmit_next() {
+                return Some(seg);
+            }
+        }
         if self.recovery == Recovery::Sack {
             if let Some(seg) = self.retransmit_lost() {
                 return Some(seg);
@@ -223,6 +228,31 @@ impl Socket {
         })
     }
 
+    /// ns-3.44's `DoRetransmit` in a SACK recovery, whatever cwnd allows:
+    /// the segment `NextSeg` picks — rule (1), the first lost one above
+    /// HighRxt, else rule (2), one segment of new data — else the first
+    /// unacknowledged one again.
+    pub(super) fn ns3_retransmit_next(&mut self) -> Option<Tcp> {
+        if let Some(seg) = self.retransmit_next_lost() {
+            return Some(seg);
+        }
+        if self.snd_nxt == self.snd_max && self.snd_max < self.tx_end {
+            let room = u32::from(self.mss_send)
+                .saturating_sub(self.header(self.snd_nxt, ACK).options_len())
+                .max(1);
+            let fin_end = self.tx_end + u32::from(self.fin_queued);
+            let limit = if self.tx_end.saturating_since(self.snd_nxt) <= room {
+                fin_end
+            } else {
+                self.snd_nxt + room
+            };
+            let seg = self.send_range(self.snd_nxt, limit)?;
+            self.snd_nxt = self.snd_nxt + seg_len(&seg);
+            return Some(seg);
+        }
+        self.retransmit_first()
+    }
+
     /// RFC 6675 §4 `NextSeg` rule (1), while "cwnd - pipe >= 1 SMSS": "If
     /// there exists a smallest unSACKed sequence number 'S2' that meets
     /// the following three criteria ... (1.a) S2 is greater than HighRxt.
@@ -244,7 +274,13 @@ impl Socket {
             }
             self.rxt.swap_remove(i);
         }
-        let lost = self.scoreboard.lost_below(smss as u32)?;
+        self.retransmit_next_lost()
+    }
+
+    /// `NextSeg` rule (1) without the window check: the first unSACKed
+    /// range above HighRxt that the scoreboard takes for lost.
+    fn retransmit_next_lost(&mut self) -> Option<Tcp> {
+        let lost = self.scoreboard.lost_below(self.smss() as u32)?;
         let from = self.high_rxt.max(self.snd_una);
         let (start, end) = self.scoreboard.next_hole(from, lost.min(self.snd_max))?;
         let seg = self.send_range(start, end)?;

@@ -174,12 +174,29 @@ pub const ABC_LIMIT_SEGMENTS: u64 = 2;
 
 /// Slow start: grow `cwnd` by `acked` (at most L), not past `ssthresh`.
 /// Returns the new window and the acknowledged bytes left over for
-/// congestion avoidance. With `per_ack` (`increase: per-ack`, ns-3's
-/// `TcpNewReno::SlowStart`) L is one SMSS: one segment per ACK, whatever
-/// it acknowledges.
+/// congestion avoidance.
+///
+/// With `per_ack` (`increase: per-ack`) it is ns-3's
+/// `TcpNewReno::SlowStart` instead: "if (segmentsAcked >= 1) { cWnd +=
+/// segmentSize; return segmentsAcked - 1; }" — one SMSS per ACK, whatever
+/// the ACK covers, **not** capped at `ssthresh` (ns-3 may overshoot it by
+/// up to a segment); the ACK's other segments are left over, and the
+/// caller counts them in congestion avoidance only once `cwnd` has
+/// reached `ssthresh` (`TcpNewReno::IncreaseWindow`).
 pub fn slow_start(cwnd: u64, ssthresh: u64, acked: u64, smss: u64, per_ack: bool) -> (u64, u64) {
-    let limit = if per_ack { 1 } else { ABC_LIMIT_SEGMENTS };
-    let increase = acked.min(limit * smss);
+    if per_ack {
+        if acked == 0 {
+            return (cwnd, 0);
+        }
+        let grown = cwnd + smss;
+        let left = if grown >= ssthresh {
+            acked.saturating_sub(smss)
+        } else {
+            0
+        };
+        return (grown, left);
+    }
+    let increase = acked.min(ABC_LIMIT_SEGMENTS * smss);
     let used = increase.min(ssthresh.saturating_sub(cwnd));
     (cwnd + used, increase - used)
 }
@@ -202,14 +219,24 @@ mod tests {
             slow_start(10_000, 10_500, 1_000, 1_000, false),
             (10_500, 500)
         );
-        // Per ACK: one segment, however much the ACK covers.
+        // Per ACK (ns-3): one segment, however much the ACK covers, and
+        // the rest is not counted while below ssthresh...
         assert_eq!(
             slow_start(10_000, u64::MAX, 2_000, 1_000, true),
             (11_000, 0)
         );
+        assert_eq!(slow_start(10_000, u64::MAX, 500, 1_000, true), (11_000, 0));
+        // ...past ssthresh, without a cap, the other segments left over
+        // for congestion avoidance...
         assert_eq!(
             slow_start(10_000, 10_500, 2_000, 1_000, true),
-            (10_500, 500)
+            (11_000, 1_000)
         );
+        // ...and reaching it exactly counts them too.
+        assert_eq!(
+            slow_start(10_000, 11_000, 3_000, 1_000, true),
+            (11_000, 2_000)
+        );
+        assert_eq!(slow_start(10_000, 11_000, 0, 1_000, true), (10_000, 0));
     }
 }

@@ -1,7 +1,7 @@
 //! Two sockets over [`Link`]: transfers, congestion control, loss recovery,
 //! timers, flow control.
 
-use wirelab_spec::model::{CongestionControl, LossRecovery};
+use wirelab_spec::model::{CongestionControl, LossRecovery, WindowIncrease};
 
 use super::link::{Dir, Link};
 use super::*;
@@ -285,6 +285,101 @@ fn ns3_recovery_waits_for_the_timeout_and_resends_only_the_holes() {
     // Five in the recovery, five after the timeout: no SACKed data again.
     assert_eq!(a.segments_retransmitted, 10);
     assert_eq!(link.b.stats().bytes_delivered, 2 * MB);
+}
+
+/// NewReno as ns-3.44 runs it: counting ACKs, its loss response.
+fn ns3_newreno() -> TcpSettings {
+    TcpSettings {
+        recovery: LossRecovery::Ns3,
+        increase: WindowIncrease::PerAck,
+        ..newreno(true)
+    }
+}
+
+/// ns-3.44 calls `DoRetransmit` on a partial ACK whose new first segment
+/// has not been retransmitted: one segment goes at once, whatever PRR
+/// left of cwnd. Nine of the first ten segments lost (flow 22 of the
+/// 64-flow dumbbell, where ns-3 did this): each partial ACK sends the
+/// next hole, or new data when no hole is marked lost, and the recovery
+/// ends without a timeout. Without it the second hole waits for the
+/// retransmission timer. After the first hole, nothing is retransmitted
+/// that was already.
+#[test]
+fn ns3_a_partial_ack_sends_the_next_segment_whatever_cwnd() {
+    let cfg = ns3_newreno();
+    let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(20));
+    link.drop = drop_data(&[0, 1, 3, 4, 5, 6, 7, 8, 9]);
+    link.handshake();
+    link.a_backlog = 40 * 1448;
+    assert!(link.run_until(SimTime::from_secs(60), |l| {
+        l.a_backlog == 0 && l.a.send_finished()
+    }));
+    let a = link.a.stats();
+    assert_eq!((a.fast_retransmits, a.timeouts), (1, 0), "{a:?}");
+    assert_eq!(a.segments_retransmitted, 9, "{a:?}");
+    // Every partial ACK below the recovery point that found its new first
+    // segment not yet retransmitted was answered by a data segment at
+    // the same instant.
+    let mut highest_rxt = 0;
+    let mut first_sends = std::collections::HashSet::new();
+    let (mut answered, mut last_ack) = (0, 0);
+    for (k, (t, dir, seg)) in link.log.iter().enumerate() {
+        if *dir == Dir::AtoB && seg.payload_len > 0 && !first_sends.insert(seg.seq) {
+            highest_rxt = highest_rxt.max(seg.seq);
+        }
+        if *dir != Dir::BtoA {
+            continue;
+        }
+        let advances = seg.ack > last_ack;
+        last_ack = last_ack.max(seg.ack);
+        // Holes left (SACK blocks) and a new first segment above every
+        // retransmission.
+        if advances && !seg.sack_blocks().is_empty() && seg.ack > highest_rxt {
+            // The log has departures; the ACK reaches `a` a delay later.
+            let arrives = *t + link.delay;
+            let reply = link.log[k + 1..]
+                .iter()
+                .take_while(|(u, _, _)| *u <= arrives)
+                .any(|(u, d, s)| *u == arrives && *d == Dir::AtoB && s.payload_len > 0);
+            if highest_rxt > 0 {
+                assert!(
+                    reply,
+                    "no segment answered the partial ACK {} at {t}",
+                    seg.ack
+                );
+                answered += 1;
+            }
+        }
+    }
+    assert!(answered >= 2, "{answered}");
+}
+
+/// ns-3.44 (and Linux) grow the window on the ACK that ends a recovery,
+/// as on any ACK in the open state; RFC 6582 sets cwnd to ssthresh.
+#[test]
+fn ns3_the_ack_that_ends_a_recovery_grows_the_window() {
+    for (cfg, grows) in [(ns3_newreno(), true), (newreno(true), false)] {
+        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
+        link.drop = drop_data(&[60]);
+        link.handshake();
+        link.a_backlog = 400 * 1448;
+        while link.a.stats().fast_retransmits == 0 {
+            assert!(link.step());
+        }
+        let acked = link.a.stats().bytes_acked;
+        while link.a.stats().bytes_acked == acked {
+            assert!(link.step());
+        }
+        let a = link.a.stats();
+        let smss = link.a.smss();
+        let want = if grows {
+            // ns-3's `CongestionAvoidance`: SMSS² / cwnd, once.
+            a.ssthresh_bytes + smss * smss / a.ssthresh_bytes
+        } else {
+            a.ssthresh_bytes
+        };
+        assert_eq!(a.cwnd_bytes, want, "{:?}: {a:?}", cfg.recovery);
+    }
 }
 
 /// RFC 9406: CUBIC leaves its initial slow start when the queue at the
