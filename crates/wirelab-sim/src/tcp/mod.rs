@@ -355,7 +355,9 @@ pub struct Socket {
     /// Retransmissions of this SACK recovery not yet acknowledged: start,
     /// end, and HighData when sent. One is lost again when SACKs cover
     /// data sent after it and it is still missing (lost retransmission
-    /// detection, as Linux's `tcp_mark_lost_retrans` before RACK).
+    /// detection, as Linux's `tcp_mark_lost_retrans` before RACK). With
+    /// `recovery: ns3` also what was sent again after a timeout, which
+    /// ns-3 counts in flight even once SACKed.
     rxt: Vec<(SeqNumber, SeqNumber, SeqNumber)>,
     retries: u8,
     syn_retransmitted: bool,

@@ -127,7 +127,7 @@ impl Socket {
         }
         self.take_syn(seg);
         if ack {
-            self.on_new_ack(seg, true);
+            self.on_new_ack(seg, true, 0);
             // "If SND.UNA > ISS (our SYN has been ACKed), change the
             // connection state to ESTABLISHED, form an ACK segment
             // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
@@ -326,7 +326,7 @@ impl Socket {
                 && sack_news
                 && self.recovery == Recovery::None
                 && !self.in_ns3_loss();
-            self.on_new_ack(seg, !ns3_duplicate);
+            self.on_new_ack(seg, !ns3_duplicate, sacked_before);
             if ns3_duplicate {
                 self.on_duplicate_ack();
                 duplicate = true;
@@ -391,30 +391,55 @@ impl Socket {
     /// removed."
     /// `cumulative`: the ACK is not also taken for a duplicate (see
     /// [`LossRecovery::Ns3`]), so the window grows and DupAcks is reset.
-    fn on_new_ack(&mut self, seg: &Tcp, cumulative: bool) {
+    /// `sacked_before`: the scoreboard's SACKed bytes before this ACK's
+    /// blocks were added.
+    fn on_new_ack(&mut self, seg: &Tcp, cumulative: bool, sacked_before: u64) {
         let ack = SeqNumber(seg.ack);
         let syn_acked = self.snd_una == self.iss;
         let fin_acked = self.fin_queued && self.snd_una <= self.tx_end && ack > self.tx_end;
         let data_acked = (ack - self.snd_una) - u32::from(syn_acked) - u32::from(fin_acked);
-        // ns-3.44 leaves CA_LOSS (after a timeout) on the ACK that covers
-        // `recover`, and grows the window only by what it acknowledges
-        // beyond that point: (ack - recover) / SMSS segments.
-        let grows_by = if self.in_ns3_loss() && ack >= self.recover {
-            u64::from(ack - self.recover).min(u64::from(data_acked))
-        } else {
-            u64::from(data_acked)
-        };
+        let ns3_loss = self.in_ns3_loss();
         // Retransmissions go up from SND.UNA through the holes, so the
         // new first unacknowledged byte was retransmitted in this
         // recovery iff it lies below HighRxt.
         let head_retransmitted = ack < self.high_rxt;
+        // ns-3.44 measures no RTT when the oldest segment acknowledged was
+        // retransmitted (Karn, which it applies with timestamps too).
+        let ns3_no_sample = self.cfg.recovery == LossRecovery::Ns3
+            && !syn_acked
+            && (self.snd_una < self.high_rxt || ns3_loss);
+        if self.recovery == Recovery::None && !self.rxt.is_empty() {
+            // ns-3's CA_LOSS retransmissions that this ACK covers.
+            self.rxt.retain(|&(_, end, _)| end > ack);
+        }
         self.snd_una = ack;
         self.snd_nxt = self.snd_nxt.max(ack);
         self.high_rxt = self.high_rxt.max(ack);
         self.stats.bytes_acked += u64::from(data_acked);
         self.scoreboard.advance(ack);
+        // ns-3.44 leaves CA_LOSS (after a timeout) on the ACK that covers
+        // `recover`, and grows the window only by what it acknowledges
+        // beyond that point: (ack - recover) / SMSS segments. Before that
+        // an ACK grows it by what it delivered (its `currentDelivered`):
+        // the bytes it acknowledges that were not SACKed, and those it
+        // newly SACKs — measured in its trace of 64 CUBIC flows, where
+        // every CA_LOSS ACK grew cwnd by exactly that.
+        let grows_by = if ns3_loss && ack >= self.recover {
+            u64::from(ack - self.recover).min(u64::from(data_acked))
+        } else if ns3_loss {
+            (u64::from(data_acked) + self.scoreboard.sacked_bytes()).saturating_sub(sacked_before)
+        } else {
+            u64::from(data_acked)
+        };
         self.retries = 0;
-        let rtt_ns = self.take_rtt_sample(seg, ack);
+        let rtt_ns = if ns3_no_sample {
+            None
+        } else {
+            self.take_rtt_sample(seg, ack)
+        };
+        // The handshake's sample seeds ns-3's estimator, but its
+        // congestion control first hears of an RTT on a data ACK.
+        let rtt_ns = rtt_ns.filter(|_| !(syn_acked && self.cfg.recovery == LossRecovery::Ns3));
         if syn_acked && self.syn_retransmitted {
             self.rtt.after_syn_loss();
         }
@@ -473,7 +498,16 @@ impl Socket {
         if r_ns > RTO_NS_MAX {
             return None;
         }
+        if self.cfg.recovery == LossRecovery::Ns3 {
+            return Some(self.ns3_rtt_sample(r_ns));
+        }
         self.rtt.sample(r_ns);
+        self.record_rtt(r_ns);
+        Some(r_ns)
+    }
+
+    /// An RTT sample into the statistics (minimum, mean).
+    fn record_rtt(&mut self, r_ns: u64) {
         let stats = &mut self.stats;
         stats.rtt_ns_min = if stats.rtt_samples == 0 {
             r_ns
@@ -482,7 +516,21 @@ impl Socket {
         };
         stats.rtt_samples += 1;
         stats.rtt_ns_sum += r_ns;
-        Some(r_ns)
+    }
+
+    /// ns-3.44's RTT measurement (`TcpSocketBase::EstimateRtt`): its
+    /// timestamps count milliseconds, so a sample is the difference of
+    /// two whole-millisecond clocks (1 µs when zero); and what it hands
+    /// the congestion control (`m_lastRtt`, CUBIC's minimum delay and
+    /// HyStart) is the smoothed estimate after the sample, not the
+    /// sample. `r_ns` is the exact RTT; the statistics keep it.
+    fn ns3_rtt_sample(&mut self, r_ns: u64) -> u64 {
+        let now_ns = self.now.as_nanos();
+        let sent_ns = now_ns.saturating_sub(r_ns);
+        let ms = now_ns / 1_000_000 - sent_ns / 1_000_000;
+        self.rtt.sample((ms * 1_000_000).max(1_000));
+        self.record_rtt(r_ns);
+        self.rtt.srtt_ns()
     }
 
     fn congestion_on_ack(&mut self, ack: SeqNumber, data_acked: u64, rtt_ns: Option<u64>) {

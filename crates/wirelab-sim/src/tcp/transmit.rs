@@ -213,6 +213,30 @@ impl Socket {
         }
     }
 
+    /// A range sent again after a timeout with `recovery: ns3`: ns-3.44
+    /// keeps counting it in `BytesInFlight` once SACKed, until SND.UNA
+    /// passes it (as in a recovery). Contiguous ranges are merged.
+    fn note_ns3_loss_retransmission(&mut self, start: SeqNumber, end: SeqNumber) {
+        if let Some(last) = self.rxt.last_mut().filter(|last| last.1 == start) {
+            last.1 = end;
+        } else if self.rxt.len() < RXT_TRACKED {
+            self.rxt.push((start, end, self.snd_max));
+        }
+    }
+
+    /// Bytes ns-3.44 still counts in flight though SACKed: retransmissions
+    /// above SND.UNA ([`Socket::rxt`]).
+    fn ns3_sacked_retransmissions(&self) -> u64 {
+        self.rxt
+            .iter()
+            .filter(|&&(_, end, _)| end > self.snd_una)
+            .map(|&(start, end, _)| {
+                let (start, end) = (start.max(self.snd_una), end.min(self.snd_max));
+                u64::from(end - start) - self.scoreboard.unsacked_bytes(start, end)
+            })
+            .sum()
+    }
+
     /// The first retransmission of this recovery known lost: still
     /// missing, though data sent after it has been SACKed. Never with
     /// `recovery: ns3`: ns-3.44, as RFC 6675, sends a segment again in
@@ -344,8 +368,12 @@ impl Socket {
             self.snd_nxt + len
         };
         let flight_before = self.in_flight();
-        let seg = self.send_range(self.snd_nxt, limit)?;
+        let start = self.snd_nxt;
+        let seg = self.send_range(start, limit)?;
         self.snd_nxt = self.snd_nxt + seg_len(&seg);
+        if self.in_ns3_loss() && start < self.recover {
+            self.note_ns3_loss_retransmission(start, (start + seg.payload_len).min(self.recover));
+        }
         if self.recovery == Recovery::None && self.dup_acks > 0 {
             // RFC 3042: what went beyond cwnd is limited transmit.
             let sent = u64::from(seg.payload_len);
@@ -388,6 +416,7 @@ impl Socket {
             }
             Recovery::None if self.in_ns3_loss() => {
                 self.scoreboard.unsacked_bytes(self.snd_una, self.snd_nxt)
+                    + self.ns3_sacked_retransmissions()
             }
             Recovery::None => u64::from(self.snd_nxt - self.snd_una),
         }
@@ -411,16 +440,7 @@ impl Socket {
             // is not reduced by a SACK): measured in its trace, where an
             // ACK that SACKs a retransmission leaves `BytesInFlight` as
             // it was and lets nothing be sent.
-            let sacked_again: u64 = self
-                .rxt
-                .iter()
-                .filter(|&&(_, end, _)| end > self.snd_una)
-                .map(|&(start, end, _)| {
-                    let (start, end) = (start.max(self.snd_una), end.min(self.snd_max));
-                    u64::from(end - start) - self.scoreboard.unsacked_bytes(start, end)
-                })
-                .sum();
-            return not_lost + retransmitted + sacked_again;
+            return not_lost + retransmitted + self.ns3_sacked_retransmissions();
         }
         // Retransmissions known lost have left the network.
         let lost_again: u64 = match self.scoreboard.sacked_end() {

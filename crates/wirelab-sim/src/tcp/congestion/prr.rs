@@ -93,9 +93,20 @@ impl Prr {
             let product = (self.delivered as u32).wrapping_mul(ssthresh as u32);
             (f64::from(product) / self.recover_fs as f64).ceil() as i64 - out
         } else {
-            let crb = (self.delivered as i64 - out).max(delivered as i64);
-            let limit = if safe_ack { crb + smss as i64 } else { crb };
-            limit.min(ssthresh as i64 - pipe as i64)
+            // "int limit = std::max(m_prrDelivered - m_prrOut,
+            // deliveredBytes)": the difference of two `uint32_t`, so when
+            // more was sent than delivered it wraps, wins the max, and
+            // turns negative in the `int`; the safe ACK's segment then
+            // brings it to about nothing, not to two segments.
+            let crb = (self.delivered as u32)
+                .wrapping_sub(self.out as u32)
+                .max(delivered as u32) as i32;
+            let limit = if safe_ack {
+                crb.wrapping_add(smss as i32)
+            } else {
+                crb
+            };
+            i64::from(limit).min(ssthresh as i64 - pipe as i64)
         };
         let floor = if self.out > 0 { 0 } else { smss as i64 };
         Some(sndcnt.max(floor) as u64)
@@ -243,6 +254,19 @@ mod tests {
         prr.on_send(MSS);
         assert_eq!(
             prr.on_ack_ns3(MSS, 7 * MSS, 10 * MSS, MSS, true),
+            Some(2 * MSS)
+        );
+        // More sent than delivered: ns-3's unsigned difference wraps and
+        // its `int` turns negative, so even a safe ACK allows nothing
+        // (the 64-flow CUBIC dumbbell's flow 14 at 232.749 ms: cwnd set
+        // to BytesInFlight, where the arithmetic of RFC 6937 gives two
+        // segments).
+        let mut prr = Prr::start(2 * MSS);
+        prr.delivered = 6 * MSS;
+        prr.out = 8 * MSS;
+        assert_eq!(prr.on_ack_ns3(MSS, 5 * MSS, 7 * MSS, MSS, true), Some(0));
+        assert_eq!(
+            prr.on_ack_ns3(MSS, 4 * MSS, 7 * MSS, MSS, true),
             Some(2 * MSS)
         );
         // Nothing sent yet: one segment at least, even with no share.

@@ -354,6 +354,38 @@ fn ns3_a_partial_ack_sends_the_next_segment_whatever_cwnd() {
     assert!(answered >= 2, "{answered}");
 }
 
+/// ns-3.44's timestamps count milliseconds: over a 20.6 ms path its RTT
+/// samples are 20 or 21 ms, and so its smoothed RTT lies between them; a
+/// socket that measures in microseconds sees 20.6 ms. The statistics keep
+/// the exact RTT either way.
+#[test]
+fn ns3_measures_rtt_in_whole_milliseconds() {
+    for (cfg, exact) in [(newreno(true), true), (ns3_newreno(), false)] {
+        // An ACK per segment: no sample waits for a delayed ACK.
+        let cfg = TcpSettings {
+            delayed_ack_ns: None,
+            ..cfg
+        };
+        let mut link = Link::new(&cfg, &cfg, SimTime(10_300_000));
+        link.handshake();
+        link.a_backlog = 200 * 1448;
+        assert!(link.run_until(SimTime::from_secs(60), |l| {
+            l.a_backlog == 0 && l.a.send_finished()
+        }));
+        let a = link.a.stats();
+        assert_eq!(a.rtt_ns_min, 20_600_000, "{:?}", cfg.recovery);
+        if exact {
+            assert_eq!(a.srtt_ns, 20_600_000);
+        } else {
+            assert!(
+                (20_000_000..=21_000_000).contains(&a.srtt_ns) && a.srtt_ns != 20_600_000,
+                "{}",
+                a.srtt_ns
+            );
+        }
+    }
+}
+
 /// ns-3.44 (and Linux) grow the window on the ACK that ends a recovery,
 /// as on any ACK in the open state; RFC 6582 sets cwnd to ssthresh.
 #[test]
