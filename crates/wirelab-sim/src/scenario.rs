@@ -197,6 +197,13 @@ impl<'n> Scenario<'n> {
         sim.set_limits(Limits {
             events_max: options.events_max,
         });
+        let tcp_workloads = net
+            .lab
+            .traffic
+            .iter()
+            .filter(|t| matches!(t.kind, Workload::Bulk { .. } | Workload::Requests { .. }))
+            .count();
+        sim.tcp.reserve(tcp_workloads);
         let handles: Vec<Handle> = net
             .lab
             .traffic
