@@ -404,10 +404,16 @@ impl Socket {
         // recovery iff it lies below HighRxt.
         let head_retransmitted = ack < self.high_rxt;
         // ns-3.44 measures no RTT when the oldest segment acknowledged was
-        // retransmitted (Karn, which it applies with timestamps too).
+        // retransmitted (Karn, which it applies with timestamps too: its
+        // RTT history marks a retransmitted segment), nor in CA_LOSS.
+        let una = self.snd_una;
+        let front_retransmitted = self
+            .rxt
+            .iter()
+            .any(|&(start, end, _)| start <= una && una < end);
         let ns3_no_sample = self.cfg.recovery == LossRecovery::Ns3
             && !syn_acked
-            && (self.snd_una < self.high_rxt || ns3_loss);
+            && (front_retransmitted || ns3_loss);
         if self.recovery == Recovery::None && !self.rxt.is_empty() {
             // ns-3's CA_LOSS retransmissions that this ACK covers.
             self.rxt.retain(|&(_, end, _)| end > ack);
