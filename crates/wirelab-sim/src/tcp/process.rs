@@ -404,8 +404,11 @@ impl Socket {
         // recovery iff it lies below HighRxt.
         let head_retransmitted = ack < self.high_rxt;
         // ns-3.44 measures no RTT when the oldest segment acknowledged was
-        // retransmitted (Karn, which it applies with timestamps too: its
-        // RTT history marks a retransmitted segment), nor in CA_LOSS.
+        // retransmitted in a recovery (Karn, which it applies with
+        // timestamps too: its RTT history marks a retransmitted segment).
+        // After a timeout it does (its trace: a second timeout exactly one
+        // minimum RTO after the last ACK of CA_LOSS, so the backoff had
+        // been reset by a sample).
         let una = self.snd_una;
         let front_retransmitted = self
             .rxt
@@ -413,7 +416,8 @@ impl Socket {
             .any(|&(start, end, _)| start <= una && una < end);
         let ns3_no_sample = self.cfg.recovery == LossRecovery::Ns3
             && !syn_acked
-            && (front_retransmitted || ns3_loss);
+            && front_retransmitted
+            && !ns3_loss;
         if self.recovery == Recovery::None && !self.rxt.is_empty() {
             // ns-3's CA_LOSS retransmissions that this ACK covers.
             self.rxt.retain(|&(_, end, _)| end > ack);
@@ -445,7 +449,17 @@ impl Socket {
         };
         // The handshake's sample seeds ns-3's estimator, but its
         // congestion control first hears of an RTT on a data ACK.
-        let rtt_ns = rtt_ns.filter(|_| !(syn_acked && self.cfg.recovery == LossRecovery::Ns3));
+        // ns-3.44 calls `PktsAcked` with `m_lastRtt`, the smoothed RTT, on
+        // every ACK that moves SND.UNA, sampled or not; the handshake's
+        // sample seeds it, but the handshake itself calls nothing (its
+        // trace of 64 CUBIC flows: flow 35 grows on leaving its first
+        // recovery at 380 ms, which needs a minimum delay above zero,
+        // though none of its ACKs before was sampled).
+        let rtt_ns = match self.cfg.recovery {
+            LossRecovery::Ns3 if syn_acked => None,
+            LossRecovery::Ns3 => Some(self.rtt.srtt_ns()),
+            LossRecovery::Rfc => rtt_ns,
+        };
         if syn_acked && self.syn_retransmitted {
             self.rtt.after_syn_loss();
         }
@@ -528,8 +542,8 @@ impl Socket {
     /// timestamps count milliseconds, so a sample is the difference of
     /// two whole-millisecond clocks (1 µs when zero); and what it hands
     /// the congestion control (`m_lastRtt`, CUBIC's minimum delay and
-    /// HyStart) is the smoothed estimate after the sample, not the
-    /// sample. `r_ns` is the exact RTT; the statistics keep it.
+    /// HyStart) is the smoothed estimate, not the sample (see
+    /// `on_new_ack`). `r_ns` is the exact RTT; the statistics keep it.
     fn ns3_rtt_sample(&mut self, r_ns: u64) -> u64 {
         let now_ns = self.now.as_nanos();
         let sent_ns = now_ns.saturating_sub(r_ns);
@@ -556,7 +570,12 @@ impl Socket {
                 self.cc.set_cwnd(self.cc.ssthresh().max(smss));
                 self.recovery = Recovery::None;
                 self.reno_sacked = 0;
-                self.rxt = Vec::new();
+                if self.cfg.recovery == LossRecovery::Ns3 {
+                    // ns-3's retransmitted marks outlive the recovery.
+                    self.forget_retransmissions();
+                } else {
+                    self.rxt = Vec::new();
+                }
                 // ns-3 (`TcpSocketBase::ProcessAck`) and Linux grow the
                 // window on the ACK that ends recovery too, as on any ACK
                 // in the open state; RFC 6582 and 6675 do not.
@@ -651,7 +670,15 @@ impl Socket {
     fn enter_recovery(&mut self) {
         let smss = self.smss();
         self.recover = self.snd_max;
-        self.high_rxt = self.snd_una;
+        // ns-3.44 keeps the marks of segments retransmitted in an earlier
+        // recovery (its `m_retrans`): they stay in flight, and its
+        // `NextSeg` does not send them again (the head goes anyway).
+        let ns3 = self.cfg.recovery == LossRecovery::Ns3;
+        self.high_rxt = if ns3 {
+            self.high_rxt.max(self.snd_una)
+        } else {
+            self.snd_una
+        };
         let flight = u64::from(self.snd_max - self.snd_una);
         self.cc.on_loss(self.now, self.loss_flight(flight), smss);
         self.stats.fast_retransmits += 1;
@@ -667,7 +694,11 @@ impl Socket {
             _ => flight,
         };
         self.prr = Prr::start(recover_fs);
-        self.rxt.clear();
+        if ns3 {
+            self.forget_retransmissions();
+        } else {
+            self.rxt.clear();
+        }
         if self.sack_ok {
             self.recovery = Recovery::Sack;
         } else {
