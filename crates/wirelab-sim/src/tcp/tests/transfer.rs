@@ -386,6 +386,28 @@ fn ns3_measures_rtt_in_whole_milliseconds() {
     }
 }
 
+/// Karn as ns-3.44 applies it with timestamps: the ACK that covers a
+/// segment retransmitted in a recovery gives no RTT sample (its RTT
+/// history marks the segment); RFC 7323 takes the echoed timestamp.
+#[test]
+fn ns3_takes_no_rtt_sample_from_an_ack_of_a_retransmission() {
+    for (cfg, sampled) in [(ns3_newreno(), false), (newreno(true), true)] {
+        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
+        link.drop = drop_data(&[60]);
+        link.handshake();
+        link.a_backlog = 400 * 1448;
+        while link.a.stats().fast_retransmits == 0 {
+            assert!(link.step());
+        }
+        let (samples, acked) = (link.a.stats().rtt_samples, link.a.stats().bytes_acked);
+        while link.a.stats().bytes_acked == acked {
+            assert!(link.step());
+        }
+        let new = link.a.stats().rtt_samples - samples;
+        assert_eq!(new, u64::from(sampled), "{:?}", cfg.recovery);
+    }
+}
+
 /// ns-3.44 (and Linux) grow the window on the ACK that ends a recovery,
 /// as on any ACK in the open state; RFC 6582 sets cwnd to ssthresh.
 #[test]
