@@ -418,6 +418,17 @@ impl Socket {
                 self.scoreboard.unsacked_bytes(self.snd_una, self.snd_nxt)
                     + self.ns3_sacked_retransmissions()
             }
+            // ns-3.44's `BytesInFlight` is RFC 6675's pipe in every state:
+            // a recovery can end (SND.UNA past RecoveryPoint) with holes
+            // and SACKed data above it, which then count as in a recovery
+            // until the next duplicate ACK starts another.
+            Recovery::None
+                if self.cfg.recovery == LossRecovery::Ns3
+                    && self.dup_acks == 0
+                    && self.scoreboard.sacked_end().is_some() =>
+            {
+                self.pipe()
+            }
             Recovery::None => u64::from(self.snd_nxt - self.snd_una),
         }
     }
