@@ -399,7 +399,10 @@ impl Socket {
     fn usable_window(&self) -> u32 {
         let smss = self.smss();
         let mut cwnd = self.cc.cwnd();
-        let limited = self.dup_acks > 0 && self.dup_acks < 3 && !self.in_ns3_loss();
+        // ns-3.44 does limited transmit only without SACK; with it the
+        // pipe lets SACKed data make room (see `in_flight`).
+        let ns3_sack = self.cfg.recovery == LossRecovery::Ns3 && self.sack_ok;
+        let limited = self.dup_acks > 0 && self.dup_acks < 3 && !self.in_ns3_loss() && !ns3_sack;
         if self.recovery == Recovery::None && limited {
             cwnd += u64::from(self.dup_acks) * smss;
         }
@@ -419,12 +422,12 @@ impl Socket {
                     + self.ns3_sacked_retransmissions()
             }
             // ns-3.44's `BytesInFlight` is RFC 6675's pipe in every state:
-            // a recovery can end (SND.UNA past RecoveryPoint) with holes
-            // and SACKed data above it, which then count as in a recovery
-            // until the next duplicate ACK starts another.
+            // SACKed data is not in flight before a recovery (where it
+            // stands in for limited transmit, which ns-3 does not do with
+            // SACK) nor after one that ends with holes and SACKed data
+            // above RecoveryPoint.
             Recovery::None
                 if self.cfg.recovery == LossRecovery::Ns3
-                    && self.dup_acks == 0
                     && self.scoreboard.sacked_end().is_some() =>
             {
                 self.pipe()
