@@ -386,23 +386,38 @@ fn ns3_measures_rtt_in_whole_milliseconds() {
     }
 }
 
+/// A transfer whose 61st data segment is lost once, run until the fast
+/// retransmission and then (after `at_retransmit` looks at the link)
+/// until the ACK that covers it.
+fn one_loss_until_the_retransmission_is_acked(
+    cfg: &TcpSettings,
+    at_retransmit: impl FnOnce(&Link),
+) -> Link {
+    let mut link = Link::new(cfg, cfg, SimTime::from_millis(10));
+    link.drop = drop_data(&[60]);
+    link.handshake();
+    link.a_backlog = 400 * 1448;
+    while link.a.stats().fast_retransmits == 0 {
+        assert!(link.step());
+    }
+    at_retransmit(&link);
+    let acked = link.a.stats().bytes_acked;
+    while link.a.stats().bytes_acked == acked {
+        assert!(link.step());
+    }
+    link
+}
+
 /// Karn as ns-3.44 applies it with timestamps: the ACK that covers a
 /// segment retransmitted in a recovery gives no RTT sample (its RTT
 /// history marks the segment); RFC 7323 takes the echoed timestamp.
 #[test]
 fn ns3_takes_no_rtt_sample_from_an_ack_of_a_retransmission() {
     for (cfg, sampled) in [(ns3_newreno(), false), (newreno(true), true)] {
-        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
-        link.drop = drop_data(&[60]);
-        link.handshake();
-        link.a_backlog = 400 * 1448;
-        while link.a.stats().fast_retransmits == 0 {
-            assert!(link.step());
-        }
-        let (samples, acked) = (link.a.stats().rtt_samples, link.a.stats().bytes_acked);
-        while link.a.stats().bytes_acked == acked {
-            assert!(link.step());
-        }
+        let mut samples = 0;
+        let link = one_loss_until_the_retransmission_is_acked(&cfg, |l| {
+            samples = l.a.stats().rtt_samples;
+        });
         let new = link.a.stats().rtt_samples - samples;
         assert_eq!(new, u64::from(sampled), "{:?}", cfg.recovery);
     }
@@ -413,17 +428,8 @@ fn ns3_takes_no_rtt_sample_from_an_ack_of_a_retransmission() {
 #[test]
 fn ns3_the_ack_that_ends_a_recovery_grows_the_window() {
     for (cfg, grows) in [(ns3_newreno(), true), (newreno(true), false)] {
-        let mut link = Link::new(&cfg, &cfg, SimTime::from_millis(10));
-        link.drop = drop_data(&[60]);
-        link.handshake();
-        link.a_backlog = 400 * 1448;
-        while link.a.stats().fast_retransmits == 0 {
-            assert!(link.step());
-        }
-        let acked = link.a.stats().bytes_acked;
-        while link.a.stats().bytes_acked == acked {
-            assert!(link.step());
-        }
+        let link = one_loss_until_the_retransmission_is_acked(&cfg, |_| {});
+
         let a = link.a.stats();
         let smss = link.a.smss();
         let want = if grows {
